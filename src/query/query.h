@@ -1,0 +1,75 @@
+/*
+ * query.h -- the SQL entry points used by the servers and the CLI.
+ *
+ * query_exec parses (libpg_query, through the adapter in pgparse.c),
+ * binds against the catalog, plans and runs one SQL statement and returns
+ * its rows.  query_pinot_response wraps it into Pinot's broker-response
+ * JSON, errors included, for POST /query/sql.
+ */
+#ifndef WB_QUERY_H
+#define WB_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "storage/value.h"
+#include "table/catalog.h"
+
+typedef struct QueryOpts {
+	int64_t timeout_ms;	/* 0 = server default */
+	size_t max_rows;	/* result row ceiling; 0 = server default */
+	size_t mem_limit;	/* bytes; 0 = server default */
+	int pinot_default_limit;	/* implicit LIMIT 10 as Pinot does */
+} QueryOpts;
+
+typedef struct QueryStats {
+	uint64_t num_docs_scanned;
+	uint64_t total_docs;
+	uint64_t num_entries_scanned_in_filter;
+	uint64_t num_entries_scanned_post_filter;
+	int num_segments_queried;
+	int num_segments_processed;
+	int num_segments_matched;
+	size_t peak_mem;
+	int64_t time_used_ms;
+} QueryStats;
+
+typedef struct ResultCol {
+	const char *name;
+	WbType type;
+	int mv;
+} ResultCol;
+
+typedef struct ResultSet {
+	int ncols;
+	ResultCol *cols;
+	size_t nrows;
+	Value *rows;		/* nrows * ncols, row-major */
+	int partial;		/* cut by the row ceiling */
+	char warning[256];
+	QueryStats stats;
+	Arena arena;		/* owns everything above */
+} ResultSet;
+
+/* Server-wide ceilings; a client cannot raise a limit above them. */
+void query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit);
+
+/* Runs one statement.  On success *out is owned by the caller
+ * (result_free).  Errors carry position (1-based, into sql) when known. */
+int query_exec(Catalog *c, const char *sql, const QueryOpts *opts,
+	       ResultSet **out, Err *e);
+void result_free(ResultSet *r);
+
+/* Parses Pinot's queryOptions string "k=v;k2=v2" into opts (unknown keys
+ * are ignored). */
+int query_parse_options(const char *s, QueryOpts *opts, Err *e);
+
+/* Runs sql and writes Pinot's complete broker response to out (always a
+ * JSON object; failures go to "exceptions" with Pinot's error codes). */
+void query_pinot_response(Catalog *c, const char *sql, const char *query_options,
+			  Buf *out);
+
+#endif

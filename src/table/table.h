@@ -1,0 +1,68 @@
+/*
+ * table.h -- a table's data: its schema, its config(s) and its partitions.
+ *
+ * A table name may carry an OFFLINE and a REALTIME config (a Pinot hybrid
+ * table); Waybill keeps one set of partitions for the logical table and
+ * queries see all of it.  Tables are shared by reference count: the
+ * catalog holds one reference, each query or ingest job its own.
+ *
+ * Writes (table_write) are split by partition, appended to each
+ * partition's write-ahead log, made durable and published before the call
+ * returns.  Reads go through a TableSnap: a consistent list of segments
+ * and their published row counts, taken without blocking writers.
+ */
+#ifndef WB_TABLE_H
+#define WB_TABLE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "storage/mutseg.h"
+#include "storage/value.h"
+#include "table/schema.h"
+#include "table/tblconfig.h"
+
+typedef struct Table Table;
+typedef struct Partition Partition;
+
+typedef struct SnapSeg {
+	const MutSeg *seg;
+	size_t rows;		/* rows visible to this snapshot */
+	int partition;
+} SnapSeg;
+
+typedef struct TableSnap {
+	Table *table;		/* referenced while the snapshot lives */
+	int nsegs;
+	SnapSeg *segs;
+	size_t total_rows;
+} TableSnap;
+
+const char *table_name(const Table *t);
+const Schema *table_schema(const Table *t);
+/* The REALTIME config if any, else the OFFLINE one. */
+const TableConfig *table_config(const Table *t);
+const TableConfig *table_config_of(const Table *t, TableType type);
+int table_num_partitions(const Table *t);
+
+void table_ref(Table *t);
+void table_unref(Table *t);
+
+/* Takes a consistent snapshot; release with table_snap_free. */
+int table_snapshot(Table *t, TableSnap *snap, Err *e);
+void table_snap_free(TableSnap *snap);
+
+/* Writes the rows of b (columns in schema order) durably: returns once
+ * every row is in the WAL (fsynced) and visible to queries. */
+int table_write(Table *t, const RowBatch *b, Err *e);
+
+typedef struct TableStats {
+	size_t rows;
+	size_t bytes;
+	int64_t last_write_ms;
+} TableStats;
+void table_stats(Table *t, TableStats *st);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * tblconfig.h -- a table config, parsed from and rendered to Pinot's
+ * table-config JSON.
+ *
+ * Waybill keeps the whole JSON document (so GET returns what was posted)
+ * and extracts the settings it implements into fields.  Keys it does not
+ * implement are collected, as Pinot does, into unrecognized: a JSON object
+ * mapping the JSON path (e.g. "$.tableIndexConfig.starTreeIndexConfigs")
+ * to the value given.
+ */
+#ifndef WB_TBLCONFIG_H
+#define WB_TBLCONFIG_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+
+typedef enum TableType { TABLE_OFFLINE, TABLE_REALTIME } TableType;
+
+typedef struct TableConfig {
+	const char *name;	/* raw name: tableName without _OFFLINE/_REALTIME */
+	TableType type;
+	const char *schema_name;	/* segmentsConfig.schemaName, else name */
+	const char *time_column;	/* segmentsConfig.timeColumnName or NULL */
+	const char *retention_unit;	/* segmentsConfig.retentionTimeUnit */
+	int64_t retention_value;	/* 0 = keep forever */
+	int replication;
+	/* tableIndexConfig */
+	int ninverted;
+	const char **inverted;
+	const char *sorted_column;	/* first of sortedColumn[], or NULL */
+	int nnodict;
+	const char **no_dictionary;
+	int nrange;
+	const char **range;
+	int nbloom;
+	const char **bloom;
+	int load_mode_mmap;
+	/* seal thresholds (streamConfigs / streamConfigMaps[0]); 0 = unset */
+	int64_t flush_rows;
+	int64_t flush_time_ms;
+	int64_t flush_size_bytes;
+	/* stream settings; NULL when the table is not stream-fed */
+	const char *stream_type;	/* "kafka" */
+	const char *topic;
+	const char *broker_list;
+	const char *decoder_class;
+	/* partitioning for pushed data: number of partitions (>= 1) and the
+	 * column to hash (NULL = primary key, else round robin) */
+	int num_partitions;
+	const char *partition_column;
+	/* upsert */
+	const char *upsert_mode;	/* "FULL", "PARTIAL", "NONE", or NULL */
+	/* ingestionConfig is kept raw for the ingest layer */
+	char *json;		/* canonical JSON of the whole config */
+	char *unrecognized;	/* JSON object of unrecognized properties */
+	Arena arena;		/* owns every string and array above */
+} TableConfig;
+
+/* Parses table-config JSON.  Errors (ERR_BAD_JSON, ERR_BAD_CONFIG) name
+ * the exact field at fault, e.g. "tableType: must be OFFLINE or REALTIME,
+ * got 'BATCH'".  *out is owned by the caller. */
+int tblconfig_parse(const char *json, size_t len, TableConfig **out, Err *e);
+void tblconfig_free(TableConfig *c);
+const char *tblconfig_type_name(TableType t);	/* "OFFLINE" / "REALTIME" */
+
+#endif
