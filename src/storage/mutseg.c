@@ -24,7 +24,7 @@
  * rolls the writer position back to the last published row.
  *
  * Exports: mutseg_create, mutseg_free, mutseg_append, mutseg_publish,
- * mutseg_rows, mutseg_ncols, mutseg_col, mutseg_bytes, mutcol_type,
+ * mutseg_rollback, mutseg_rows, mutseg_ncols, mutseg_col, mutseg_bytes, mutcol_type,
  * mutcol_is_mv, mutcol_data, mutcol_is_null, mutcol_nulls,
  * mutcol_mv_range, mutcol_elem, mutcol_dict_size, mutcol_dict_get,
  * mutcol_dict_find, mutcol_value.
@@ -424,17 +424,34 @@ mutseg_append(MutSeg *s, const RowBatch *b, Err *e)
 		for (int cidx = 0; cidx < s->ncols; cidx++) {
 			int rc = append_value(&s->cols[cidx], s->nrows, &row[cidx]);
 			if (rc != 0) {
-				/* roll back to the published state */
-				size_t pub = atomic_load_explicit(&s->published, memory_order_relaxed);
-				s->nrows = pub;
-				for (int k = 0; k < s->ncols; k++)
-					s->cols[k].nelems = s->cols[k].nelems_published;
+				mutseg_rollback(s);
 				return err_set(e, rc, "appending to mutable segment");
 			}
 		}
 		s->nrows++;
 	}
 	return 0;
+}
+
+void
+mutseg_rollback(MutSeg *s)
+{
+	size_t pub = atomic_load_explicit(&s->published, memory_order_relaxed);
+	/* clear null bits set by the discarded rows */
+	for (int k = 0; k < s->ncols; k++) {
+		MutCol *c = &s->cols[k];
+		c->nelems = c->nelems_published;
+		for (size_t r = pub; r < s->nrows; r++) {
+			void **dir = atomic_load_explicit(&c->nulls.dir, memory_order_relaxed);
+			size_t chunk = r >> MUTSEG_CHUNK_SHIFT;
+			if (dir == NULL || chunk >= c->nulls.dircap || dir[chunk] == NULL)
+				continue;
+			uint64_t *w = dir[chunk];
+			__atomic_fetch_and(&w[(r & CHUNK_MASK) >> 6], ~((uint64_t)1 << (r & 63)),
+					   __ATOMIC_RELAXED);
+		}
+	}
+	s->nrows = pub;
 }
 
 void

@@ -54,6 +54,8 @@ void mutseg_free(MutSeg *s);
  * append are discarded. */
 int mutseg_append(MutSeg *s, const RowBatch *b, Err *e);
 void mutseg_publish(MutSeg *s);
+/* Writer: discards appended rows that were not published. */
+void mutseg_rollback(MutSeg *s);
 
 /* Reader side. */
 size_t mutseg_rows(const MutSeg *s);	/* published rows (acquire) */

@@ -27,6 +27,8 @@ typedef struct Catalog Catalog;
 int catalog_open(const char *data_dir, Catalog **out, Err *e);
 void catalog_close(Catalog *c);
 const char *catalog_data_dir(const Catalog *c);
+/* Incremented by every schema or table change (for plan caches). */
+unsigned long catalog_version(const Catalog *c);
 
 /* Schemas.  add fails with ERR_EXISTS unless replace is set; a schema in
  * use by a table cannot be deleted (ERR_EXISTS names the table). */

@@ -1,0 +1,246 @@
+/*
+ * ctlapi.c -- Pinot's controller API over the catalog: schemas and table
+ * configs, with Pinot's JSON shapes (status messages,
+ * unrecognizedProperties, {"OFFLINE": cfg} for GET /tables/x) and error
+ * bodies {"code": N, "error": "..."} whose status comes from the error
+ * table.
+ *
+ * Exports: the ctlapi_* handlers declared in server_int.h.
+ */
+#include "server/server_int.h"
+#include "base/mem.h"
+
+#include <stdio.h>
+
+#include <string.h>
+#include <strings.h>
+
+static Catalog *
+cat_of(void *app)
+{
+	return ((ServerApp *)app)->cat;
+}
+
+static void
+status_json(HttpResp *resp, const char *unrecognized, const char *fmt, const char *a,
+	    const char *b)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), fmt, a, b ? b : "");
+	resp->status = 200;
+	buf_reset(&resp->body);
+	buf_puts(&resp->body, "{");
+	if (unrecognized) {
+		buf_puts(&resp->body, "\"unrecognizedProperties\":");
+		buf_puts(&resp->body, unrecognized);
+		buf_puts(&resp->body, ",");
+	}
+	buf_puts(&resp->body, "\"status\":");
+	buf_json_str(&resp->body, msg, strlen(msg));
+	buf_puts(&resp->body, "}");
+}
+
+void
+ctlapi_health(void *app, HttpReq *req, HttpResp *resp)
+{
+	resp->status = 200;
+	resp->content_type = "text/plain";
+	buf_puts(&resp->body, "OK");
+}
+
+void
+ctlapi_list_schemas(void *app, HttpReq *req, HttpResp *resp)
+{
+	catalog_list_schemas(cat_of(app), &resp->body);
+}
+
+static int
+flag(HttpReq *req, const char *name)
+{
+	const char *v = http_query(req, name);
+	return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static void
+put_schema(void *app, HttpReq *req, HttpResp *resp, int replace, const char *expect)
+{
+	size_t len;
+	const char *body = http_body(req, &len);
+	Err e = {0};
+	int rc = catalog_put_schema(cat_of(app), body, len, replace, expect, &e);
+	if (rc) {
+		http_err(resp, &e);
+		return;
+	}
+	const char *name = expect;
+	char tmp[256] = "";
+	if (name == NULL) {
+		/* find the schemaName in the body the catalog accepted */
+		Err e2 = {0};
+		Schema *parsed;
+		if (schema_parse(body, len, &parsed, &e2) == 0) {
+			snprintf(tmp, sizeof(tmp), "%s", parsed->name);
+			schema_unref(parsed);
+		}
+		name = tmp;
+	}
+	status_json(resp, "{}", "%s successfully added%s", name, "");
+}
+
+void
+ctlapi_post_schema(void *app, HttpReq *req, HttpResp *resp)
+{
+	put_schema(app, req, resp, flag(req, "override") || flag(req, "force"), NULL);
+}
+
+void
+ctlapi_put_schema(void *app, HttpReq *req, HttpResp *resp)
+{
+	put_schema(app, req, resp, 1, http_param(req, 0));
+}
+
+void
+ctlapi_get_schema(void *app, HttpReq *req, HttpResp *resp)
+{
+	Schema *s = catalog_get_schema(cat_of(app), http_param(req, 0));
+	if (s == NULL) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "Schema %s not found", http_param(req, 0));
+		http_error(resp, 404, msg);
+		return;
+	}
+	buf_puts(&resp->body, s->json);
+	schema_unref(s);
+}
+
+void
+ctlapi_delete_schema(void *app, HttpReq *req, HttpResp *resp)
+{
+	Err e = {0};
+	const char *name = http_param(req, 0);
+	if (catalog_delete_schema(cat_of(app), name, &e) != 0) {
+		http_err(resp, &e);
+		return;
+	}
+	status_json(resp, NULL, "Schema %s deleted%s", name, NULL);
+}
+
+void
+ctlapi_list_tables(void *app, HttpReq *req, HttpResp *resp)
+{
+	buf_puts(&resp->body, "{\"tables\":");
+	catalog_list_tables(cat_of(app), &resp->body);
+	buf_puts(&resp->body, "}");
+}
+
+static void
+put_table(void *app, HttpReq *req, HttpResp *resp, int replace, const char *expect)
+{
+	size_t len;
+	const char *body = http_body(req, &len);
+	Err e = {0};
+	char *unrec = NULL;
+	int rc = catalog_put_table(cat_of(app), body, len, replace, expect, &unrec, &e);
+	if (rc) {
+		http_err(resp, &e);
+		return;
+	}
+	TableConfig *cfg;
+	Err e2 = {0};
+	char name[512] = "";
+	if (tblconfig_parse(body, len, &cfg, &e2) == 0) {
+		snprintf(name, sizeof(name), "%s_%s", cfg->name, tblconfig_type_name(cfg->type));
+		tblconfig_free(cfg);
+	}
+	status_json(resp, unrec ? unrec : "{}",
+		    replace && expect ? "Table config updated for %s%s" : "Table %s successfully added%s",
+		    name, "");
+	mem_free(unrec);
+}
+
+void
+ctlapi_post_table(void *app, HttpReq *req, HttpResp *resp)
+{
+	put_table(app, req, resp, 0, NULL);
+}
+
+void
+ctlapi_put_table(void *app, HttpReq *req, HttpResp *resp)
+{
+	put_table(app, req, resp, 1, http_param(req, 0));
+}
+
+static int
+type_filter(HttpReq *req, HttpResp *resp)
+{
+	const char *t = http_query(req, "type");
+	if (t == NULL)
+		return -1;
+	if (strcasecmp(t, "offline") == 0)
+		return TABLE_OFFLINE;
+	if (strcasecmp(t, "realtime") == 0)
+		return TABLE_REALTIME;
+	http_error(resp, 400, "type: must be offline or realtime");
+	return -2;
+}
+
+void
+ctlapi_get_table(void *app, HttpReq *req, HttpResp *resp)
+{
+	int type = type_filter(req, resp);
+	if (type == -2)
+		return;
+	const char *name = http_param(req, 0);
+	Table *t = catalog_get_table(cat_of(app), name);
+	if (t == NULL || strncmp(table_name(t), "sys.", 4) == 0) {
+		if (t)
+			table_unref(t);
+		char msg[512];
+		snprintf(msg, sizeof(msg), "Table %s not found", name);
+		http_error(resp, 404, msg);
+		return;
+	}
+	buf_putc(&resp->body, '{');
+	int n = 0;
+	for (int ty = 0; ty < 2; ty++) {
+		const TableConfig *c = table_config_of(t, (TableType)ty);
+		if (c == NULL || (type >= 0 && ty != type))
+			continue;
+		if (n++)
+			buf_putc(&resp->body, ',');
+		buf_printf(&resp->body, "\"%s\":", tblconfig_type_name((TableType)ty));
+		buf_puts(&resp->body, c->json);
+	}
+	buf_putc(&resp->body, '}');
+	table_unref(t);
+}
+
+void
+ctlapi_delete_table(void *app, HttpReq *req, HttpResp *resp)
+{
+	int type = type_filter(req, resp);
+	if (type == -2)
+		return;
+	Err e = {0};
+	const char *name = http_param(req, 0);
+	if (catalog_delete_table(cat_of(app), name, type, &e) != 0) {
+		http_err(resp, &e);
+		return;
+	}
+	status_json(resp, NULL, "Tables: [%s] deleted%s", name, NULL);
+}
+
+void
+ctlapi_get_table_schema(void *app, HttpReq *req, HttpResp *resp)
+{
+	const char *name = http_param(req, 0);
+	Table *t = catalog_get_table(cat_of(app), name);
+	if (t == NULL) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "Table %s not found", name);
+		http_error(resp, 404, msg);
+		return;
+	}
+	buf_puts(&resp->body, table_schema(t)->json);
+	table_unref(t);
+}

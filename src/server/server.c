@@ -1,0 +1,124 @@
+/*
+ * server.c -- owns the server's lifetime: opens the catalog (replaying
+ * every partition's log), starts the HTTP API with the one route table
+ * below, waits for SIGINT/SIGTERM, then stops accepting requests, lets
+ * the running ones finish (MHD_stop_daemon joins connection threads) and
+ * closes the catalog (partition writers drain their queues).
+ *
+ * The route table is the single list of HTTP endpoints (docs/http-api.md
+ * describes each).
+ *
+ * Exports: server_opts_init, server_parse_addr, server_run,
+ * server_request_stop.
+ */
+#include "server/server.h"
+#include "server/server_int.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "query/query.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const HttpRoute routes[] = {
+	{"GET", "/health", ctlapi_health, NULL},
+	{"GET", "/schemas", ctlapi_list_schemas, NULL},
+	{"POST", "/schemas", ctlapi_post_schema, NULL},
+	{"GET", "/schemas/*", ctlapi_get_schema, NULL},
+	{"PUT", "/schemas/*", ctlapi_put_schema, NULL},
+	{"DELETE", "/schemas/*", ctlapi_delete_schema, NULL},
+	{"GET", "/tables", ctlapi_list_tables, NULL},
+	{"POST", "/tables", ctlapi_post_table, NULL},
+	{"GET", "/tables/*", ctlapi_get_table, NULL},
+	{"PUT", "/tables/*", ctlapi_put_table, NULL},
+	{"DELETE", "/tables/*", ctlapi_delete_table, NULL},
+	{"GET", "/tables/*/schema", ctlapi_get_table_schema, NULL},
+	{"POST", "/tables/*/ingest", NULL, &pushapi_stream},
+	{"POST", "/query/sql", queryapi_post, NULL},
+	{"GET", "/query/sql", queryapi_get, NULL},
+	{"POST", "/query", queryapi_post, NULL},
+};
+
+void
+server_opts_init(ServerOpts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->data_dir = "./waybill-data";
+	o->http_host = "127.0.0.1";
+	o->http_port = 8099;
+	o->pg_host = "127.0.0.1";
+	o->pg_port = 5433;
+}
+
+int
+server_parse_addr(const char *s, const char **host, int *port, Err *e)
+{
+	static char hosts[4][256];
+	static int next;
+	const char *colon = strrchr(s, ':');
+	if (colon == NULL || colon == s || colon[1] == '\0')
+		return err_set(e, ERR_INVALID, "'%s' is not HOST:PORT", s);
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (*end || p < 0 || p > 65535)
+		return err_set(e, ERR_INVALID, "'%s': port must be 0..65535", s);
+	char *h = hosts[next++ & 3];
+	snprintf(h, 256, "%.*s", (int)(colon - s), s);
+	if (strcmp(h, "localhost") == 0)
+		snprintf(h, 256, "127.0.0.1");
+	*host = h;
+	*port = (int)p;
+	return 0;
+}
+
+static pthread_t main_thread;
+
+void
+server_request_stop(void)
+{
+	pthread_kill(main_thread, SIGTERM);
+}
+
+int
+server_run(const ServerOpts *o, Err *e)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	main_thread = pthread_self();
+
+	int64_t t0 = clock_mono_ns();
+	ServerApp app = {.started_ms = clock_wall_ms()};
+	int rc = catalog_open(o->data_dir, &app.cat, e);
+	if (rc)
+		return rc;
+	HttpServer *http;
+	rc = http_start(o->http_host, o->http_port, routes, (int)(sizeof(routes) / sizeof(routes[0])),
+			&app, &http, e);
+	if (rc) {
+		catalog_close(app.cat);
+		return rc;
+	}
+	char url[300];
+	snprintf(url, sizeof(url), "http://%s:%d", o->http_host, o->http_port);
+	log_info("waybill serving %s (data %s), ready in %.0f ms", url, o->data_dir,
+		 (double)(clock_mono_ns() - t0) / 1e6);
+	log_info("PostgreSQL wire protocol (%s:%d) is not available yet in this build",
+		 o->pg_host, o->pg_port);
+	if (o->on_ready)
+		o->on_ready(o->ctx, url, app.cat);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: shutting down", sig);
+	http_stop(http);
+	catalog_close(app.cat);
+	log_info("shutdown complete");
+	return 0;
+}

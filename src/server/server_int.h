@@ -1,0 +1,37 @@
+/*
+ * server_int.h -- what the server folder's modules share: the application
+ * object handed to every HTTP handler, and the handlers themselves.
+ */
+#ifndef WB_SERVER_INT_H
+#define WB_SERVER_INT_H
+
+#include "server/http.h"
+#include "table/catalog.h"
+
+typedef struct ServerApp {
+	Catalog *cat;
+	int64_t started_ms;
+} ServerApp;
+
+/* ctlapi.c: Pinot controller API */
+void ctlapi_health(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_list_schemas(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_post_schema(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_get_schema(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_put_schema(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_delete_schema(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_list_tables(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_post_table(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_get_table(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_put_table(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_delete_table(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_get_table_schema(void *app, HttpReq *req, HttpResp *resp);
+
+/* queryapi.c: Pinot broker API */
+void queryapi_post(void *app, HttpReq *req, HttpResp *resp);
+void queryapi_get(void *app, HttpReq *req, HttpResp *resp);
+
+/* pushapi.c: streaming push ingest */
+extern const HttpStream pushapi_stream;
+
+#endif

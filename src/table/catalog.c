@@ -1,0 +1,657 @@
+/*
+ * catalog.c -- schemas and tables of a server, persisted as the JSON that
+ * was posted, and reopened at start-up.
+ *
+ * In memory: two small arrays (schemas, tables) under one rwlock; lookups
+ * take the read lock and return a new reference.  Changes write the JSON
+ * file first (atomic replace: temp file, fsync, rename, fsync dir), then
+ * change the maps, so a crash leaves either the old or the new state.
+ *
+ * A table name holds up to two configs (OFFLINE, REALTIME: a Pinot hybrid
+ * table) over one set of partitions.  The system table sys.dead_letters is
+ * created at open with a built-in schema; it is not listed by GET /tables
+ * and cannot be dropped.
+ *
+ * Exports: catalog_open, catalog_close, catalog_data_dir, catalog_version,
+ * catalog_put_schema, catalog_delete_schema, catalog_get_schema,
+ * catalog_list_schemas, catalog_put_table, catalog_delete_table,
+ * catalog_get_table, catalog_get_table_ci, catalog_list_tables,
+ * catalog_tables, catalog_dead_letter.
+ */
+#define _GNU_SOURCE
+#include "table/catalog.h"
+#include "table/table_int.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEAD_LETTERS "sys.dead_letters"
+
+static const char dead_schema_json[] =
+	"{\"schemaName\":\"sys_dead_letters\",\"dimensionFieldSpecs\":["
+	"{\"name\":\"table_name\",\"dataType\":\"STRING\"},"
+	"{\"name\":\"source\",\"dataType\":\"STRING\"},"
+	"{\"name\":\"position\",\"dataType\":\"LONG\"},"
+	"{\"name\":\"column_name\",\"dataType\":\"STRING\"},"
+	"{\"name\":\"error\",\"dataType\":\"STRING\"},"
+	"{\"name\":\"raw\",\"dataType\":\"STRING\"}],"
+	"\"dateTimeFieldSpecs\":[{\"name\":\"ingested_at\",\"dataType\":\"TIMESTAMP\","
+	"\"format\":\"1:MILLISECONDS:EPOCH\",\"granularity\":\"1:MILLISECONDS\"}]}";
+static const char dead_table_json[] =
+	"{\"tableName\":\"sys_dead_letters\",\"tableType\":\"REALTIME\","
+	"\"segmentsConfig\":{\"schemaName\":\"sys_dead_letters\",\"timeColumnName\":\"ingested_at\"},"
+	"\"tableIndexConfig\":{},\"tenants\":{},\"metadata\":{}}";
+
+struct Catalog {
+	char *dir;
+	pthread_rwlock_t lock;
+	int nschemas, schemas_cap;
+	Schema **schemas;
+	int ntables, tables_cap;
+	Table **tables;
+	Table *dead;
+	_Atomic unsigned long version;
+	pthread_mutex_t write_mu;	/* serializes changes */
+};
+
+static int
+valid_name(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > 200 || n[0] == '.')
+		return 0;
+	for (const char *p = n; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+find_schema(Catalog *c, const char *name)
+{
+	for (int i = 0; i < c->nschemas; i++)
+		if (strcmp(c->schemas[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+find_table(Catalog *c, const char *name)
+{
+	for (int i = 0; i < c->ntables; i++)
+		if (strcmp(table_name(c->tables[i]), name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+grow(void **arr, int *cap, int n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	int ncap = *cap ? *cap * 2 : 16;
+	void *na = mem_realloc(*arr, (size_t)ncap * elem);
+	if (na == NULL)
+		return ERR_NOMEM;
+	*arr = na;
+	*cap = ncap;
+	return 0;
+}
+
+static void
+path_of(Catalog *c, char *out, size_t n, const char *kind, const char *name, const char *suffix)
+{
+	snprintf(out, n, "%s/catalog/%s/%s%s", c->dir, kind, name, suffix);
+}
+
+/* Removes a _OFFLINE / _REALTIME suffix. */
+static void
+raw_name(const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s", name);
+	size_t len = strlen(out);
+	if (len > 8 && strcmp(out + len - 8, "_OFFLINE") == 0)
+		out[len - 8] = '\0';
+	else if (len > 9 && strcmp(out + len - 9, "_REALTIME") == 0)
+		out[len - 9] = '\0';
+}
+
+/* Adds or updates a table with config cfg (owned on success). */
+static int
+install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, Err *e)
+{
+	int i = find_table(c, sqlname);
+	if (i >= 0) {
+		table__set_config(c->tables[i], cfg);
+		return 0;
+	}
+	int rc = grow((void **)&c->tables, &c->tables_cap, c->ntables, sizeof(Table *));
+	if (rc)
+		return err_set(e, rc, "adding table %s", sqlname);
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/tables/%s", c->dir, sqlname);
+	Table *t;
+	rc = table__open(dir, sqlname, s, cfg, &t, e);
+	if (rc)
+		return rc;
+	c->tables[c->ntables++] = t;
+	return 0;
+}
+
+static int
+load_dir(Catalog *c, const char *kind, int tables, Err *e)
+{
+	char dpath[4096];
+	snprintf(dpath, sizeof(dpath), "%s/catalog/%s", c->dir, kind);
+	DIR *d = opendir(dpath);
+	if (d == NULL)
+		return err_set(e, ERR_IO, "opendir %s", dpath);
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
+		char *json;
+		size_t jlen;
+		rc = file_read_all(path, &json, &jlen, e);
+		if (rc)
+			break;
+		if (!tables) {
+			Schema *s;
+			rc = schema_parse(json, jlen, &s, e);
+			if (rc == 0 && (rc = grow((void **)&c->schemas, &c->schemas_cap,
+						  c->nschemas, sizeof(Schema *))) == 0)
+				c->schemas[c->nschemas++] = s;
+		} else {
+			TableConfig *cfg;
+			rc = tblconfig_parse(json, jlen, &cfg, e);
+			if (rc == 0) {
+				int si = find_schema(c, cfg->schema_name);
+				if (si < 0) {
+					rc = err_set(e, ERR_CORRUPT, "table %s: schema %s missing",
+						     cfg->name, cfg->schema_name);
+					tblconfig_free(cfg);
+				} else {
+					rc = install_table(c, cfg->name, c->schemas[si], cfg, e);
+					if (rc)
+						tblconfig_free(cfg);
+				}
+			}
+		}
+		if (rc)
+			err_reset(e, rc, "loading %s: %s", path, err_msg(e));
+		mem_free(json);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+open_dead_letters(Catalog *c, Err *e)
+{
+	Schema *s;
+	TableConfig *cfg;
+	int rc = schema_parse(dead_schema_json, sizeof(dead_schema_json) - 1, &s, e);
+	if (rc)
+		return rc;
+	rc = tblconfig_parse(dead_table_json, sizeof(dead_table_json) - 1, &cfg, e);
+	if (rc) {
+		schema_unref(s);
+		return rc;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/tables/%s", c->dir, DEAD_LETTERS);
+	rc = table__open(dir, DEAD_LETTERS, s, cfg, &c->dead, e);
+	if (rc)
+		tblconfig_free(cfg);
+	schema_unref(s);
+	return rc;
+}
+
+int
+catalog_open(const char *data_dir, Catalog **out, Err *e)
+{
+	Catalog *c = mem_calloc(1, sizeof(Catalog));
+	if (c == NULL)
+		return err_set(e, ERR_NOMEM, "opening catalog");
+	c->dir = mem_strdup(data_dir);
+	pthread_rwlock_init(&c->lock, NULL);
+	pthread_mutex_init(&c->write_mu, NULL);
+	char p[4096];
+	int rc = 0;
+	snprintf(p, sizeof(p), "%s/catalog/schemas", data_dir);
+	rc = file_mkdirs(p, e);
+	snprintf(p, sizeof(p), "%s/catalog/tables", data_dir);
+	if (rc == 0)
+		rc = file_mkdirs(p, e);
+	snprintf(p, sizeof(p), "%s/tables", data_dir);
+	if (rc == 0)
+		rc = file_mkdirs(p, e);
+	if (rc == 0)
+		rc = load_dir(c, "schemas", 0, e);
+	if (rc == 0)
+		rc = load_dir(c, "tables", 1, e);
+	if (rc == 0)
+		rc = open_dead_letters(c, e);
+	if (rc) {
+		catalog_close(c);
+		return rc;
+	}
+	log_info("catalog %s: %d schemas, %d tables", data_dir, c->nschemas, c->ntables);
+	*out = c;
+	return 0;
+}
+
+void
+catalog_close(Catalog *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < c->ntables; i++)
+		table_unref(c->tables[i]);
+	for (int i = 0; i < c->nschemas; i++)
+		schema_unref(c->schemas[i]);
+	if (c->dead)
+		table_unref(c->dead);
+	mem_free(c->tables);
+	mem_free(c->schemas);
+	pthread_rwlock_destroy(&c->lock);
+	pthread_mutex_destroy(&c->write_mu);
+	mem_free(c->dir);
+	mem_free(c);
+}
+
+const char *catalog_data_dir(const Catalog *c) { return c->dir; }
+unsigned long catalog_version(const Catalog *c) { return atomic_load(&((Catalog *)c)->version); }
+
+static int
+same_columns(const Schema *a, const Schema *b)
+{
+	if (a->nfields != b->nfields)
+		return 0;
+	for (int i = 0; i < a->nfields; i++)
+		if (strcmp(a->fields[i].name, b->fields[i].name) != 0 ||
+		    a->fields[i].type != b->fields[i].type ||
+		    a->fields[i].single_value != b->fields[i].single_value)
+			return 0;
+	return 1;
+}
+
+int
+catalog_put_schema(Catalog *c, const char *json, size_t len, int replace,
+		   const char *expect_name, Err *e)
+{
+	Schema *s;
+	int rc = schema_parse(json, len, &s, e);
+	if (rc)
+		return rc;
+	if (!valid_name(s->name) || strncmp(s->name, "sys.", 4) == 0) {
+		rc = err_set(e, ERR_BAD_SCHEMA, "schemaName: '%s' is not a valid name (letters, digits, _ - . only)", s->name);
+		schema_unref(s);
+		return rc;
+	}
+	if (expect_name && strcmp(expect_name, s->name) != 0) {
+		rc = err_set(e, ERR_BAD_SCHEMA, "schemaName: '%s' does not match '%s' in the path",
+			     s->name, expect_name);
+		schema_unref(s);
+		return rc;
+	}
+	pthread_mutex_lock(&c->write_mu);
+	int i = find_schema(c, s->name);
+	if (i >= 0 && !replace) {
+		rc = err_set(e, ERR_EXISTS, "schema %s already exists", s->name);
+		goto out;
+	}
+	if (i >= 0) {
+		for (int t = 0; t < c->ntables; t++) {
+			if (table_schema(c->tables[t]) == c->schemas[i] &&
+			    !same_columns(c->schemas[i], s)) {
+				rc = err_set(e, ERR_UNSUPPORTED,
+					     "schema %s is used by table %s; changing its columns is not supported yet",
+					     s->name, table_name(c->tables[t]));
+				goto out;
+			}
+		}
+	}
+	char path[4096];
+	path_of(c, path, sizeof(path), "schemas", s->name, ".json");
+	if ((rc = file_write_atomic(path, json, len, e)) != 0)
+		goto out;
+	pthread_rwlock_wrlock(&c->lock);
+	if (i >= 0) {
+		schema_unref(c->schemas[i]);
+		c->schemas[i] = s;
+	} else if ((rc = grow((void **)&c->schemas, &c->schemas_cap, c->nschemas,
+			      sizeof(Schema *))) == 0) {
+		c->schemas[c->nschemas++] = s;
+	}
+	atomic_fetch_add(&c->version, 1);
+	pthread_rwlock_unlock(&c->lock);
+	if (rc)
+		err_set(e, rc, "adding schema");
+	else
+		s = NULL;
+out:
+	pthread_mutex_unlock(&c->write_mu);
+	if (s)
+		schema_unref(s);
+	return rc;
+}
+
+int
+catalog_delete_schema(Catalog *c, const char *name, Err *e)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->write_mu);
+	int i = find_schema(c, name);
+	if (i < 0) {
+		rc = err_set(e, ERR_NOT_FOUND, "schema %s does not exist", name);
+		goto out;
+	}
+	for (int t = 0; t < c->ntables; t++) {
+		if (strcmp(table_schema(c->tables[t])->name, name) == 0) {
+			rc = err_set(e, ERR_EXISTS, "schema %s is used by table %s", name,
+				     table_name(c->tables[t]));
+			goto out;
+		}
+	}
+	char path[4096];
+	path_of(c, path, sizeof(path), "schemas", name, ".json");
+	if (remove(path) != 0) {
+		rc = err_set(e, ERR_IO, "removing %s", path);
+		goto out;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/catalog/schemas", c->dir);
+	file_fsync_dir(dir, NULL);
+	pthread_rwlock_wrlock(&c->lock);
+	schema_unref(c->schemas[i]);
+	c->schemas[i] = c->schemas[--c->nschemas];
+	atomic_fetch_add(&c->version, 1);
+	pthread_rwlock_unlock(&c->lock);
+out:
+	pthread_mutex_unlock(&c->write_mu);
+	return rc;
+}
+
+Schema *
+catalog_get_schema(Catalog *c, const char *name)
+{
+	Schema *s = NULL;
+	pthread_rwlock_rdlock(&c->lock);
+	int i = find_schema(c, name);
+	if (i >= 0) {
+		s = c->schemas[i];
+		schema_ref(s);
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return s;
+}
+
+void
+catalog_list_schemas(Catalog *c, Buf *out)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	buf_putc(out, '[');
+	for (int i = 0; i < c->nschemas; i++) {
+		if (i)
+			buf_putc(out, ',');
+		buf_json_str(out, c->schemas[i]->name, strlen(c->schemas[i]->name));
+	}
+	buf_putc(out, ']');
+	pthread_rwlock_unlock(&c->lock);
+}
+
+int
+catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
+		  const char *expect_name, char **unrecognized, Err *e)
+{
+	TableConfig *cfg;
+	int rc = tblconfig_parse(json, len, &cfg, e);
+	if (rc)
+		return rc;
+	if (!valid_name(cfg->name) || strncmp(cfg->name, "sys.", 4) == 0) {
+		rc = err_set(e, ERR_BAD_CONFIG, "tableName: '%s' is not a valid name (letters, digits, _ - . only)", cfg->name);
+		tblconfig_free(cfg);
+		return rc;
+	}
+	if (expect_name) {
+		char raw[512];
+		raw_name(expect_name, raw, sizeof(raw));
+		if (strcmp(raw, cfg->name) != 0) {
+			rc = err_set(e, ERR_BAD_CONFIG, "tableName: '%s' does not match '%s' in the path",
+				     cfg->name, expect_name);
+			tblconfig_free(cfg);
+			return rc;
+		}
+	}
+	pthread_mutex_lock(&c->write_mu);
+	int si = find_schema(c, cfg->schema_name);
+	int ti = find_table(c, cfg->name);
+	if (si < 0) {
+		rc = err_set(e, ERR_BAD_CONFIG, "segmentsConfig.schemaName: schema '%s' does not exist; post it to /schemas first",
+			     cfg->schema_name);
+		goto fail;
+	}
+	if ((rc = tblconfig_check_schema(cfg, c->schemas[si], e)) != 0)
+		goto fail;
+	if (ti >= 0) {
+		Table *t = c->tables[ti];
+		if (table_config_of(t, cfg->type) && !replace) {
+			rc = err_set(e, ERR_EXISTS, "table %s_%s already exists", cfg->name,
+				     tblconfig_type_name(cfg->type));
+			goto fail;
+		}
+		if (table_config_of(t, cfg->type) == NULL && replace && expect_name) {
+			rc = err_set(e, ERR_NOT_FOUND, "table %s_%s does not exist", cfg->name,
+				     tblconfig_type_name(cfg->type));
+			goto fail;
+		}
+		if (strcmp(table_schema(t)->name, cfg->schema_name) != 0) {
+			rc = err_set(e, ERR_BAD_CONFIG, "segmentsConfig.schemaName: table %s uses schema '%s', not '%s'",
+				     cfg->name, table_schema(t)->name, cfg->schema_name);
+			goto fail;
+		}
+		int nparts = cfg->num_partitions > 0 ? cfg->num_partitions : 1;
+		if (nparts != table_num_partitions(t)) {
+			rc = err_set(e, ERR_UNSUPPORTED, "table %s has %d partitions; changing it to %d is not supported yet",
+				     cfg->name, table_num_partitions(t), nparts);
+			goto fail;
+		}
+	} else if (replace && expect_name) {
+		rc = err_set(e, ERR_NOT_FOUND, "table %s does not exist", cfg->name);
+		goto fail;
+	}
+	char path[4096], suffix[32];
+	snprintf(suffix, sizeof(suffix), ".%s.json", tblconfig_type_name(cfg->type));
+	path_of(c, path, sizeof(path), "tables", cfg->name, suffix);
+	if ((rc = file_write_atomic(path, json, len, e)) != 0)
+		goto fail;
+	if (unrecognized)
+		*unrecognized = mem_strdup(cfg->unrecognized ? cfg->unrecognized : "{}");
+	pthread_rwlock_wrlock(&c->lock);
+	rc = install_table(c, cfg->name, c->schemas[si], cfg, e);
+	atomic_fetch_add(&c->version, 1);
+	pthread_rwlock_unlock(&c->lock);
+	if (rc) {
+		remove(path);
+		goto fail;
+	}
+	pthread_mutex_unlock(&c->write_mu);
+	return 0;
+fail:
+	pthread_mutex_unlock(&c->write_mu);
+	tblconfig_free(cfg);
+	if (rc && unrecognized && *unrecognized) {
+		mem_free(*unrecognized);
+		*unrecognized = NULL;
+	}
+	return rc;
+}
+
+int
+catalog_delete_table(Catalog *c, const char *name, int type, Err *e)
+{
+	char raw[512];
+	raw_name(name, raw, sizeof(raw));
+	if (type < 0) {
+		size_t n = strlen(name);
+		if (n > 8 && strcmp(name + n - 8, "_OFFLINE") == 0)
+			type = TABLE_OFFLINE;
+		else if (n > 9 && strcmp(name + n - 9, "_REALTIME") == 0)
+			type = TABLE_REALTIME;
+	}
+	int rc = 0;
+	pthread_mutex_lock(&c->write_mu);
+	int ti = find_table(c, raw);
+	if (ti < 0) {
+		rc = err_set(e, ERR_NOT_FOUND, "table %s does not exist", name);
+		goto out;
+	}
+	Table *t = c->tables[ti];
+	for (int ty = 0; ty < 2; ty++) {
+		if (type >= 0 && ty != type)
+			continue;
+		if (table_config_of(t, (TableType)ty) == NULL) {
+			if (type >= 0) {
+				rc = err_set(e, ERR_NOT_FOUND, "table %s_%s does not exist", raw,
+					     tblconfig_type_name((TableType)ty));
+				goto out;
+			}
+			continue;
+		}
+		char path[4096], suffix[32];
+		snprintf(suffix, sizeof(suffix), ".%s.json", tblconfig_type_name((TableType)ty));
+		path_of(c, path, sizeof(path), "tables", raw, suffix);
+		if (remove(path) != 0) {
+			rc = err_set(e, ERR_IO, "removing %s", path);
+			goto out;
+		}
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/catalog/tables", c->dir);
+	file_fsync_dir(dir, NULL);
+	pthread_rwlock_wrlock(&c->lock);
+	int left = 0;
+	for (int ty = 0; ty < 2; ty++)
+		if (type < 0 || ty == type)
+			left = table__drop_config(t, (TableType)ty);
+	if (left == 0) {
+		c->tables[ti] = c->tables[--c->ntables];
+		table__mark_dropped(t);
+	}
+	atomic_fetch_add(&c->version, 1);
+	pthread_rwlock_unlock(&c->lock);
+	if (left == 0)
+		table_unref(t);
+out:
+	pthread_mutex_unlock(&c->write_mu);
+	return rc;
+}
+
+static Table *
+get_table(Catalog *c, const char *name, int ci)
+{
+	char raw[512];
+	raw_name(name, raw, sizeof(raw));
+	Table *t = NULL;
+	if ((ci ? strcasecmp(raw, DEAD_LETTERS) : strcmp(raw, DEAD_LETTERS)) == 0) {
+		table_ref(c->dead);
+		return c->dead;
+	}
+	pthread_rwlock_rdlock(&c->lock);
+	for (int i = 0; i < c->ntables; i++) {
+		const char *n = table_name(c->tables[i]);
+		if (ci ? strcasecmp(n, raw) == 0 : strcmp(n, raw) == 0) {
+			if (t && ci) {
+				/* ambiguous ignoring case: prefer the exact match */
+				if (strcmp(n, raw) == 0)
+					t = c->tables[i];
+				continue;
+			}
+			t = c->tables[i];
+		}
+	}
+	if (t)
+		table_ref(t);
+	pthread_rwlock_unlock(&c->lock);
+	return t;
+}
+
+Table *catalog_get_table(Catalog *c, const char *name) { return get_table(c, name, 0); }
+Table *catalog_get_table_ci(Catalog *c, const char *name) { return get_table(c, name, 1); }
+
+void
+catalog_list_tables(Catalog *c, Buf *out)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	buf_putc(out, '[');
+	for (int i = 0; i < c->ntables; i++) {
+		if (i)
+			buf_putc(out, ',');
+		const char *n = table_name(c->tables[i]);
+		buf_json_str(out, n, strlen(n));
+	}
+	buf_putc(out, ']');
+	pthread_rwlock_unlock(&c->lock);
+}
+
+int
+catalog_tables(Catalog *c, Table ***out, int *n)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	Table **arr = mem_calloc((size_t)c->ntables + 1, sizeof(Table *));
+	if (arr == NULL) {
+		pthread_rwlock_unlock(&c->lock);
+		return ERR_NOMEM;
+	}
+	for (int i = 0; i < c->ntables; i++) {
+		arr[i] = c->tables[i];
+		table_ref(arr[i]);
+	}
+	arr[c->ntables] = c->dead;
+	table_ref(c->dead);
+	*n = c->ntables + 1;
+	pthread_rwlock_unlock(&c->lock);
+	*out = arr;
+	return 0;
+}
+
+int
+catalog_dead_letter(Catalog *c, const char *table, const char *source,
+		    int64_t position, const char *column, const char *error,
+		    const char *raw, size_t rawlen, Err *e)
+{
+	RowBatch b;
+	rowbatch_init(&b, table_schema(c->dead)->nfields);
+	Value *r = rowbatch_add_row(&b);
+	if (r == NULL) {
+		rowbatch_free(&b);
+		return err_set(e, ERR_NOMEM, "recording a dead letter");
+	}
+	r[0] = value_str(TYPE_STRING, table, (uint32_t)strlen(table));
+	r[1] = value_str(TYPE_STRING, source, (uint32_t)strlen(source));
+	r[2] = value_int(TYPE_LONG, position);
+	r[3] = column ? value_str(TYPE_STRING, column, (uint32_t)strlen(column))
+		      : value_null(TYPE_STRING);
+	r[4] = value_str(TYPE_STRING, error, (uint32_t)strlen(error));
+	r[5] = value_str(TYPE_STRING, raw, (uint32_t)rawlen);
+	r[6] = value_int(TYPE_TIMESTAMP, clock_wall_ms());
+	int rc = table_write(c->dead, &b, e);
+	rowbatch_free(&b);
+	return rc;
+}
