@@ -27,6 +27,10 @@
 #include "base/mem.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,6 +62,7 @@ struct Catalog {
 	int ntables, tables_cap;
 	Table **tables;
 	Table *dead;
+	int lock_fd;		/* flock on DATA/LOCK: one server per directory */
 	_Atomic unsigned long version;
 	pthread_mutex_t write_mu;	/* serializes changes */
 };
@@ -229,6 +234,7 @@ catalog_open(const char *data_dir, Catalog **out, Err *e)
 	if (c == NULL)
 		return err_set(e, ERR_NOMEM, "opening catalog");
 	c->dir = mem_strdup(data_dir);
+	c->lock_fd = -1;
 	pthread_rwlock_init(&c->lock, NULL);
 	pthread_mutex_init(&c->write_mu, NULL);
 	char p[4096];
@@ -241,6 +247,14 @@ catalog_open(const char *data_dir, Catalog **out, Err *e)
 	snprintf(p, sizeof(p), "%s/tables", data_dir);
 	if (rc == 0)
 		rc = file_mkdirs(p, e);
+	if (rc == 0) {
+		snprintf(p, sizeof(p), "%s/LOCK", data_dir);
+		c->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (c->lock_fd < 0)
+			rc = err_set(e, ERR_IO, "open %s: %s", p, strerror(errno));
+		else if (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0)
+			rc = err_set(e, ERR_BUSY, "data directory %s is in use by another waybill process", data_dir);
+	}
 	if (rc == 0)
 		rc = load_dir(c, "schemas", 0, e);
 	if (rc == 0)
@@ -271,6 +285,8 @@ catalog_close(Catalog *c)
 	mem_free(c->schemas);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->write_mu);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	mem_free(c->dir);
 	mem_free(c);
 }

@@ -68,4 +68,13 @@ int schema_find(const Schema *s, const char *name);
 /* Index of the column called name ignoring case, or -1 (-2 if ambiguous). */
 int schema_find_ci(const Schema *s, const char *name);
 
+/* Checks a dateTime "format" the way Pinot's DateTimeFormatSpec does
+ * ("1:MILLISECONDS:EPOCH", "1:DAYS:SIMPLE_DATE_FORMAT:yyyyMMdd",
+ * "EPOCH|MILLISECONDS|1", "SIMPLE_DATE_FORMAT|yyyy-MM-dd", "TIMESTAMP").
+ * 0 if valid, else -1 with the reason written into why. */
+int schema_check_datetime_format(const char *format, char *why, size_t whylen);
+/* Checks a dateTime "granularity" ("1:MILLISECONDS", "DAYS", "SECONDS|1");
+ * 0 or -1 with the reason in why. */
+int schema_check_granularity(const char *granularity, char *why, size_t whylen);
+
 #endif

@@ -5,7 +5,8 @@
  * Waybill keeps the whole JSON document (so GET returns what was posted)
  * and extracts the settings it implements into fields.  Keys it does not
  * implement are collected, as Pinot does, into unrecognized: a JSON object
- * mapping the JSON path (e.g. "$.tableIndexConfig.starTreeIndexConfigs")
+ * mapping the JSON path as Pinot writes it (e.g.
+ * "/tableIndexConfig/starTreeIndexConfigs/0/maxLeafRecords")
  * to the value given.
  */
 #ifndef WB_TBLCONFIG_H
@@ -64,5 +65,19 @@ typedef struct TableConfig {
 int tblconfig_parse(const char *json, size_t len, TableConfig **out, Err *e);
 void tblconfig_free(TableConfig *c);
 const char *tblconfig_type_name(TableType t);	/* "OFFLINE" / "REALTIME" */
+
+struct Schema;
+/* Checks that every column the config names (segmentsConfig.timeColumnName,
+ * which must be a dateTime/time field, the tableIndexConfig column lists,
+ * sortedColumn, the partition column) exists in s, and that an upsert
+ * table's schema has primaryKeyColumns.  ERR_BAD_CONFIG names the config
+ * path and the missing column. */
+int tblconfig_check_schema(const TableConfig *c, const struct Schema *s, Err *e);
+/* Pinot period ("6h", "30m", "1d", "1h30m") or plain milliseconds
+ * ("3600000") to milliseconds; 0 or -1. */
+int tblconfig_parse_period(const char *s, int64_t *ms);
+/* Pinot data size ("200M", "150MB", "1.5G", "4096") to bytes (powers of
+ * 1024); 0 or -1. */
+int tblconfig_parse_size(const char *s, int64_t *bytes);
 
 #endif
