@@ -33,6 +33,7 @@ test-long: test-build
 
 check-layers:
 	@scripts/check-layers.sh
+	@scripts/gen-errdocs.sh --check
 
 bench: all
 	bench/run.sh
