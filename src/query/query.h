@@ -49,6 +49,7 @@ typedef struct ResultSet {
 	size_t nrows;
 	Value *rows;		/* nrows * ncols, row-major */
 	int partial;		/* cut by the row ceiling */
+	const char *table;	/* table queried, or NULL */
 	char warning[256];
 	QueryStats stats;
 	Arena arena;		/* owns everything above */

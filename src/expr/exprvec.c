@@ -1,0 +1,803 @@
+/*
+ * exprvec.c -- vectorized evaluation of expression trees.
+ *
+ * exprvec_eval walks the tree bottom-up; every node writes its result
+ * vector into its own slot of the ExprCtx (indexed by Expr.id), so one
+ * tree evaluates without allocating once the slots exist (they are
+ * allocated on first use, EXPR_BATCH entries each).  Column references
+ * return the input vector itself; constants fill their slot once.
+ *
+ * Only the selected rows are computed, so a filter that removed a row
+ * also protects it from e.g. division by zero further up an AND chain
+ * (exprvec_filter narrows the selection argument by argument).
+ *
+ * Predicates whose subject is a dictionary column and whose other side is
+ * constant (=, <>, <, IN, LIKE...) are evaluated once per dictionary entry
+ * into a per-segment id set kept in the slot (rebuilt when the column
+ * changes or grows), then applied to the id vector.  Multi-value columns
+ * match when any element matches (Pinot semantics).
+ *
+ * NULLs follow SQL three-valued logic: arithmetic and comparisons with a
+ * NULL operand give NULL, AND/OR/NOT as in PostgreSQL, IS NULL never NULL.
+ *
+ * Errors (ERR_DIV_ZERO, ERR_TYPE, ERR_OVERFLOW, ERR_NOMEM) are recorded in
+ * the caller's Err with the node's position.
+ *
+ * Exports: exprvec_ctx_init, exprvec_ctx_free, exprvec_reset_batch,
+ * exprvec_eval, exprvec_filter, exprvec_value.
+ */
+#include "expr/exprvec.h"
+#include "base/mem.h"
+
+#include <math.h>
+#include <string.h>
+
+struct ExprSlot {
+	Vec v;
+	int64_t *i;
+	double *d;
+	const char **s;
+	uint32_t *slen;
+	uint8_t *nulls;
+	uint8_t *aux;		/* AND/OR bookkeeping */
+	const char **ms[2];	/* operands materialized as strings */
+	uint32_t *mlen[2];
+	uint8_t *set;		/* dictionary id set */
+	uint32_t nset;
+	const MutCol *setcol;
+	int const_ready;
+};
+
+#define N EXPR_BATCH
+
+int
+exprvec_ctx_init(ExprCtx *cx, int nslots)
+{
+	cx->nslots = nslots;
+	cx->slots = mem_calloc((size_t)(nslots > 0 ? nslots : 1), sizeof(ExprSlot));
+	arena_init(&cx->tmp, 16 * 1024);
+	return cx->slots == NULL ? ERR_NOMEM : 0;
+}
+
+void
+exprvec_ctx_free(ExprCtx *cx)
+{
+	for (int k = 0; cx->slots != NULL && k < cx->nslots; k++) {
+		ExprSlot *s = &cx->slots[k];
+		mem_free(s->i);
+		mem_free(s->d);
+		mem_free(s->s);
+		mem_free(s->slen);
+		mem_free(s->nulls);
+		mem_free(s->aux);
+		for (int j = 0; j < 2; j++) {
+			mem_free(s->ms[j]);
+			mem_free(s->mlen[j]);
+		}
+		mem_free(s->set);
+	}
+	mem_free(cx->slots);
+	cx->slots = NULL;
+	arena_free(&cx->tmp);
+}
+
+void
+exprvec_reset_batch(ExprCtx *cx)
+{
+	arena_reset(&cx->tmp);
+}
+
+static int
+need(void **p, size_t size)
+{
+	if (*p == NULL)
+		*p = mem_alloc(size);
+	return *p == NULL ? ERR_NOMEM : 0;
+}
+
+static int
+oom(Err *err)
+{
+	return err_set(err, ERR_NOMEM, "out of memory evaluating an expression");
+}
+
+/* Slot with buffers for the encoding of e's result type. */
+static int
+slot_for(ExprCtx *cx, const Expr *e, ExprSlot **out, Err *err)
+{
+	if (e->id < 0 || e->id >= cx->nslots)
+		return err_set(err, ERR_INTERNAL, "expression slot %d out of range", e->id);
+	ExprSlot *s = &cx->slots[e->id];
+	int rc = 0;
+	if (type_is_float(e->type))
+		rc = need((void **)&s->d, N * sizeof(double));
+	else if (type_is_var(e->type)) {
+		rc = need((void **)&s->s, N * sizeof(char *));
+		if (rc == 0)
+			rc = need((void **)&s->slen, N * sizeof(uint32_t));
+	} else
+		rc = need((void **)&s->i, N * sizeof(int64_t));
+	if (rc != 0)
+		return oom(err);
+	s->v.type = e->type;
+	s->v.enc = type_is_float(e->type) ? VEC_F64 : type_is_var(e->type) ? VEC_STR : VEC_I64;
+	s->v.i = s->i;
+	s->v.d = s->d;
+	s->v.s = s->s;
+	s->v.slen = s->slen;
+	s->v.ids = NULL;
+	s->v.col = NULL;
+	s->v.nulls = NULL;
+	*out = s;
+	return 0;
+}
+
+static int
+slot_nulls(ExprSlot *s, Err *err)
+{
+	if (need((void **)&s->nulls, N) != 0)
+		return oom(err);
+	return 0;
+}
+
+/* s->v.nulls = a.nulls | b.nulls over the selection (b may be NULL). */
+static int
+merge_nulls(ExprSlot *s, const Vec *a, const Vec *b, const uint16_t *sel, int nsel, Err *err)
+{
+	const uint8_t *an = a->nulls, *bn = b ? b->nulls : NULL;
+	if (an == NULL && bn == NULL) {
+		s->v.nulls = NULL;
+		return 0;
+	}
+	if (slot_nulls(s, err) != 0)
+		return ERR_NOMEM;
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		s->nulls[r] = (uint8_t)((an ? an[r] : 0) | (bn ? bn[r] : 0));
+	}
+	s->v.nulls = s->nulls;
+	return 0;
+}
+
+static inline double
+num_d(const Vec *v, int r)
+{
+	return v->enc == VEC_F64 ? v->d[r] : (double)v->i[r];
+}
+
+static inline int
+is_null(const Vec *v, int r)
+{
+	return v->nulls != NULL && v->nulls[r];
+}
+
+/* Materializes a string vector (VEC_STR or VEC_DICT) into slot buffer j. */
+static int
+as_str(ExprSlot *s, int j, const Vec *v, const uint16_t *sel, int nsel,
+       const char *const **ps, const uint32_t **pl, Err *err)
+{
+	if (v->enc == VEC_STR) {
+		*ps = v->s;
+		*pl = v->slen;
+		return 0;
+	}
+	if (v->enc != VEC_DICT)
+		return err_set(err, ERR_INTERNAL, "string expected");
+	if (need((void **)&s->ms[j], N * sizeof(char *)) || need((void **)&s->mlen[j], N * sizeof(uint32_t)))
+		return oom(err);
+	uint32_t dsize = mutcol_dict_size(v->col);
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		uint32_t len = 0;
+		const char *p = v->ids[r] < dsize ? mutcol_dict_get(v->col, v->ids[r], &len) : "";
+		s->ms[j][r] = p ? p : "";
+		s->mlen[j][r] = len;
+	}
+	*ps = s->ms[j];
+	*pl = s->mlen[j];
+	return 0;
+}
+
+static int
+strcmp_n(const char *a, uint32_t an, const char *b, uint32_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	if (c != 0)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static inline int
+cmp_result(int c, int op)
+{
+	switch (op) {
+	case EXPR_OP_EQ: return c == 0;
+	case EXPR_OP_NE: return c != 0;
+	case EXPR_OP_LT: return c < 0;
+	case EXPR_OP_LE: return c <= 0;
+	case EXPR_OP_GT: return c > 0;
+	default: return c >= 0;
+	}
+}
+
+/* ---- predicates with a constant other side ---------------------------- */
+
+static int
+pred_str(const Expr *e, const char *p, uint32_t n)
+{
+	switch (e->kind) {
+	case EXPR_CMP: {
+		const Value *c = &e->args[1]->val;
+		return cmp_result(strcmp_n(p, n, c->u.s, c->n), e->op);
+	}
+	case EXPR_IN:
+		for (int k = 1; k < e->nargs; k++) {
+			const Value *c = &e->args[k]->val;
+			if (!c->null && c->n == n && memcmp(c->u.s, p, n) == 0)
+				return 1;
+		}
+		return 0;
+	case EXPR_LIKE: {
+		const Value *c = &e->args[1]->val;
+		return expr_like(c->u.s, c->n, p, n);
+	}
+	default:
+		return 0;
+	}
+}
+
+static int
+pred_num(const Expr *e, int64_t iv, double dv, int isf)
+{
+	if (e->kind == EXPR_CMP) {
+		const Value *c = &e->args[1]->val;
+		int cmp;
+		if (!isf && type_is_integer((WbType)c->type))
+			cmp = iv < c->u.i ? -1 : iv > c->u.i;
+		else {
+			double x = isf ? dv : (double)iv;
+			double y = type_is_float((WbType)c->type) ? c->u.d : (double)c->u.i;
+			cmp = x < y ? -1 : x > y;
+		}
+		return cmp_result(cmp, e->op);
+	}
+	if (e->kind == EXPR_IN) {
+		for (int k = 1; k < e->nargs; k++) {
+			const Value *c = &e->args[k]->val;
+			if (c->null)
+				continue;
+			if (!isf && type_is_integer((WbType)c->type)) {
+				if (iv == c->u.i)
+					return 1;
+			} else {
+				double x = isf ? dv : (double)iv;
+				double y = type_is_float((WbType)c->type) ? c->u.d : (double)c->u.i;
+				if (x == y)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+build_set(ExprSlot *s, const Expr *e, const MutCol *col, Err *err)
+{
+	uint32_t n = mutcol_dict_size(col);
+	if (s->set == NULL || n > s->nset) {
+		uint32_t cap = n < 64 ? 64 : n + n / 4;
+		mem_free(s->set);
+		s->set = mem_alloc(cap);
+		if (s->set == NULL) {
+			s->nset = 0;
+			s->setcol = NULL;
+			return oom(err);
+		}
+	}
+	for (uint32_t id = 0; id < n; id++) {
+		uint32_t len = 0;
+		const char *p = mutcol_dict_get(col, id, &len);
+		s->set[id] = (uint8_t)pred_str(e, p ? p : "", len);
+	}
+	s->nset = n;
+	s->setcol = col;
+	return 0;
+}
+
+static int64_t
+elem_i64(const MutCol *c, WbType t, uint64_t idx, double *d, int *isf)
+{
+	const void *p = mutcol_elem(c, idx);
+	*isf = 0;
+	switch (t) {
+	case TYPE_INT:
+	case TYPE_BOOLEAN:
+		return *(const int32_t *)p;
+	case TYPE_FLOAT:
+		*isf = 1;
+		*d = *(const float *)p;
+		return 0;
+	case TYPE_DOUBLE:
+		*isf = 1;
+		*d = *(const double *)p;
+		return 0;
+	default:
+		return *(const int64_t *)p;
+	}
+}
+
+/* CMP / IN / LIKE of a column (or any vector) against constants. */
+static int
+eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nsel,
+	  ExprSlot *s, Err *err)
+{
+	int64_t *out = s->i;
+	if (a->enc == VEC_DICT || (a->enc == VEC_MV && type_is_var(a->type))) {
+		if (s->setcol != a->col || s->set == NULL)
+			if (build_set(s, e, a->col, err) != 0)
+				return ERR_NOMEM;
+	}
+	switch (a->enc) {
+	case VEC_DICT:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			uint32_t id = a->ids[r];
+			if (id >= s->nset) {
+				if (build_set(s, e, a->col, err) != 0)
+					return ERR_NOMEM;
+				if (id >= s->nset) {
+					out[r] = 0;
+					continue;
+				}
+			}
+			out[r] = s->set[id];
+		}
+		break;
+	case VEC_MV: {
+		WbType et = a->type;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			uint64_t st;
+			uint32_t n;
+			int any = 0;
+			if (is_null(a, r)) {
+				out[r] = 0;
+				continue;
+			}
+			mutcol_mv_range(a->col, a->row0 + (size_t)r, &st, &n);
+			for (uint32_t j = 0; j < n && !any; j++) {
+				if (type_is_var(et)) {
+					uint32_t id = *(const uint32_t *)mutcol_elem(a->col, st + j);
+					if (id >= s->nset && build_set(s, e, a->col, err) != 0)
+						return ERR_NOMEM;
+					any = id < s->nset && s->set[id];
+				} else {
+					double d = 0;
+					int isf;
+					int64_t iv = elem_i64(a->col, et, st + j, &d, &isf);
+					any = pred_num(e, iv, d, isf);
+				}
+			}
+			out[r] = any;
+		}
+		break;
+	}
+	case VEC_STR:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			out[r] = pred_str(e, a->s[r], a->slen[r]);
+		}
+		break;
+	case VEC_I64:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			out[r] = pred_num(e, a->i[r], 0, 0);
+		}
+		break;
+	case VEC_F64:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			out[r] = pred_num(e, 0, a->d[r], 1);
+		}
+		break;
+	}
+	if (e->neg)
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			out[r] = !out[r];
+		}
+	(void)cx;
+	return merge_nulls(s, a, NULL, sel, nsel, err);
+}
+
+/* ---- node kinds -------------------------------------------------------- */
+
+static int
+eval_const(const Expr *e, ExprSlot *s, Err *err)
+{
+	if (s->const_ready)
+		return 0;
+	const Value *c = &e->val;
+	for (int r = 0; r < N; r++) {
+		if (s->v.enc == VEC_I64)
+			s->i[r] = c->null ? 0 : c->u.i;
+		else if (s->v.enc == VEC_F64)
+			s->d[r] = c->null ? 0 : c->u.d;
+		else {
+			s->s[r] = c->null ? "" : c->u.s;
+			s->slen[r] = c->null ? 0 : c->n;
+		}
+	}
+	if (c->null) {
+		if (slot_nulls(s, err) != 0)
+			return ERR_NOMEM;
+		memset(s->nulls, 1, N);
+	}
+	s->const_ready = 1;
+	return 0;
+}
+
+static int
+eval_arith(const Expr *e, const Vec *a, const Vec *b, const uint16_t *sel, int nsel,
+	   ExprSlot *s, Err *err)
+{
+	if (merge_nulls(s, a, b, sel, nsel, err) != 0)
+		return ERR_NOMEM;
+	const uint8_t *nl = s->v.nulls;
+	int op = e->op;
+	if (s->v.enc == VEC_F64) {
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			double x = num_d(a, r), y = num_d(b, r);
+			double z;
+			switch (op) {
+			case EXPR_OP_ADD: z = x + y; break;
+			case EXPR_OP_SUB: z = x - y; break;
+			case EXPR_OP_MUL: z = x * y; break;
+			case EXPR_OP_DIV:
+			case EXPR_OP_MOD:
+				if (y == 0) {
+					if (nl && nl[r]) {
+						z = 0;
+						break;
+					}
+					err_set(err, ERR_DIV_ZERO, "division by zero at position %d", e->pos);
+					err->pos = e->pos;
+					return ERR_DIV_ZERO;
+				}
+				z = op == EXPR_OP_DIV ? x / y : fmod(x, y);
+				break;
+			default: z = 0;
+			}
+			s->d[r] = z;
+		}
+		return 0;
+	}
+	if (a->enc != VEC_I64 || b->enc != VEC_I64)
+		return err_set(err, ERR_INTERNAL, "integer operands expected");
+	const int64_t *x = a->i, *y = b->i;
+	int64_t *z = s->i;
+	switch (op) {
+	case EXPR_OP_ADD:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			z[r] = (int64_t)((uint64_t)x[r] + (uint64_t)y[r]);
+		}
+		break;
+	case EXPR_OP_SUB:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			z[r] = (int64_t)((uint64_t)x[r] - (uint64_t)y[r]);
+		}
+		break;
+	case EXPR_OP_MUL:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			z[r] = (int64_t)((uint64_t)x[r] * (uint64_t)y[r]);
+		}
+		break;
+	default:
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			if (y[r] == 0) {
+				if (nl && nl[r]) {
+					z[r] = 0;
+					continue;
+				}
+				err_set(err, ERR_DIV_ZERO, "division by zero at position %d", e->pos);
+				err->pos = e->pos;
+				return ERR_DIV_ZERO;
+			}
+			if (y[r] == -1)
+				z[r] = op == EXPR_OP_DIV ? (int64_t)(0 - (uint64_t)x[r]) : 0;
+			else
+				z[r] = op == EXPR_OP_DIV ? x[r] / y[r] : x[r] % y[r];
+		}
+	}
+	return 0;
+}
+
+#define CMP_LOOP(OPER)                                                          \
+	do {                                                                    \
+		if (sel == NULL)                                                \
+			for (int r = 0; r < nsel; r++)                          \
+				z[r] = x[r] OPER (bconst ? c : y[r]);           \
+		else                                                            \
+			for (int k = 0; k < nsel; k++) {                        \
+				int r = sel[k];                                 \
+				z[r] = x[r] OPER (bconst ? c : y[r]);           \
+			}                                                       \
+	} while (0)
+
+static int
+eval_cmp(ExprCtx *cx, const Expr *e, const Vec *a, const Vec *b, const uint16_t *sel, int nsel,
+	 ExprSlot *s, Err *err)
+{
+	int64_t *z = s->i;
+	if (type_is_var(a->type) || type_is_var(b->type)) {
+		const char *const *as, *const *bs;
+		const uint32_t *al, *bl;
+		if (as_str(s, 0, a, sel, nsel, &as, &al, err) || as_str(s, 1, b, sel, nsel, &bs, &bl, err))
+			return err->code;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			z[r] = cmp_result(strcmp_n(as[r], al[r], bs[r], bl[r]), e->op);
+		}
+		return merge_nulls(s, a, b, sel, nsel, err);
+	}
+	if (a->enc == VEC_I64 && b->enc == VEC_I64) {
+		const int64_t *x = a->i, *y = b->i;
+		int bconst = e->args[1]->kind == EXPR_CONST;
+		int64_t c = y[0];
+		switch (e->op) {
+		case EXPR_OP_EQ: CMP_LOOP(==); break;
+		case EXPR_OP_NE: CMP_LOOP(!=); break;
+		case EXPR_OP_LT: CMP_LOOP(<); break;
+		case EXPR_OP_LE: CMP_LOOP(<=); break;
+		case EXPR_OP_GT: CMP_LOOP(>); break;
+		default: CMP_LOOP(>=); break;
+		}
+	} else {
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			double x = num_d(a, r), y = num_d(b, r);
+			z[r] = cmp_result(x < y ? -1 : x > y ? 1 : (x == y ? 0 : (isnan(x) ? (isnan(y) ? 0 : 1) : -1)), e->op);
+		}
+	}
+	(void)cx;
+	return merge_nulls(s, a, b, sel, nsel, err);
+}
+
+static int
+eval_bool(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	  ExprSlot *s, Err *err)
+{
+	int rc;
+	if (need((void **)&s->aux, N) != 0 || slot_nulls(s, err) != 0)
+		return oom(err);
+	/* aux: decided (AND: a FALSE seen; OR: a TRUE seen); nulls: NULL seen */
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		s->aux[r] = 0;
+		s->nulls[r] = 0;
+	}
+	int want = e->kind == EXPR_AND ? 0 : 1;
+	for (int j = 0; j < e->nargs; j++) {
+		const Vec *v;
+		if ((rc = exprvec_eval(cx, e->args[j], b, sel, nsel, &v, err)) != 0)
+			return rc;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			if (is_null(v, r))
+				s->nulls[r] = 1;
+			else if ((v->i[r] != 0) == want)
+				s->aux[r] = 1;
+		}
+	}
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		if (s->aux[r]) {
+			s->i[r] = want;
+			s->nulls[r] = 0;
+		} else {
+			s->i[r] = !want;
+		}
+	}
+	s->v.nulls = s->nulls;
+	return 0;
+}
+
+static int
+eval_cast(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nsel,
+	  ExprSlot *s, Err *err)
+{
+	int rc;
+	if (slot_nulls(s, err) != 0)
+		return ERR_NOMEM;
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		Value in, out;
+		if ((rc = exprvec_value(a, r, &in, &cx->tmp)) != 0)
+			return oom(err);
+		if ((rc = expr_convert(&in, e->type, &out, &cx->tmp, err)) != 0) {
+			err->pos = e->pos;
+			return rc;
+		}
+		s->nulls[r] = out.null;
+		if (s->v.enc == VEC_I64)
+			s->i[r] = out.null ? 0 : out.u.i;
+		else if (s->v.enc == VEC_F64)
+			s->d[r] = out.null ? 0 : out.u.d;
+		else {
+			s->s[r] = out.null ? "" : out.u.s;
+			s->slen[r] = out.null ? 0 : out.n;
+		}
+	}
+	s->v.nulls = s->nulls;
+	return 0;
+}
+
+int
+exprvec_eval(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	     const Vec **out, Err *err)
+{
+	int rc;
+	ExprSlot *s = NULL;
+	const Vec *a = NULL, *c = NULL;
+
+	if (e->kind == EXPR_COL) {
+		if (e->col < 0 || e->col >= b->ncols)
+			return err_set(err, ERR_INTERNAL, "column %d not in batch", e->col);
+		*out = &b->cols[e->col];
+		return 0;
+	}
+	if ((rc = slot_for(cx, e, &s, err)) != 0)
+		return rc;
+	*out = &s->v;
+	switch (e->kind) {
+	case EXPR_CONST:
+		rc = eval_const(e, s, err);
+		if (rc == 0 && e->val.null)
+			s->v.nulls = s->nulls;
+		return rc;
+	case EXPR_ARITH:
+	case EXPR_CMP:
+		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
+			return rc;
+		if (e->kind == EXPR_CMP && e->args[1]->kind == EXPR_CONST &&
+		    (a->enc == VEC_DICT || a->enc == VEC_MV) && !e->args[1]->val.null)
+			return eval_pred(cx, e, a, sel, nsel, s, err);
+		if ((rc = exprvec_eval(cx, e->args[1], b, sel, nsel, &c, err)) != 0)
+			return rc;
+		if (a->enc == VEC_MV || c->enc == VEC_MV)
+			return err_set(err, ERR_UNSUPPORTED, "multi-value column in an expression at position %d", e->pos);
+		if (e->kind == EXPR_ARITH)
+			return eval_arith(e, a, c, sel, nsel, s, err);
+		return eval_cmp(cx, e, a, c, sel, nsel, s, err);
+	case EXPR_NEG:
+		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
+			return rc;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			if (s->v.enc == VEC_F64)
+				s->d[r] = -num_d(a, r);
+			else
+				s->i[r] = (int64_t)(0 - (uint64_t)a->i[r]);
+		}
+		return merge_nulls(s, a, NULL, sel, nsel, err);
+	case EXPR_AND:
+	case EXPR_OR:
+		return eval_bool(cx, e, b, sel, nsel, s, err);
+	case EXPR_NOT:
+		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
+			return rc;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			s->i[r] = a->i[r] == 0;
+		}
+		return merge_nulls(s, a, NULL, sel, nsel, err);
+	case EXPR_IN:
+	case EXPR_LIKE:
+		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
+			return rc;
+		if (a->enc == VEC_DICT && e->kind == EXPR_LIKE && e->args[1]->kind != EXPR_CONST)
+			return err_set(err, ERR_UNSUPPORTED, "LIKE pattern must be a constant");
+		return eval_pred(cx, e, a, sel, nsel, s, err);
+	case EXPR_ISNULL:
+		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
+			return rc;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			s->i[r] = is_null(a, r) != e->neg;
+		}
+		s->v.nulls = NULL;
+		return 0;
+	case EXPR_CAST:
+		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
+			return rc;
+		return eval_cast(cx, e, a, sel, nsel, s, err);
+	default:
+		return err_set(err, ERR_INTERNAL, "unknown expression kind %d", e->kind);
+	}
+}
+
+int
+exprvec_filter(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	       uint16_t *out, int *nout, Err *err)
+{
+	int rc;
+	if (e->kind == EXPR_AND) {
+		const uint16_t *cur = sel;
+		int n = nsel;
+		for (int j = 0; j < e->nargs && n > 0; j++) {
+			if ((rc = exprvec_filter(cx, e->args[j], b, cur, n, out, &n, err)) != 0)
+				return rc;
+			cur = out;
+		}
+		if (cur != out) {	/* no argument ran: copy the selection */
+			for (int k = 0; k < n; k++)
+				out[k] = (uint16_t)(sel ? sel[k] : k);
+		}
+		*nout = n;
+		return 0;
+	}
+	const Vec *v;
+	if ((rc = exprvec_eval(cx, e, b, sel, nsel, &v, err)) != 0)
+		return rc;
+	int m = 0;
+	const int64_t *x = v->i;
+	const uint8_t *nl = v->nulls;
+	if (v->enc != VEC_I64)
+		return err_set(err, ERR_INTERNAL, "filter is not boolean");
+	if (sel == NULL) {
+		if (nl == NULL)
+			for (int r = 0; r < nsel; r++) {
+				out[m] = (uint16_t)r;
+				m += x[r] != 0;
+			}
+		else
+			for (int r = 0; r < nsel; r++) {
+				out[m] = (uint16_t)r;
+				m += (x[r] != 0) & !nl[r];
+			}
+	} else {
+		for (int k = 0; k < nsel; k++) {
+			int r = sel[k];
+			out[m] = (uint16_t)r;
+			m += (x[r] != 0) & !(nl && nl[r]);
+		}
+	}
+	*nout = m;
+	return 0;
+}
+
+int
+exprvec_value(const Vec *v, int r, Value *out, Arena *a)
+{
+	if (v->enc == VEC_MV)
+		return mutcol_value(v->col, v->row0 + (size_t)r, out, a);
+	if (is_null(v, r)) {
+		*out = value_null(v->type);
+		return 0;
+	}
+	switch (v->enc) {
+	case VEC_I64:
+		*out = value_int(v->type, v->i[r]);
+		break;
+	case VEC_F64:
+		*out = value_double(v->type, v->d[r]);
+		break;
+	case VEC_STR:
+		*out = value_str(v->type, v->s[r], v->slen[r]);
+		break;
+	case VEC_DICT: {
+		uint32_t len = 0;
+		const char *p = mutcol_dict_get(v->col, v->ids[r], &len);
+		*out = value_str(v->type, p ? p : "", len);
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}

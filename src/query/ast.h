@@ -1,0 +1,88 @@
+/*
+ * ast.h -- Waybill's own syntax tree for SQL, produced by pgparse.c from
+ * libpg_query's protobuf tree and consumed by the binder.  Nothing outside
+ * pgparse.c sees libpg_query types.
+ *
+ * All nodes and strings live in the arena given to pgparse_parse.
+ * Positions are 1-based byte offsets into the SQL text (0 = unknown).
+ * Unquoted identifiers arrive lowercased (PostgreSQL folds them); `quoted`
+ * says the name must match exactly.
+ */
+#ifndef WB_AST_H
+#define WB_AST_H
+
+#include <stdint.h>
+
+#include "storage/value.h"
+
+typedef enum AstKind {
+	AST_COLREF,		/* name [qual.] ; quoted */
+	AST_STAR,		/* * or qual.* */
+	AST_CONST,		/* val; lit_string: an untyped '...' literal */
+	AST_OP,			/* name = operator ("+", "=", ...); 1 or 2 args */
+	AST_AND,
+	AST_OR,
+	AST_NOT,
+	AST_FUNC,		/* name (lowercased), args; star = f(*); distinct */
+	AST_CAST,		/* args[0] AS name (lowercased type name) */
+	AST_IN,			/* args[0] IN (args[1..]); neg */
+	AST_BETWEEN,		/* args[0] BETWEEN args[1] AND args[2]; neg */
+	AST_LIKE,		/* args[0] LIKE args[1]; neg; ilike */
+	AST_NULLTEST		/* args[0] IS NULL; neg = IS NOT NULL */
+} AstKind;
+
+typedef struct Ast {
+	AstKind kind;
+	int pos;
+	const char *name;
+	const char *qual;
+	int quoted;
+	int lit_string;
+	int neg;
+	int ilike;
+	int star;
+	int distinct;
+	Value val;
+	int nargs;
+	struct Ast **args;
+} Ast;
+
+typedef struct AstTarget {
+	Ast *expr;
+	const char *alias;	/* AS name, or NULL */
+	int pos;
+} AstTarget;
+
+typedef struct AstOrder {
+	Ast *expr;
+	int desc;
+	int nulls;		/* 0 default, 1 NULLS FIRST, 2 NULLS LAST */
+} AstOrder;
+
+typedef struct AstOption {
+	const char *name;	/* SET name (lowercased) */
+	Value val;
+} AstOption;
+
+typedef struct AstSelect {
+	int distinct;
+	int ntargets;
+	AstTarget *targets;
+	const char *table;	/* NULL: no FROM */
+	const char *schema;	/* "sys" in sys.tables, else NULL */
+	int table_quoted;
+	int table_pos;
+	Ast *where;
+	int ngroup;
+	Ast **group;
+	Ast *having;
+	int norder;
+	AstOrder *order;
+	Ast *limit;		/* NULL = none */
+	Ast *offset;
+	int explain;
+	int noptions;		/* leading SET k = v statements */
+	AstOption *options;
+} AstSelect;
+
+#endif

@@ -1,0 +1,863 @@
+/*
+ * bind.c -- the binder: resolves names and types of a parsed SELECT
+ * against a table's columns and builds the Plan (plan.h).
+ *
+ * Names: unquoted identifiers match columns ignoring case (two columns
+ * differing only in case make the name ambiguous); quoted ones match
+ * exactly.  Types follow PostgreSQL: integer arithmetic stays integer,
+ * any float makes DOUBLE, an untyped string literal takes the type of the
+ * other operand (so ts >= '2014-01-01 00:00:00' compares timestamps),
+ * comparing a string column with a number is a type error.
+ *
+ * Aggregation: a query aggregates when it has GROUP BY, DISTINCT, HAVING
+ * or an aggregate call.  Then select items, HAVING and ORDER BY are bound
+ * "above" the aggregation: an expression equal to a GROUP BY expression
+ * becomes a reference to that key, an aggregate call a reference to its
+ * (deduplicated) result, and any other column reference is a grouping
+ * error, as in PostgreSQL.
+ *
+ * Everything built lives in the plan's arena; the AST is only read.
+ * Errors carry the position of the offending node in Err.pos and in the
+ * message ("Unknown column 'x' at position 8").
+ *
+ * Exports: bind_select, bind_free, bind_type_name.
+ */
+#include "query/bind.h"
+#include "base/mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+
+typedef struct B {
+	Plan *p;
+	const AstSelect *q;
+	const BindTable *t;
+	Err *e;
+	Arena *a;
+	int agg_ctx;		/* binding above the aggregation */
+	int in_agg;		/* inside an aggregate's argument */
+	const char *clause;	/* for "not allowed in WHERE" */
+	Ast **gast;		/* GROUP BY expressions, for matching */
+	Ast **aast;		/* aggregate calls, for deduplication */
+	int aggcap;
+	int in_where;
+	uint8_t *where_cols;
+} B;
+
+static int
+fail(B *b, int code, int pos, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	int rc;
+	if (pos > 0)
+		rc = err_set(b->e, code, "%s at position %d", msg, pos);
+	else
+		rc = err_set(b->e, code, "%s", msg);
+	if (b->e && b->e->pos == 0)
+		b->e->pos = pos;
+	return rc;
+}
+
+static int
+nomem(B *b)
+{
+	return err_set(b->e, ERR_NOMEM, "out of memory binding the query");
+}
+
+int
+bind_type_name(const char *n, WbType *out)
+{
+	static const struct { const char *name; WbType t; } map[] = {
+		{"int", TYPE_INT}, {"int4", TYPE_INT}, {"integer", TYPE_INT}, {"int2", TYPE_INT},
+		{"smallint", TYPE_INT}, {"int8", TYPE_LONG}, {"bigint", TYPE_LONG}, {"long", TYPE_LONG},
+		{"float4", TYPE_FLOAT}, {"real", TYPE_FLOAT}, {"float", TYPE_FLOAT},
+		{"float8", TYPE_DOUBLE}, {"double", TYPE_DOUBLE}, {"numeric", TYPE_DOUBLE},
+		{"decimal", TYPE_DOUBLE}, {"varchar", TYPE_STRING}, {"text", TYPE_STRING},
+		{"string", TYPE_STRING}, {"bpchar", TYPE_STRING}, {"char", TYPE_STRING},
+		{"bool", TYPE_BOOLEAN}, {"boolean", TYPE_BOOLEAN}, {"timestamp", TYPE_TIMESTAMP},
+		{"timestamptz", TYPE_TIMESTAMP}, {"json", TYPE_JSON}, {"jsonb", TYPE_JSON},
+		{"bytea", TYPE_BYTES}, {"bytes", TYPE_BYTES},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(map[i].name, n) == 0) {
+			*out = map[i].t;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+ast_equal(const Ast *x, const Ast *y)
+{
+	if (x == y)
+		return 1;
+	if (x == NULL || y == NULL || x->kind != y->kind || x->nargs != y->nargs ||
+	    x->neg != y->neg || x->star != y->star || x->distinct != y->distinct || x->ilike != y->ilike)
+		return 0;
+	if ((x->name == NULL) != (y->name == NULL))
+		return 0;
+	if (x->name) {
+		if (x->kind == AST_COLREF && !x->quoted && !y->quoted) {
+			if (strcasecmp(x->name, y->name) != 0)
+				return 0;
+		} else if (strcmp(x->name, y->name) != 0)
+			return 0;
+	}
+	if (x->kind == AST_CONST) {
+		const Value *a = &x->val, *c = &y->val;
+		if (a->type != c->type || a->null != c->null)
+			return 0;
+		if (!a->null) {
+			if (type_is_var((WbType)a->type)) {
+				if (a->n != c->n || memcmp(a->u.s, c->u.s, a->n) != 0)
+					return 0;
+			} else if (a->u.i != c->u.i)
+				return 0;
+		}
+	}
+	for (int i = 0; i < x->nargs; i++)
+		if (!ast_equal(x->args[i], y->args[i]))
+			return 0;
+	return 1;
+}
+
+static int
+ast_has_agg(const Ast *n)
+{
+	AggKind k;
+	if (n == NULL)
+		return 0;
+	if (n->kind == AST_FUNC && agg_lookup(n->name, n->distinct, &k) == 0)
+		return 1;
+	for (int i = 0; i < n->nargs; i++)
+		if (ast_has_agg(n->args[i]))
+			return 1;
+	return 0;
+}
+
+static int
+resolve_col(B *b, const Ast *n, int *out)
+{
+	const BindTable *t = b->t;
+	if (t == NULL)
+		return fail(b, ERR_COLUMN_MISSING, n->pos, "Unknown column '%s'", n->name);
+	if (n->qual != NULL && strcasecmp(n->qual, t->name) != 0) {
+		const char *dot = strrchr(t->name, '.');
+		if (dot == NULL || strcasecmp(n->qual, dot + 1) != 0)
+			return fail(b, ERR_COLUMN_MISSING, n->pos, "Unknown column '%s.%s'", n->qual, n->name);
+	}
+	int found = -1;
+	for (int i = 0; i < t->ncols; i++) {
+		int eq = n->quoted ? strcmp(t->cols[i].name, n->name) == 0
+				   : strcasecmp(t->cols[i].name, n->name) == 0;
+		if (!eq)
+			continue;
+		if (found >= 0)
+			return fail(b, ERR_AMBIGUOUS, n->pos, "column reference '%s' is ambiguous", n->name);
+		found = i;
+	}
+	if (found < 0)
+		return fail(b, ERR_COLUMN_MISSING, n->pos, "Unknown column '%s'", n->name);
+	*out = found;
+	return 0;
+}
+
+static Expr *
+mkexpr(B *b, ExprKind k, WbType t, int nargs, int pos)
+{
+	Expr *e = expr_new(b->a, k, t, nargs);
+	if (e != NULL)
+		e->pos = pos;
+	return e;
+}
+
+static int
+coerce_const(B *b, Expr *c, WbType t, int pos)
+{
+	Value v;
+	Err tmp;
+	err_clear(&tmp);
+	if (expr_convert(&c->val, t, &v, b->a, &tmp) != 0)
+		return fail(b, tmp.code, pos, "%s", tmp.msg);
+	c->val = v;
+	c->type = t;
+	return 0;
+}
+
+static int bind_expr(B *b, const Ast *n, Expr **out);
+
+static int
+is_lit_string(const Expr *e)
+{
+	return e->kind == EXPR_CONST && !e->val.null && e->val.type == TYPE_STRING;
+}
+
+static int
+flip(int op)
+{
+	switch (op) {
+	case EXPR_OP_LT: return EXPR_OP_GT;
+	case EXPR_OP_LE: return EXPR_OP_GE;
+	case EXPR_OP_GT: return EXPR_OP_LT;
+	case EXPR_OP_GE: return EXPR_OP_LE;
+	default: return op;
+	}
+}
+
+static int
+null_bool(B *b, int pos, Expr **out)
+{
+	Expr *e = mkexpr(b, EXPR_CONST, TYPE_BOOLEAN, 0, pos);
+	if (e == NULL)
+		return nomem(b);
+	e->val = value_null(TYPE_BOOLEAN);
+	*out = e;
+	return 0;
+}
+
+static int
+bind_cmp(B *b, int op, Expr *l, Expr *r, int pos, const char *opname, Expr **out)
+{
+	if (l->kind == EXPR_CONST && r->kind != EXPR_CONST) {
+		Expr *t = l;
+		l = r;
+		r = t;
+		op = flip(op);
+	}
+	if ((l->kind == EXPR_CONST && l->val.null) || (r->kind == EXPR_CONST && r->val.null))
+		return null_bool(b, pos, out);
+	WbType lt = l->type, rt = r->type;
+	if (type_is_var(lt) != type_is_var(rt)) {
+		if (is_lit_string(r)) {
+			if (coerce_const(b, r, lt == TYPE_INT ? TYPE_LONG : lt, r->pos ? r->pos : pos) != 0)
+				return b->e->code;
+			r->type = lt;
+		} else if (is_lit_string(l)) {
+			if (coerce_const(b, l, rt, l->pos ? l->pos : pos) != 0)
+				return b->e->code;
+		} else {
+			return fail(b, ERR_TYPE, pos, "operator does not exist: %s %s %s", type_name(lt), opname,
+				    type_name(rt));
+		}
+	}
+	if (r->mv || (l->mv && r->kind != EXPR_CONST))
+		return fail(b, ERR_UNSUPPORTED, pos, "comparing a multi-value column with a non-constant");
+	Expr *e = mkexpr(b, EXPR_CMP, TYPE_BOOLEAN, 2, pos);
+	if (e == NULL)
+		return nomem(b);
+	e->op = op;
+	e->args[0] = l;
+	e->args[1] = r;
+	*out = e;
+	return 0;
+}
+
+static int
+check_scalar(B *b, const Expr *e, int pos)
+{
+	if (e->mv)
+		return fail(b, ERR_UNSUPPORTED, pos, "multi-value column in an expression");
+	return 0;
+}
+
+static int
+check_bool(B *b, const Expr *e, const char *what, int pos)
+{
+	if (e->type != TYPE_BOOLEAN && e->type != TYPE_NULL)
+		return fail(b, ERR_TYPE, pos, "argument of %s must be type BOOLEAN, not type %s", what,
+			    type_name(e->type));
+	return 0;
+}
+
+static int
+bind_arith(B *b, const Ast *n, Expr **out)
+{
+	static const char *ops[] = {"+", "-", "*", "/", "%"};
+	int op = -1;
+	for (int i = 0; i < 5; i++)
+		if (strcmp(n->name, ops[i]) == 0)
+			op = i;
+	Expr *l, *r;
+	int rc;
+	if (n->nargs == 1) {
+		if ((rc = bind_expr(b, n->args[0], &l)) != 0)
+			return rc;
+		if (!type_is_numeric(l->type) && l->type != TYPE_NULL)
+			return fail(b, ERR_TYPE, n->pos, "operator does not exist: -%s", type_name(l->type));
+		Expr *e = mkexpr(b, EXPR_NEG, l->type == TYPE_NULL ? TYPE_INT : l->type, 1, n->pos);
+		if (e == NULL)
+			return nomem(b);
+		e->args[0] = l;
+		*out = e;
+		return check_scalar(b, l, n->pos);
+	}
+	if ((rc = bind_expr(b, n->args[0], &l)) || (rc = bind_expr(b, n->args[1], &r)))
+		return rc;
+	if ((rc = check_scalar(b, l, n->pos)) || (rc = check_scalar(b, r, n->pos)))
+		return rc;
+	if (is_lit_string(l) && type_is_numeric(r->type) && (rc = coerce_const(b, l, r->type, l->pos)))
+		return rc;
+	if (is_lit_string(r) && type_is_numeric(l->type) && (rc = coerce_const(b, r, l->type, r->pos)))
+		return rc;
+	WbType lt = l->type == TYPE_TIMESTAMP ? TYPE_LONG : l->type;
+	WbType rt = r->type == TYPE_TIMESTAMP ? TYPE_LONG : r->type;
+	if ((!type_is_numeric(lt) && lt != TYPE_NULL) || (!type_is_numeric(rt) && rt != TYPE_NULL) ||
+	    lt == TYPE_BOOLEAN || rt == TYPE_BOOLEAN)
+		return fail(b, ERR_TYPE, n->pos, "operator does not exist: %s %s %s", type_name(l->type),
+			    n->name, type_name(r->type));
+	Expr *e = mkexpr(b, EXPR_ARITH, expr_arith_type(lt, rt), 2, n->pos);
+	if (e == NULL)
+		return nomem(b);
+	e->op = EXPR_OP_ADD + op;
+	e->args[0] = l;
+	e->args[1] = r;
+	*out = e;
+	return 0;
+}
+
+static int
+bind_func(B *b, const Ast *n, Expr **out)
+{
+	AggKind k;
+	int rc;
+	if (agg_lookup(n->name, n->distinct, &k) != 0) {
+		return fail(b, ERR_FUNC_MISSING, n->pos, "function %s does not exist", n->name);
+	}
+	if (b->in_agg)
+		return fail(b, ERR_GROUPING, n->pos, "aggregate function calls cannot be nested");
+	if (!b->agg_ctx)
+		return fail(b, ERR_GROUPING, n->pos, "aggregate functions are not allowed in %s", b->clause);
+	if (n->distinct && k != AGG_COUNT_DISTINCT)
+		return fail(b, ERR_UNSUPPORTED, n->pos, "DISTINCT in %s()", n->name);
+	for (int i = 0; i < b->p->nagg; i++)
+		if (ast_equal(b->aast[i], n)) {
+			Expr *e = expr_col(b->a, b->p->ngroup + i, b->p->aggs[i].type, 0);
+			if (e == NULL)
+				return nomem(b);
+			e->pos = n->pos;
+			*out = e;
+			return 0;
+		}
+	PlanAgg ag = {.kind = k};
+	WbType at = TYPE_NULL;
+	if (n->star) {
+		if (k != AGG_COUNT)
+			return fail(b, ERR_SQL_PARSE, n->pos, "%s(*) is not valid", n->name);
+		ag.kind = AGG_COUNT_STAR;
+	} else {
+		if (n->nargs != 1)
+			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes one argument", n->name);
+		b->in_agg = 1;
+		b->agg_ctx = 0;
+		rc = bind_expr(b, n->args[0], &ag.arg);
+		b->in_agg = 0;
+		b->agg_ctx = 1;
+		if (rc != 0)
+			return rc;
+		if (ag.arg->mv && k != AGG_COUNT)
+			return fail(b, ERR_UNSUPPORTED, n->pos, "%s over a multi-value column", n->name);
+		at = ag.arg->type;
+		if (k == AGG_COUNT_DISTINCT && ag.arg->mv)
+			return fail(b, ERR_UNSUPPORTED, n->pos, "COUNT(DISTINCT) over a multi-value column");
+	}
+	Err tmp;
+	err_clear(&tmp);
+	if (agg_result_type(ag.kind, at, &ag.type, &tmp) != 0)
+		return fail(b, tmp.code, n->pos, "%s", tmp.msg);
+	Plan *p = b->p;
+	if (p->nagg == b->aggcap) {
+		int cap = b->aggcap ? b->aggcap * 2 : 8;
+		PlanAgg *na = arena_alloc(b->a, sizeof(PlanAgg) * (size_t)cap);
+		Ast **nast = arena_alloc(b->a, sizeof(Ast *) * (size_t)cap);
+		if (na == NULL || nast == NULL)
+			return nomem(b);
+		if (p->nagg) {
+			memcpy(na, p->aggs, sizeof(PlanAgg) * (size_t)p->nagg);
+			memcpy(nast, b->aast, sizeof(Ast *) * (size_t)p->nagg);
+		}
+		p->aggs = na;
+		b->aast = nast;
+		b->aggcap = cap;
+	}
+	p->aggs[p->nagg] = ag;
+	b->aast[p->nagg] = (Ast *)n;
+	Expr *e = expr_col(b->a, p->ngroup + p->nagg, ag.type, 0);
+	if (e == NULL)
+		return nomem(b);
+	e->pos = n->pos;
+	p->nagg++;
+	*out = e;
+	return 0;
+}
+
+static int
+bind_expr(B *b, const Ast *n, Expr **out)
+{
+	int rc;
+	Expr *e, *x;
+	if (b->agg_ctx && !b->in_agg) {
+		for (int g = 0; g < b->p->ngroup; g++)
+			if (ast_equal(n, b->gast[g])) {
+				e = expr_col(b->a, g, b->p->group[g]->type, 0);
+				if (e == NULL)
+					return nomem(b);
+				e->pos = n->pos;
+				*out = e;
+				return 0;
+			}
+	}
+	switch (n->kind) {
+	case AST_COLREF: {
+		int c;
+		if (b->agg_ctx && !b->in_agg) {
+			if ((rc = resolve_col(b, n, &c)) != 0)
+				return rc;
+			return fail(b, ERR_GROUPING, n->pos,
+				    "column '%s' must appear in the GROUP BY clause or be used in an aggregate function",
+				    b->t->cols[c].name);
+		}
+		if ((rc = resolve_col(b, n, &c)) != 0)
+			return rc;
+		b->p->used[c] = 1;
+		if (b->in_where)
+			b->where_cols[c] = 1;
+		e = expr_col(b->a, c, b->t->cols[c].type, b->t->cols[c].mv);
+		if (e == NULL)
+			return nomem(b);
+		e->pos = n->pos;
+		*out = e;
+		return 0;
+	}
+	case AST_STAR:
+		return fail(b, ERR_SQL_PARSE, n->pos, "* is not allowed here");
+	case AST_CONST: {
+		Value v;
+		/* the AST's strings die with the AST: copy into the plan */
+		if (value_copy(&v, &n->val, b->a) != 0 || (e = expr_const(b->a, v)) == NULL)
+			return nomem(b);
+		e->pos = n->pos;
+		*out = e;
+		return 0;
+	}
+	case AST_OP: {
+		static const char *cmps[] = {"=", "<>", "<", "<=", ">", ">="};
+		for (int i = 0; i < 6; i++)
+			if (strcmp(n->name, cmps[i]) == 0) {
+				Expr *l, *r;
+				if ((rc = bind_expr(b, n->args[0], &l)) || (rc = bind_expr(b, n->args[1], &r)))
+					return rc;
+				return bind_cmp(b, EXPR_OP_EQ + i, l, r, n->pos, n->name, out);
+			}
+		return bind_arith(b, n, out);
+	}
+	case AST_AND:
+	case AST_OR:
+	case AST_NOT:
+		e = mkexpr(b, n->kind == AST_AND ? EXPR_AND : n->kind == AST_OR ? EXPR_OR : EXPR_NOT,
+			   TYPE_BOOLEAN, n->nargs, n->pos);
+		if (e == NULL)
+			return nomem(b);
+		for (int i = 0; i < n->nargs; i++) {
+			if ((rc = bind_expr(b, n->args[i], &e->args[i])) != 0)
+				return rc;
+			if ((rc = check_bool(b, e->args[i], n->kind == AST_AND ? "AND" : n->kind == AST_OR ? "OR" : "NOT",
+					     n->args[i]->pos ? n->args[i]->pos : n->pos)) != 0)
+				return rc;
+		}
+		*out = e;
+		return 0;
+	case AST_NULLTEST:
+		if ((rc = bind_expr(b, n->args[0], &x)) != 0)
+			return rc;
+		if ((e = mkexpr(b, EXPR_ISNULL, TYPE_BOOLEAN, 1, n->pos)) == NULL)
+			return nomem(b);
+		e->neg = n->neg;
+		e->args[0] = x;
+		*out = e;
+		return 0;
+	case AST_IN:
+	case AST_LIKE: {
+		if ((rc = bind_expr(b, n->args[0], &x)) != 0)
+			return rc;
+		if (n->kind == AST_LIKE && n->ilike)
+			return fail(b, ERR_UNSUPPORTED, n->pos, "ILIKE");
+		if (n->kind == AST_LIKE && !type_is_var(x->type))
+			return fail(b, ERR_TYPE, n->pos, "operator does not exist: %s LIKE", type_name(x->type));
+		e = mkexpr(b, n->kind == AST_IN ? EXPR_IN : EXPR_LIKE, TYPE_BOOLEAN, n->nargs, n->pos);
+		if (e == NULL)
+			return nomem(b);
+		e->neg = n->neg;
+		e->args[0] = x;
+		for (int i = 1; i < n->nargs; i++) {
+			Expr *c;
+			int p = n->args[i]->pos ? n->args[i]->pos : n->pos;
+			if ((rc = bind_expr(b, n->args[i], &c)) != 0)
+				return rc;
+			if (c->kind != EXPR_CONST)
+				return fail(b, ERR_UNSUPPORTED, p, "%s with a non-constant",
+					    n->kind == AST_IN ? "IN list" : "LIKE pattern");
+			if (!c->val.null) {
+				if (type_is_var(x->type) != type_is_var(c->type)) {
+					if (!is_lit_string(c))
+						return fail(b, ERR_TYPE, p, "%s %s: cannot compare %s with %s",
+							    n->kind == AST_IN ? "IN" : "LIKE", "list",
+							    type_name(x->type), type_name(c->type));
+					if ((rc = coerce_const(b, c, x->type == TYPE_INT ? TYPE_LONG : x->type, p)) != 0)
+						return rc;
+				}
+			}
+			e->args[i] = c;
+		}
+		if (n->kind == AST_LIKE && e->args[1]->val.null)
+			return null_bool(b, n->pos, out);
+		*out = e;
+		return 0;
+	}
+	case AST_BETWEEN: {
+		Expr *s, *lo, *hi, *c1, *c2;
+		if ((rc = bind_expr(b, n->args[0], &s)) || (rc = bind_expr(b, n->args[1], &lo)) ||
+		    (rc = bind_expr(b, n->args[2], &hi)))
+			return rc;
+		if ((rc = bind_cmp(b, EXPR_OP_GE, s, lo, n->pos, ">=", &c1)) ||
+		    (rc = bind_cmp(b, EXPR_OP_LE, s, hi, n->pos, "<=", &c2)))
+			return rc;
+		if ((e = mkexpr(b, EXPR_AND, TYPE_BOOLEAN, 2, n->pos)) == NULL)
+			return nomem(b);
+		e->args[0] = c1;
+		e->args[1] = c2;
+		if (n->neg) {
+			if ((x = mkexpr(b, EXPR_NOT, TYPE_BOOLEAN, 1, n->pos)) == NULL)
+				return nomem(b);
+			x->args[0] = e;
+			e = x;
+		}
+		*out = e;
+		return 0;
+	}
+	case AST_FUNC:
+		return bind_func(b, n, out);
+	case AST_CAST: {
+		WbType t;
+		if (bind_type_name(n->name, &t) != 0)
+			return fail(b, ERR_TYPE, n->pos, "type \"%s\" does not exist", n->name);
+		if ((rc = bind_expr(b, n->args[0], &x)) != 0)
+			return rc;
+		if ((rc = check_scalar(b, x, n->pos)) != 0)
+			return rc;
+		if (x->kind == EXPR_CONST) {
+			if ((rc = coerce_const(b, x, t, n->args[0]->pos ? n->args[0]->pos : n->pos)) != 0)
+				return rc;
+			*out = x;
+			return 0;
+		}
+		if ((e = mkexpr(b, EXPR_CAST, t, 1, n->pos)) == NULL)
+			return nomem(b);
+		e->args[0] = x;
+		*out = e;
+		return 0;
+	}
+	}
+	return fail(b, ERR_INTERNAL, n->pos, "unknown syntax node");
+}
+
+static const char *
+target_name(B *b, const AstTarget *t)
+{
+	const Ast *n = t->expr;
+	if (t->alias)
+		return t->alias;
+	if (n->kind == AST_COLREF) {
+		int c;
+		Err save = *b->e;
+		if (resolve_col(b, n, &c) == 0)
+			return b->t->cols[c].name;
+		*b->e = save;
+		return n->name;
+	}
+	if (n->kind == AST_FUNC)
+		return n->name;
+	if (n->kind == AST_CAST) {
+		if (n->args[0]->kind == AST_COLREF)
+			return n->args[0]->name;
+		return n->name;
+	}
+	return "?column?";
+}
+
+static int
+const_limit(B *b, const Ast *n, const char *what, int64_t *out)
+{
+	if (n->kind != AST_CONST)
+		return fail(b, ERR_UNSUPPORTED, n->pos, "%s must be a constant", what);
+	if (n->val.null) {
+		*out = -1;
+		return 0;
+	}
+	if (!type_is_integer((WbType)n->val.type) || n->val.u.i < 0)
+		return fail(b, ERR_SQL_PARSE, n->pos, "%s must be a non-negative integer", what);
+	*out = n->val.u.i;
+	return 0;
+}
+
+/* GROUP BY / ORDER BY item referring to a select item by number or alias:
+ * returns its index, -1 if it is an ordinary expression. */
+static int
+target_ref(B *b, const Ast *n, int ntargets, const AstTarget *targets, int alias_first, int *idx)
+{
+	*idx = -1;
+	if (n->kind == AST_CONST && !n->val.null && type_is_integer((WbType)n->val.type) &&
+	    n->val.type != TYPE_BOOLEAN) {
+		if (n->val.u.i < 1 || n->val.u.i > ntargets)
+			return fail(b, ERR_SQL_PARSE, n->pos, "position %lld is not in select list",
+				    (long long)n->val.u.i);
+		*idx = (int)n->val.u.i - 1;
+		return 0;
+	}
+	if (n->kind == AST_COLREF && n->qual == NULL) {
+		if (!alias_first) {
+			int c;
+			Err save = *b->e;
+			if (b->t != NULL && resolve_col(b, n, &c) == 0)
+				return 0;
+			*b->e = save;
+		}
+		for (int i = 0; i < ntargets; i++) {
+			const char *nm = targets[i].alias;
+			if (nm && (n->quoted ? strcmp(nm, n->name) == 0 : strcasecmp(nm, n->name) == 0)) {
+				*idx = i;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+apply_options(B *b, const AstSelect *q)
+{
+	Plan *p = b->p;
+	p->set_timeout_ms = -1;
+	p->set_max_rows = -1;
+	p->set_pinot_limit = -1;
+	for (int i = 0; i < q->noptions; i++) {
+		const AstOption *o = &q->options[i];
+		int64_t iv = 0;
+		if (!o->val.null && type_is_integer((WbType)o->val.type))
+			iv = o->val.u.i;
+		else if (!o->val.null && type_is_var((WbType)o->val.type))
+			iv = (o->val.n == 4 && strncasecmp(o->val.u.s, "true", 4) == 0) ? 1 : atoll(o->val.u.s);
+		if (strcasecmp(o->name, "timeoutms") == 0)
+			p->set_timeout_ms = iv;
+		else if (strcasecmp(o->name, "maxrows") == 0)
+			p->set_max_rows = iv;
+		else if (strcasecmp(o->name, "pinotdefaultlimit") == 0)
+			p->set_pinot_limit = iv != 0;
+	}
+	return 0;
+}
+
+int
+bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out, Err *e)
+{
+	Plan *p = mem_calloc(1, sizeof(Plan));
+	if (p == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	arena_init(&p->arena, 8192);
+	B bb = {.p = p, .q = q, .t = t, .e = e, .a = &p->arena, .clause = "WHERE"};
+	B *b = &bb;
+	int rc = 0;
+	int nt = 0;
+	AstTarget *targets = NULL;
+
+	p->limit = -1;
+	p->explain = q->explain;
+	apply_options(b, q);
+	if (t != NULL) {
+		p->table = arena_strdup(b->a, t->name);
+		p->tab = *t;
+		p->used = arena_calloc(b->a, (size_t)t->ncols + 1);
+		b->where_cols = arena_calloc(b->a, (size_t)t->ncols + 1);
+		if (p->table == NULL || p->used == NULL || b->where_cols == NULL) {
+			rc = nomem(b);
+			goto out;
+		}
+	}
+	/* expand * */
+	for (int i = 0; i < q->ntargets; i++)
+		nt += q->targets[i].expr->kind == AST_STAR ? (t ? t->ncols : 0) : 1;
+	targets = arena_calloc(b->a, sizeof(AstTarget) * (size_t)(nt + 1));
+	if (targets == NULL) {
+		rc = nomem(b);
+		goto out;
+	}
+	nt = 0;
+	for (int i = 0; i < q->ntargets; i++) {
+		const AstTarget *tg = &q->targets[i];
+		if (tg->expr->kind != AST_STAR) {
+			targets[nt++] = *tg;
+			continue;
+		}
+		if (t == NULL) {
+			rc = fail(b, ERR_SQL_PARSE, tg->expr->pos, "SELECT * with no tables specified is not valid");
+			goto out;
+		}
+		for (int c = 0; c < t->ncols; c++) {
+			Ast *cr = arena_calloc(b->a, sizeof(Ast));
+			if (cr == NULL) {
+				rc = nomem(b);
+				goto out;
+			}
+			cr->kind = AST_COLREF;
+			cr->name = t->cols[c].name;
+			cr->quoted = 1;
+			cr->pos = tg->expr->pos;
+			targets[nt].expr = cr;
+			targets[nt].pos = tg->pos;
+			nt++;
+		}
+	}
+
+	int has_agg = q->having != NULL || q->ngroup > 0 || q->distinct;
+	for (int i = 0; i < nt && !has_agg; i++)
+		has_agg = ast_has_agg(targets[i].expr);
+	for (int i = 0; i < q->norder && !has_agg; i++)
+		has_agg = ast_has_agg(q->order[i].expr);
+	p->is_agg = has_agg;
+
+	if (q->where) {
+		b->in_where = 1;
+		rc = bind_expr(b, q->where, &p->where);
+		b->in_where = 0;
+		if (rc || (rc = check_bool(b, p->where, "WHERE", q->where->pos)))
+			goto out;
+		for (int c = 0; t && c < t->ncols; c++)
+			p->nfilter_cols += b->where_cols[c];
+	}
+
+	/* GROUP BY (or DISTINCT) keys, bound below the aggregation */
+	b->clause = "GROUP BY";
+	int ng = q->distinct && q->ngroup == 0 ? nt : q->ngroup;
+	b->gast = arena_calloc(b->a, sizeof(Ast *) * (size_t)(ng + 1));
+	p->group = arena_calloc(b->a, sizeof(Expr *) * (size_t)(ng + 1));
+	if (b->gast == NULL || p->group == NULL) {
+		rc = nomem(b);
+		goto out;
+	}
+	for (int g = 0; g < ng; g++) {
+		const Ast *n;
+		if (q->distinct && q->ngroup == 0) {
+			n = targets[g].expr;
+		} else {
+			int idx;
+			if ((rc = target_ref(b, q->group[g], nt, targets, 0, &idx)) != 0)
+				goto out;
+			n = idx >= 0 ? targets[idx].expr : q->group[g];
+		}
+		if (ast_has_agg(n)) {
+			rc = fail(b, ERR_GROUPING, n->pos, "aggregate functions are not allowed in GROUP BY");
+			goto out;
+		}
+		if ((rc = bind_expr(b, n, &p->group[g])) != 0)
+			goto out;
+		if (p->group[g]->mv) {
+			rc = fail(b, ERR_UNSUPPORTED, n->pos, "GROUP BY a multi-value column");
+			goto out;
+		}
+		b->gast[g] = (Ast *)n;
+		p->ngroup = g + 1;
+	}
+
+	/* select list */
+	b->agg_ctx = p->is_agg;
+	b->clause = "this context";
+	p->nout = nt;
+	p->out = arena_calloc(b->a, sizeof(Expr *) * (size_t)(nt + 1));
+	p->names = arena_calloc(b->a, sizeof(char *) * (size_t)(nt + 1));
+	if (p->out == NULL || p->names == NULL) {
+		rc = nomem(b);
+		goto out;
+	}
+	for (int i = 0; i < nt; i++) {
+		if ((rc = bind_expr(b, targets[i].expr, &p->out[i])) != 0)
+			goto out;
+		p->names[i] = arena_strdup(b->a, target_name(b, &targets[i]));
+	}
+	if (q->having) {
+		if ((rc = bind_expr(b, q->having, &p->having)) != 0 ||
+		    (rc = check_bool(b, p->having, "HAVING", q->having->pos)) != 0)
+			goto out;
+	}
+	if (q->norder > 0) {
+		p->norder = q->norder;
+		p->order = arena_calloc(b->a, sizeof(Expr *) * (size_t)q->norder);
+		p->desc = arena_calloc(b->a, (size_t)q->norder);
+		p->nulls_first = arena_calloc(b->a, (size_t)q->norder);
+		if (p->order == NULL || p->desc == NULL || p->nulls_first == NULL) {
+			rc = nomem(b);
+			goto out;
+		}
+		for (int i = 0; i < q->norder; i++) {
+			const AstOrder *o = &q->order[i];
+			int idx;
+			if ((rc = target_ref(b, o->expr, nt, targets, 1, &idx)) != 0)
+				goto out;
+			if (idx >= 0)
+				p->order[i] = p->out[idx];
+			else if ((rc = bind_expr(b, o->expr, &p->order[i])) != 0)
+				goto out;
+			if (p->order[i]->mv) {
+				rc = fail(b, ERR_UNSUPPORTED, o->expr->pos, "ORDER BY a multi-value column");
+				goto out;
+			}
+			p->desc[i] = (uint8_t)o->desc;
+			/* PostgreSQL: NULLS LAST for ASC, FIRST for DESC */
+			p->nulls_first[i] = (uint8_t)(o->nulls == 1 || (o->nulls == 0 && o->desc));
+		}
+	}
+	if (q->limit && (rc = const_limit(b, q->limit, "LIMIT", &p->limit)) != 0)
+		goto out;
+	if (q->offset && (rc = const_limit(b, q->offset, "OFFSET", &p->offset)) != 0)
+		goto out;
+	if (p->offset < 0)
+		p->offset = 0;
+	if (p->set_pinot_limit >= 0)
+		pinot_limit = p->set_pinot_limit;
+	if (q->limit == NULL && pinot_limit)
+		p->limit = 10;
+
+	int next = 0;
+	expr_number(p->where, &next);
+	for (int g = 0; g < p->ngroup; g++)
+		expr_number(p->group[g], &next);
+	for (int i = 0; i < p->nagg; i++)
+		expr_number(p->aggs[i].arg, &next);
+	expr_number(p->having, &next);
+	for (int i = 0; i < p->nout; i++)
+		expr_number(p->out[i], &next);
+	for (int i = 0; i < p->norder; i++)
+		expr_number(p->order[i], &next);
+	p->nnodes = next;
+out:
+	if (rc != 0) {
+		bind_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+bind_free(Plan *p)
+{
+	if (p == NULL)
+		return;
+	arena_free(&p->arena);
+	mem_free(p);
+}

@@ -1,0 +1,20 @@
+/*
+ * bind.h -- the binder: AST + table columns -> Plan.
+ */
+#ifndef WB_BIND_H
+#define WB_BIND_H
+
+#include "base/err.h"
+#include "query/ast.h"
+#include "query/plan.h"
+
+/* Binds q against table t (NULL when q has no FROM).  pinot_limit adds
+ * LIMIT 10 when q has none.  On success *out is owned by the caller
+ * (bind_free).  Errors: ERR_COLUMN_MISSING, ERR_AMBIGUOUS, ERR_TYPE,
+ * ERR_GROUPING, ERR_FUNC_MISSING, ERR_UNSUPPORTED, with e->pos set. */
+int bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out, Err *e);
+void bind_free(Plan *p);
+/* Maps a SQL type name (int, bigint, varchar, timestamp, long, ...). */
+int bind_type_name(const char *name, WbType *out);
+
+#endif

@@ -1,0 +1,490 @@
+/*
+ * exec.c -- the executor: runs a Plan over a TableSnap.
+ *
+ * Work is split into morsels (a segment's rows in ranges of MORSEL_ROWS)
+ * run in parallel on the worker pool.  Each morsel task scans batches,
+ * narrows the selection with WHERE, and either feeds a task-local
+ * GroupTable (aggregation) or materializes output rows (selection; stops
+ * early once enough rows exist when there is no ORDER BY, keeps only the
+ * best offset+limit rows when there is one and LIMIT is small).
+ *
+ * Then, on the calling thread: task group tables merge into one, groups
+ * become "post" rows (keys + finalized aggregates), HAVING filters them
+ * and the select list and ORDER BY keys are computed over them in
+ * batches; rows are sorted, OFFSET/LIMIT applied, the server's row
+ * ceiling enforced (ResultSet.partial + warning), and the result copied
+ * into the ResultSet's arena.
+ *
+ * Limits: the deadline is checked before every batch (ERR_TIMEOUT); the
+ * query's MemBudget is installed on every thread while it runs this
+ * query's work, so an allocation beyond it fails and the query ends with
+ * ERR_MEM_LIMIT.  Everything charged to the budget is freed before
+ * exec_run returns; the ResultSet is allocated outside it.
+ *
+ * Exports: exec_run.
+ */
+#include "query/exec.h"
+#include "base/clock.h"
+#include "base/mem.h"
+#include "base/pool.h"
+#include "expr/exprvec.h"
+#include "query/groupby.h"
+#include "query/scan.h"
+#include "query/sort.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MORSEL_ROWS ((size_t)4 * MUTSEG_CHUNK_ROWS)
+#define TOPN_MAX 100000
+
+typedef struct Morsel {
+	const MutSeg *seg;
+	size_t begin, end;
+	int segi;
+} Morsel;
+
+typedef struct TaskOut {
+	Err err;
+	GroupTable gt;
+	int gt_init;
+	const Value **rows;
+	size_t nrows, cap;
+	Arena arena;
+	uint64_t docs, scanned;
+} TaskOut;
+
+typedef struct Exec {
+	const Plan *p;
+	int nmorsels;
+	Morsel *morsels;
+	TaskOut *outs;
+	MemBudget budget;
+	int64_t deadline_ns;
+	int64_t timeout_ms;
+	_Atomic int stop;
+	_Atomic size_t produced;
+	size_t stop_at;		/* selection without ORDER BY: rows enough */
+	size_t topn;		/* selection with ORDER BY + small LIMIT */
+} Exec;
+
+static int
+width(const Plan *p)
+{
+	return p->nout + p->norder;
+}
+
+static int
+push_rows(TaskOut *o, const Plan *p, ExprCtx *cx, const Batch *b, const uint16_t *sel, int nsel)
+{
+	int w = width(p);
+	int rc;
+	if (o->nrows + (size_t)nsel > o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 1024;
+		while (cap < o->nrows + (size_t)nsel)
+			cap *= 2;
+		const Value **nr = mem_realloc(o->rows, cap * sizeof(Value *));
+		if (nr == NULL)
+			return err_set(&o->err, ERR_NOMEM, "out of memory collecting rows");
+		o->rows = nr;
+		o->cap = cap;
+	}
+	Value *vals = arena_alloc(&o->arena, sizeof(Value) * (size_t)w * (size_t)nsel + 1);
+	if (vals == NULL)
+		return err_set(&o->err, ERR_NOMEM, "out of memory collecting rows");
+	for (int j = 0; j < w; j++) {
+		const Expr *ex = j < p->nout ? p->out[j] : p->order[j - p->nout];
+		const Vec *v;
+		if ((rc = exprvec_eval(cx, ex, b, sel, nsel, &v, &o->err)) != 0)
+			return rc;
+		for (int k = 0; k < nsel; k++) {
+			Value tmp;
+			if (exprvec_value(v, sel ? sel[k] : k, &tmp, &o->arena) != 0 ||
+			    value_copy(&vals[(size_t)k * w + j], &tmp, &o->arena) != 0)
+				return err_set(&o->err, ERR_NOMEM, "out of memory collecting rows");
+		}
+	}
+	for (int k = 0; k < nsel; k++)
+		o->rows[o->nrows++] = &vals[(size_t)k * w];
+	return 0;
+}
+
+static void
+run_task(void *arg, int i)
+{
+	Exec *x = arg;
+	const Plan *p = x->p;
+	TaskOut *o = &x->outs[i];
+	Morsel *m = &x->morsels[i];
+	MemBudget *old = mem_budget_set(&x->budget);
+	ExprCtx cx;
+	Scan sc;
+	uint16_t sel[EXPR_BATCH];
+	int have_cx = 0, have_scan = 0;
+
+	if (atomic_load(&x->stop))
+		goto out;
+	if (exprvec_ctx_init(&cx, p->nnodes) != 0) {
+		err_set(&o->err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	have_cx = 1;
+	if (scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0)
+		goto out;
+	have_scan = 1;
+	if (p->is_agg) {
+		if (groupby_init(&o->gt, p, &o->err) != 0)
+			goto out;
+		o->gt_init = 1;
+	}
+	const Batch *b;
+	int n;
+	while ((n = scan_next(&sc, &b)) > 0) {
+		if (atomic_load(&x->stop))
+			break;
+		if (x->deadline_ns && clock_mono_ns() > x->deadline_ns) {
+			err_set(&o->err, ERR_TIMEOUT, "query timed out after %lld ms", (long long)x->timeout_ms);
+			atomic_store(&x->stop, 1);
+			break;
+		}
+		exprvec_reset_batch(&cx);
+		o->scanned += (uint64_t)n;
+		const uint16_t *s = NULL;
+		int nsel = n;
+		if (p->where) {
+			if (exprvec_filter(&cx, p->where, b, NULL, n, sel, &nsel, &o->err) != 0)
+				break;
+			s = sel;
+		}
+		if (nsel == 0)
+			continue;
+		o->docs += (uint64_t)nsel;
+		if (p->is_agg) {
+			if (groupby_update(&o->gt, &cx, b, s, nsel, &o->err) != 0)
+				break;
+			continue;
+		}
+		if (push_rows(o, p, &cx, b, s, nsel) != 0)
+			break;
+		if (x->stop_at) {
+			size_t tot = atomic_fetch_add(&x->produced, (size_t)nsel) + (size_t)nsel;
+			if (tot >= x->stop_at) {
+				atomic_store(&x->stop, 1);
+				break;
+			}
+		}
+		if (x->topn && o->nrows > 4 * x->topn + EXPR_BATCH) {
+			sort_rows(o->rows, o->nrows, p, p->nout);
+			o->nrows = x->topn;
+		}
+	}
+	if (o->err.code != 0)
+		atomic_store(&x->stop, 1);
+out:
+	if (have_scan)
+		scan_end(&sc);
+	if (have_cx)
+		exprvec_ctx_free(&cx);
+	mem_budget_set(old);
+}
+
+/* Fills post-batch column vectors from rows [r0, r0+n) of post rows. */
+typedef struct PostBuf {
+	Vec *cols;
+	int64_t *i;
+	double *d;
+	const char **s;
+	uint32_t *slen;
+	uint8_t *nl;
+} PostBuf;
+
+static void
+post_fill(PostBuf *pb, const Plan *p, Value *const *rows, size_t n)
+{
+	int nc = p->ngroup + p->nagg;
+	for (int c = 0; c < nc; c++) {
+		WbType t = c < p->ngroup ? p->group[c]->type : p->aggs[c - p->ngroup].type;
+		Vec *v = &pb->cols[c];
+		size_t off = (size_t)c * EXPR_BATCH;
+		memset(v, 0, sizeof(*v));
+		v->type = t;
+		v->enc = type_is_float(t) ? VEC_F64 : type_is_var(t) ? VEC_STR : VEC_I64;
+		v->i = pb->i + off;
+		v->d = pb->d + off;
+		v->s = pb->s + off;
+		v->slen = pb->slen + off;
+		int anynull = 0;
+		for (size_t r = 0; r < n; r++) {
+			const Value *val = &rows[r][c];
+			pb->nl[off + r] = val->null;
+			anynull |= val->null;
+			if (v->enc == VEC_I64)
+				pb->i[off + r] = val->null ? 0 : val->u.i;
+			else if (v->enc == VEC_F64)
+				pb->d[off + r] = val->null ? 0 : val->u.d;
+			else {
+				pb->s[off + r] = val->null ? "" : val->u.s;
+				pb->slen[off + r] = val->null ? 0 : val->n;
+			}
+		}
+		v->nulls = anynull ? pb->nl + off : NULL;
+	}
+}
+
+static int
+finish_agg(Exec *x, GroupTable *gt, Arena *a, const Value ***out, size_t *nout, Err *e)
+{
+	const Plan *p = x->p;
+	int nc = p->ngroup + p->nagg;
+	int w = width(p);
+	int rc = 0;
+	PostBuf pb = {0};
+	ExprCtx cx;
+	uint16_t sel[EXPR_BATCH];
+	size_t ncols = (size_t)(nc > 0 ? nc : 1);
+
+	*out = NULL;
+	*nout = 0;
+	if (exprvec_ctx_init(&cx, p->nnodes) != 0)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	pb.cols = arena_calloc(a, sizeof(Vec) * ncols);
+	pb.i = arena_alloc(a, sizeof(int64_t) * EXPR_BATCH * ncols);
+	pb.d = arena_alloc(a, sizeof(double) * EXPR_BATCH * ncols);
+	pb.s = arena_alloc(a, sizeof(char *) * EXPR_BATCH * ncols);
+	pb.slen = arena_alloc(a, sizeof(uint32_t) * EXPR_BATCH * ncols);
+	pb.nl = arena_alloc(a, EXPR_BATCH * ncols);
+	Value **post = arena_alloc(a, sizeof(Value *) * EXPR_BATCH);
+	const Value **res = mem_alloc(sizeof(Value *) * (gt->n ? gt->n : 1));
+	if (!pb.cols || !pb.i || !pb.d || !pb.s || !pb.slen || !pb.nl || !post || !res) {
+		mem_free(res);
+		exprvec_ctx_free(&cx);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	Batch b = {.ncols = nc, .cols = pb.cols};
+	size_t nres = 0;
+	for (uint32_t g0 = 0; g0 < gt->n; g0 += EXPR_BATCH) {
+		int n = (int)(gt->n - g0 < EXPR_BATCH ? gt->n - g0 : EXPR_BATCH);
+		for (int k = 0; k < n; k++) {
+			post[k] = arena_alloc(a, sizeof(Value) * ncols);
+			if (post[k] == NULL) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				goto done;
+			}
+			groupby_row(gt, g0 + (uint32_t)k, post[k]);
+		}
+		post_fill(&pb, p, post, (size_t)n);
+		b.n = n;
+		exprvec_reset_batch(&cx);
+		const uint16_t *s = NULL;
+		int nsel = n;
+		if (p->having) {
+			if ((rc = exprvec_filter(&cx, p->having, &b, NULL, n, sel, &nsel, e)) != 0)
+				goto done;
+			s = sel;
+		}
+		Value *vals = arena_alloc(a, sizeof(Value) * (size_t)w * (size_t)(nsel ? nsel : 1));
+		if (vals == NULL) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto done;
+		}
+		for (int j = 0; j < w; j++) {
+			const Expr *ex = j < p->nout ? p->out[j] : p->order[j - p->nout];
+			const Vec *v;
+			if ((rc = exprvec_eval(&cx, ex, &b, s, nsel, &v, e)) != 0)
+				goto done;
+			for (int k = 0; k < nsel; k++) {
+				Value tmp;
+				if (exprvec_value(v, s ? s[k] : k, &tmp, a) != 0 ||
+				    value_copy(&vals[(size_t)k * w + j], &tmp, a) != 0) {
+					rc = err_set(e, ERR_NOMEM, "out of memory");
+					goto done;
+				}
+			}
+		}
+		for (int k = 0; k < nsel; k++)
+			res[nres++] = &vals[(size_t)k * w];
+	}
+done:
+	exprvec_ctx_free(&cx);
+	if (rc != 0) {
+		mem_free(res);
+		return rc;
+	}
+	*out = res;
+	*nout = nres;
+	return 0;
+}
+
+static int
+build_result(const Plan *p, const Value **rows, size_t n, size_t max_rows, ResultSet *rs, Err *e)
+{
+	size_t off = (size_t)p->offset;
+	size_t start = off < n ? off : n;
+	size_t count = n - start;
+	if (p->limit >= 0 && (size_t)p->limit < count)
+		count = (size_t)p->limit;
+	if (max_rows > 0 && count > max_rows) {
+		count = max_rows;
+		rs->partial = 1;
+		snprintf(rs->warning, sizeof(rs->warning),
+			 "result cut to the server's ceiling of %zu rows; add a LIMIT", max_rows);
+	}
+	rs->ncols = p->nout;
+	rs->cols = arena_calloc(&rs->arena, sizeof(ResultCol) * (size_t)(p->nout + 1));
+	rs->rows = arena_alloc(&rs->arena, sizeof(Value) * (size_t)p->nout * (count ? count : 1) + 1);
+	if (rs->cols == NULL || rs->rows == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory building the result");
+	for (int c = 0; c < p->nout; c++) {
+		rs->cols[c].name = arena_strdup(&rs->arena, p->names[c]);
+		rs->cols[c].type = p->out[c]->type == TYPE_NULL ? TYPE_STRING : p->out[c]->type;
+		rs->cols[c].mv = p->out[c]->mv;
+	}
+	for (size_t r = 0; r < count; r++)
+		for (int c = 0; c < p->nout; c++) {
+			Value *dst = &rs->rows[r * (size_t)p->nout + c];
+			if (value_copy(dst, &rows[start + r][c], &rs->arena) != 0)
+				return err_set(e, ERR_NOMEM, "out of memory building the result");
+			if (dst->type == TYPE_NULL)
+				dst->type = TYPE_STRING;
+		}
+	rs->nrows = count;
+	return 0;
+}
+
+int
+exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet *rs, Err *e)
+{
+	Exec x;
+	int rc = 0;
+	int64_t t0 = clock_mono_ns();
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	mem_budget_init(&x.budget, lim->mem_limit);
+	x.timeout_ms = lim->timeout_ms;
+	x.deadline_ns = lim->timeout_ms > 0 ? t0 + lim->timeout_ms * 1000000 : 0;
+	MemBudget *old = mem_budget_set(&x.budget);
+	GroupTable global;
+	int have_global = 0;
+	const Value **rows = NULL;
+	size_t nrows = 0;
+	Arena post;
+	arena_init(&post, 64 * 1024);
+
+	/* morsels */
+	size_t nm = 0;
+	int nsegs = snap ? snap->nsegs : 0;
+	if (snap == NULL)
+		nm = 1;
+	for (int s = 0; s < nsegs; s++)
+		nm += (snap->segs[s].rows + MORSEL_ROWS - 1) / MORSEL_ROWS;
+	x.morsels = mem_calloc(nm ? nm : 1, sizeof(Morsel));
+	x.outs = mem_calloc(nm ? nm : 1, sizeof(TaskOut));
+	if (x.morsels == NULL || x.outs == NULL) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (snap == NULL) {
+		x.morsels[0] = (Morsel){NULL, 0, 1, 0};
+	} else {
+		size_t k = 0;
+		for (int s = 0; s < nsegs; s++)
+			for (size_t r = 0; r < snap->segs[s].rows; r += MORSEL_ROWS) {
+				size_t end = r + MORSEL_ROWS;
+				if (end > snap->segs[s].rows)
+					end = snap->segs[s].rows;
+				x.morsels[k++] = (Morsel){snap->segs[s].seg, r, end, s};
+			}
+	}
+	x.nmorsels = (int)nm;
+	for (size_t i = 0; i < nm; i++)
+		arena_init(&x.outs[i].arena, 64 * 1024);
+	if (!p->is_agg) {
+		size_t want = lim->max_rows ? lim->max_rows + 1 : 0;
+		if (p->limit >= 0 && (want == 0 || (size_t)p->limit < want))
+			want = (size_t)p->limit;
+		if (p->norder == 0 && (want > 0 || p->limit == 0))
+			x.stop_at = (size_t)p->offset + want + (p->limit == 0 ? 1 : 0);
+		if (p->norder > 0 && want > 0 && (size_t)p->offset + want <= TOPN_MAX)
+			x.topn = (size_t)p->offset + want;
+	}
+
+	if (nm == 1)
+		run_task(&x, 0);
+	else if (nm > 1)
+		pool_run(pool_default(), (int)nm, run_task, &x);
+
+	for (size_t i = 0; i < nm; i++) {
+		TaskOut *o = &x.outs[i];
+		rs->stats.num_docs_scanned += o->docs;
+		rs->stats.num_entries_scanned_in_filter += o->scanned * (uint64_t)p->nfilter_cols;
+		if (o->err.code != 0 && rc == 0) {
+			*e = o->err;
+			rc = o->err.code;
+		}
+	}
+	if (rc != 0)
+		goto out;
+
+	if (p->is_agg) {
+		if (groupby_init(&global, p, e) != 0) {
+			rc = e->code;
+			goto out;
+		}
+		have_global = 1;
+		if (p->ngroup == 0) {
+			/* global already has group 0 */
+		}
+		for (size_t i = 0; i < nm; i++)
+			if (x.outs[i].gt_init && (rc = groupby_merge(&global, &x.outs[i].gt, e)) != 0)
+				goto out;
+		if ((rc = finish_agg(&x, &global, &post, &rows, &nrows, e)) != 0)
+			goto out;
+	} else {
+		size_t tot = 0;
+		for (size_t i = 0; i < nm; i++)
+			tot += x.outs[i].nrows;
+		rows = mem_alloc(sizeof(Value *) * (tot ? tot : 1));
+		if (rows == NULL) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < nm; i++) {
+			if (x.outs[i].nrows == 0)
+				continue;
+			memcpy(rows + nrows, x.outs[i].rows, sizeof(Value *) * x.outs[i].nrows);
+			nrows += x.outs[i].nrows;
+		}
+	}
+	sort_rows(rows, nrows, p, p->nout);
+	for (int c = 0; c < p->tab.ncols; c++)
+		if (p->used && p->used[c])
+			rs->stats.num_entries_scanned_post_filter += rs->stats.num_docs_scanned;
+	mem_budget_set(old);
+	rc = build_result(p, rows, nrows, lim->max_rows, rs, e);
+	mem_budget_set(&x.budget);
+out:
+	if (rc == ERR_NOMEM && atomic_load(&x.budget.exceeded)) {
+		err_reset(e, ERR_MEM_LIMIT, "query exceeded its memory budget of %zu bytes", x.budget.limit);
+		rc = ERR_MEM_LIMIT;
+	}
+	mem_free(rows);
+	if (have_global)
+		groupby_free(&global);
+	for (size_t i = 0; x.outs && i < nm; i++) {
+		if (x.outs[i].gt_init)
+			groupby_free(&x.outs[i].gt);
+		mem_free(x.outs[i].rows);
+		arena_free(&x.outs[i].arena);
+	}
+	arena_free(&post);
+	mem_free(x.outs);
+	mem_free(x.morsels);
+	rs->stats.total_docs = snap ? snap->total_rows : 0;
+	rs->stats.num_segments_queried = nsegs;
+	rs->stats.num_segments_processed = nsegs;
+	rs->stats.num_segments_matched = rs->stats.num_docs_scanned > 0 ? nsegs : 0;
+	rs->stats.peak_mem = atomic_load(&x.budget.peak);
+	mem_budget_set(old);
+	return rc;
+}

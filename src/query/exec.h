@@ -1,0 +1,22 @@
+/*
+ * exec.h -- runs a bound Plan over a table snapshot.
+ */
+#ifndef WB_EXEC_H
+#define WB_EXEC_H
+
+#include "query/plan.h"
+#include "query/query.h"
+#include "table/table.h"
+
+typedef struct ExecLimits {
+	int64_t timeout_ms;	/* 0 = none */
+	size_t max_rows;	/* 0 = none */
+	size_t mem_limit;	/* 0 = none */
+} ExecLimits;
+
+/* Runs p over snap (NULL when the plan has no FROM) and fills rs, whose
+ * arena the caller initialized.  Errors: ERR_TIMEOUT, ERR_MEM_LIMIT,
+ * ERR_DIV_ZERO, ERR_TYPE, ERR_NOMEM... */
+int exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet *rs, Err *e);
+
+#endif

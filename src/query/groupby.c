@@ -1,0 +1,441 @@
+/*
+ * groupby.c -- hash aggregation for GROUP BY and plain aggregates.
+ *
+ * Per scan task a GroupTable maps key tuples to group numbers, and keeps
+ * one state array per aggregate (group g's state at g * state_size).
+ * A batch first computes the group number of every selected row (gidx),
+ * then runs each aggregate's vectorized update over the whole batch.
+ *
+ * Group numbers: no keys -> group 0 (created at init, so an empty input
+ * still yields one row); a single dictionary-column key with a small
+ * dictionary -> a direct array indexed by id (NULL at slot 0); otherwise
+ * open addressing over the key words.  String keys that are not
+ * dictionary ids are interned in the table's arena.
+ *
+ * Memory: arrays through mem_* (charged to the query's budget), strings in
+ * the table's arena; groupby_free releases both and destroys states.
+ * Failures: ERR_NOMEM / ERR_MEM_LIMIT from allocation.
+ *
+ * Exports: groupby_init, groupby_free, groupby_update, groupby_merge,
+ * groupby_row.
+ */
+#include "query/groupby.h"
+#include "base/hash.h"
+#include "base/mem.h"
+
+#include <string.h>
+
+#define DIRECT_MAX (1u << 16)
+
+static int
+nomem(Err *e)
+{
+	return err_set(e, ERR_NOMEM, "out of memory in GROUP BY");
+}
+
+static int
+grow(GroupTable *gt, Err *e)
+{
+	uint32_t cap = gt->cap ? gt->cap * 2 : 64;
+	size_t nk = (size_t)(gt->nkeys ? gt->nkeys : 1);
+	uint64_t *k = mem_realloc(gt->keys, sizeof(uint64_t) * cap * nk);
+	if (k == NULL)
+		return nomem(e);
+	gt->keys = k;
+	uint8_t *kn = mem_realloc(gt->knull, cap * nk);
+	if (kn == NULL)
+		return nomem(e);
+	gt->knull = kn;
+	for (int a = 0; a < gt->p->nagg; a++) {
+		size_t sz = agg_func(gt->p->aggs[a].kind)->state_size;
+		char *s = mem_realloc(gt->states[a], sz * cap);
+		if (s == NULL)
+			return nomem(e);
+		gt->states[a] = s;
+	}
+	gt->cap = cap;
+	return 0;
+}
+
+static int
+new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t *out, Err *e)
+{
+	if (gt->n == gt->cap && grow(gt, e) != 0)
+		return ERR_NOMEM;
+	uint32_t g = gt->n++;
+	if (gt->nkeys) {
+		memcpy(gt->keys + (size_t)g * gt->nkeys, words, sizeof(uint64_t) * (size_t)gt->nkeys);
+		memcpy(gt->knull + (size_t)g * gt->nkeys, nulls, (size_t)gt->nkeys);
+	}
+	for (int a = 0; a < gt->p->nagg; a++) {
+		const AggFunc *f = agg_func(gt->p->aggs[a].kind);
+		f->init(gt->states[a] + (size_t)g * f->state_size);
+	}
+	*out = g;
+	return 0;
+}
+
+int
+groupby_init(GroupTable *gt, const Plan *p, Err *e)
+{
+	memset(gt, 0, sizeof(*gt));
+	gt->p = p;
+	gt->nkeys = p->ngroup;
+	arena_init(&gt->arena, 16 * 1024);
+	int nk = p->ngroup > 0 ? p->ngroup : 1;
+	gt->kenc = mem_calloc((size_t)nk, sizeof(VecEnc));
+	gt->kcol = mem_calloc((size_t)nk, sizeof(MutCol *));
+	gt->states = mem_calloc((size_t)(p->nagg > 0 ? p->nagg : 1), sizeof(char *));
+	if (gt->kenc == NULL || gt->kcol == NULL || gt->states == NULL)
+		return nomem(e);
+	for (int k = 0; k < p->ngroup; k++)
+		gt->kenc[k] = type_is_float(p->group[k]->type) ? VEC_F64
+			    : type_is_var(p->group[k]->type) ? VEC_STR : VEC_I64;
+	if (gt->nkeys == 0) {
+		uint32_t g;
+		return new_group(gt, NULL, NULL, &g, e);
+	}
+	return 0;
+}
+
+void
+groupby_free(GroupTable *gt)
+{
+	for (int a = 0; gt->states && a < gt->p->nagg; a++) {
+		const AggFunc *f = agg_func(gt->p->aggs[a].kind);
+		for (uint32_t g = 0; gt->states[a] && g < gt->n; g++)
+			f->destroy(gt->states[a] + (size_t)g * f->state_size);
+		mem_free(gt->states[a]);
+	}
+	mem_free(gt->states);
+	mem_free(gt->keys);
+	mem_free(gt->knull);
+	mem_free(gt->kenc);
+	mem_free(gt->kcol);
+	mem_free(gt->ht);
+	mem_free(gt->direct);
+	mem_free(gt->istr);
+	arena_free(&gt->arena);
+	memset(gt, 0, sizeof(*gt));
+}
+
+/* Interned record for (s, n): u32 length then the bytes. */
+static const char *
+intern(GroupTable *gt, const char *s, uint32_t n)
+{
+	uint64_t h = hash_bytes(s, n);
+	if ((gt->nistr + 1) * 2 > gt->istrcap) {
+		uint32_t cap = gt->istrcap ? gt->istrcap * 2 : 64;
+		const char **t = mem_calloc(cap, sizeof(char *));
+		if (t == NULL)
+			return NULL;
+		for (uint32_t i = 0; i < gt->istrcap; i++) {
+			const char *r = gt->istr[i];
+			if (r == NULL)
+				continue;
+			uint32_t rl;
+			memcpy(&rl, r, 4);
+			uint32_t j = (uint32_t)hash_bytes(r + 4, rl) & (cap - 1);
+			while (t[j] != NULL)
+				j = (j + 1) & (cap - 1);
+			t[j] = r;
+		}
+		mem_free(gt->istr);
+		gt->istr = t;
+		gt->istrcap = cap;
+	}
+	uint32_t j = (uint32_t)h & (gt->istrcap - 1);
+	while (gt->istr[j] != NULL) {
+		uint32_t rl;
+		memcpy(&rl, gt->istr[j], 4);
+		if (rl == n && memcmp(gt->istr[j] + 4, s, n) == 0)
+			return gt->istr[j];
+		j = (j + 1) & (gt->istrcap - 1);
+	}
+	char *r = arena_alloc(&gt->arena, 4 + (size_t)n + 1);
+	if (r == NULL)
+		return NULL;
+	memcpy(r, &n, 4);
+	memcpy(r + 4, s, n);
+	r[4 + n] = '\0';
+	gt->istr[j] = r;
+	gt->nistr++;
+	return r;
+}
+
+static uint64_t
+tuple_hash(const uint64_t *w, const uint8_t *nl, int nk)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int k = 0; k < nk; k++)
+		h = hash_u64(h ^ (nl[k] ? 0x5bd1e995ull : w[k]));
+	return h;
+}
+
+static int
+lookup(GroupTable *gt, const uint64_t *w, const uint8_t *nl, uint32_t *out, Err *e)
+{
+	int nk = gt->nkeys;
+	if ((gt->n + 1) * 2 > gt->htcap) {
+		uint32_t cap = gt->htcap ? gt->htcap * 2 : 256;
+		uint32_t *t = mem_calloc(cap, sizeof(uint32_t));
+		if (t == NULL)
+			return nomem(e);
+		for (uint32_t g = 0; g < gt->n; g++) {
+			uint32_t j = (uint32_t)tuple_hash(gt->keys + (size_t)g * nk, gt->knull + (size_t)g * nk, nk) & (cap - 1);
+			while (t[j] != 0)
+				j = (j + 1) & (cap - 1);
+			t[j] = g + 1;
+		}
+		mem_free(gt->ht);
+		gt->ht = t;
+		gt->htcap = cap;
+	}
+	uint32_t j = (uint32_t)tuple_hash(w, nl, nk) & (gt->htcap - 1);
+	for (;;) {
+		uint32_t s = gt->ht[j];
+		if (s == 0)
+			break;
+		const uint64_t *gw = gt->keys + (size_t)(s - 1) * nk;
+		const uint8_t *gn = gt->knull + (size_t)(s - 1) * nk;
+		int eq = 1;
+		for (int k = 0; k < nk && eq; k++)
+			eq = gn[k] == nl[k] && (nl[k] || gw[k] == w[k]);
+		if (eq) {
+			*out = s - 1;
+			return 0;
+		}
+		j = (j + 1) & (gt->htcap - 1);
+	}
+	uint32_t g;
+	if (new_group(gt, w, nl, &g, e) != 0)
+		return ERR_NOMEM;
+	gt->ht[j] = g + 1;
+	*out = g;
+	return 0;
+}
+
+static uint64_t
+dbits(double d)
+{
+	uint64_t u;
+	if (d == 0)
+		d = 0.0;
+	if (d != d)
+		return 0x7ff8000000000000ull;
+	memcpy(&u, &d, 8);
+	return u;
+}
+
+static int
+direct_gidx(GroupTable *gt, const Vec *v, const uint16_t *sel, int nsel, Err *e)
+{
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		int isnull = v->nulls && v->nulls[r];
+		uint32_t slot = isnull ? 0 : v->ids[r] + 1;
+		if (slot >= gt->ndirect) {
+			uint32_t nd = mutcol_dict_size(v->col) + 1;
+			if (nd <= slot)
+				nd = slot + 1;
+			nd += nd / 4;
+			uint32_t *t = mem_realloc(gt->direct, sizeof(uint32_t) * nd);
+			if (t == NULL)
+				return nomem(e);
+			memset(t + gt->ndirect, 0, sizeof(uint32_t) * (nd - gt->ndirect));
+			gt->direct = t;
+			gt->ndirect = nd;
+		}
+		uint32_t g1 = gt->direct[slot];
+		if (g1 == 0) {
+			uint64_t w = isnull ? 0 : v->ids[r];
+			uint8_t nl = (uint8_t)isnull;
+			uint32_t g;
+			if (new_group(gt, &w, &nl, &g, e) != 0)
+				return ERR_NOMEM;
+			g1 = gt->direct[slot] = g + 1;
+		}
+		gt->gidx[r] = g1 - 1;
+	}
+	return 0;
+}
+
+int
+groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel, int nsel, Err *e)
+{
+	const Plan *p = gt->p;
+	int rc;
+	const uint32_t *gidx = NULL;
+	if (gt->nkeys > 0) {
+		const Vec *kv[64];
+		if (gt->nkeys > 64)
+			return err_set(e, ERR_UNSUPPORTED, "more than 64 GROUP BY keys");
+		for (int k = 0; k < gt->nkeys; k++) {
+			if ((rc = exprvec_eval(cx, p->group[k], b, sel, nsel, &kv[k], e)) != 0)
+				return rc;
+			if (kv[k]->enc == VEC_DICT) {
+				if (gt->kenc[k] == VEC_STR && gt->n == 0)
+					gt->kenc[k] = VEC_DICT;
+				if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == NULL)
+					gt->kcol[k] = kv[k]->col;
+			}
+		}
+		if (gt->nkeys == 1 && kv[0]->enc == VEC_DICT && gt->kenc[0] == VEC_DICT &&
+		    gt->kcol[0] == kv[0]->col && (gt->ht == NULL) &&
+		    mutcol_dict_size(kv[0]->col) < DIRECT_MAX) {
+			if ((rc = direct_gidx(gt, kv[0], sel, nsel, e)) != 0)
+				return rc;
+		} else {
+			if (gt->direct != NULL) {
+				/* switch from direct to hash: index existing groups */
+				mem_free(gt->direct);
+				gt->direct = NULL;
+				gt->ndirect = 0;
+			}
+			uint64_t w[64];
+			uint8_t nl[64];
+			for (int kk = 0; kk < nsel; kk++) {
+				int r = sel ? sel[kk] : kk;
+				for (int k = 0; k < gt->nkeys; k++) {
+					const Vec *v = kv[k];
+					nl[k] = v->nulls ? v->nulls[r] : 0;
+					w[k] = 0;
+					if (nl[k])
+						continue;
+					switch (v->enc) {
+					case VEC_I64: w[k] = (uint64_t)v->i[r]; break;
+					case VEC_F64: w[k] = dbits(v->d[r]); break;
+					case VEC_DICT:
+						if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == v->col) {
+							w[k] = v->ids[r];
+						} else {
+							uint32_t len = 0;
+							const char *s = mutcol_dict_get(v->col, v->ids[r], &len);
+							const char *in = intern(gt, s ? s : "", len);
+							if (in == NULL)
+								return nomem(e);
+							w[k] = (uint64_t)(uintptr_t)in;
+						}
+						break;
+					case VEC_STR: {
+						const char *in = intern(gt, v->s[r], v->slen[r]);
+						if (in == NULL)
+							return nomem(e);
+						w[k] = (uint64_t)(uintptr_t)in;
+						break;
+					}
+					default:
+						return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value column");
+					}
+				}
+				if ((rc = lookup(gt, w, nl, &gt->gidx[r], e)) != 0)
+					return rc;
+			}
+		}
+		gidx = gt->gidx;
+	}
+	for (int a = 0; a < p->nagg; a++) {
+		const Vec *arg = NULL;
+		const AggFunc *f = agg_func(p->aggs[a].kind);
+		if (p->aggs[a].arg && (rc = exprvec_eval(cx, p->aggs[a].arg, b, sel, nsel, &arg, e)) != 0)
+			return rc;
+		if (arg && arg->enc == VEC_MV) {
+			/* COUNT(mv column): counts non-NULL rows */
+			Vec tmp = *arg;
+			tmp.enc = VEC_I64;
+			tmp.i = NULL;
+			if ((rc = f->update(gt->states[a], gidx, &tmp, sel, nsel)) != 0)
+				return err_set(e, rc, "aggregate update failed");
+			continue;
+		}
+		if ((rc = f->update(gt->states[a], gidx, arg, sel, nsel)) != 0)
+			return err_set(e, rc, "out of memory in %s", f->name);
+	}
+	return 0;
+}
+
+/* Key k of group g as a Value. */
+static void
+key_value(const GroupTable *gt, uint32_t g, int k, Value *out)
+{
+	WbType t = gt->p->group[k]->type;
+	uint64_t w = gt->keys[(size_t)g * gt->nkeys + k];
+	if (gt->knull[(size_t)g * gt->nkeys + k]) {
+		*out = value_null(t);
+		return;
+	}
+	switch (gt->kenc[k]) {
+	case VEC_I64:
+		*out = value_int(t, (int64_t)w);
+		break;
+	case VEC_F64: {
+		double d;
+		memcpy(&d, &w, 8);
+		*out = value_double(t, d);
+		break;
+	}
+	case VEC_DICT: {
+		uint32_t len = 0;
+		const char *s = mutcol_dict_get(gt->kcol[k], (uint32_t)w, &len);
+		*out = value_str(t, s ? s : "", len);
+		break;
+	}
+	default: {
+		const char *r = (const char *)(uintptr_t)w;
+		uint32_t len;
+		memcpy(&len, r, 4);
+		*out = value_str(t, r + 4, len);
+	}
+	}
+}
+
+int
+groupby_merge(GroupTable *dst, GroupTable *src, Err *e)
+{
+	int nk = dst->nkeys;
+	uint64_t w[64];
+	uint8_t nl[64];
+	int rc;
+	for (uint32_t g = 0; g < src->n; g++) {
+		uint32_t dg = 0;
+		if (nk > 0) {
+			for (int k = 0; k < nk; k++) {
+				Value v;
+				key_value(src, g, k, &v);
+				nl[k] = v.null;
+				w[k] = 0;
+				if (v.null)
+					continue;
+				if (dst->kenc[k] == VEC_STR || dst->kenc[k] == VEC_DICT) {
+					const char *in = intern(dst, v.u.s, v.n);
+					if (in == NULL)
+						return nomem(e);
+					w[k] = (uint64_t)(uintptr_t)in;
+				} else if (dst->kenc[k] == VEC_F64)
+					w[k] = dbits(v.u.d);
+				else
+					w[k] = (uint64_t)v.u.i;
+			}
+			if ((rc = lookup(dst, w, nl, &dg, e)) != 0)
+				return rc;
+		}
+		for (int a = 0; a < dst->p->nagg; a++) {
+			const AggFunc *f = agg_func(dst->p->aggs[a].kind);
+			if (f->merge(dst->states[a] + (size_t)dg * f->state_size,
+				     src->states[a] + (size_t)g * f->state_size) != 0)
+				return nomem(e);
+		}
+	}
+	return 0;
+}
+
+void
+groupby_row(const GroupTable *gt, uint32_t g, Value *row)
+{
+	for (int k = 0; k < gt->nkeys; k++)
+		key_value(gt, g, k, &row[k]);
+	for (int a = 0; a < gt->p->nagg; a++) {
+		const AggFunc *f = agg_func(gt->p->aggs[a].kind);
+		f->finalize(gt->states[a] + (size_t)g * f->state_size, gt->p->aggs[a].type, &row[gt->nkeys + a]);
+	}
+}

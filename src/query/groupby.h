@@ -1,0 +1,50 @@
+/*
+ * groupby.h -- hash aggregation: group keys to aggregate states.
+ *
+ * A local table (one per scan task) keys groups by 64-bit words per key:
+ * integers and double bits, dictionary ids (for a dictionary column of
+ * the task's segment), or pointers to strings interned in the table's
+ * arena.  groupby_merge moves a local table into the query's global one,
+ * whose string keys are always interned copies.
+ */
+#ifndef WB_GROUPBY_H
+#define WB_GROUPBY_H
+
+#include "expr/exprvec.h"
+#include "query/plan.h"
+
+typedef struct GroupTable {
+	const Plan *p;
+	int nkeys;
+	uint32_t n, cap;
+	uint64_t *keys;		/* cap * nkeys */
+	uint8_t *knull;		/* cap * nkeys */
+	VecEnc *kenc;		/* per key: encoding the words come from */
+	const MutCol **kcol;	/* per key: dictionary column (VEC_DICT) */
+	uint32_t *ht;		/* group + 1, 0 = empty */
+	uint32_t htcap;
+	char **states;		/* per aggregate: cap * state_size */
+	uint32_t *direct;	/* single dictionary key: id -> group + 1 */
+	uint32_t ndirect;
+	const MutCol *dcol;
+	uint32_t gidx[EXPR_BATCH];
+	uint64_t w[EXPR_BATCH];
+	const char **istr;	/* interned strings (records: u32 len, bytes) */
+	uint32_t nistr, istrcap;
+	Arena arena;
+} GroupTable;
+
+int groupby_init(GroupTable *gt, const Plan *p, Err *e);
+void groupby_free(GroupTable *gt);
+/* Adds the selected rows of b (keys and aggregate arguments evaluated
+ * with cx) to the table. */
+int groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel, int nsel,
+		   Err *e);
+/* Merges src into dst (dst's strings are copied); src's states are
+ * consumed (destroyed). */
+int groupby_merge(GroupTable *dst, GroupTable *src, Err *e);
+/* Group g as a post-batch row: keys then finalized aggregates (strings
+ * borrowed from gt). */
+void groupby_row(const GroupTable *gt, uint32_t g, Value *row);
+
+#endif

@@ -1,0 +1,619 @@
+/*
+ * pgparse.c -- the only file that includes libpg_query.
+ *
+ * pg_query_parse_protobuf gives the PostgreSQL 15 raw parse tree as a
+ * protobuf message; we unpack it (protobuf-c, libc allocation owned by
+ * protobuf-c and freed with free_unpacked) and convert the subset Waybill
+ * supports into the AST of ast.h, allocated in the caller's arena.  The
+ * protobuf tree is freed before returning, so nothing of libpg_query
+ * escapes this file.
+ *
+ * PostgreSQL lowercases unquoted identifiers while parsing; to tell a
+ * quoted name from an unquoted one we look at the SQL text at the node's
+ * location (a leading double quote).
+ *
+ * Failures: syntax errors become ERR_SQL_PARSE with libpg_query's message
+ * and cursor position; anything parsed but not supported (joins,
+ * subqueries, window functions, UNION...) becomes ERR_UNSUPPORTED naming
+ * the construct and its position.
+ *
+ * Exports: pgparse_parse, pgparse_fingerprint.
+ */
+#include "query/pgparse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+typedef struct Conv {
+	const char *sql;
+	size_t sqllen;
+	Arena *a;
+	Err *e;
+} Conv;
+
+static int
+pos1(int32_t loc)
+{
+	return loc >= 0 ? loc + 1 : 0;
+}
+
+static int
+unsupported(Conv *cv, const char *what, int32_t loc)
+{
+	int p = pos1(loc);
+	int rc;
+	if (p > 0)
+		rc = err_set(cv->e, ERR_UNSUPPORTED, "%s is not supported (at position %d)", what, p);
+	else
+		rc = err_set(cv->e, ERR_UNSUPPORTED, "%s is not supported", what);
+	if (cv->e)
+		cv->e->pos = p;
+	return rc;
+}
+
+static int
+nomem(Conv *cv)
+{
+	return err_set(cv->e, ERR_NOMEM, "out of memory parsing SQL");
+}
+
+static Ast *
+mk(Conv *cv, AstKind k, int32_t loc, int nargs)
+{
+	Ast *n = arena_calloc(cv->a, sizeof(Ast));
+	if (n == NULL)
+		return NULL;
+	n->kind = k;
+	n->pos = pos1(loc);
+	n->nargs = nargs;
+	if (nargs > 0) {
+		n->args = arena_calloc(cv->a, sizeof(Ast *) * (size_t)nargs);
+		if (n->args == NULL)
+			return NULL;
+	}
+	return n;
+}
+
+static int
+quoted_at(Conv *cv, int32_t loc)
+{
+	return loc >= 0 && (size_t)loc < cv->sqllen && cv->sql[loc] == '"';
+}
+
+static const char *
+str_of(PgQuery__Node *n)
+{
+	if (n != NULL && n->node_case == PG_QUERY__NODE__NODE_STRING && n->string)
+		return n->string->sval;
+	return NULL;
+}
+
+static int conv_expr(Conv *cv, PgQuery__Node *n, Ast **out);
+
+static int
+conv_const(Conv *cv, PgQuery__AConst *c, Ast **out)
+{
+	Ast *n = mk(cv, AST_CONST, c->location, 0);
+	if (n == NULL)
+		return nomem(cv);
+	if (c->isnull) {
+		n->val = value_null(TYPE_NULL);
+	} else {
+		switch (c->val_case) {
+		case PG_QUERY__A__CONST__VAL_IVAL:
+			n->val = value_int(TYPE_INT, c->ival ? c->ival->ival : 0);
+			break;
+		case PG_QUERY__A__CONST__VAL_FVAL: {
+			const char *s = c->fval ? c->fval->fval : "0";
+			char *end;
+			errno = 0;
+			long long v = strtoll(s, &end, 10);
+			if (*end == '\0' && errno == 0)
+				n->val = value_int(TYPE_LONG, v);
+			else
+				n->val = value_double(TYPE_DOUBLE, strtod(s, NULL));
+			break;
+		}
+		case PG_QUERY__A__CONST__VAL_BOOLVAL:
+			n->val = value_int(TYPE_BOOLEAN, c->boolval ? c->boolval->boolval : 0);
+			break;
+		case PG_QUERY__A__CONST__VAL_SVAL: {
+			const char *s = c->sval && c->sval->sval ? c->sval->sval : "";
+			char *d = arena_strdup(cv->a, s);
+			if (d == NULL)
+				return nomem(cv);
+			n->val = value_str(TYPE_STRING, d, (uint32_t)strlen(d));
+			n->lit_string = 1;
+			break;
+		}
+		default:
+			return unsupported(cv, "bit-string literal", c->location);
+		}
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+conv_list(Conv *cv, Ast *n, int first, PgQuery__Node **items, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		int rc = conv_expr(cv, items[i], &n->args[first + (int)i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+conv_aexpr(Conv *cv, PgQuery__AExpr *x, Ast **out)
+{
+	const char *op = x->n_name > 0 ? str_of(x->name[x->n_name - 1]) : NULL;
+	Ast *n;
+	int rc;
+	switch (x->kind) {
+	case PG_QUERY__A__EXPR__KIND__AEXPR_OP:
+		if (op == NULL)
+			return unsupported(cv, "operator", x->location);
+		if (x->lexpr == NULL) {
+			/* unary: fold -constant, keep -expr */
+			Ast *arg;
+			if ((rc = conv_expr(cv, x->rexpr, &arg)) != 0)
+				return rc;
+			if (strcmp(op, "+") == 0) {
+				*out = arg;
+				return 0;
+			}
+			if (strcmp(op, "-") != 0)
+				return unsupported(cv, "prefix operator", x->location);
+			if (arg->kind == AST_CONST && !arg->val.null && type_is_integer((WbType)arg->val.type)) {
+				arg->val.u.i = -arg->val.u.i;
+				*out = arg;
+				return 0;
+			}
+			if (arg->kind == AST_CONST && !arg->val.null && type_is_float((WbType)arg->val.type)) {
+				arg->val.u.d = -arg->val.u.d;
+				*out = arg;
+				return 0;
+			}
+			if ((n = mk(cv, AST_OP, x->location, 1)) == NULL)
+				return nomem(cv);
+			n->name = "-";
+			n->args[0] = arg;
+			*out = n;
+			return 0;
+		}
+		if ((n = mk(cv, AST_OP, x->location, 2)) == NULL)
+			return nomem(cv);
+		if (strcmp(op, "~~") == 0 || strcmp(op, "!~~") == 0 || strcmp(op, "~~*") == 0 ||
+		    strcmp(op, "!~~*") == 0) {
+			n->kind = AST_LIKE;
+			n->neg = op[0] == '!';
+			n->ilike = op[strlen(op) - 1] == '*';
+		} else {
+			static const char *ok[] = {"+", "-", "*", "/", "%", "=", "<>", "!=", "<", "<=", ">", ">=", NULL};
+			int found = 0;
+			for (int i = 0; ok[i]; i++)
+				if (strcmp(ok[i], op) == 0)
+					found = 1;
+			if (!found) {
+				char what[64];
+				snprintf(what, sizeof(what), "operator %s", op);
+				return unsupported(cv, what, x->location);
+			}
+			n->name = arena_strdup(cv->a, strcmp(op, "!=") == 0 ? "<>" : op);
+			if (n->name == NULL)
+				return nomem(cv);
+		}
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_expr(cv, x->rexpr, &n->args[1])))
+			return rc;
+		*out = n;
+		return 0;
+	case PG_QUERY__A__EXPR__KIND__AEXPR_LIKE:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE:
+		if ((n = mk(cv, AST_LIKE, x->location, 2)) == NULL)
+			return nomem(cv);
+		n->neg = op != NULL && op[0] == '!';
+		n->ilike = x->kind == PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE;
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_expr(cv, x->rexpr, &n->args[1])))
+			return rc;
+		*out = n;
+		return 0;
+	case PG_QUERY__A__EXPR__KIND__AEXPR_IN: {
+		PgQuery__Node *r = x->rexpr;
+		if (r == NULL || r->node_case != PG_QUERY__NODE__NODE_LIST)
+			return unsupported(cv, "IN with a subquery", x->location);
+		PgQuery__List *l = r->list;
+		if ((n = mk(cv, AST_IN, x->location, 1 + (int)l->n_items)) == NULL)
+			return nomem(cv);
+		n->neg = op != NULL && strcmp(op, "<>") == 0;
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_list(cv, n, 1, l->items, l->n_items)))
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN: {
+		PgQuery__Node *r = x->rexpr;
+		if (r == NULL || r->node_case != PG_QUERY__NODE__NODE_LIST || r->list->n_items != 2)
+			return unsupported(cv, "BETWEEN form", x->location);
+		if ((n = mk(cv, AST_BETWEEN, x->location, 3)) == NULL)
+			return nomem(cv);
+		n->neg = x->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN;
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) ||
+		    (rc = conv_list(cv, n, 1, r->list->items, 2)))
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN_SYM:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN_SYM:
+		return unsupported(cv, "BETWEEN SYMMETRIC", x->location);
+	case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT:
+		return unsupported(cv, "IS [NOT] DISTINCT FROM", x->location);
+	case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF:
+		return unsupported(cv, "NULLIF", x->location);
+	case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
+		return unsupported(cv, "SIMILAR TO", x->location);
+	default:
+		return unsupported(cv, "ANY/ALL", x->location);
+	}
+}
+
+static char *
+lower_dup(Conv *cv, const char *s)
+{
+	char *d = arena_strdup(cv->a, s ? s : "");
+	for (char *p = d; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static int
+conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
+{
+	Ast *n;
+	int rc;
+	if (node == NULL)
+		return unsupported(cv, "empty expression", -1);
+	switch (node->node_case) {
+	case PG_QUERY__NODE__NODE_A_CONST:
+		return conv_const(cv, node->a_const, out);
+	case PG_QUERY__NODE__NODE_COLUMN_REF: {
+		PgQuery__ColumnRef *c = node->column_ref;
+		size_t nf = c->n_fields;
+		if (nf == 0 || nf > 2)
+			return unsupported(cv, "column reference with more than two parts", c->location);
+		PgQuery__Node *last = c->fields[nf - 1];
+		if (last->node_case == PG_QUERY__NODE__NODE_A_STAR) {
+			if ((n = mk(cv, AST_STAR, c->location, 0)) == NULL)
+				return nomem(cv);
+		} else {
+			if ((n = mk(cv, AST_COLREF, c->location, 0)) == NULL)
+				return nomem(cv);
+			const char *name = str_of(last);
+			if (name == NULL)
+				return unsupported(cv, "column reference", c->location);
+			if ((n->name = arena_strdup(cv->a, name)) == NULL)
+				return nomem(cv);
+			if (nf == 1) {
+				n->quoted = quoted_at(cv, c->location);
+			} else {
+				/* qual.col: the column part is quoted if ." follows */
+				const char *p = cv->sql + c->location;
+				const char *dot = strstr(p, ".");
+				n->quoted = dot != NULL && dot[1] == '"';
+			}
+		}
+		if (nf == 2) {
+			const char *q = str_of(c->fields[0]);
+			if (q == NULL || (n->qual = arena_strdup(cv->a, q)) == NULL)
+				return unsupported(cv, "column qualifier", c->location);
+		}
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_A_EXPR:
+		return conv_aexpr(cv, node->a_expr, out);
+	case PG_QUERY__NODE__NODE_BOOL_EXPR: {
+		PgQuery__BoolExpr *b = node->bool_expr;
+		AstKind k = b->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR ? AST_AND
+			  : b->boolop == PG_QUERY__BOOL_EXPR_TYPE__OR_EXPR ? AST_OR : AST_NOT;
+		if ((n = mk(cv, k, b->location, (int)b->n_args)) == NULL)
+			return nomem(cv);
+		if ((rc = conv_list(cv, n, 0, b->args, b->n_args)) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_NULL_TEST: {
+		PgQuery__NullTest *t = node->null_test;
+		if ((n = mk(cv, AST_NULLTEST, t->location, 1)) == NULL)
+			return nomem(cv);
+		n->neg = t->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NOT_NULL;
+		if ((rc = conv_expr(cv, t->arg, &n->args[0])) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_FUNC_CALL: {
+		PgQuery__FuncCall *f = node->func_call;
+		if (f->over != NULL)
+			return unsupported(cv, "window function", f->location);
+		if (f->agg_filter != NULL)
+			return unsupported(cv, "aggregate FILTER", f->location);
+		if (f->n_agg_order > 0 || f->agg_within_group)
+			return unsupported(cv, "ordered aggregate", f->location);
+		const char *fname = f->n_funcname > 0 ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
+		if (fname == NULL)
+			return unsupported(cv, "function name", f->location);
+		if ((n = mk(cv, AST_FUNC, f->location, (int)f->n_args)) == NULL)
+			return nomem(cv);
+		if ((n->name = lower_dup(cv, fname)) == NULL)
+			return nomem(cv);
+		n->star = f->agg_star;
+		n->distinct = f->agg_distinct;
+		if ((rc = conv_list(cv, n, 0, f->args, f->n_args)) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_TYPE_CAST: {
+		PgQuery__TypeCast *t = node->type_cast;
+		PgQuery__TypeName *tn = t->type_name;
+		if (tn == NULL || tn->n_names == 0)
+			return unsupported(cv, "cast", t->location);
+		if (tn->n_array_bounds > 0)
+			return unsupported(cv, "cast to an array type", t->location);
+		const char *tname = str_of(tn->names[tn->n_names - 1]);
+		if (tname == NULL)
+			return unsupported(cv, "cast", t->location);
+		if ((n = mk(cv, AST_CAST, t->location, 1)) == NULL)
+			return nomem(cv);
+		if ((n->name = lower_dup(cv, tname)) == NULL)
+			return nomem(cv);
+		if ((rc = conv_expr(cv, t->arg, &n->args[0])) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_SUB_LINK:
+		return unsupported(cv, "subquery", node->sub_link->location);
+	case PG_QUERY__NODE__NODE_CASE_EXPR:
+		return unsupported(cv, "CASE", node->case_expr->location);
+	case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+		return unsupported(cv, "COALESCE", node->coalesce_expr->location);
+	case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
+		return unsupported(cv, "IS TRUE/FALSE", node->boolean_test->location);
+	default:
+		return unsupported(cv, "this kind of expression", -1);
+	}
+}
+
+static int
+conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
+{
+	int rc;
+	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+		return unsupported(cv, "UNION/INTERSECT/EXCEPT", -1);
+	if (s->with_clause)
+		return unsupported(cv, "WITH", s->with_clause->location);
+	if (s->n_values_lists > 0)
+		return unsupported(cv, "VALUES", -1);
+	if (s->into_clause)
+		return unsupported(cv, "SELECT INTO", -1);
+	if (s->n_window_clause > 0)
+		return unsupported(cv, "WINDOW", -1);
+	if (s->n_locking_clause > 0)
+		return unsupported(cv, "FOR UPDATE/SHARE", -1);
+	if (s->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
+		return unsupported(cv, "FETCH ... WITH TIES", -1);
+	if (s->group_distinct)
+		return unsupported(cv, "GROUP BY DISTINCT", -1);
+	if (s->n_distinct_clause > 0) {
+		if (s->distinct_clause[0] != NULL &&
+		    s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)
+			return unsupported(cv, "DISTINCT ON", -1);
+		q->distinct = 1;
+	}
+	if (s->n_from_clause > 1)
+		return unsupported(cv, "more than one table in FROM (joins)", -1);
+	if (s->n_from_clause == 1) {
+		PgQuery__Node *f = s->from_clause[0];
+		if (f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR) {
+			if (f->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
+				return unsupported(cv, "JOIN", -1);
+			if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
+				return unsupported(cv, "subquery in FROM", -1);
+			return unsupported(cv, "this FROM item", -1);
+		}
+		PgQuery__RangeVar *rv = f->range_var;
+		if (rv->catalogname && rv->catalogname[0])
+			return unsupported(cv, "catalog-qualified table name", rv->location);
+		if ((q->table = arena_strdup(cv->a, rv->relname ? rv->relname : "")) == NULL)
+			return nomem(cv);
+		if (rv->schemaname && rv->schemaname[0]) {
+			if ((q->schema = arena_strdup(cv->a, rv->schemaname)) == NULL)
+				return nomem(cv);
+			const char *p = cv->sql + rv->location;
+			const char *dot = strchr(p, '.');
+			q->table_quoted = dot != NULL && dot[1] == '"';
+		} else {
+			q->table_quoted = quoted_at(cv, rv->location);
+		}
+		q->table_pos = pos1(rv->location);
+	}
+	q->ntargets = (int)s->n_target_list;
+	q->targets = arena_calloc(cv->a, sizeof(AstTarget) * (s->n_target_list + 1));
+	if (q->targets == NULL)
+		return nomem(cv);
+	for (size_t i = 0; i < s->n_target_list; i++) {
+		PgQuery__Node *t = s->target_list[i];
+		if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET)
+			return unsupported(cv, "select item", -1);
+		PgQuery__ResTarget *rt = t->res_target;
+		if (rt->n_indirection > 0)
+			return unsupported(cv, "subscript", rt->location);
+		if ((rc = conv_expr(cv, rt->val, &q->targets[i].expr)) != 0)
+			return rc;
+		if (rt->name && (q->targets[i].alias = arena_strdup(cv->a, rt->name)) == NULL)
+			return nomem(cv);
+		q->targets[i].pos = pos1(rt->location);
+	}
+	if (s->where_clause && (rc = conv_expr(cv, s->where_clause, &q->where)) != 0)
+		return rc;
+	if (s->n_group_clause > 0) {
+		q->ngroup = (int)s->n_group_clause;
+		if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * s->n_group_clause)) == NULL)
+			return nomem(cv);
+		for (size_t i = 0; i < s->n_group_clause; i++) {
+			PgQuery__Node *g = s->group_clause[i];
+			if (g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
+				return unsupported(cv, "GROUPING SETS/ROLLUP/CUBE", g->grouping_set->location);
+			if ((rc = conv_expr(cv, g, &q->group[i])) != 0)
+				return rc;
+		}
+	}
+	if (s->having_clause && (rc = conv_expr(cv, s->having_clause, &q->having)) != 0)
+		return rc;
+	if (s->n_sort_clause > 0) {
+		q->norder = (int)s->n_sort_clause;
+		if ((q->order = arena_calloc(cv->a, sizeof(AstOrder) * s->n_sort_clause)) == NULL)
+			return nomem(cv);
+		for (size_t i = 0; i < s->n_sort_clause; i++) {
+			PgQuery__Node *o = s->sort_clause[i];
+			if (o->node_case != PG_QUERY__NODE__NODE_SORT_BY)
+				return unsupported(cv, "ORDER BY item", -1);
+			PgQuery__SortBy *sb = o->sort_by;
+			if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
+				return unsupported(cv, "ORDER BY USING", sb->location);
+			q->order[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+			q->order[i].nulls = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ? 1
+					  : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST ? 2 : 0;
+			if ((rc = conv_expr(cv, sb->node, &q->order[i].expr)) != 0)
+				return rc;
+		}
+	}
+	if (s->limit_count && (rc = conv_expr(cv, s->limit_count, &q->limit)) != 0)
+		return rc;
+	if (s->limit_offset && (rc = conv_expr(cv, s->limit_offset, &q->offset)) != 0)
+		return rc;
+	return 0;
+}
+
+static int
+conv_set(Conv *cv, PgQuery__VariableSetStmt *v, AstSelect *q)
+{
+	if (v->kind != PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE || v->n_args != 1)
+		return unsupported(cv, "this SET form", -1);
+	Ast *val;
+	int rc = conv_expr(cv, v->args[0], &val);
+	if (rc != 0)
+		return rc;
+	if (val->kind != AST_CONST)
+		return unsupported(cv, "SET to a non-constant", val->pos - 1);
+	AstOption *o = arena_alloc(cv->a, sizeof(AstOption) * (size_t)(q->noptions + 1));
+	if (o == NULL)
+		return nomem(cv);
+	if (q->noptions > 0)
+		memcpy(o, q->options, sizeof(AstOption) * (size_t)q->noptions);
+	o[q->noptions].name = arena_strdup(cv->a, v->name ? v->name : "");
+	o[q->noptions].val = val->val;
+	q->options = o;
+	q->noptions++;
+	return 0;
+}
+
+int
+pgparse_parse(const char *sql, Arena *a, AstSelect **out, Err *e)
+{
+	Conv cv = {.sql = sql, .sqllen = strlen(sql), .a = a, .e = e};
+	PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
+	int rc = 0;
+
+	if (pr.error != NULL) {
+		int p = pr.error->cursorpos;
+		if (p > 0)
+			rc = err_set(e, ERR_SQL_PARSE, "%s at position %d", pr.error->message, p);
+		else
+			rc = err_set(e, ERR_SQL_PARSE, "%s", pr.error->message);
+		if (e)
+			e->pos = p;
+		pg_query_free_protobuf_parse_result(pr);
+		return rc;
+	}
+	PgQuery__ParseResult *res = pg_query__parse_result__unpack(NULL, pr.parse_tree.len,
+								   (const uint8_t *)pr.parse_tree.data);
+	pg_query_free_protobuf_parse_result(pr);
+	if (res == NULL)
+		return err_set(e, ERR_INTERNAL, "cannot unpack the parse tree");
+	AstSelect *q = arena_calloc(a, sizeof(AstSelect));
+	if (q == NULL) {
+		rc = nomem(&cv);
+		goto done;
+	}
+	int nsel = 0;
+	for (size_t i = 0; i < res->n_stmts && rc == 0; i++) {
+		PgQuery__RawStmt *raw = res->stmts[i];
+		PgQuery__Node *st = raw->stmt;
+		if (st == NULL)
+			continue;
+		if (nsel > 0) {
+			rc = unsupported(&cv, "more than one query (only SET statements may precede it)",
+					 raw->stmt_location);
+			break;
+		}
+		switch (st->node_case) {
+		case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+			rc = conv_set(&cv, st->variable_set_stmt, q);
+			break;
+		case PG_QUERY__NODE__NODE_SELECT_STMT:
+			rc = conv_select(&cv, st->select_stmt, q);
+			nsel++;
+			break;
+		case PG_QUERY__NODE__NODE_EXPLAIN_STMT: {
+			PgQuery__Node *inner = st->explain_stmt->query;
+			if (inner == NULL || inner->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) {
+				rc = unsupported(&cv, "EXPLAIN of this statement", raw->stmt_location);
+				break;
+			}
+			q->explain = 1;
+			rc = conv_select(&cv, inner->select_stmt, q);
+			nsel++;
+			break;
+		}
+		default:
+			rc = unsupported(&cv, "statements other than SELECT", raw->stmt_location);
+		}
+	}
+	if (rc == 0 && nsel == 0)
+		rc = err_set(e, ERR_SQL_PARSE, "no SELECT statement found");
+done:
+	pg_query__parse_result__free_unpacked(res, NULL);
+	if (rc == 0)
+		*out = q;
+	return rc;
+}
+
+int
+pgparse_fingerprint(const char *sql, uint64_t *fp, Err *e)
+{
+	PgQueryFingerprintResult r = pg_query_fingerprint(sql);
+	int rc = 0;
+	if (r.error != NULL) {
+		rc = err_set(e, ERR_SQL_PARSE, "%s at position %d", r.error->message, r.error->cursorpos);
+		if (e)
+			e->pos = r.error->cursorpos;
+	} else {
+		*fp = r.fingerprint;
+	}
+	pg_query_free_fingerprint_result(r);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * pgparse.h -- the libpg_query adapter: SQL text to Waybill's AST.
+ */
+#ifndef WB_PGPARSE_H
+#define WB_PGPARSE_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "query/ast.h"
+
+/* Parses sql: any number of leading `SET name = value` statements, then
+ * one SELECT (optionally under EXPLAIN).  Nodes live in a.  Errors:
+ * ERR_SQL_PARSE (libpg_query's message, e->pos its cursor position),
+ * ERR_UNSUPPORTED naming the construct and its position. */
+int pgparse_parse(const char *sql, Arena *a, AstSelect **out, Err *e);
+/* libpg_query's fingerprint of sql (equal for queries that differ only in
+ * constants and whitespace). */
+int pgparse_fingerprint(const char *sql, uint64_t *fp, Err *e);
+
+#endif

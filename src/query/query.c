@@ -1,0 +1,616 @@
+/*
+ * query.c -- the SQL entry points: query_exec (parse, bind, cache, run),
+ * query_pinot_response (Pinot's broker-response JSON), query options and
+ * server ceilings, and the virtual sys.tables.
+ *
+ * Flow of query_exec:
+ *   plan cache lookup by (exact text, catalog, catalog version, implicit
+ *   limit flag) -> on a miss: pgparse_parse -> table lookup (unquoted
+ *   names case-insensitively; sys.X is the table "sys.X") -> bind_select
+ *   -> pg_query_fingerprint, and the plan is cached -> effective limits
+ *   (client options and SET statements, never above the ceilings) ->
+ *   snapshot of the table (sys.tables: a temporary mutable segment built
+ *   from catalog_tables) -> exec_run -> ResultSet.
+ *
+ * Plan cache: PLAN_CACHE_SIZE entries under one mutex, replaced round
+ * robin; a plan is reference-counted so an entry can be replaced while a
+ * query still runs it.  A catalog change (catalog_version) makes every
+ * older entry stale.
+ *
+ * Ownership: the ResultSet and everything in it belong to the caller
+ * (result_free).  Failures return the ERR_* code with Err filled; the
+ * Pinot response turns them into exceptions with Pinot's error codes.
+ *
+ * Exports: query_set_ceilings, query_exec, result_free,
+ * query_parse_options, query_pinot_response.
+ */
+#include "query/query.h"
+#include "base/clock.h"
+#include "base/mem.h"
+#include "expr/expr.h"
+#include "query/bind.h"
+#include "query/exec.h"
+#include "query/pgparse.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PLAN_CACHE_SIZE 256
+
+static _Atomic int64_t ceil_timeout_ms = 10000;
+static _Atomic size_t ceil_max_rows = 1000000;
+static _Atomic size_t ceil_mem = (size_t)1 << 30;
+static _Atomic uint64_t next_request_id = 1;
+
+typedef struct CachedPlan {
+	Plan *plan;
+	_Atomic int refs;
+	uint64_t fingerprint;
+} CachedPlan;
+
+typedef struct CacheEnt {
+	char *text;
+	uint64_t hash;
+	const Catalog *cat;
+	unsigned long version;
+	int pinot_limit;
+	CachedPlan *cp;
+} CacheEnt;
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static CacheEnt cache[PLAN_CACHE_SIZE];
+static int cache_next;
+
+void
+query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit)
+{
+	atomic_store(&ceil_timeout_ms, timeout_ms);
+	atomic_store(&ceil_max_rows, max_rows);
+	atomic_store(&ceil_mem, mem_limit);
+}
+
+static void
+cp_release(CachedPlan *cp)
+{
+	if (cp != NULL && atomic_fetch_sub(&cp->refs, 1) == 1) {
+		bind_free(cp->plan);
+		mem_free(cp);
+	}
+}
+
+static uint64_t
+text_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static CachedPlan *
+cache_get(const char *sql, const Catalog *cat, unsigned long ver, int pl)
+{
+	uint64_t h = text_hash(sql);
+	CachedPlan *cp = NULL;
+	pthread_mutex_lock(&cache_mu);
+	for (int i = 0; i < PLAN_CACHE_SIZE; i++) {
+		CacheEnt *c = &cache[i];
+		if (c->cp && c->hash == h && c->cat == cat && c->version == ver && c->pinot_limit == pl &&
+		    strcmp(c->text, sql) == 0) {
+			cp = c->cp;
+			atomic_fetch_add(&cp->refs, 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+	return cp;
+}
+
+static void
+cache_put(const char *sql, const Catalog *cat, unsigned long ver, int pl, CachedPlan *cp)
+{
+	char *text = mem_strdup(sql);
+	if (text == NULL)
+		return;
+	pthread_mutex_lock(&cache_mu);
+	CacheEnt *c = &cache[cache_next];
+	cache_next = (cache_next + 1) % PLAN_CACHE_SIZE;
+	CachedPlan *old = c->cp;
+	char *oldtext = c->text;
+	c->text = text;
+	c->hash = text_hash(sql);
+	c->cat = cat;
+	c->version = ver;
+	c->pinot_limit = pl;
+	c->cp = cp;
+	atomic_fetch_add(&cp->refs, 1);
+	pthread_mutex_unlock(&cache_mu);
+	mem_free(oldtext);
+	cp_release(old);
+}
+
+/* ---- sys.tables -------------------------------------------------------- */
+
+static const BindCol systables_cols[] = {
+	{"tableName", TYPE_STRING, 0}, {"tableType", TYPE_STRING, 0}, {"schemaName", TYPE_STRING, 0},
+	{"partitions", TYPE_INT, 0},   {"numRows", TYPE_LONG, 0},     {"bytes", TYPE_LONG, 0},
+	{"lastWriteMs", TYPE_LONG, 0},
+};
+#define SYSTABLES_NCOLS ((int)(sizeof(systables_cols) / sizeof(systables_cols[0])))
+
+static int
+systables_build(Catalog *cat, MutSeg **out, Err *e)
+{
+	ColDesc cd[SYSTABLES_NCOLS];
+	for (int i = 0; i < SYSTABLES_NCOLS; i++)
+		cd[i] = (ColDesc){systables_cols[i].type, 0};
+	Table **tabs = NULL;
+	int n = 0;
+	int rc = catalog_tables(cat, &tabs, &n);
+	if (rc != 0)
+		return err_set(e, rc, "cannot list tables");
+	MutSeg *s = mutseg_create(SYSTABLES_NCOLS, cd);
+	RowBatch b;
+	rowbatch_init(&b, SYSTABLES_NCOLS);
+	for (int i = 0; i < n && s != NULL; i++) {
+		Table *t = tabs[i];
+		TableStats st;
+		memset(&st, 0, sizeof(st));
+		table_stats(t, &st);
+		const TableConfig *tc = table_config(t);
+		const Schema *sc = table_schema(t);
+		Value *row = rowbatch_add_row(&b);
+		if (row == NULL)
+			break;
+		const char *nm = table_name(t);
+		const char *ty = tc ? tblconfig_type_name(tc->type) : "SYSTEM";
+		const char *sn = sc && sc->name ? sc->name : nm;
+		row[0] = value_str(TYPE_STRING, nm, (uint32_t)strlen(nm));
+		row[1] = value_str(TYPE_STRING, ty, (uint32_t)strlen(ty));
+		row[2] = value_str(TYPE_STRING, sn, (uint32_t)strlen(sn));
+		row[3] = value_int(TYPE_INT, table_num_partitions(t));
+		row[4] = value_int(TYPE_LONG, (int64_t)st.rows);
+		row[5] = value_int(TYPE_LONG, (int64_t)st.bytes);
+		row[6] = value_int(TYPE_LONG, st.last_write_ms);
+	}
+	rc = 0;
+	if (s == NULL || b.nrows != (size_t)n)
+		rc = err_set(e, ERR_NOMEM, "out of memory building sys.tables");
+	else if (n > 0 && (rc = mutseg_append(s, &b, e)) == 0)
+		mutseg_publish(s);
+	rowbatch_free(&b);
+	for (int i = 0; i < n; i++)
+		table_unref(tabs[i]);
+	mem_free(tabs);
+	if (rc != 0) {
+		if (s)
+			mutseg_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ---- binding against the catalog -------------------------------------- */
+
+static int
+is_systables(const AstSelect *q)
+{
+	return q->schema && strcasecmp(q->schema, "sys") == 0 && strcasecmp(q->table, "tables") == 0;
+}
+
+static Table *
+find_table(Catalog *cat, const AstSelect *q, char *name, size_t cap)
+{
+	if (q->schema)
+		snprintf(name, cap, "%s.%s", q->schema, q->table);
+	else
+		snprintf(name, cap, "%s", q->table);
+	if (q->table_quoted)
+		return catalog_get_table(cat, name);
+	return catalog_get_table_ci(cat, name);
+}
+
+static int
+plan_for(Catalog *cat, const char *sql, int pl, CachedPlan **out, Err *e)
+{
+	unsigned long ver = cat ? catalog_version(cat) : 0;
+	CachedPlan *cp = cache_get(sql, cat, ver, pl);
+	if (cp != NULL) {
+		*out = cp;
+		return 0;
+	}
+	Arena a;
+	arena_init(&a, 8192);
+	AstSelect *q;
+	int rc = pgparse_parse(sql, &a, &q, e);
+	Plan *plan = NULL;
+	if (rc != 0)
+		goto done;
+	BindTable bt = {0};
+	BindCol *cols = NULL;
+	Table *t = NULL;
+	if (q->table != NULL) {
+		if (is_systables(q)) {
+			bt.name = "sys.tables";
+			bt.ncols = SYSTABLES_NCOLS;
+			bt.cols = systables_cols;
+		} else {
+			char name[512];
+			t = cat ? find_table(cat, q, name, sizeof(name)) : NULL;
+			if (t == NULL) {
+				rc = err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist at position %d", name,
+					     q->table_pos);
+				e->pos = q->table_pos;
+				goto done;
+			}
+			const Schema *sc = table_schema(t);
+			cols = mem_calloc((size_t)sc->nfields + 1, sizeof(BindCol));
+			if (cols == NULL) {
+				table_unref(t);
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				goto done;
+			}
+			for (int i = 0; i < sc->nfields; i++)
+				cols[i] = (BindCol){sc->fields[i].name, sc->fields[i].type, !sc->fields[i].single_value};
+			bt.name = table_name(t);
+			bt.ncols = sc->nfields;
+			bt.cols = cols;
+		}
+	}
+	rc = bind_select(q, q->table ? &bt : NULL, pl, &plan, e);
+	if (rc == 0 && is_systables(q))
+		plan->systables = 1;
+	if (rc == 0 && plan->table) {
+		/* column names must outlive the table reference: copy them */
+		BindCol *pc = arena_calloc(&plan->arena, sizeof(BindCol) * (size_t)(bt.ncols + 1));
+		if (pc == NULL)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+		for (int i = 0; pc && i < bt.ncols; i++) {
+			pc[i] = bt.cols[i];
+			pc[i].name = arena_strdup(&plan->arena, bt.cols[i].name);
+		}
+		plan->tab.cols = pc;
+		plan->tab.name = plan->table;
+	}
+	mem_free(cols);
+	if (t)
+		table_unref(t);
+	if (rc != 0)
+		goto done;
+	cp = mem_calloc(1, sizeof(CachedPlan));
+	if (cp == NULL) {
+		bind_free(plan);
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	cp->plan = plan;
+	atomic_store(&cp->refs, 1);
+	Err fe;
+	err_clear(&fe);
+	pgparse_fingerprint(sql, &cp->fingerprint, &fe);
+	cache_put(sql, cat, ver, pl, cp);
+	*out = cp;
+done:
+	arena_free(&a);
+	return rc;
+}
+
+static int64_t
+clamp_i(int64_t want, int64_t ceil)
+{
+	if (want <= 0)
+		return ceil;
+	if (ceil > 0 && want > ceil)
+		return ceil;
+	return want;
+}
+
+static size_t
+clamp_z(size_t want, size_t ceil)
+{
+	if (want == 0)
+		return ceil;
+	if (ceil > 0 && want > ceil)
+		return ceil;
+	return want;
+}
+
+static int
+explain(const Plan *p, ResultSet *rs, Err *e)
+{
+	Buf b;
+	buf_init(&b);
+	buf_printf(&b, "SCAN %s (%d columns read)\n", p->table ? p->table : "(no table)", p->nout);
+	if (p->where)
+		buf_printf(&b, "FILTER (vectorized, %d column(s))\n", p->nfilter_cols);
+	if (p->is_agg)
+		buf_printf(&b, "AGGREGATE keys=%d aggregates=%d%s\n", p->ngroup, p->nagg, p->having ? " HAVING" : "");
+	if (p->norder)
+		buf_printf(&b, "SORT keys=%d\n", p->norder);
+	if (p->limit >= 0 || p->offset > 0)
+		buf_printf(&b, "LIMIT %lld OFFSET %lld\n", (long long)p->limit, (long long)p->offset);
+	buf_printf(&b, "PROJECT %d column(s)\n", p->nout);
+	int lines = 0;
+	for (size_t i = 0; i < b.len; i++)
+		lines += b.p[i] == '\n';
+	rs->ncols = 1;
+	rs->cols = arena_calloc(&rs->arena, sizeof(ResultCol));
+	rs->rows = arena_calloc(&rs->arena, sizeof(Value) * (size_t)lines + 1);
+	char *text = b.p ? arena_strndup(&rs->arena, b.p, b.len) : NULL;
+	buf_free(&b);
+	if (rs->cols == NULL || rs->rows == NULL || text == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	rs->cols[0] = (ResultCol){"QUERY PLAN", TYPE_STRING, 0};
+	char *line = text;
+	for (int i = 0; i < lines; i++) {
+		char *nl = strchr(line, '\n');
+		*nl = '\0';
+		rs->rows[i] = value_str(TYPE_STRING, line, (uint32_t)(nl - line));
+		line = nl + 1;
+	}
+	rs->nrows = (size_t)lines;
+	return 0;
+}
+
+int
+query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, Err *e)
+{
+	int64_t t0 = clock_mono_ns();
+	QueryOpts o = {0};
+	if (opts)
+		o = *opts;
+	if (sql == NULL)
+		return err_set(e, ERR_SQL_PARSE, "empty query");
+	CachedPlan *cp = NULL;
+	int rc = plan_for(c, sql, o.pinot_default_limit, &cp, e);
+	if (rc != 0)
+		return rc;
+	const Plan *p = cp->plan;
+	ResultSet *rs = mem_calloc(1, sizeof(ResultSet));
+	if (rs == NULL) {
+		cp_release(cp);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	arena_init(&rs->arena, 16 * 1024);
+	if (p->table)
+		rs->table = arena_strdup(&rs->arena, p->table);
+	ExecLimits lim;
+	lim.timeout_ms = clamp_i(p->set_timeout_ms > 0 ? p->set_timeout_ms : o.timeout_ms, atomic_load(&ceil_timeout_ms));
+	lim.max_rows = clamp_z(p->set_max_rows > 0 ? (size_t)p->set_max_rows : o.max_rows, atomic_load(&ceil_max_rows));
+	lim.mem_limit = clamp_z(o.mem_limit, atomic_load(&ceil_mem));
+
+	if (p->explain) {
+		rc = explain(p, rs, e);
+	} else if (p->table == NULL) {
+		rc = exec_run(p, NULL, &lim, rs, e);
+	} else if (p->systables) {
+		MutSeg *s = NULL;
+		if ((rc = systables_build(c, &s, e)) == 0) {
+			SnapSeg seg = {s, mutseg_rows(s), 0};
+			TableSnap snap = {NULL, 1, &seg, seg.rows};
+			rc = exec_run(p, &snap, &lim, rs, e);
+			mutseg_free(s);
+		}
+	} else {
+		Table *t = catalog_get_table(c, p->table);
+		if (t == NULL) {
+			rc = err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist", p->table);
+		} else {
+			TableSnap snap;
+			if ((rc = table_snapshot(t, &snap, e)) == 0) {
+				rc = exec_run(p, &snap, &lim, rs, e);
+				table_snap_free(&snap);
+			}
+			table_unref(t);
+		}
+	}
+	cp_release(cp);
+	if (rc != 0) {
+		result_free(rs);
+		return rc;
+	}
+	rs->stats.time_used_ms = (clock_mono_ns() - t0) / 1000000;
+	*out = rs;
+	return 0;
+}
+
+void
+result_free(ResultSet *r)
+{
+	if (r == NULL)
+		return;
+	arena_free(&r->arena);
+	mem_free(r);
+}
+
+int
+query_parse_options(const char *s, QueryOpts *opts, Err *e)
+{
+	if (s == NULL)
+		return 0;
+	while (*s) {
+		const char *end = strchr(s, ';');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		char kv[256];
+		if (len >= sizeof(kv))
+			return err_set(e, ERR_INVALID, "queryOptions entry too long");
+		memcpy(kv, s, len);
+		kv[len] = '\0';
+		char *eq = strchr(kv, '=');
+		if (eq != NULL) {
+			*eq = '\0';
+			char *k = kv, *v = eq + 1;
+			while (*k == ' ')
+				k++;
+			for (char *t = k + strlen(k); t > k && t[-1] == ' ';)
+				*--t = '\0';
+			while (*v == ' ')
+				v++;
+			char *endp;
+			if (strcasecmp(k, "timeoutMs") == 0) {
+				long long x = strtoll(v, &endp, 10);
+				if (endp == v || x < 0)
+					return err_set(e, ERR_INVALID, "queryOptions timeoutMs: bad value '%s'", v);
+				opts->timeout_ms = x;
+			} else if (strcasecmp(k, "maxRows") == 0 || strcasecmp(k, "maxRowsInResult") == 0) {
+				long long x = strtoll(v, &endp, 10);
+				if (endp == v || x < 0)
+					return err_set(e, ERR_INVALID, "queryOptions %s: bad value '%s'", k, v);
+				opts->max_rows = (size_t)x;
+			} else if (strcasecmp(k, "maxMemoryBytes") == 0) {
+				long long x = strtoll(v, &endp, 10);
+				if (endp == v || x < 0)
+					return err_set(e, ERR_INVALID, "queryOptions %s: bad value '%s'", k, v);
+				opts->mem_limit = (size_t)x;
+			} else if (strcasecmp(k, "pinotDefaultLimit") == 0) {
+				opts->pinot_default_limit = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
+			}
+		}
+		if (end == NULL)
+			break;
+		s = end + 1;
+	}
+	return 0;
+}
+
+/* ---- Pinot broker response -------------------------------------------- */
+
+static const char *
+pinot_type(WbType t)
+{
+	switch (t) {
+	case TYPE_INT: return "INT";
+	case TYPE_LONG: return "LONG";
+	case TYPE_FLOAT: return "FLOAT";
+	case TYPE_DOUBLE: return "DOUBLE";
+	case TYPE_BOOLEAN: return "BOOLEAN";
+	case TYPE_TIMESTAMP: return "TIMESTAMP";
+	case TYPE_JSON: return "JSON";
+	case TYPE_BYTES: return "BYTES";
+	default: return "STRING";
+	}
+}
+
+static void
+pinot_scalar(const Value *v, Buf *b)
+{
+	if (v->null) {
+		buf_puts(b, "null");
+		return;
+	}
+	if (v->type == TYPE_TIMESTAMP) {
+		buf_putc(b, '"');
+		expr_ts_format(v->u.i, b);
+		buf_putc(b, '"');
+		return;
+	}
+	value_json(v, b);
+}
+
+static void
+pinot_value(const Value *v, Buf *b)
+{
+	if (v->mv && !v->null) {
+		buf_putc(b, '[');
+		for (uint32_t i = 0; i < v->n; i++) {
+			if (i)
+				buf_putc(b, ',');
+			pinot_scalar(&v->u.mv[i], b);
+		}
+		buf_putc(b, ']');
+		return;
+	}
+	if (v->mv) {
+		buf_puts(b, "[]");
+		return;
+	}
+	pinot_scalar(v, b);
+}
+
+static const char *
+pinot_err_name(int pinot)
+{
+	switch (pinot) {
+	case 150: return "SQLParsingError";
+	case 190: return "TableDoesNotExistError";
+	case 710: return "UnknownColumnError";
+	case 250: return "ExecutionTimeoutError";
+	case 503: return "QueryCancellationError";
+	default: return "QueryExecutionError";
+	}
+}
+
+void
+query_pinot_response(Catalog *c, const char *sql, const char *query_options, Buf *out)
+{
+	QueryOpts o = {0};
+	Err e;
+	err_clear(&e);
+	ResultSet *rs = NULL;
+	int64_t t0 = clock_mono_ns();
+	int rc = query_parse_options(query_options, &o, &e);
+	if (rc == 0)
+		rc = query_exec(c, sql, &o, &rs, &e);
+	uint64_t rid = atomic_fetch_add(&next_request_id, 1);
+
+	buf_putc(out, '{');
+	if (rc == 0) {
+		buf_puts(out, "\"resultTable\":{\"dataSchema\":{\"columnNames\":[");
+		for (int i = 0; i < rs->ncols; i++) {
+			if (i)
+				buf_putc(out, ',');
+			buf_json_str(out, rs->cols[i].name, strlen(rs->cols[i].name));
+		}
+		buf_puts(out, "],\"columnDataTypes\":[");
+		for (int i = 0; i < rs->ncols; i++) {
+			if (i)
+				buf_putc(out, ',');
+			buf_printf(out, "\"%s%s\"", pinot_type(rs->cols[i].type), rs->cols[i].mv ? "_ARRAY" : "");
+		}
+		buf_puts(out, "]},\"rows\":[");
+		for (size_t r = 0; r < rs->nrows; r++) {
+			buf_puts(out, r ? ",[" : "[");
+			for (int i = 0; i < rs->ncols; i++) {
+				if (i)
+					buf_putc(out, ',');
+				pinot_value(&rs->rows[r * (size_t)rs->ncols + i], out);
+			}
+			buf_putc(out, ']');
+		}
+		buf_puts(out, "]},\"exceptions\":[],");
+	} else {
+		int pc = err_pinot_code(rc);
+		char msg[ERR_MSG_MAX + 64];
+		snprintf(msg, sizeof(msg), "%s: %s", pinot_err_name(pc), err_msg(&e));
+		buf_printf(out, "\"exceptions\":[{\"errorCode\":%d,\"message\":", pc);
+		buf_json_str(out, msg, strlen(msg));
+		buf_puts(out, "}],");
+	}
+	QueryStats st = rs ? rs->stats : (QueryStats){0};
+	buf_printf(out,
+		   "\"numServersQueried\":1,\"numServersResponded\":%d,\"numSegmentsQueried\":%d,"
+		   "\"numSegmentsProcessed\":%d,\"numSegmentsMatched\":%d,\"numConsumingSegmentsQueried\":%d,"
+		   "\"numDocsScanned\":%" PRIu64 ",\"numEntriesScannedInFilter\":%" PRIu64
+		   ",\"numEntriesScannedPostFilter\":%" PRIu64 ",\"numGroupsLimitReached\":false,"
+		   "\"partialResult\":%s,\"totalDocs\":%" PRIu64 ",\"timeUsedMs\":%lld,\"numRowsResultSet\":%zu,",
+		   rc == 0 ? 1 : 0, st.num_segments_queried, st.num_segments_processed, st.num_segments_matched,
+		   st.num_segments_queried, st.num_docs_scanned, st.num_entries_scanned_in_filter,
+		   st.num_entries_scanned_post_filter, rs && rs->partial ? "true" : "false", st.total_docs,
+		   (long long)((clock_mono_ns() - t0) / 1000000), rs ? rs->nrows : (size_t)0);
+	if (rs && rs->partial) {
+		buf_puts(out, "\"warning\":");
+		buf_json_str(out, rs->warning, strlen(rs->warning));
+		buf_putc(out, ',');
+	}
+	buf_printf(out, "\"requestId\":\"%" PRIu64 "\",\"brokerId\":\"Broker_waybill\",\"tablesQueried\":[", rid);
+	if (rs && rs->table)
+		buf_json_str(out, rs->table, strlen(rs->table));
+	buf_puts(out, "]}");
+	result_free(rs);
+}
