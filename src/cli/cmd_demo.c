@@ -229,13 +229,10 @@ on_ready(void *ctx, const char *url, Catalog *cat)
 	}
 	printf("\nWaybill demo is ready at %s\nTry:\n\n", url);
 	printf("  curl -s %s/tables\n", url);
-	printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' \\\n"
-	       "    -d '{\"sql\": \"SELECT stage, count(*) FROM order_events GROUP BY stage ORDER BY count(*) DESC\"}'\n", url);
-	printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' \\\n"
-	       "    -d '{\"sql\": \"SELECT market, count(DISTINCT order_id) AS orders, sum(amount) FROM order_events WHERE stage = '\"'\"'created'\"'\"' GROUP BY market\"}'\n", url);
+	printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' -d '{\"sql\": \"SELECT stage, count(*) FROM order_events GROUP BY stage ORDER BY count(*) DESC\"}'\n", url);
+	printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' -d '{\"sql\": \"SELECT market, count(DISTINCT order_id) AS orders, sum(amount) FROM order_events WHERE stage = '\"'\"'created'\"'\"' GROUP BY market\"}'\n", url);
 	if (d->examples) {
-		printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' \\\n"
-		       "    -d '{\"sql\": \"SELECT Carrier, count(*), avg(ArrDelay) FROM airlineStats GROUP BY Carrier ORDER BY count(*) DESC LIMIT 5\"}'\n", url);
+		printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' -d '{\"sql\": \"SELECT Carrier, count(*), avg(ArrDelay) FROM airlineStats GROUP BY Carrier ORDER BY count(*) DESC LIMIT 5\"}'\n", url);
 		printf("  build/waybill sql \"SELECT count(*) FROM starbucksStores\" --server %s\n", url);
 	}
 	printf("  build/waybill sql \"SELECT * FROM sys.tables\" --server %s\n", url);

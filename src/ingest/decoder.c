@@ -46,6 +46,7 @@
 #include "ingest/convert.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -95,6 +96,9 @@ decoder_opts_init(DecodeOpts *o)
 	o->csv_header = 1;
 	o->max_record = DEFAULT_MAX_RECORD;
 }
+
+static int raw_top_number(const char *rec, size_t len, const char *key, const char **num,
+			  size_t *numlen);
 
 static int
 lookup(const Decoder *d, const char *name, size_t len)
@@ -286,7 +290,21 @@ decode_json(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeReject
 		return ERR_NOMEM;
 	}
 	for (int i = 0; i < nf; i++) {
-		int rc = convert_json(&s->fields[i], d->slots[i], &out->arena, &row[i], &d->err);
+		const cJSON *slot = d->slots[i];
+		WbType ft = s->fields[i].type;
+		int rc;
+		const char *num;
+		size_t numlen;
+		if (slot && cJSON_IsNumber(slot) && (ft == TYPE_LONG || ft == TYPE_TIMESTAMP) &&
+		    s->fields[i].single_value && fabs(slot->valuedouble) >= 9007199254740992.0 &&
+		    raw_top_number(rec, len, s->fields[i].name, &num, &numlen)) {
+			/* cJSON holds numbers as doubles: take 64-bit integers from
+			 * the text so no digit is lost */
+			rc = convert_text(&s->fields[i], num, numlen, 0, d->o.mv_delim, &out->arena,
+					  &row[i], &d->err);
+		} else {
+			rc = convert_json(&s->fields[i], slot, &out->arena, &row[i], &d->err);
+		}
 		if (rc != 0) {
 			cJSON_Delete(root);
 			rowbatch_pop_row(out);
@@ -299,6 +317,65 @@ decode_json(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeReject
 	}
 	cJSON_Delete(root);
 	d->st.accepted++;
+	return 0;
+}
+
+/*
+ * Finds the number text of top-level key `key` in the JSON object rec, for
+ * integers too large for cJSON's doubles.  Keys are compared as raw bytes
+ * (a key written with escapes is not found, and the caller falls back to
+ * the double).  Returns 1 and the span, or 0.
+ */
+static int
+raw_top_number(const char *rec, size_t len, const char *key, const char **num, size_t *numlen)
+{
+	size_t klen = strlen(key), i = 0;
+	int depth = 0;
+	int expect_key = 0;
+	while (i < len) {
+		char c = rec[i];
+		if (c == '"') {
+			size_t start = ++i;
+			while (i < len && rec[i] != '"')
+				i += rec[i] == '\\' ? 2 : 1;
+			if (i >= len)
+				return 0;
+			size_t slen = i - start;
+			i++;
+			if (depth == 1 && expect_key) {
+				expect_key = 0;
+				while (i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r' || rec[i] == '\n'))
+					i++;
+				if (i >= len || rec[i] != ':')
+					return 0;
+				i++;
+				while (i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r' || rec[i] == '\n'))
+					i++;
+				if (slen == klen && memcmp(rec + start, key, klen) == 0) {
+					size_t b = i;
+					while (i < len && (rec[i] == '-' || rec[i] == '+' || rec[i] == '.' ||
+							   rec[i] == 'e' || rec[i] == 'E' ||
+							   (rec[i] >= '0' && rec[i] <= '9')))
+						i++;
+					if (i == b)
+						return 0;
+					*num = rec + b;
+					*numlen = i - b;
+					return 1;
+				}
+			}
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			depth++;
+			expect_key = c == '{' && depth == 1;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			expect_key = 1;
+		}
+		i++;
+	}
 	return 0;
 }
 

@@ -111,6 +111,9 @@ on_reject(void *ctx, uint64_t line, const char *column, const char *reason,
 static int
 flush(PushJob *j, Err *e)
 {
+	Err local = {0};
+	if (e == NULL)
+		e = &local;
 	int rc = 0;
 	if (j->bad.nrows) {
 		rc = table_write(j->dead, &j->bad, e);

@@ -567,6 +567,55 @@ bind_expr(B *b, const Ast *n, Expr **out)
 	return fail(b, ERR_INTERNAL, n->pos, "unknown syntax node");
 }
 
+/*
+ * The output name of an unaliased function call, as Pinot's broker names
+ * it so that Pinot clients find their columns: the lowercased function
+ * name and its arguments, "count(*)", "sum(games)",
+ * "distinctcount(team)" (COUNT(DISTINCT x) is "distinctcount(x)").
+ * Arguments that are not plain columns, * or constants fall back to the
+ * bare function name.
+ */
+static const char *
+pinot_func_name(B *b, const Ast *n)
+{
+	char buf[512];
+	size_t o = 0;
+	int distinct = n->distinct && strcmp(n->name, "count") == 0;
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s(", distinct ? "distinctcount" : n->name);
+	if (n->star)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "*");
+	for (int i = 0; i < n->nargs && o < sizeof(buf); i++) {
+		const Ast *a = n->args[i];
+		const char *sep = i ? ", " : "";
+		if (a->kind == AST_COLREF) {
+			int c;
+			Err save = *b->e;
+			const char *nm = a->name;
+			if (resolve_col(b, a, &c) == 0)
+				nm = b->t->cols[c].name;
+			else
+				*b->e = save;
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", sep, nm);
+		} else if (a->kind == AST_STAR) {
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s*", sep);
+		} else if (a->kind == AST_CONST && !a->val.null) {
+			Buf vb;
+			buf_init(&vb);
+			value_format(&a->val, &vb);
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", sep, vb.p ? vb.p : "");
+			buf_free(&vb);
+		} else {
+			return n->name;
+		}
+	}
+	if (o + 2 > sizeof(buf))
+		return n->name;
+	buf[o++] = ')';
+	buf[o] = '\0';
+	const char *r = arena_strdup(b->a, buf);
+	return r ? r : n->name;
+}
+
 static const char *
 target_name(B *b, const AstTarget *t)
 {
@@ -582,7 +631,7 @@ target_name(B *b, const AstTarget *t)
 		return n->name;
 	}
 	if (n->kind == AST_FUNC)
-		return n->name;
+		return pinot_func_name(b, n);
 	if (n->kind == AST_CAST) {
 		if (n->args[0]->kind == AST_COLREF)
 			return n->args[0]->name;

@@ -463,7 +463,7 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 			return unsupported(cv, "subscript", rt->location);
 		if ((rc = conv_expr(cv, rt->val, &q->targets[i].expr)) != 0)
 			return rc;
-		if (rt->name && (q->targets[i].alias = arena_strdup(cv->a, rt->name)) == NULL)
+		if (rt->name && rt->name[0] && (q->targets[i].alias = arena_strdup(cv->a, rt->name)) == NULL)
 			return nomem(cv);
 		q->targets[i].pos = pos1(rt->location);
 	}

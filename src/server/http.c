@@ -4,9 +4,15 @@
  *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so
  * a handler may block (a query, a group commit) without stalling other
- * clients.  Each request gets a Conn (MHD's con_cls) that lives from the
- * headers to MHD's completion callback, which frees it even when the
- * client disconnected mid-body.
+ * clients.  Connections are capped (HTTP_MAX_CONNECTIONS: one thread
+ * each; MHD refuses the rest) and dropped after HTTP_IDLE_TIMEOUT_S of
+ * silence.  MHD polls with poll(), not select(): the process holds many
+ * files (logs, segments), and select() cannot watch a descriptor past
+ * FD_SETSIZE, so the server would stop accepting once one got that high.
+ *
+ * Each request gets a Conn (MHD's con_cls) that lives from the headers to
+ * MHD's completion callback, which frees it even when the client
+ * disconnected mid-body.
  *
  * Request flow for an MHD access callback:
  *   first call (headers)  -> route matched, Conn created
@@ -14,8 +20,8 @@
  *                            HTTP_MAX_BODY); streaming: stream->feed
  *   last call (no data)   -> handler or stream->finish, response queued
  *
- * Exports: http_start, http_stop, http_method, http_path, http_param,
- * http_query, http_header, http_body, http_error, http_err.
+ * Exports: http_start, http_stop, http_port, http_method, http_path,
+ * http_param, http_query, http_header, http_body, http_error, http_err.
  */
 #include "server/http.h"
 #include "base/log.h"
@@ -312,12 +318,13 @@ http_start(const char *host, int port, const HttpRoute *routes, int nroutes,
 	s->nroutes = nroutes;
 	s->app = app;
 	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_ERROR_LOG,
+					MHD_USE_POLL | MHD_USE_ERROR_LOG,
 				(uint16_t)port, NULL, NULL, on_access, s,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				MHD_OPTION_END);
 	if (s->d == NULL) {
@@ -326,6 +333,13 @@ http_start(const char *host, int port, const HttpRoute *routes, int nroutes,
 	}
 	*out = s;
 	return 0;
+}
+
+int
+http_port(const HttpServer *s)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	return i ? (int)i->port : -1;
 }
 
 void

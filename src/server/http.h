@@ -18,6 +18,8 @@
 
 #define HTTP_MAX_BODY (16u << 20)
 #define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_CONNECTIONS 512	/* one thread each; more are refused */
+#define HTTP_IDLE_TIMEOUT_S 120		/* a silent connection is closed */
 
 typedef struct HttpReq HttpReq;
 
@@ -56,6 +58,8 @@ typedef struct HttpServer HttpServer;
 int http_start(const char *host, int port, const HttpRoute *routes, int nroutes,
 	       void *app, HttpServer **out, Err *e);
 void http_stop(HttpServer *s);
+/* The port actually bound (useful after asking for port 0). */
+int http_port(const HttpServer *s);
 
 const char *http_method(const HttpReq *r);
 const char *http_path(const HttpReq *r);

@@ -8,7 +8,8 @@
  *
  * Format: ?format=ndjson|json|csv, else the Content-Type (text/csv,
  * application/x-ndjson, application/json), else NDJSON.  CSV options:
- * ?delimiter=X, ?header=false with ?columns=a,b,c.
+ * ?delimiter=X (one character, or tab), ?header=false with ?columns=a,b,c
+ * (up to 1024 names).
  *
  * Exports: pushapi_stream.
  */
@@ -70,24 +71,49 @@ push_begin_cb(void *app, HttpReq *req, HttpResp *resp, void **state)
 	}
 	DecodeOpts o;
 	decoder_opts_init(&o);
+	const char *d = http_query(req, "delimiter");
+	if (d && d[0]) {
+		if (strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0) {
+			o.csv_delim = '\t';
+		} else if (d[1] != '\0' || d[0] == '"' || d[0] == '\n' || d[0] == '\r') {
+			table_unref(t);
+			http_error(resp, 400, "delimiter: must be one character other than a quote or a line break (or tab)");
+			return -1;
+		} else {
+			o.csv_delim = d[0];
+		}
+	}
 	PushState *ps = mem_calloc(1, sizeof(PushState));
 	if (ps == NULL) {
 		table_unref(t);
 		http_error(resp, 503, "out of memory");
 		return -1;
 	}
-	const char *d = http_query(req, "delimiter");
-	if (d && d[0])
-		o.csv_delim = strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0 ? '\t' : d[0];
 	const char *h = http_query(req, "header");
 	const char *cols = http_query(req, "columns");
 	if (h && strcasecmp(h, "false") == 0)
 		o.csv_header = 0;
 	if (cols) {
+		/* strtok_r: connections run on threads of their own */
 		ps->colbuf = mem_strdup(cols);
+		if (ps->colbuf == NULL) {
+			table_unref(t);
+			*state = ps;
+			http_error(resp, 503, "out of memory");
+			return -1;
+		}
 		int n = 0;
-		for (char *tok = strtok(ps->colbuf, ","); tok && n < 1024; tok = strtok(NULL, ","))
+		char *save = NULL;
+		for (char *tok = strtok_r(ps->colbuf, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (n == (int)(sizeof(ps->cols) / sizeof(ps->cols[0]))) {
+				table_unref(t);
+				*state = ps;
+				http_error(resp, 400, "columns: more than 1024 names");
+				return -1;
+			}
 			ps->cols[n++] = tok;
+		}
 		o.ncolumns = n;
 		o.columns = ps->cols;
 	}

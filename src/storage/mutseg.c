@@ -13,7 +13,12 @@
  * count, all with release ordering.  A reader loads the row count with
  * acquire (mutseg_rows) and touches nothing beyond it.  Null bitmap words
  * are shared between published and unpublished rows, so the writer sets
- * bits with atomic OR and readers load whole words.
+ * bits with atomic OR and readers load whole words (atomically).  A
+ * reader that checks a directory's capacity (the null vector, whose
+ * chunks appear only with the first NULL) loads the capacity before the
+ * directory; the writer stores them the other way round.  mutseg_bytes
+ * reports a figure the writer stores at publish, so readers never touch
+ * the writer's counters.
  *
  * Dictionaries (STRING/JSON/BYTES) are insertion-ordered: entries
  * {pointer, length} in a Vec, bytes in an arena whose blocks never move,
@@ -25,7 +30,7 @@
  *
  * Exports: mutseg_create, mutseg_free, mutseg_append, mutseg_publish,
  * mutseg_rollback, mutseg_rows, mutseg_ncols, mutseg_col, mutseg_bytes, mutcol_type,
- * mutcol_is_mv, mutcol_data, mutcol_is_null, mutcol_nulls,
+ * mutcol_is_mv, mutcol_data, mutcol_is_null, mutcol_nulls, mutcol_nulls_load,
  * mutcol_mv_range, mutcol_elem, mutcol_dict_size, mutcol_dict_get,
  * mutcol_dict_find, mutcol_value.
  */
@@ -47,7 +52,8 @@ typedef struct Retired {
 
 typedef struct Vec {
 	void **_Atomic dir;	/* chunk directory, readers load with acquire */
-	size_t dircap;
+	_Atomic size_t dircap;	/* stored (release) after dir; readers that
+				 * check it load it (acquire) BEFORE dir */
 	size_t chunk_bytes;	/* bytes per chunk */
 	Retired *retired;
 	size_t bytes;		/* allocated chunk bytes */
@@ -84,6 +90,7 @@ struct MutSeg {
 	MutCol *cols;
 	size_t nrows;		/* writer's row count */
 	_Atomic size_t published;
+	_Atomic size_t bytes;	/* memory used, as of the last publish */
 };
 
 /* ---- chunk vectors ---- */
@@ -92,7 +99,7 @@ static void
 vec_init(Vec *v, size_t chunk_bytes)
 {
 	atomic_store_explicit(&v->dir, NULL, memory_order_relaxed);
-	v->dircap = 0;
+	atomic_store_explicit(&v->dircap, 0, memory_order_relaxed);
 	v->chunk_bytes = chunk_bytes;
 	v->retired = NULL;
 	v->bytes = 0;
@@ -102,7 +109,8 @@ static void
 vec_free(Vec *v)
 {
 	void **dir = atomic_load_explicit(&v->dir, memory_order_relaxed);
-	for (size_t i = 0; i < v->dircap; i++)
+	size_t cap = atomic_load_explicit(&v->dircap, memory_order_relaxed);
+	for (size_t i = 0; i < cap; i++)
 		mem_free(dir[i]);
 	mem_free(dir);
 	while (v->retired) {
@@ -125,10 +133,11 @@ static void *
 vec_need(Vec *v, size_t chunk)
 {
 	void **dir = atomic_load_explicit(&v->dir, memory_order_relaxed);
-	if (chunk >= v->dircap) {
+	size_t oldcap = atomic_load_explicit(&v->dircap, memory_order_relaxed);
+	if (chunk >= oldcap) {
 		if (chunk >= MUTSEG_MAX_CHUNKS)
 			return NULL;
-		size_t cap = v->dircap ? v->dircap * 2 : 8;
+		size_t cap = oldcap ? oldcap * 2 : 8;
 		while (cap <= chunk)
 			cap *= 2;
 		void **nd = mem_calloc(cap, sizeof(void *));
@@ -139,13 +148,13 @@ vec_need(Vec *v, size_t chunk)
 			return NULL;
 		}
 		if (dir) {
-			memcpy(nd, dir, v->dircap * sizeof(void *));
+			memcpy(nd, dir, oldcap * sizeof(void *));
 			r->dir = dir;
 			r->next = v->retired;
 			v->retired = r;
 		}
 		atomic_store_explicit(&v->dir, nd, memory_order_release);
-		v->dircap = cap;
+		atomic_store_explicit(&v->dircap, cap, memory_order_release);
 		dir = nd;
 	}
 	if (dir[chunk] == NULL) {
@@ -263,6 +272,8 @@ dict_intern(Dict *d, const char *s, uint32_t len)
 }
 
 /* ---- segment ---- */
+
+static size_t bytes_now(const MutSeg *s);
 
 MutSeg *
 mutseg_create(int ncols, const ColDesc *cols)
@@ -444,7 +455,9 @@ mutseg_rollback(MutSeg *s)
 		for (size_t r = pub; r < s->nrows; r++) {
 			void **dir = atomic_load_explicit(&c->nulls.dir, memory_order_relaxed);
 			size_t chunk = r >> MUTSEG_CHUNK_SHIFT;
-			if (dir == NULL || chunk >= c->nulls.dircap || dir[chunk] == NULL)
+			if (dir == NULL ||
+			    chunk >= atomic_load_explicit(&c->nulls.dircap, memory_order_relaxed) ||
+			    dir[chunk] == NULL)
 				continue;
 			uint64_t *w = dir[chunk];
 			__atomic_fetch_and(&w[(r & CHUNK_MASK) >> 6], ~((uint64_t)1 << (r & 63)),
@@ -464,6 +477,7 @@ mutseg_publish(MutSeg *s)
 			atomic_store_explicit(&c->dict->published, c->dict->count,
 					      memory_order_release);
 	}
+	atomic_store_explicit(&s->bytes, bytes_now(s), memory_order_relaxed);
 	atomic_store_explicit(&s->published, s->nrows, memory_order_release);
 }
 
@@ -476,8 +490,9 @@ mutseg_rows(const MutSeg *s)
 int mutseg_ncols(const MutSeg *s) { return s->ncols; }
 const MutCol *mutseg_col(const MutSeg *s, int c) { return &s->cols[c]; }
 
-size_t
-mutseg_bytes(const MutSeg *s)
+/* Writer: the memory the segment uses now (reads writer-owned fields). */
+static size_t
+bytes_now(const MutSeg *s)
 {
 	size_t n = sizeof(MutSeg);
 	for (int i = 0; i < s->ncols; i++) {
@@ -488,6 +503,12 @@ mutseg_bytes(const MutSeg *s)
 			     c->dict->nslots * sizeof(uint32_t);
 	}
 	return n;
+}
+
+size_t
+mutseg_bytes(const MutSeg *s)
+{
+	return atomic_load_explicit(&((MutSeg *)s)->bytes, memory_order_relaxed);
 }
 
 WbType mutcol_type(const MutCol *c) { return c->d.type; }
@@ -504,11 +525,32 @@ const uint64_t *
 mutcol_nulls(const MutCol *c, size_t r)
 {
 	size_t chunk = r >> MUTSEG_CHUNK_SHIFT;
+	/* capacity first: a directory loaded after it is at least that big
+	 * (the null vector, unlike the data, may not reach r's chunk yet) */
+	size_t cap = atomic_load_explicit(&((MutCol *)c)->nulls.dircap, memory_order_acquire);
 	void **dir = atomic_load_explicit(&((MutCol *)c)->nulls.dir, memory_order_acquire);
-	if (dir == NULL || chunk >= c->nulls.dircap)
+	if (dir == NULL || chunk >= cap)
 		return NULL;
 	const uint64_t *w = __atomic_load_n(&dir[chunk], __ATOMIC_ACQUIRE);
 	return w ? w + ((r & CHUNK_MASK) >> 6) : NULL;
+}
+
+int
+mutcol_nulls_load(const MutCol *c, size_t r, size_t n, uint64_t *out)
+{
+	const uint64_t *w = mutcol_nulls(c, r);
+	if (w == NULL || n == 0)
+		return 0;
+	uint64_t any = 0;
+	size_t words = (n + 63) / 64;
+	for (size_t k = 0; k < words; k++) {
+		uint64_t x = __atomic_load_n(&w[k], __ATOMIC_RELAXED);
+		if (k == words - 1 && (n & 63))
+			x &= ((uint64_t)1 << (n & 63)) - 1;
+		out[k] = x;
+		any |= x;
+	}
+	return any != 0;
 }
 
 int

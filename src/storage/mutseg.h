@@ -61,7 +61,7 @@ void mutseg_rollback(MutSeg *s);
 size_t mutseg_rows(const MutSeg *s);	/* published rows (acquire) */
 int mutseg_ncols(const MutSeg *s);
 const MutCol *mutseg_col(const MutSeg *s, int c);
-size_t mutseg_bytes(const MutSeg *s);	/* approximate memory used */
+size_t mutseg_bytes(const MutSeg *s);	/* memory used, as of the last publish */
 
 WbType mutcol_type(const MutCol *c);
 int mutcol_is_mv(const MutCol *c);
@@ -75,6 +75,12 @@ int mutcol_is_null(const MutCol *c, size_t r);
  * holds r (r must be a multiple of 64 for the bits to line up with r);
  * NULL if the column has had no NULL so far in that chunk. */
 const uint64_t *mutcol_nulls(const MutCol *c, size_t r);
+/* Loads the null bits of rows [r, r+n) into out[0 .. (n+63)/64) with
+ * atomic loads (the writer may be setting bits of unpublished rows in the
+ * same words), bits at or past n cleared.  r must be a multiple of 64 and
+ * the rows within one chunk.  Returns 1 if any row is NULL, else 0 (out
+ * then untouched when the chunk has no NULL at all). */
+int mutcol_nulls_load(const MutCol *c, size_t r, size_t n, uint64_t *out);
 /* Multi-value row r: *n elements; element k is at element index *start+k,
  * read with mutcol_elem. */
 void mutcol_mv_range(const MutCol *c, size_t r, uint64_t *start, uint32_t *n);

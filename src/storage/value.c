@@ -8,7 +8,8 @@
  *     non-null scalar: 8-byte integer or double, or u32 len + bytes
  *     mv: u32 count, then count scalars of the element type
  * The encoding is only read back by rowbatch_decode, which checks every
- * length against the buffer, so a torn record can never be over-read.
+ * length (and the row count) against the buffer, so a torn or forged
+ * record can never be over-read.
  *
  * Exports: value_format, value_json, value_copy, rowbatch_init,
  * rowbatch_free, rowbatch_reset, rowbatch_add_row, rowbatch_pop_row,
@@ -253,6 +254,11 @@ rowbatch_decode(RowBatch *b, const char *data, size_t len, Err *e)
 	if ((int)ncols != b->ncols)
 		return err_set(e, ERR_CORRUPT, "row batch has %u columns, table has %d",
 			       ncols, b->ncols);
+	/* every value takes at least its tag byte: a row count the record
+	 * cannot hold is refused before any row is added */
+	if (ncols > 0 && nrows > (size_t)(r.end - r.p) / ncols)
+		return err_set(e, ERR_CORRUPT, "row batch claims %u rows in %zu bytes", nrows,
+			       (size_t)(r.end - r.p));
 	for (uint32_t i = 0; i < nrows; i++) {
 		Value *row = rowbatch_add_row(b);
 		if (row == NULL)

@@ -9,13 +9,25 @@
  * fails was never acknowledged) and is cut with ftruncate + fsync before
  * appends resume.
  *
+ * A bad record followed by a valid one is damage, not a torn tail: the
+ * bytes from the bad record on are first copied to PATH.damaged-OFFSET
+ * (fsynced, logged as an error) and only then cut, so the server keeps
+ * serving and no acknowledged record is destroyed; if the copy fails the
+ * open fails and nothing is cut.
+ *
  * Failure rules (DESIGN.md durability): a failed write is undone by
  * truncating back to the last good end; a failed fsync marks the log
  * FAILED forever, because after a failed fsync the kernel may have
  * dropped dirty pages and retrying would lie.
  *
- * Exports: wal_open, wal_close, wal_append, wal_sync, wal_size,
- * wal_records.
+ * A group whose first records were written but a later one failed is
+ * undone with wal_truncate, so records of a refused write never reach a
+ * later fsync (and replay).  wal_open always fsyncs the directory, so the
+ * file's entry is durable before any record in it is acknowledged, even
+ * when an earlier run created the file and died before syncing it.
+ *
+ * Exports: wal_open, wal_close, wal_append, wal_sync, wal_truncate,
+ * wal_size, wal_records.
  */
 #define _GNU_SOURCE
 #include "storage/wal.h"
@@ -42,6 +54,75 @@ struct Wal {
 	uint64_t records;
 	int failed;
 };
+
+/* 1 if a record header that passes its checks starts anywhere in
+ * (from, fsize): then the bad record at `from` is damage in the middle of
+ * the log, not a torn tail (appends resume at the cut, so nothing valid
+ * can follow a torn tail). */
+static int
+later_record(Wal *w, uint64_t from, uint64_t fsize)
+{
+	enum { BLOCK = 1 << 20 };
+	char *b = mem_alloc(BLOCK + WAL_HDR);
+	if (b == NULL)
+		return 1;	/* cannot tell: treat as damage, keep the bytes */
+	int found = 0;
+	for (uint64_t pos = from + 1; !found && pos + WAL_HDR <= fsize; pos += BLOCK) {
+		size_t want = (size_t)(fsize - pos < BLOCK + WAL_HDR ? fsize - pos : BLOCK + WAL_HDR);
+		ssize_t got = pread(w->fd, b, want, (off_t)pos);
+		if (got < WAL_HDR)
+			break;
+		for (size_t i = 0; !found && i + WAL_HDR <= (size_t)got && i < BLOCK; i++) {
+			uint32_t h[4];
+			memcpy(h, b + i, WAL_HDR);
+			found = h[0] == WAL_MAGIC && h[3] == hash_crc(h, 12);
+		}
+	}
+	mem_free(b);
+	return found;
+}
+
+/* Copies the log's bytes [from, fsize) to PATH.damaged-FROM (fsynced), so
+ * cutting damage out of the log never destroys acknowledged records. */
+static int
+keep_damaged(Wal *w, uint64_t from, uint64_t fsize, Err *e)
+{
+	char dst[4200];
+	snprintf(dst, sizeof(dst), "%s.damaged-%llu", w->path, (unsigned long long)from);
+	int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(e, ERR_IO, "open %s: %s", dst, strerror(errno));
+	enum { BLOCK = 1 << 20 };
+	char *b = mem_alloc(BLOCK);
+	int rc = b ? 0 : err_set(e, ERR_NOMEM, "saving damaged log %s", w->path);
+	for (uint64_t pos = from; rc == 0 && pos < fsize;) {
+		size_t want = (size_t)(fsize - pos < BLOCK ? fsize - pos : BLOCK);
+		ssize_t got = pread(w->fd, b, want, (off_t)pos);
+		if (got <= 0 || file_write_full(fd, b, (size_t)got) != 0)
+			rc = err_set(e, ERR_IO, "saving damaged log to %s: %s", dst, strerror(errno));
+		else
+			pos += (uint64_t)got;
+	}
+	mem_free(b);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = err_set(e, ERR_IO, "fsync %s: %s", dst, strerror(errno));
+	close(fd);
+	if (rc == 0) {
+		char dir[4200];
+		snprintf(dir, sizeof(dir), "%s", w->path);
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			rc = file_fsync_dir(dir, e);
+		}
+	}
+	if (rc == 0)
+		log_error("wal %s: record at byte %llu is damaged and valid records follow; "
+			  "bytes %llu..%llu were moved to %s and are not replayed",
+			  w->path, (unsigned long long)from, (unsigned long long)from,
+			  (unsigned long long)fsize, dst);
+	return rc;
+}
 
 static int
 replay(Wal *w, WalReplayFn fn, void *ctx, Err *e)
@@ -82,6 +163,8 @@ replay(Wal *w, WalReplayFn fn, void *ctx, Err *e)
 	if (rc)
 		return rc;
 	w->size = off;
+	if (off < fsize && later_record(w, off, fsize) && (rc = keep_damaged(w, off, fsize, e)) != 0)
+		return rc;
 	if (off < fsize) {
 		log_warn("wal %s: cutting %llu bytes of torn tail after %llu records",
 			 w->path, (unsigned long long)(fsize - off),
@@ -99,7 +182,6 @@ wal_open(const char *path, WalReplayFn fn, void *ctx, Wal **out, Err *e)
 	if (w == NULL)
 		return err_set(e, ERR_NOMEM, "opening %s", path);
 	w->path = mem_strdup(path);
-	int existed = file_exists(path);
 	w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (w->path == NULL || w->fd < 0) {
 		int rc = err_set(e, ERR_IO, "open %s: %s", path, strerror(errno));
@@ -110,7 +192,7 @@ wal_open(const char *path, WalReplayFn fn, void *ctx, Wal **out, Err *e)
 		return rc;
 	}
 	int rc = replay(w, fn, ctx, e);
-	if (rc == 0 && !existed) {
+	if (rc == 0) {
 		char dir[4096];
 		snprintf(dir, sizeof(dir), "%s", path);
 		char *slash = strrchr(dir, '/');
@@ -177,6 +259,32 @@ wal_sync(Wal *w, Err *e)
 			  w->path, strerror(errno));
 		return err_set(e, ERR_IO, "fsync %s: %s", w->path, strerror(errno));
 	}
+	return 0;
+}
+
+int
+wal_truncate(Wal *w, uint64_t size, Err *e)
+{
+	if (w->failed)
+		return err_set(e, ERR_IO, "write-ahead log %s failed earlier", w->path);
+	if (size >= w->size)
+		return 0;
+	/* count the records being cut (a group's worth: a few headers) */
+	uint64_t cut = 0;
+	for (uint64_t off = size; off + WAL_HDR <= w->size; cut++) {
+		uint32_t h[4];
+		if (pread(w->fd, h, WAL_HDR, (off_t)off) != WAL_HDR)
+			break;
+		off += WAL_HDR + h[1];
+	}
+	if (ftruncate(w->fd, (off_t)size) != 0 || lseek(w->fd, (off_t)size, SEEK_SET) < 0) {
+		w->failed = 1;
+		log_error("truncate %s failed: %s; partition stops accepting writes",
+			  w->path, strerror(errno));
+		return err_set(e, ERR_IO, "truncate %s: %s", w->path, strerror(errno));
+	}
+	w->size = size;
+	w->records = w->records > cut ? w->records - cut : 0;
 	return 0;
 }
 

@@ -28,6 +28,10 @@ void wal_close(Wal *w);
 int wal_append(Wal *w, const void *data, size_t len, Err *e);
 /* Makes every appended record durable.  A failure is permanent (FAILED). */
 int wal_sync(Wal *w, Err *e);
+/* Cuts the log back to size (a value wal_size returned earlier), dropping
+ * records appended since; used to undo a group whose later records could
+ * not be written.  A failure marks the log FAILED. */
+int wal_truncate(Wal *w, uint64_t size, Err *e);
 uint64_t wal_size(const Wal *w);
 uint64_t wal_records(const Wal *w);
 

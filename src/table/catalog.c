@@ -7,6 +7,17 @@
  * file first (atomic replace: temp file, fsync, rename, fsync dir), then
  * change the maps, so a crash leaves either the old or the new state.
  *
+ * Dropping a table removes its config files, then renames its data
+ * directory to DATA/tables/.dropped.<name>.<ms>.<n> (removed by the last
+ * table_unref, or by the next catalog_open), so a table re-created under
+ * the same name neither replays the old rows nor loses its own when the
+ * old table's last reader ends.  Directories created here are fsynced
+ * into their parents.
+ *
+ * Locks: write_mu (serializes changes) is taken before the rwlock, never
+ * the other way round.  Partition writers never take either, so closing a
+ * table (joining its writers) under write_mu cannot deadlock.
+ *
  * A table name holds up to two configs (OFFLINE, REALTIME: a Pinot hybrid
  * table) over one set of partitions.  The system table sys.dead_letters is
  * created at open with a built-in schema; it is not listed by GET /tables
@@ -38,6 +49,7 @@
 #include <strings.h>
 
 #define DEAD_LETTERS "sys.dead_letters"
+#define GRAVE_PREFIX ".dropped."
 
 static const char dead_schema_json[] =
 	"{\"schemaName\":\"sys_dead_letters\",\"dimensionFieldSpecs\":["
@@ -64,6 +76,7 @@ struct Catalog {
 	Table *dead;
 	int lock_fd;		/* flock on DATA/LOCK: one server per directory */
 	_Atomic unsigned long version;
+	_Atomic unsigned long drops;	/* names dropped data directories */
 	pthread_mutex_t write_mu;	/* serializes changes */
 };
 
@@ -132,25 +145,45 @@ raw_name(const char *name, char *out, size_t n)
 		out[len - 9] = '\0';
 }
 
-/* Adds or updates a table with config cfg (owned on success). */
+/* Adds or updates a table with config cfg (owned on success) and bumps
+ * the version.  Called under write_mu (or by catalog_open), so c->tables
+ * cannot change meanwhile; the rwlock is taken only to change the maps:
+ * opening a new table (log replay, fsyncs) never blocks lookups.  fresh:
+ * the table is being created (not reloaded), so data left under its
+ * directory by a drop that crashed before moving it away is stale and
+ * removed. */
 static int
-install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, Err *e)
+install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, int fresh,
+	      Err *e)
 {
 	int i = find_table(c, sqlname);
 	if (i >= 0) {
+		pthread_rwlock_wrlock(&c->lock);
 		table__set_config(c->tables[i], cfg);
+		atomic_fetch_add(&c->version, 1);
+		pthread_rwlock_unlock(&c->lock);
 		return 0;
 	}
+	pthread_rwlock_wrlock(&c->lock);
 	int rc = grow((void **)&c->tables, &c->tables_cap, c->ntables, sizeof(Table *));
+	pthread_rwlock_unlock(&c->lock);
 	if (rc)
 		return err_set(e, rc, "adding table %s", sqlname);
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/tables/%s", c->dir, sqlname);
+	if (fresh && file_exists(dir)) {
+		log_warn("table %s: removing stale data directory %s", sqlname, dir);
+		if ((rc = file_remove_tree(dir, e)) != 0)
+			return rc;
+	}
 	Table *t;
 	rc = table__open(dir, sqlname, s, cfg, &t, e);
 	if (rc)
 		return rc;
-	c->tables[c->ntables++] = t;
+	pthread_rwlock_wrlock(&c->lock);
+	c->tables[c->ntables++] = t;	/* room made above */
+	atomic_fetch_add(&c->version, 1);
+	pthread_rwlock_unlock(&c->lock);
 	return 0;
 }
 
@@ -191,7 +224,7 @@ load_dir(Catalog *c, const char *kind, int tables, Err *e)
 						     cfg->name, cfg->schema_name);
 					tblconfig_free(cfg);
 				} else {
-					rc = install_table(c, cfg->name, c->schemas[si], cfg, e);
+					rc = install_table(c, cfg->name, c->schemas[si], cfg, 0, e);
 					if (rc)
 						tblconfig_free(cfg);
 				}
@@ -227,6 +260,44 @@ open_dead_letters(Catalog *c, Err *e)
 	return rc;
 }
 
+/* The directories catalog_open may have just created: fsync each into its
+ * parent, or a crash could lose catalog files written into them. */
+static int
+sync_new_dirs(Catalog *c, Err *e)
+{
+	static const char *const dirs[] = {"", "/catalog", "/tables"};
+	char p[4096];
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", c->dir, dirs[i]);
+		rc = file_fsync_dir(p, e);
+	}
+	return rc;
+}
+
+/* Removes data directories of dropped tables whose last reader was still
+ * running when the server stopped. */
+static void
+remove_graves(Catalog *c)
+{
+	char dpath[4096];
+	snprintf(dpath, sizeof(dpath), "%s/tables", c->dir);
+	DIR *d = opendir(dpath);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, GRAVE_PREFIX, strlen(GRAVE_PREFIX)) != 0)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
+		Err e = {0};
+		if (file_remove_tree(path, &e) != 0)
+			log_warn("removing dropped table data %s: %s", path, err_msg(&e));
+	}
+	closedir(d);
+}
+
 int
 catalog_open(const char *data_dir, Catalog **out, Err *e)
 {
@@ -255,6 +326,10 @@ catalog_open(const char *data_dir, Catalog **out, Err *e)
 		else if (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0)
 			rc = err_set(e, ERR_BUSY, "data directory %s is in use by another waybill process", data_dir);
 	}
+	if (rc == 0)
+		rc = sync_new_dirs(c, e);
+	if (rc == 0)
+		remove_graves(c);
 	if (rc == 0)
 		rc = load_dir(c, "schemas", 0, e);
 	if (rc == 0)
@@ -333,9 +408,11 @@ catalog_put_schema(Catalog *c, const char *json, size_t len, int replace,
 		goto out;
 	}
 	if (i >= 0) {
+		/* by name: a table keeps the Schema it was opened with, which
+		 * is no longer c->schemas[i] after a first replace */
 		for (int t = 0; t < c->ntables; t++) {
-			if (table_schema(c->tables[t]) == c->schemas[i] &&
-			    !same_columns(c->schemas[i], s)) {
+			if (strcmp(table_schema(c->tables[t])->name, s->name) == 0 &&
+			    !same_columns(table_schema(c->tables[t]), s)) {
 				rc = err_set(e, ERR_UNSUPPORTED,
 					     "schema %s is used by table %s; changing its columns is not supported yet",
 					     s->name, table_name(c->tables[t]));
@@ -499,10 +576,7 @@ catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
 		goto fail;
 	if (unrecognized)
 		*unrecognized = mem_strdup(cfg->unrecognized ? cfg->unrecognized : "{}");
-	pthread_rwlock_wrlock(&c->lock);
-	rc = install_table(c, cfg->name, c->schemas[si], cfg, e);
-	atomic_fetch_add(&c->version, 1);
-	pthread_rwlock_unlock(&c->lock);
+	rc = install_table(c, cfg->name, c->schemas[si], cfg, ti < 0, e);
 	if (rc) {
 		remove(path);
 		goto fail;
@@ -572,8 +646,17 @@ catalog_delete_table(Catalog *c, const char *name, int type, Err *e)
 	}
 	atomic_fetch_add(&c->version, 1);
 	pthread_rwlock_unlock(&c->lock);
-	if (left == 0)
+	if (left == 0) {
+		/* readers may hold t for a while: move its data out of the way
+		 * of a new table with the same name (see install_table) */
+		char grave[4096];
+		snprintf(grave, sizeof(grave), "%s/tables/" GRAVE_PREFIX "%s.%lld.%lu", c->dir, raw,
+			 (long long)clock_wall_ms(), (unsigned long)atomic_fetch_add(&c->drops, 1));
+		Err me = {0};
+		if (table__move_dir(t, grave, &me) != 0)
+			log_warn("dropping table %s: %s", raw, err_msg(&me));
 		table_unref(t);
+	}
 out:
 	pthread_mutex_unlock(&c->write_mu);
 	return rc;

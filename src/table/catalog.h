@@ -6,6 +6,8 @@
  *   DATA/catalog/schemas/<name>.json     schema JSON as posted
  *   DATA/catalog/tables/<name>.<TYPE>.json  table config JSON as posted
  *   DATA/tables/<name>/p<N>/...          partition data (WAL, segments)
+ *   DATA/tables/.dropped.<name>.<ms>.<n>/ data of a dropped table whose
+ *                                        last reader has not ended yet
  *
  * All functions are thread-safe (one rwlock over the maps; tables are
  * reference-counted so a dropped table lives until its last reader ends).

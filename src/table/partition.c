@@ -7,8 +7,9 @@
  *   1. appends each batch to the mutable segment, unpublished; on failure
  *      (memory) the segment is rolled back and the whole group fails;
  *   2. encodes every batch into one log record per batch and writes them;
- *      a write error (disk full) rolls back and fails the group, the
- *      partition stays usable;
+ *      a write error (disk full) rolls back the segment, cuts the log
+ *      back to where the group began (wal_truncate) and fails the group;
+ *      the partition stays usable;
  *   3. one fdatasync for the group (a failure moves the partition to
  *      FAILED: nothing is acknowledged and every later write is refused);
  *   4. publishes the segment -- the rows become visible to queries;
@@ -17,7 +18,10 @@
  * visible before it is durable.
  *
  * At open, the log is replayed into the mutable segment before the writer
- * starts; a torn tail is cut by wal_open.
+ * starts; a torn tail is cut by wal_open.  A newly created partition
+ * directory is fsynced into its table directory and that into
+ * DATA/tables, so acknowledged rows cannot vanish with a lost directory
+ * entry.
  *
  * Owns: the MutSeg, the Wal, the thread.  Requests live on their callers'
  * stacks.
@@ -37,6 +41,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef struct WriteReq {
 	const RowBatch *batch;
@@ -106,9 +111,16 @@ commit_group(Partition *p, WriteReq *group)
 		atomic_store(&p->last_write_ms, clock_wall_ms());
 	} else {
 		mutseg_rollback(p->seg);
-		/* rows written to the log before a failed write are cut by
-		 * wal_append; a failed sync leaves them, but the partition is
-		 * failed and they were never acknowledged */
+		/* a failed append cuts its own partial record; the group's
+		 * earlier records are cut here, or a later group's fsync would
+		 * make refused rows durable and replay would bring them back.
+		 * A failed sync leaves them, but the partition is failed and
+		 * they were never acknowledged. */
+		if (!p->failed && wal_size(p->wal) != wal_before) {
+			Err te = {0};
+			if (wal_truncate(p->wal, wal_before, &te) != 0)
+				p->failed = 1;
+		}
 	}
 	if (p->enc.cap > (64u << 20))
 		buf_free(&p->enc);
@@ -142,11 +154,33 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* fsyncs the directories holding dir and its parent (the table directory
+ * and DATA/tables), so newly created ones survive a crash */
+static int
+sync_parents(const char *dir, Err *e)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (int level = 0; level < 2; level++) {
+		char *slash = strrchr(buf, '/');
+		if (slash == NULL || slash == buf)
+			return 0;
+		*slash = '\0';
+		int rc = file_fsync_dir(buf, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int
 partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	       Partition **out, Err *e)
 {
+	int existed = file_exists(dir);
 	int rc = file_mkdirs(dir, e);
+	if (rc == 0 && !existed)
+		rc = sync_parents(dir, e);
 	if (rc)
 		return rc;
 	Partition *p = mem_calloc(1, sizeof(Partition));

@@ -7,7 +7,8 @@
  * by hash of the partition column when the config names one, else whole
  * batches round robin (so a batch stays atomic).  The last table_unref
  * stops the partitions' writers and, if the table was dropped, removes its
- * data directory.
+ * data directory -- which the drop first renamed (table__move_dir) out of
+ * the way, so a new table of the same name never shares or loses it.
  *
  * Configs replaced while queries run are kept on a retired list until the
  * table is freed, so a pointer from table_config stays valid as long as
@@ -25,6 +26,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +124,29 @@ table__drop_config(Table *t, TableType type)
 }
 
 void table__mark_dropped(Table *t) { atomic_store(&t->dropped, 1); }
+
+int
+table__move_dir(Table *t, const char *newdir, Err *e)
+{
+	char *nd = mem_strdup(newdir);
+	if (nd == NULL)
+		return err_set(e, ERR_NOMEM, "dropping table %s", t->name);
+	if (rename(t->dir, nd) != 0) {
+		int rc = err_set(e, ERR_IO, "rename %s to %s: %s", t->dir, nd, strerror(errno));
+		mem_free(nd);
+		return rc;
+	}
+	char parent[4096];
+	snprintf(parent, sizeof(parent), "%s", nd);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		file_fsync_dir(parent, NULL);
+	}
+	mem_free(t->dir);
+	t->dir = nd;
+	return 0;
+}
 const char *table__dir(const Table *t) { return t->dir; }
 
 const char *table_name(const Table *t) { return t->name; }

@@ -19,6 +19,10 @@ int table__drop_config(Table *t, TableType type);
 /* Marks the table dropped: its data directory is removed when the last
  * reference goes. */
 void table__mark_dropped(Table *t);
+/* Renames the table's data directory to newdir (fsyncing its parent), so
+ * a table created later under the same name starts from an empty
+ * directory while this one still runs for its last readers. */
+int table__move_dir(Table *t, const char *newdir, Err *e);
 const char *table__dir(const Table *t);
 
 #endif
