@@ -10,7 +10,7 @@ PY := /usr/bin/python3
 .PHONY: all deps demo test test-unit test-integration test-long bench clean check-layers
 
 all: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWB_SANITIZE=OFF >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 deps:

@@ -53,6 +53,7 @@ typedef struct TaskOut {
 	size_t nrows, cap;
 	Arena arena;
 	uint64_t docs, scanned;
+	const Value *thresh;	/* top-N: the current N-th row; rows must beat it */
 } TaskOut;
 
 typedef struct Exec {
@@ -110,6 +111,64 @@ push_rows(TaskOut *o, const Plan *p, ExprCtx *cx, const Batch *b, const uint16_t
 	return 0;
 }
 
+/*
+ * Top-N: narrows sel (n entries, NULL = all rows of the batch) to the rows
+ * whose ORDER BY keys sort before o->thresh, evaluating only the keys.
+ * out may alias sel.
+ */
+static int
+topn_filter(TaskOut *o, const Plan *p, ExprCtx *cx, const Batch *b, const uint16_t *sel,
+	    int *n, uint16_t *out)
+{
+	const Vec *kv[16];
+	int nk = p->norder;
+	if (nk > 16)
+		return 0;
+	for (int k = 0; k < nk; k++) {
+		int rc = exprvec_eval(cx, p->order[k], b, sel, *n, &kv[k], &o->err);
+		if (rc)
+			return rc;
+	}
+	Value keys[16];
+	int m = 0;
+	for (int j = 0; j < *n; j++) {
+		int row = sel ? sel[j] : j;
+		for (int k = 0; k < nk; k++)
+			if (exprvec_value(kv[k], row, &keys[k], &o->arena) != 0)
+				return err_set(&o->err, ERR_NOMEM, "out of memory in top-N");
+		if (sort_cmp_keys(keys, o->thresh + p->nout, p) < 0)
+			out[m++] = (uint16_t)row;
+	}
+	*n = m;
+	return 0;
+}
+
+/* Top-N: after truncating to N rows, moves them to a fresh arena (so the
+ * discarded rows' memory is released) and records the new threshold. */
+static int
+topn_compact(TaskOut *o, const Plan *p)
+{
+	int w = width(p);
+	Arena fresh;
+	arena_init(&fresh, 64 * 1024);
+	for (size_t r = 0; r < o->nrows; r++) {
+		Value *vals = arena_alloc(&fresh, sizeof(Value) * (size_t)w);
+		if (vals == NULL)
+			goto nomem;
+		for (int j = 0; j < w; j++)
+			if (value_copy(&vals[j], &o->rows[r][j], &fresh) != 0)
+				goto nomem;
+		o->rows[r] = vals;
+	}
+	arena_free(&o->arena);
+	o->arena = fresh;
+	o->thresh = o->nrows ? o->rows[o->nrows - 1] : NULL;
+	return 0;
+nomem:
+	arena_free(&fresh);
+	return err_set(&o->err, ERR_NOMEM, "out of memory in top-N");
+}
+
 static void
 run_task(void *arg, int i)
 {
@@ -165,6 +224,14 @@ run_task(void *arg, int i)
 				break;
 			continue;
 		}
+		if (o->thresh) {
+			/* top-N: keep only rows whose keys beat the current N-th */
+			if (topn_filter(o, p, &cx, b, s ? s : NULL, &nsel, sel) != 0)
+				break;
+			s = sel;
+			if (nsel == 0)
+				continue;
+		}
 		if (push_rows(o, p, &cx, b, s, nsel) != 0)
 			break;
 		if (x->stop_at) {
@@ -177,6 +244,8 @@ run_task(void *arg, int i)
 		if (x->topn && o->nrows > 4 * x->topn + EXPR_BATCH) {
 			sort_rows(o->rows, o->nrows, p, p->nout);
 			o->nrows = x->topn;
+			if (topn_compact(o, p) != 0)
+				break;
 		}
 	}
 	if (o->err.code != 0)

@@ -6,7 +6,7 @@
  * unless NULLS FIRST/LAST says otherwise (PostgreSQL); strings compare
  * bytewise (C collation); integers and doubles numerically.
  *
- * Exports: sort_rows, sort_cmp_values.
+ * Exports: sort_rows, sort_cmp_values, sort_cmp_keys.
  */
 #define _GNU_SOURCE
 #include "query/sort.h"
@@ -40,8 +40,16 @@ sort_cmp_values(const Value *a, const Value *b)
 	return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
 }
 
-static int
-row_cmp(const void *x, const void *y, void *arg)
+int
+sort_cmp_keys(const Value *a, const Value *b, const Plan *p)
+{
+	SortCtx c = {p, 0};
+	const Value *pa = a, *pb = b;
+	return sort__row_cmp(&pa, &pb, &c);
+}
+
+int
+sort__row_cmp(const void *x, const void *y, void *arg)
 {
 	const SortCtx *c = arg;
 	const Value *a = *(const Value *const *)x, *b = *(const Value *const *)y;
@@ -68,5 +76,5 @@ sort_rows(const Value **rows, size_t n, const Plan *p, int keyoff)
 {
 	SortCtx c = {p, keyoff};
 	if (n > 1 && p->norder > 0)
-		qsort_r(rows, n, sizeof(*rows), row_cmp, &c);
+		qsort_r(rows, n, sizeof(*rows), sort__row_cmp, &c);
 }

@@ -12,7 +12,10 @@
  *
  * Each request gets a Conn (MHD's con_cls) that lives from the headers to
  * MHD's completion callback, which frees it even when the client
- * disconnected mid-body.
+ * disconnected mid-body.  Conns are counted: http_stop quiesces the
+ * daemon (no new connections), waits up to HTTP_STOP_GRACE_S for the
+ * count to reach zero so running requests still send their answers, and
+ * only then stops MHD (which cuts whatever is left).
  *
  * Request flow for an MHD access callback:
  *   first call (headers)  -> route matched, Conn created
@@ -30,15 +33,18 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct HttpServer {
 	struct MHD_Daemon *d;
 	const HttpRoute *routes;
 	int nroutes;
 	void *app;
+	_Atomic int inflight;	/* requests between headers and completion */
 };
 
 struct HttpReq {
@@ -208,6 +214,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if (c == NULL)
 			return MHD_NO;
 		*con_cls = c;
+		atomic_fetch_add(&s->inflight, 1);
 		c->req.conn = conn;
 		c->req.method = method;
 		c->req.path = url;
@@ -277,6 +284,7 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	HttpServer *s = cls;
 	Conn *c = *con_cls;
 	if (c == NULL)
 		return;
@@ -288,6 +296,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	buf_free(&c->resp.body);
 	mem_free(c);
 	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
 }
 
 static void
@@ -318,7 +327,7 @@ http_start(const char *host, int port, const HttpRoute *routes, int nroutes,
 	s->nroutes = nroutes;
 	s->app = app;
 	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_POLL | MHD_USE_ERROR_LOG,
+					MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 				(uint16_t)port, NULL, NULL, on_access, s,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -347,6 +356,17 @@ http_stop(HttpServer *s)
 {
 	if (s == NULL)
 		return;
+	/* stop accepting, let requests being handled send their answers
+	 * (a push acknowledged durable must reach its client), then stop */
+	MHD_socket lfd = MHD_quiesce_daemon(s->d);
+	for (int i = 0; i < HTTP_STOP_GRACE_S * 100 && atomic_load(&s->inflight) > 0; i++)
+		usleep(10000);
+	if (atomic_load(&s->inflight) > 0)
+		log_warn("http: stopping with %d requests still running", atomic_load(&s->inflight));
 	MHD_stop_daemon(s->d);
+	/* after quiesce the listening socket is ours to close, once MHD's
+	 * threads are gone */
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 	mem_free(s);
 }

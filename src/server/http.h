@@ -20,6 +20,7 @@
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_CONNECTIONS 512	/* one thread each; more are refused */
 #define HTTP_IDLE_TIMEOUT_S 120		/* a silent connection is closed */
+#define HTTP_STOP_GRACE_S 30		/* http_stop waits this long for requests */
 
 typedef struct HttpReq HttpReq;
 
@@ -57,6 +58,8 @@ typedef struct HttpServer HttpServer;
  * (borrowed, must outlive the server); app is passed to handlers. */
 int http_start(const char *host, int port, const HttpRoute *routes, int nroutes,
 	       void *app, HttpServer **out, Err *e);
+/* Stops accepting, lets running requests answer (up to HTTP_STOP_GRACE_S),
+ * then stops. */
 void http_stop(HttpServer *s);
 /* The port actually bound (useful after asking for port 0). */
 int http_port(const HttpServer *s);

@@ -2,8 +2,9 @@
  * server.c -- owns the server's lifetime: opens the catalog (replaying
  * every partition's log), starts the HTTP API with the one route table
  * below, waits for SIGINT/SIGTERM, then stops accepting requests, lets
- * the running ones finish (MHD_stop_daemon joins connection threads) and
- * closes the catalog (partition writers drain their queues).
+ * the running ones finish and answer (http_stop: quiesce, wait, then
+ * MHD_stop_daemon joins connection threads) and closes the catalog
+ * (partition writers drain their queues).
  *
  * The route table is the single list of HTTP endpoints (docs/http-api.md
  * describes each).

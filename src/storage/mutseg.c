@@ -508,7 +508,19 @@ bytes_now(const MutSeg *s)
 size_t
 mutseg_bytes(const MutSeg *s)
 {
-	return atomic_load_explicit(&((MutSeg *)s)->bytes, memory_order_relaxed);
+	/* bytes holding data: chunks are allocated whole but only touched
+	 * as rows arrive, so count what the rows use, not the reservations */
+	size_t rows = mutseg_rows(s);
+	size_t n = sizeof(MutSeg);
+	for (int i = 0; i < s->ncols; i++) {
+		const MutCol *c = &s->cols[i];
+		n += rows * (c->d.mv ? sizeof(uint64_t) : c->width) + rows / 8;
+		n += (size_t)c->nelems_published * c->width;
+		if (c->dict)
+			n += (size_t)mutcol_dict_size(c) * sizeof(DictEntry) + c->dict->bytes.total +
+			     c->dict->nslots * sizeof(uint32_t);
+	}
+	return n;
 }
 
 WbType mutcol_type(const MutCol *c) { return c->d.type; }

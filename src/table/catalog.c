@@ -11,8 +11,9 @@
  * directory to DATA/tables/.dropped.<name>.<ms>.<n> (removed by the last
  * table_unref, or by the next catalog_open), so a table re-created under
  * the same name neither replays the old rows nor loses its own when the
- * old table's last reader ends.  Directories created here are fsynced
- * into their parents.
+ * old table's last reader ends; creating a table first removes any data a
+ * drop that crashed half-way left under its name.  Directories created
+ * here are fsynced into their parents.
  *
  * Locks: write_mu (serializes changes) is taken before the rwlock, never
  * the other way round.  Partition writers never take either, so closing a
@@ -148,13 +149,9 @@ raw_name(const char *name, char *out, size_t n)
 /* Adds or updates a table with config cfg (owned on success) and bumps
  * the version.  Called under write_mu (or by catalog_open), so c->tables
  * cannot change meanwhile; the rwlock is taken only to change the maps:
- * opening a new table (log replay, fsyncs) never blocks lookups.  fresh:
- * the table is being created (not reloaded), so data left under its
- * directory by a drop that crashed before moving it away is stale and
- * removed. */
+ * opening a new table (log replay, fsyncs) never blocks lookups. */
 static int
-install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, int fresh,
-	      Err *e)
+install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, Err *e)
 {
 	int i = find_table(c, sqlname);
 	if (i >= 0) {
@@ -171,11 +168,6 @@ install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, int 
 		return err_set(e, rc, "adding table %s", sqlname);
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/tables/%s", c->dir, sqlname);
-	if (fresh && file_exists(dir)) {
-		log_warn("table %s: removing stale data directory %s", sqlname, dir);
-		if ((rc = file_remove_tree(dir, e)) != 0)
-			return rc;
-	}
 	Table *t;
 	rc = table__open(dir, sqlname, s, cfg, &t, e);
 	if (rc)
@@ -224,7 +216,7 @@ load_dir(Catalog *c, const char *kind, int tables, Err *e)
 						     cfg->name, cfg->schema_name);
 					tblconfig_free(cfg);
 				} else {
-					rc = install_table(c, cfg->name, c->schemas[si], cfg, 0, e);
+					rc = install_table(c, cfg->name, c->schemas[si], cfg, e);
 					if (rc)
 						tblconfig_free(cfg);
 				}
@@ -569,6 +561,17 @@ catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
 		rc = err_set(e, ERR_NOT_FOUND, "table %s does not exist", cfg->name);
 		goto fail;
 	}
+	/* a new table: data under its name was left by a drop that crashed
+	 * before moving it away; remove it before the config can point at it */
+	if (ti < 0) {
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s/tables/%s", c->dir, cfg->name);
+		if (file_exists(dir)) {
+			log_warn("table %s: removing stale data directory %s", cfg->name, dir);
+			if ((rc = file_remove_tree(dir, e)) != 0)
+				goto fail;
+		}
+	}
 	char path[4096], suffix[32];
 	snprintf(suffix, sizeof(suffix), ".%s.json", tblconfig_type_name(cfg->type));
 	path_of(c, path, sizeof(path), "tables", cfg->name, suffix);
@@ -576,7 +579,7 @@ catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
 		goto fail;
 	if (unrecognized)
 		*unrecognized = mem_strdup(cfg->unrecognized ? cfg->unrecognized : "{}");
-	rc = install_table(c, cfg->name, c->schemas[si], cfg, ti < 0, e);
+	rc = install_table(c, cfg->name, c->schemas[si], cfg, e);
 	if (rc) {
 		remove(path);
 		goto fail;
@@ -648,7 +651,7 @@ catalog_delete_table(Catalog *c, const char *name, int type, Err *e)
 	pthread_rwlock_unlock(&c->lock);
 	if (left == 0) {
 		/* readers may hold t for a while: move its data out of the way
-		 * of a new table with the same name (see install_table) */
+		 * of a new table with the same name */
 		char grave[4096];
 		snprintf(grave, sizeof(grave), "%s/tables/" GRAVE_PREFIX "%s.%lld.%lu", c->dir, raw,
 			 (long long)clock_wall_ms(), (unsigned long)atomic_fetch_add(&c->drops, 1));
