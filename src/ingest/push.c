@@ -2,10 +2,17 @@
  * push.c -- a push-ingest job: decoder -> row batch -> table, with
  * rejected records collected for sys.dead_letters.
  *
- * Memory is bounded: rows accumulate in one RowBatch until PUSH_FLUSH_ROWS
+ * Memory is bounded: rows accumulate in a RowBatch until PUSH_FLUSH_ROWS
  * rows or PUSH_FLUSH_BYTES of strings, then the batch is written
  * (table_write: durable and visible on return) and reset.  A body small
- * enough for one batch is therefore written atomically.  Rejected records
+ * enough for one batch is therefore written atomically.
+ *
+ * Writes overlap decoding: the job has two slots of batches.  A full slot
+ * is handed to the job's flusher thread (started on the first flush), and
+ * decoding continues into the other slot; before the next hand-over the
+ * job waits for the previous write.  So at most two batches are held, and
+ * the fsync of one batch overlaps the decoding of the next.  push_finish
+ * returns only after the last write completed.  Rejected records
  * become rows of the dead-letter table (raw bytes sanitized to valid
  * UTF-8, cut at 64 KiB) and are written just before the good rows of the
  * same flush, so each bad record is stored once per accepted flush.
@@ -19,11 +26,12 @@
 #include "base/clock.h"
 #include "base/mem.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#define PUSH_FLUSH_ROWS 65536
-#define PUSH_FLUSH_BYTES (32u << 20)
+#define PUSH_FLUSH_ROWS 16384
+#define PUSH_FLUSH_BYTES (8u << 20)
 #define PUSH_RAW_MAX (64u << 10)
 
 struct PushJob {
@@ -32,12 +40,27 @@ struct PushJob {
 	Table *dead;
 	Decoder *dec;
 	char *source;
-	RowBatch rows;
-	RowBatch bad;
+	RowBatch rows_slot[2];
+	RowBatch bad_slot[2];
+	int cur;		/* slot being decoded into */
 	PushResult res;
 	int failed;
 	Err fail_err;
+	/* flusher thread; fields below are under mu */
+	pthread_t th;
+	int th_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int busy;		/* a slot is being written */
+	int busy_slot;
+	int stop;
+	int wrc;		/* result of the last write */
+	Err werr;
+	uint64_t waccepted;	/* rows made durable by the flusher */
 };
+
+#define CUR_ROWS(j) (&(j)->rows_slot[(j)->cur])
+#define CUR_BAD(j) (&(j)->bad_slot[(j)->cur])
 
 static void
 copy_trunc(char *dst, size_t n, const char *src)
@@ -90,10 +113,10 @@ on_reject(void *ctx, uint64_t line, const char *column, const char *reason,
 		copy_trunc(pe->column, sizeof(pe->column), column);
 		copy_trunc(pe->reason, sizeof(pe->reason), reason);
 	}
-	Value *r = rowbatch_add_row(&j->bad);
+	Value *r = rowbatch_add_row(CUR_BAD(j));
 	if (r == NULL)
 		return;
-	Arena *a = &j->bad.arena;
+	Arena *a = &CUR_BAD(j)->arena;
 	const char *tn = table_name(j->table);
 	uint32_t rl = 0;
 	char *rs = sanitize(a, raw, raw_len, &rl);
@@ -108,28 +131,103 @@ on_reject(void *ctx, uint64_t line, const char *column, const char *reason,
 	r[6] = value_int(TYPE_TIMESTAMP, clock_wall_ms());
 }
 
+/* Writes slot k: dead letters first, then the rows. */
 static int
-flush(PushJob *j, Err *e)
+write_slot(PushJob *j, int k, uint64_t *accepted, Err *e)
 {
-	Err local = {0};
-	if (e == NULL)
-		e = &local;
 	int rc = 0;
-	if (j->bad.nrows) {
-		rc = table_write(j->dead, &j->bad, e);
-		rowbatch_reset(&j->bad);
-	}
-	if (rc == 0 && j->rows.nrows) {
-		rc = table_write(j->table, &j->rows, e);
+	RowBatch *bad = &j->bad_slot[k], *rows = &j->rows_slot[k];
+	if (bad->nrows)
+		rc = table_write(j->dead, bad, e);
+	if (rc == 0 && rows->nrows) {
+		rc = table_write(j->table, rows, e);
 		if (rc == 0)
-			j->res.accepted += j->rows.nrows;
-		rowbatch_reset(&j->rows);
+			*accepted += rows->nrows;
 	}
-	if (rc) {
-		j->failed = 1;
-		j->fail_err = *e;
-	}
+	rowbatch_reset(bad);
+	rowbatch_reset(rows);
 	return rc;
+}
+
+static void *
+flusher_main(void *arg)
+{
+	PushJob *j = arg;
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (!j->busy && !j->stop)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (!j->busy)
+			break;
+		int k = j->busy_slot;
+		pthread_mutex_unlock(&j->mu);
+		Err e = {0};
+		uint64_t acc = 0;
+		int rc = write_slot(j, k, &acc, &e);
+		pthread_mutex_lock(&j->mu);
+		j->waccepted += acc;
+		if (rc && j->wrc == 0) {
+			j->wrc = rc;
+			j->werr = e;
+		}
+		j->busy = 0;
+		pthread_cond_broadcast(&j->cv);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* Waits for the write in flight (if any); returns its result. */
+static int
+wait_flush(PushJob *j, Err *e)
+{
+	if (!j->th_started)
+		return 0;
+	pthread_mutex_lock(&j->mu);
+	while (j->busy)
+		pthread_cond_wait(&j->cv, &j->mu);
+	int rc = j->wrc;
+	j->res.accepted = j->waccepted;
+	if (rc && !j->failed) {
+		j->failed = 1;
+		j->fail_err = j->werr;
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (rc && e && e->code == 0)
+		*e = j->fail_err;
+	return rc;
+}
+
+/* Hands the current slot to the flusher and switches slots.  With sync
+ * set, also waits for it (the end of the body). */
+static int
+flush(PushJob *j, int sync, Err *e)
+{
+	int rc = wait_flush(j, e);
+	if (rc)
+		return rc;
+	if (!j->th_started) {
+		if (pthread_create(&j->th, NULL, flusher_main, j) != 0) {
+			/* no thread: write synchronously */
+			uint64_t acc = 0;
+			rc = write_slot(j, j->cur, &acc, e);
+			j->res.accepted += acc;
+			if (rc) {
+				j->failed = 1;
+				j->fail_err = *e;
+			}
+			return rc;
+		}
+		j->th_started = 1;
+		j->waccepted = j->res.accepted;
+	}
+	pthread_mutex_lock(&j->mu);
+	j->busy = 1;
+	j->busy_slot = j->cur;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	j->cur ^= 1;
+	return sync ? wait_flush(j, e) : 0;
 }
 
 int
@@ -144,8 +242,12 @@ push_begin(Catalog *c, Table *t, DecodeFormat fmt, const DecodeOpts *o,
 	table_ref(t);
 	j->dead = catalog_get_table(c, "sys.dead_letters");
 	j->source = mem_strdup(source ? source : "http");
-	rowbatch_init(&j->rows, table_schema(t)->nfields);
-	rowbatch_init(&j->bad, j->dead ? table_schema(j->dead)->nfields : 1);
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	for (int k = 0; k < 2; k++) {
+		rowbatch_init(&j->rows_slot[k], table_schema(t)->nfields);
+		rowbatch_init(&j->bad_slot[k], j->dead ? table_schema(j->dead)->nfields : 1);
+	}
 	j->dec = decoder_create(fmt, table_schema(t), o, e);
 	if (j->dec == NULL || j->dead == NULL || j->source == NULL) {
 		int rc = e && e->code ? e->code : err_set(e, ERR_NOMEM, "starting ingest");
@@ -167,14 +269,15 @@ push_feed(PushJob *j, const char *data, size_t n, Err *e)
 	/* feed in slices so one huge chunk cannot grow the batch unbounded */
 	while (n > 0) {
 		size_t k = n > (1u << 20) ? (1u << 20) : n;
-		if (decoder_feed(j->dec, data, k, &j->rows, on_reject, j) != 0)
+		if (decoder_feed(j->dec, data, k, CUR_ROWS(j), on_reject, j) != 0)
 			return err_set(e, ERR_NOMEM, "decoding the body");
 		j->res.bytes += k;
 		data += k;
 		n -= k;
-		if (j->rows.nrows >= PUSH_FLUSH_ROWS || j->rows.arena.total >= PUSH_FLUSH_BYTES ||
-		    j->bad.nrows >= PUSH_FLUSH_ROWS || j->bad.arena.total >= PUSH_FLUSH_BYTES) {
-			int rc = flush(j, e);
+		RowBatch *rows = CUR_ROWS(j), *bad = CUR_BAD(j);
+		if (rows->nrows >= PUSH_FLUSH_ROWS || rows->arena.total >= PUSH_FLUSH_BYTES ||
+		    bad->nrows >= PUSH_FLUSH_ROWS || bad->arena.total >= PUSH_FLUSH_BYTES) {
+			int rc = flush(j, 0, e);
 			if (rc)
 				return rc;
 		}
@@ -185,7 +288,13 @@ push_feed(PushJob *j, const char *data, size_t n, Err *e)
 void
 push_progress(const PushJob *j, PushResult *res)
 {
+	PushJob *mj = (PushJob *)j;
 	*res = j->res;
+	if (j->th_started) {
+		pthread_mutex_lock(&mj->mu);
+		res->accepted = j->waccepted;
+		pthread_mutex_unlock(&mj->mu);
+	}
 }
 
 int
@@ -196,13 +305,14 @@ push_finish(PushJob *j, PushResult *res, Err *e)
 		if (e && e->code == 0)
 			*e = j->fail_err;
 		rc = j->fail_err.code;
-	} else if (decoder_finish(j->dec, &j->rows, on_reject, j) != 0) {
+	} else if (decoder_finish(j->dec, CUR_ROWS(j), on_reject, j) != 0) {
 		rc = err_set(e, ERR_NOMEM, "decoding the body");
+		wait_flush(j, NULL);
 	} else {
-		rc = flush(j, e);
+		rc = flush(j, 1, e);
 	}
 	if (res)
-		*res = j->res;
+		push_progress(j, res);
 	return rc;
 }
 
@@ -211,9 +321,24 @@ push_free(PushJob *j)
 {
 	if (j == NULL)
 		return;
+	if (j->th_started) {
+		/* the client may have gone away mid-body: let the write in
+		 * flight end, then stop the flusher */
+		pthread_mutex_lock(&j->mu);
+		while (j->busy)
+			pthread_cond_wait(&j->cv, &j->mu);
+		j->stop = 1;
+		pthread_cond_broadcast(&j->cv);
+		pthread_mutex_unlock(&j->mu);
+		pthread_join(j->th, NULL);
+	}
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
 	decoder_free(j->dec);
-	rowbatch_free(&j->rows);
-	rowbatch_free(&j->bad);
+	for (int k = 0; k < 2; k++) {
+		rowbatch_free(&j->rows_slot[k]);
+		rowbatch_free(&j->bad_slot[k]);
+	}
 	if (j->dead)
 		table_unref(j->dead);
 	table_unref(j->table);
