@@ -747,3 +747,349 @@ convert_text(const Field *f, const char *s, size_t n, int flags, char mv_delim, 
 	out->u.mv = arr;
 	return 0;
 }
+
+void
+convert_null(const Field *f, Value *out)
+{
+	set_null(f, out);
+}
+
+static const double pow10_exact[23] = {
+	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* The fast path needs each double operation rounded once, to double. */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#define NO_FAST_DOUBLE 1
+#endif
+
+double
+convert_jnumber(const char *s, size_t n)
+{
+	char tmp[72];
+#ifndef NO_FAST_DOUBLE
+	/* m * 10^e with m < 2^53 and |e| <= 22 is one correctly rounded
+	 * IEEE operation on exact operands (Clinger), so equals strtod. */
+	size_t i = 0;
+	int neg = 0, ok = 1, nfrac = 0, digits = 0;
+	uint64_t m = 0;
+	if (i < n && s[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+		if (m >= 100000000000000000ull)
+			ok = 0;
+		else
+			m = m * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++, nfrac++) {
+			if (m >= 100000000000000000ull)
+				ok = 0;
+			else
+				m = m * 10 + (uint64_t)(s[i] - '0');
+		}
+	}
+	int e = 0;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		int eneg = 0;
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			eneg = s[i++] == '-';
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (e > 10000)
+				ok = 0;
+			else
+				e = e * 10 + (s[i] - '0');
+		}
+		if (eneg)
+			e = -e;
+	}
+	e -= nfrac;
+	if (ok && i == n && digits > 0 && m <= (1ull << 53) && e >= -22 && e <= 22) {
+		double d = (double)m;
+		d = e >= 0 ? d * pow10_exact[e] : d / pow10_exact[-e];
+		return neg ? -d : d;
+	}
+#endif
+	if (n >= sizeof tmp)
+		n = sizeof tmp - 1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return strtod(tmp, NULL);
+}
+
+/* d as cJSON prints it: 15 significant digits unless that does not read
+ * back within DBL_EPSILON, then 17; NaN and Infinity as null. */
+static size_t
+cjson_number(double d, char *buf, size_t cap)
+{
+	if (isnan(d) || isinf(d))
+		return (size_t)snprintf(buf, cap, "null");
+	int len = snprintf(buf, cap, "%1.15g", d);
+	double back = strtod(buf, NULL);
+	double maxv = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
+	if (!(fabs(back - d) <= maxv * DBL_EPSILON))
+		len = snprintf(buf, cap, "%1.17g", d);
+	return (size_t)len;
+}
+
+void
+convert_print_number(double d, Buf *b)
+{
+	char tmp[40];
+	size_t n = cjson_number(d, tmp, sizeof tmp);
+	buf_append(b, tmp, n);
+}
+
+/* Exact value of a plain integer token ("-?[0-9]+"): PARSE_OK,
+ * PARSE_RANGE (beyond int64), or PARSE_SYNTAX (not a plain integer). */
+static int
+plain_int(const char *s, size_t n, int64_t *out)
+{
+	size_t i = s[0] == '-';
+	if (i == n)
+		return PARSE_SYNTAX;
+	uint64_t acc = 0;
+	int over = 0;
+	for (size_t k = i; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return PARSE_SYNTAX;
+		unsigned dg = (unsigned)(s[k] - '0');
+		if (acc > (UINT64_MAX - dg) / 10)
+			over = 1;
+		else
+			acc = acc * 10 + dg;
+	}
+	if (over || acc > (uint64_t)INT64_MAX + (i ? 1 : 0))
+		return PARSE_RANGE;
+	*out = i ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+	return PARSE_OK;
+}
+
+/* Exact integer value of a decimal/exponent token (at most 63 bytes):
+ * PARSE_OK, PARSE_FRACTION or PARSE_RANGE. */
+static int
+exact_int(const char *s, size_t n, int64_t *out)
+{
+	char dg[64];
+	size_t nd = 0, i = 0;
+	int neg = 0, frac = 0;
+	long e = 0;
+	if (i < n && s[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	for (; i < n; i++) {
+		char c = s[i];
+		if (c == '.') {
+			frac = 1;
+			continue;
+		}
+		if (c < '0' || c > '9')
+			break;
+		e -= frac;
+		if (nd == 0 && c == '0')
+			continue;
+		if (nd == sizeof dg)
+			return PARSE_RANGE;
+		dg[nd++] = c;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		int eneg = 0;
+		long x = 0;
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			eneg = s[i++] == '-';
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if (x < 100000)
+				x = x * 10 + (s[i] - '0');
+		e += eneg ? -x : x;
+	}
+	/* value = dg * 10^e */
+	while (e < 0 && nd > 0) {
+		if (dg[nd - 1] != '0')
+			return PARSE_FRACTION;
+		nd--;
+		e++;
+	}
+	if (nd == 0) {
+		*out = 0;
+		return PARSE_OK;
+	}
+	if ((long)nd + e > 19)
+		return PARSE_RANGE;
+	uint64_t acc = 0;
+	for (size_t k = 0; k < nd; k++)
+		acc = acc * 10 + (uint64_t)(dg[k] - '0');
+	for (long k = 0; k < e; k++) {
+		if (acc > UINT64_MAX / 10)
+			return PARSE_RANGE;
+		acc *= 10;
+	}
+	if (acc > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+		return PARSE_RANGE;
+	*out = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+	return PARSE_OK;
+}
+
+static void
+show_jvalue(const ConvertJValue *v, char *dst, size_t cap)
+{
+	switch (v->kind) {
+	case CONVERT_JSTRING:
+		show_text(v->s, v->n, dst, cap);
+		break;
+	case CONVERT_JNUMBER:
+		snprintf(dst, cap, "%.17g", convert_jnumber(v->s, v->n));
+		break;
+	case CONVERT_JTRUE:
+		snprintf(dst, cap, "true");
+		break;
+	case CONVERT_JFALSE:
+		snprintf(dst, cap, "false");
+		break;
+	case CONVERT_JARRAY:
+		snprintf(dst, cap, "an array");
+		break;
+	default:
+		snprintf(dst, cap, "an object");
+		break;
+	}
+}
+
+static int
+bad_jvalue(const Field *f, const ConvertJValue *v, int code, const char *why, Err *e)
+{
+	char shown[SHOW_MAX + 16];
+	show_jvalue(v, shown, sizeof shown);
+	return err_reset(e, code, "column '%s': expected %s, got %s%s%s", f->name,
+			 type_name(f->type), shown, why ? ": " : "", why ? why : "");
+}
+
+static int
+store_checked(const Field *f, const char *s, size_t n, Arena *a, Value *out, Err *e)
+{
+	if (!convert_utf8_valid(s, n))
+		return err_reset(e, ERR_TYPE, "column '%s': invalid UTF-8", f->name);
+	return store_str(f, s, n, a, out, e);
+}
+
+static int
+number_jvalue(const Field *f, const ConvertJValue *v, Arena *a, Value *out, Err *e)
+{
+	WbType t = f->type;
+	int64_t iv;
+	int prc = plain_int(v->s, v->n, &iv);
+	double d;
+	switch (t) {
+	case TYPE_INT:
+	case TYPE_LONG:
+	case TYPE_TIMESTAMP:
+		if (prc == PARSE_OK) {
+			if (t == TYPE_INT && (iv < INT32_MIN || iv > INT32_MAX))
+				return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+			out->u.i = iv;
+			return 0;
+		}
+		if (prc == PARSE_RANGE)
+			return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+		d = convert_jnumber(v->s, v->n);
+		if (!isfinite(d))
+			return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+		if (d != trunc(d))
+			return bad_jvalue(f, v, ERR_TYPE,
+					  t == TYPE_TIMESTAMP ? "not whole milliseconds"
+							      : "not an integer", e);
+		if (t == TYPE_INT && (d < INT32_MIN || d > INT32_MAX))
+			return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+		if (fabs(d) >= TWO53) {
+			/* the double may have rounded: decide on the digits */
+			int rc = exact_int(v->s, v->n, &iv);
+			if (rc == PARSE_FRACTION)
+				return bad_jvalue(f, v, ERR_TYPE,
+						  t == TYPE_TIMESTAMP ? "not whole milliseconds"
+								      : "not an integer", e);
+			if (rc != PARSE_OK)
+				return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+			out->u.i = iv;
+			return 0;
+		}
+		out->u.i = (int64_t)d;
+		return 0;
+	case TYPE_FLOAT:
+		d = convert_jnumber(v->s, v->n);
+		if (!isfinite(d) || fabs(d) > FLT_MAX)
+			return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+		out->u.d = (double)(float)d;
+		return 0;
+	case TYPE_DOUBLE:
+		d = convert_jnumber(v->s, v->n);
+		if (!isfinite(d))
+			return bad_jvalue(f, v, ERR_OVERFLOW, "out of range", e);
+		out->u.d = d;
+		return 0;
+	case TYPE_BOOLEAN:
+		d = convert_jnumber(v->s, v->n);
+		if (d != 0 && d != 1)
+			return bad_jvalue(f, v, ERR_TYPE, NULL, e);
+		out->u.i = d == 1;
+		return 0;
+	case TYPE_STRING: {
+		char buf[40];
+		size_t len;
+		if (prc == PARSE_OK && (iv >= (int64_t)TWO53 || iv <= -(int64_t)TWO53))
+			len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)iv);
+		else
+			len = number_text(convert_jnumber(v->s, v->n), buf, sizeof buf);
+		return store_str(f, buf, len, a, out, e);
+	}
+	case TYPE_JSON: {
+		char buf[40];
+		size_t len = cjson_number(convert_jnumber(v->s, v->n), buf, sizeof buf);
+		return store_str(f, buf, len, a, out, e);
+	}
+	default:
+		return bad_jvalue(f, v, ERR_TYPE, NULL, e);
+	}
+}
+
+int
+convert_jvalue(const Field *f, const ConvertJValue *v, Arena *a, Value *out, Err *e)
+{
+	WbType t = f->type;
+	out->type = (uint8_t)t;
+	out->null = 0;
+	out->mv = 0;
+	switch (v->kind) {
+	case CONVERT_JSTRING:
+		if (t == TYPE_JSON) {
+			if (!convert_utf8_valid(v->s, v->n))
+				return err_reset(e, ERR_TYPE, "column '%s': invalid UTF-8", f->name);
+			int rc = store_json_text(f, v->s, v->n, a, out, e);
+			if (rc <= 0)
+				return rc;
+			return store_json_literal(f, v->s, v->n, a, out, e);
+		}
+		return scalar_text(f, v->s, v->n, a, out, e);
+	case CONVERT_JNUMBER:
+		return number_jvalue(f, v, a, out, e);
+	case CONVERT_JTRUE:
+	case CONVERT_JFALSE: {
+		int b = v->kind == CONVERT_JTRUE;
+		if (t == TYPE_BOOLEAN) {
+			out->u.i = b;
+			return 0;
+		}
+		if (t == TYPE_STRING || t == TYPE_JSON)
+			return store_str(f, b ? "true" : "false", b ? 4 : 5, a, out, e);
+		return bad_jvalue(f, v, ERR_TYPE, NULL, e);
+	}
+	default:
+		if ((t == TYPE_STRING || t == TYPE_JSON) && v->s != NULL)
+			return store_checked(f, v->s, v->n, a, out, e);
+		return bad_jvalue(f, v, ERR_TYPE, NULL, e);
+	}
+}

@@ -214,7 +214,10 @@ flush(PushJob *j, int sync, Err *e)
 			j->res.accepted += acc;
 			if (rc) {
 				j->failed = 1;
-				j->fail_err = *e;
+				if (e)
+					j->fail_err = *e;
+				else
+					err_set(&j->fail_err, rc, "writing a batch");
 			}
 			return rc;
 		}

@@ -90,12 +90,17 @@ fill(Scan *s, int c, size_t row, int n)
 	const uint64_t *w = mutcol_nulls(mc, row);
 	if (w != NULL) {
 		uint8_t *nb = s->nbuf + (size_t)c * EXPR_BATCH;
+		/* the writer may be setting bits of unpublished rows in the
+		 * same words: load each word atomically, once */
+		uint64_t words[(EXPR_BATCH + 63) / 64];
 		uint64_t any = 0;
-		for (int k = 0; k < (n + 63) / 64; k++)
-			any |= w[k];
+		for (int k = 0; k < (n + 63) / 64; k++) {
+			words[k] = __atomic_load_n(&w[k], __ATOMIC_RELAXED);
+			any |= words[k];
+		}
 		if (any) {
 			for (int k = 0; k < n; k++)
-				nb[k] = (uint8_t)((w[k >> 6] >> (k & 63)) & 1);
+				nb[k] = (uint8_t)((words[k >> 6] >> (k & 63)) & 1);
 			v->nulls = nb;
 		}
 	}

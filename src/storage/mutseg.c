@@ -490,16 +490,21 @@ mutseg_rows(const MutSeg *s)
 int mutseg_ncols(const MutSeg *s) { return s->ncols; }
 const MutCol *mutseg_col(const MutSeg *s, int c) { return &s->cols[c]; }
 
-/* Writer: the memory the segment uses now (reads writer-owned fields). */
+/* Writer, at publish: bytes holding data.  Chunks are allocated whole
+ * but only touched as rows arrive, so count what the rows use, not the
+ * reservations.  Reads writer-owned fields, hence computed here and
+ * handed to readers through s->bytes. */
 static size_t
 bytes_now(const MutSeg *s)
 {
+	size_t rows = s->nrows;
 	size_t n = sizeof(MutSeg);
 	for (int i = 0; i < s->ncols; i++) {
 		const MutCol *c = &s->cols[i];
-		n += c->data.bytes + c->nulls.bytes + c->elems.bytes;
+		n += rows * (c->d.mv ? sizeof(uint64_t) : c->width) + rows / 8;
+		n += (size_t)c->nelems * c->width;
 		if (c->dict)
-			n += c->dict->entries.bytes + c->dict->bytes.total +
+			n += (size_t)c->dict->count * sizeof(DictEntry) + c->dict->bytes.total +
 			     c->dict->nslots * sizeof(uint32_t);
 	}
 	return n;
@@ -508,19 +513,8 @@ bytes_now(const MutSeg *s)
 size_t
 mutseg_bytes(const MutSeg *s)
 {
-	/* bytes holding data: chunks are allocated whole but only touched
-	 * as rows arrive, so count what the rows use, not the reservations */
-	size_t rows = mutseg_rows(s);
-	size_t n = sizeof(MutSeg);
-	for (int i = 0; i < s->ncols; i++) {
-		const MutCol *c = &s->cols[i];
-		n += rows * (c->d.mv ? sizeof(uint64_t) : c->width) + rows / 8;
-		n += (size_t)c->nelems_published * c->width;
-		if (c->dict)
-			n += (size_t)mutcol_dict_size(c) * sizeof(DictEntry) + c->dict->bytes.total +
-			     c->dict->nslots * sizeof(uint32_t);
-	}
-	return n;
+	/* readers must not touch the writer's counters (data race) */
+	return atomic_load_explicit(&((MutSeg *)s)->bytes, memory_order_relaxed);
 }
 
 WbType mutcol_type(const MutCol *c) { return c->d.type; }

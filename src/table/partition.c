@@ -96,9 +96,12 @@ commit_group(Partition *p, WriteReq *group)
 	for (WriteReq *r = group; rc == 0 && r; r = r->next) {
 		buf_reset(&p->enc);
 		rowbatch_encode(r->batch, &p->enc);
-		if (p->enc.oom)
+		if (p->enc.oom) {
+			/* a Buf's OOM is sticky: start afresh, or every later
+			 * group would fail too */
+			buf_free(&p->enc);
 			rc = err_set(&e, ERR_NOMEM, "encoding a log record");
-		else
+		} else
 			rc = wal_append(p->wal, p->enc.p, p->enc.len, &e);
 	}
 	if (rc == 0 && wal_size(p->wal) != wal_before) {

@@ -91,12 +91,26 @@ test_torn_tail_everywhere(void **state)
 		/* the tail was cut: the file now ends at the last whole record */
 		stat(copy, &st);
 		assert_int_equal((size_t)st.st_size, (cut / rec) * rec);
+		/* a torn tail is not damage: no side file */
+		char side[400];
+		snprintf(side, sizeof(side), "%s.damaged-%zu", copy, (cut / rec) * rec);
+		assert_false(file_exists(side));
 	}
-	/* a damaged byte in record 2 ends the replay there */
+	/* a damaged byte in record 2 ends the replay there; the records after
+	 * it are not destroyed but kept in a side file (regression: they were
+	 * cut like a torn tail) */
 	data[2 * rec + 20] ^= 0x55;
 	assert_int_equal(file_write_atomic(copy, data, len, &e), 0);
 	int bad;
 	assert_int_equal(replay_count(copy, &bad), 2);
+	char kept[400];
+	snprintf(kept, sizeof(kept), "%s.damaged-%zu", copy, 2 * rec);
+	char *tail;
+	size_t tlen;
+	assert_int_equal(file_read_all(kept, &tail, &tlen, &e), 0);
+	assert_int_equal(tlen, len - 2 * rec);
+	assert_memory_equal(tail, data + 2 * rec, tlen);
+	mem_free(tail);
 	/* appending after a cut keeps the log well-formed */
 	write_records(copy, 2, 4);
 	assert_int_equal(replay_count(copy, &bad), 4);
@@ -105,11 +119,42 @@ test_torn_tail_everywhere(void **state)
 	file_remove_tree(dir, &e);
 }
 
+/* wal_truncate undoes records appended since a size, and appends resume
+ * after the cut (the partition uses it to undo a half-written group). */
+static void
+test_truncate_undoes_appends(void **state)
+{
+	char dir[] = "/tmp/wbwal-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[300];
+	snprintf(path, sizeof(path), "%s/wal.log", dir);
+	write_records(path, 0, 3);
+	Wal *w;
+	Err e = {0};
+	Seen s = {0};
+	assert_int_equal(wal_open(path, on_record, &s, &w, &e), 0);
+	uint64_t mark = wal_size(w);
+	assert_int_equal(wal_records(w), 3);
+	assert_int_equal(wal_append(w, "refused 1", 9, &e), 0);
+	assert_int_equal(wal_append(w, "refused 2", 9, &e), 0);
+	assert_int_equal(wal_truncate(w, mark, &e), 0);
+	assert_int_equal(wal_size(w), mark);
+	assert_int_equal(wal_records(w), 3);
+	assert_int_equal(wal_append(w, "record number 3", 15, &e), 0);
+	assert_int_equal(wal_sync(w, &e), 0);
+	wal_close(w);
+	int bad;
+	assert_int_equal(replay_count(path, &bad), 4);
+	assert_int_equal(bad, 0);
+	file_remove_tree(dir, &e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_torn_tail_everywhere),
+		cmocka_unit_test(test_truncate_undoes_appends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
