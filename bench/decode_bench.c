@@ -4,18 +4,23 @@
  * Set up: N synthetic ~200-byte order events (10 columns: strings, longs,
  * an int, a double, a timestamp, a boolean, a multi-value string), as
  * NDJSON and as CSV, held in memory.  Measured, on one core:
- *   cjson-parse  cJSON_ParseWithLength + cJSON_Delete per line (the peer:
- *                the JSON library alone, no conversion)
- *   ndjson       decoder_feed in 64 KiB chunks, rows converted into a
- *                RowBatch that is drained after every chunk
+ *   cjson-parse  cJSON_ParseWithLength + cJSON_Delete per line (the JSON
+ *                library alone, no conversion)
+ *   old-record   jsonrec_decode_cjson per line: cJSON tree + convert_json
+ *                into a RowBatch (the NDJSON decoder before jsonrec)
+ *   new-record   jsonrec_decode per line: the schema-directed decoder
+ *   ndjson       decoder_feed in 64 KiB chunks (new decoder, with record
+ *                splitting), rows into a RowBatch drained after every chunk
  *   csv          the same events as CSV
- * Each is run `reps` times (default 3) and the best run is printed: rows/s,
- * MB/s and the decoder's speed as a ratio of cJSON's.
+ * The RowBatch is reset every 4096 rows in the per-line runs.  Each is run
+ * `reps` times (default 3) and the best run is printed: rows/s, MB/s and
+ * the speed as a ratio of old-record's.
  * Not built by default (not in CMakeLists).  Build from /work/main:
  *
  *   gcc -O2 -DNDEBUG -Isrc bench/decode_bench.c src/ingest/convert.c \
- *       src/ingest/decoder.c src/base/?*.c src/storage/types.c \
- *       src/storage/value.c -lcjson -lxxhash -lm -lpthread -o /tmp/decode_bench
+ *       src/ingest/decoder.c src/ingest/jsonrec.c src/base/?*.c \
+ *       src/storage/types.c src/storage/value.c -lcjson -lxxhash -lm \
+ *       -lpthread -o /tmp/decode_bench
  *   /tmp/decode_bench [rows [reps]]      (default 1,000,000 and 3)
  */
 #include <math.h>
@@ -30,6 +35,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "ingest/decoder.h"
+#include "ingest/jsonrec.h"
 
 static double
 now(void)
@@ -134,13 +140,48 @@ bench_decoder(DecodeFormat fmt, const Schema *s, const Buf *body, long *rows_out
 	return t;
 }
 
+/* Decodes every line of body with the new (legacy = 0) or the cJSON
+ * record decoder; returns the time. */
+static double
+bench_records(const Schema *s, const Buf *body, int legacy, long *rows_out)
+{
+	Err e = {0};
+	JsonRec *j = jsonrec_create(s, &e);
+	RowBatch b;
+	rowbatch_init(&b, s->nfields);
+	long rows = 0, bad = 0;
+	double t0 = now();
+	for (const char *p = body->p, *end = body->p + body->len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		int col;
+		int rc = legacy ? jsonrec_decode_cjson(j, p, len, &b, &col, &e)
+				: jsonrec_decode(j, p, len, &b, &col, &e);
+		if (rc != 0)
+			bad++;
+		if (b.nrows == 4096) {
+			rows += (long)b.nrows;
+			rowbatch_reset(&b);
+		}
+		p += len + 1;
+	}
+	rows += (long)b.nrows;
+	double t = now() - t0;
+	if (bad)
+		fprintf(stderr, "unexpected rejects: %ld\n", bad);
+	rowbatch_free(&b);
+	jsonrec_free(j);
+	*rows_out = rows;
+	return t;
+}
+
 static void
 report(const char *what, long rows, size_t bytes, double t, double base)
 {
 	printf("%-12s %9ld rows  %8.0f rows/s  %7.1f MB/s", what, rows, rows / t,
 	       (double)bytes / t / 1e6);
 	if (base > 0)
-		printf("  x%.2f of cjson-parse", base / t);
+		printf("  x%.2f of old-record", base / t);
 	printf("\n");
 }
 
@@ -157,8 +198,8 @@ main(int argc, char **argv)
 	       (double)nd.len / (double)rows, csv.len / 1e6);
 
 	int reps = argc > 2 ? atoi(argv[2]) : 3;
-	double t_cjson = 1e30, t_nd = 1e30, t_csv = 1e30;
-	long parsed = 0, got_nd = 0, got_csv = 0;
+	double t_cjson = 1e30, t_nd = 1e30, t_csv = 1e30, t_old = 1e30, t_new = 1e30;
+	long parsed = 0, got_nd = 0, got_csv = 0, got_old = 0, got_new = 0;
 	for (int r = 0; r < reps; r++) {
 		double t0 = now();
 		parsed = 0;
@@ -171,14 +212,20 @@ main(int argc, char **argv)
 		}
 		double t = now() - t0;
 		t_cjson = t < t_cjson ? t : t_cjson;
+		t = bench_records(s, &nd, 1, &got_old);
+		t_old = t < t_old ? t : t_old;
+		t = bench_records(s, &nd, 0, &got_new);
+		t_new = t < t_new ? t : t_new;
 		t = bench_decoder(DECODE_NDJSON, s, &nd, &got_nd);
 		t_nd = t < t_nd ? t : t_nd;
 		t = bench_decoder(DECODE_CSV, s, &csv, &got_csv);
 		t_csv = t < t_csv ? t : t_csv;
 	}
-	report("cjson-parse", parsed, nd.len, t_cjson, 0);
-	report("ndjson", got_nd, nd.len, t_nd, t_cjson);
-	report("csv", got_csv, csv.len, t_csv, 0);
+	report("cjson-parse", parsed, nd.len, t_cjson, t_old);
+	report("old-record", got_old, nd.len, t_old, t_old);
+	report("new-record", got_new, nd.len, t_new, t_old);
+	report("ndjson", got_nd, nd.len, t_nd, t_old);
+	report("csv", got_csv, csv.len, t_csv, t_old);
 
 	buf_free(&nd);
 	buf_free(&csv);

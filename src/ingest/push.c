@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PUSH_FLUSH_ROWS 16384
+#define PUSH_FLUSH_ROWS 32768
 #define PUSH_FLUSH_BYTES (8u << 20)
 #define PUSH_RAW_MAX (64u << 10)
 

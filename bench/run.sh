@@ -1,0 +1,33 @@
+#!/bin/sh
+# Runs Waybill's end-to-end benchmarks against the release build and
+# ClickHouse (Debian's clickhouse-server 18.16) on the same data, in the
+# same run.  Usage: bench/run.sh [e2e.py options, e.g. --rows 2000000]
+# Steps: build (make all), bench-deps (install the peer; benchmark-only,
+# not a test dependency), then bench/e2e.py.  Results: stdout and
+# bench/results.json.  Nothing here passes or fails by time.
+set -eu
+cd "$(dirname "$0")/.."
+
+make all
+
+# bench-deps: peers used only by benchmarks.
+bench_deps() {
+	PKGS="clickhouse-server clickhouse-client"
+	missing=""
+	for p in $PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "bench-deps: installing$missing"
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	$SUDO apt-get update -qq
+	# the package's init script must not start a system-wide server
+	DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq $missing
+}
+if ! bench_deps; then
+	echo "bench-deps: could not install ClickHouse; running Waybill alone" >&2
+	set -- --no-clickhouse "$@"
+fi
+
+exec /usr/bin/python3 bench/e2e.py --waybill build/waybill "$@"
