@@ -2,17 +2,18 @@
  * convert.c -- type checking and conversion of one field value into a
  * Value of its column's type, for the ingest decoders.
  *
- * How it works: convert_json() looks at the cJSON node kind and
- * convert_text() at the text, then both funnel into one routine per target
- * type.  Rules (Pinot's PinotDataType conversions, except that Waybill
+ * How it works: convert_json() looks at the cJSON node kind,
+ * convert_jvalue() at a value parsed by jsonrec.c (the NDJSON hot path:
+ * numbers arrive as their text) and convert_text() at the text; all
+ * funnel into one routine per target type.  Rules (Pinot's PinotDataType conversions, except that Waybill
  * never silently loses data -- where Pinot truncates, Waybill rejects):
  *
  *   INT, LONG   JSON integers; JSON 12.0 -> 12, 12.5 -> error; text is
  *               trimmed, "12" and integral decimals ("12.0", "1e3") are
- *               accepted.  Out of range -> ERR_OVERFLOW.  cJSON holds
- *               numbers as doubles, so a JSON *number* of magnitude >= 2^53 is
- *               rejected for LONG/TIMESTAMP (its digits are already lost);
- *               the same value sent as a JSON string is parsed exactly.
+ *               accepted.  Out of range -> ERR_OVERFLOW.  convert_jvalue
+ *               is exact on the number's digits (int64 range); cJSON
+ *               holds numbers as doubles, so convert_json rejects a JSON
+ *               *number* of magnitude >= 2^53 (its digits are lost).
  *   FLOAT,      numbers; text as strtod (also NaN, Infinity, -Infinity);
  *   DOUBLE      finite values beyond the type's range -> ERR_OVERFLOW.
  *   BOOLEAN     true/false, "true"/"false" (any case), 1/0, "1"/"0";
@@ -41,7 +42,8 @@
  * Memory: strings and arrays go to the caller's arena; cJSON printing uses
  * cJSON's allocator and is freed at once.  Nothing is kept between calls.
  *
- * Exports: convert_json, convert_text, convert_utf8_valid,
+ * Exports: convert_json, convert_jvalue, convert_null, convert_jnumber,
+ * convert_print_number, convert_text, convert_utf8_valid,
  * convert_parse_timestamp.
  */
 #include "ingest/convert.h"

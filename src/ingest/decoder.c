@@ -9,10 +9,11 @@
  * decodes the same as one chunk.  Per record: a UTF-8 BOM at the start of
  * the body and a trailing '\r' are dropped, an empty (or, for NDJSON,
  * blank) line is skipped silently, then
- *   NDJSON: cJSON parses the line; its members are matched to columns by
- *     exact name through a small hash table built at create time (unknown
- *     members are ignored, a repeated member's last value wins); each
- *     column is converted by convert_json (a missing one becomes null).
+ *   NDJSON: jsonrec (a schema-directed single-pass JSON decoder, built
+ *     once per decoder) matches the object's members to columns by exact
+ *     name (unknown members are validated and ignored, a repeated
+ *     member's last value wins) and converts each value straight into the
+ *     row (a missing column becomes null).
  *   CSV: fields are split at the delimiter with RFC 4180 quoting ("" is a
  *     quote inside a quoted field; a quoted field may span lines); the
  *     header (or the given column list) maps CSV columns to schema
@@ -28,9 +29,8 @@
  * its end) -> READING; decoder_finish() ends either state.
  *
  * Memory: the Decoder owns pend (at most max_record bytes), the CSV field
- * spans and unquoting scratch, and the per-column slot array; all are
- * reused, so the steady state allocates nothing per row except what cJSON
- * allocates for its parse tree (freed per record).  Row strings go into the
+ * spans and unquoting scratch, and the JsonRec; all are reused, so the
+ * steady state allocates nothing per row.  Row strings go into the
  * caller's RowBatch arena.
  *
  * Failure: ERR_NOMEM only (the caller aborts the stream); bad input never
@@ -44,12 +44,10 @@
 #include "base/hash.h"
 #include "base/mem.h"
 #include "ingest/convert.h"
+#include "ingest/jsonrec.h"
 
 #include <stdio.h>
-#include <math.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #define DEFAULT_MAX_RECORD ((size_t)16 << 20)
 
@@ -82,7 +80,7 @@ struct Decoder {
 	int spans_cap;
 	Buf scratch;		/* unquoted CSV fields */
 
-	const cJSON **slots;	/* NDJSON: member per schema column */
+	JsonRec *json;		/* NDJSON: the record decoder */
 	Err err;
 	DecodeStats st;
 };
@@ -96,9 +94,6 @@ decoder_opts_init(DecodeOpts *o)
 	o->csv_header = 1;
 	o->max_record = DEFAULT_MAX_RECORD;
 }
-
-static int raw_top_number(const char *rec, size_t len, const char *key, const char **num,
-			  size_t *numlen);
 
 static int
 lookup(const Decoder *d, const char *name, size_t len)
@@ -174,10 +169,14 @@ decoder_create(DecodeFormat fmt, const Schema *s, const DecodeOpts *o, Err *e)
 	while (size < (uint32_t)nf * 2)
 		size *= 2;
 	d->htab = mem_calloc(size, sizeof(int));
-	d->slots = mem_calloc((size_t)nf, sizeof(cJSON *));
 	d->present = mem_calloc((size_t)nf, sizeof(int));
-	if (d->htab == NULL || d->slots == NULL || d->present == NULL)
+	if (d->htab == NULL || d->present == NULL)
 		goto oom;
+	if (fmt == DECODE_NDJSON) {
+		d->json = jsonrec_create(s, e);
+		if (d->json == NULL)
+			goto oom;
+	}
 	d->hmask = size - 1;
 	for (int i = 0; i < nf; i++) {
 		const char *name = s->fields[i].name;
@@ -224,7 +223,7 @@ decoder_free(Decoder *d)
 	buf_free(&d->pend);
 	buf_free(&d->scratch);
 	mem_free(d->htab);
-	mem_free(d->slots);
+	jsonrec_free(d->json);
 	mem_free(d->present);
 	mem_free(d->csvmap);
 	mem_free(d->spans);
@@ -250,132 +249,17 @@ static int
 decode_json(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject,
 	    void *ctx)
 {
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(rec, len, &end, 0);
-	if (root == NULL) {
-		char msg[96];
-		size_t at = end && end >= rec && end <= rec + len ? (size_t)(end - rec) : 0;
-		snprintf(msg, sizeof msg, "invalid JSON at byte %zu", at + 1);
-		reject_rec(d, reject, ctx, NULL, msg, rec, len);
+	int col;
+	int rc = jsonrec_decode(d->json, rec, len, out, &col, &d->err);
+	if (rc == 0) {
+		d->st.accepted++;
 		return 0;
 	}
-	for (const char *p = end; p < rec + len; p++) {
-		if (*p != ' ' && *p != '\t' && *p != '\r') {
-			char msg[96];
-			snprintf(msg, sizeof msg, "invalid JSON at byte %zu: text after the value",
-				 (size_t)(p - rec) + 1);
-			cJSON_Delete(root);
-			reject_rec(d, reject, ctx, NULL, msg, rec, len);
-			return 0;
-		}
-	}
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		reject_rec(d, reject, ctx, NULL, "JSON value is not an object", rec, len);
-		return 0;
-	}
-	const Schema *s = d->schema;
-	int nf = s->nfields;
-	memset(d->slots, 0, sizeof(cJSON *) * (size_t)nf);
-	for (const cJSON *c = root->child; c != NULL; c = c->next) {
-		if (c->string == NULL)
-			continue;
-		int idx = lookup(d, c->string, strlen(c->string));
-		if (idx >= 0)
-			d->slots[idx] = c;
-	}
-	Value *row = rowbatch_add_row(out);
-	if (row == NULL) {
-		cJSON_Delete(root);
-		return ERR_NOMEM;
-	}
-	for (int i = 0; i < nf; i++) {
-		const cJSON *slot = d->slots[i];
-		WbType ft = s->fields[i].type;
-		int rc;
-		const char *num;
-		size_t numlen;
-		if (slot && cJSON_IsNumber(slot) && (ft == TYPE_LONG || ft == TYPE_TIMESTAMP) &&
-		    s->fields[i].single_value && fabs(slot->valuedouble) >= 9007199254740992.0 &&
-		    raw_top_number(rec, len, s->fields[i].name, &num, &numlen)) {
-			/* cJSON holds numbers as doubles: take 64-bit integers from
-			 * the text so no digit is lost */
-			rc = convert_text(&s->fields[i], num, numlen, 0, d->o.mv_delim, &out->arena,
-					  &row[i], &d->err);
-		} else {
-			rc = convert_json(&s->fields[i], slot, &out->arena, &row[i], &d->err);
-		}
-		if (rc != 0) {
-			cJSON_Delete(root);
-			rowbatch_pop_row(out);
-			if (rc == ERR_NOMEM)
-				return rc;
-			reject_rec(d, reject, ctx, s->fields[i].name, d->err.msg, rec, len);
-			err_clear(&d->err);
-			return 0;
-		}
-	}
-	cJSON_Delete(root);
-	d->st.accepted++;
-	return 0;
-}
-
-/*
- * Finds the number text of top-level key `key` in the JSON object rec, for
- * integers too large for cJSON's doubles.  Keys are compared as raw bytes
- * (a key written with escapes is not found, and the caller falls back to
- * the double).  Returns 1 and the span, or 0.
- */
-static int
-raw_top_number(const char *rec, size_t len, const char *key, const char **num, size_t *numlen)
-{
-	size_t klen = strlen(key), i = 0;
-	int depth = 0;
-	int expect_key = 0;
-	while (i < len) {
-		char c = rec[i];
-		if (c == '"') {
-			size_t start = ++i;
-			while (i < len && rec[i] != '"')
-				i += rec[i] == '\\' ? 2 : 1;
-			if (i >= len)
-				return 0;
-			size_t slen = i - start;
-			i++;
-			if (depth == 1 && expect_key) {
-				expect_key = 0;
-				while (i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r' || rec[i] == '\n'))
-					i++;
-				if (i >= len || rec[i] != ':')
-					return 0;
-				i++;
-				while (i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r' || rec[i] == '\n'))
-					i++;
-				if (slen == klen && memcmp(rec + start, key, klen) == 0) {
-					size_t b = i;
-					while (i < len && (rec[i] == '-' || rec[i] == '+' || rec[i] == '.' ||
-							   rec[i] == 'e' || rec[i] == 'E' ||
-							   (rec[i] >= '0' && rec[i] <= '9')))
-						i++;
-					if (i == b)
-						return 0;
-					*num = rec + b;
-					*numlen = i - b;
-					return 1;
-				}
-			}
-			continue;
-		}
-		if (c == '{' || c == '[') {
-			depth++;
-			expect_key = c == '{' && depth == 1;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		} else if (c == ',' && depth == 1) {
-			expect_key = 1;
-		}
-		i++;
-	}
+	if (rc == ERR_NOMEM)
+		return rc;
+	reject_rec(d, reject, ctx, col >= 0 ? d->schema->fields[col].name : NULL, d->err.msg,
+		   rec, len);
+	err_clear(&d->err);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest/convert.h"
@@ -403,6 +404,85 @@ test_error_text_is_bounded(void **state)
 	assert_non_null(strstr(C.e.msg, "...\""));
 }
 
+/* convert_jnumber's fast path must give strtod's double bit for bit. */
+static void
+test_jnumber_matches_strtod(void **state)
+{
+	static const char *const fixed[] = {
+		"0", "-0", "0.1", "1.5", "9007199254740992", "9007199254740993", "1e22", "1e23",
+		"123456789012345678", "1.7976931348623157e308", "5e-324", "2.2250738585072014e-308",
+		"0.30000000000000004", "-.5", "1.", "00012", "4.35", "1e-22", "9.999999999999999e22",
+	};
+	char buf[64];
+	for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++) {
+		double want = strtod(fixed[k], NULL), got = convert_jnumber(fixed[k], strlen(fixed[k]));
+		assert_memory_equal(&want, &got, sizeof want);
+	}
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+	for (int it = 0; it < 200000; it++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int ndig = 1 + (int)(x % 19), dot = (int)((x >> 8) % (unsigned)(ndig + 1));
+		size_t n = 0;
+		if (x >> 63)
+			buf[n++] = '-';
+		uint64_t y = x;
+		for (int d = 0; d < ndig; d++) {
+			if (d == dot && d > 0)
+				buf[n++] = '.';
+			buf[n++] = (char)('0' + y % 10);
+			y = y / 10 ^ (y << 7);
+		}
+		if ((x >> 20) % 3 == 0)
+			n += (size_t)snprintf(buf + n, sizeof buf - n, "e%d", (int)((x >> 24) % 61) - 30);
+		buf[n] = '\0';
+		double want = strtod(buf, NULL), got = convert_jnumber(buf, n);
+		if (memcmp(&want, &got, sizeof want) != 0)
+			fail_msg("%s: strtod %.17g, convert_jnumber %.17g", buf, want, got);
+	}
+}
+
+static int
+cv(const char *col, ConvertJKind kind, const char *s)
+{
+	err_clear(&C.e);
+	memset(&C.v, 0, sizeof C.v);
+	ConvertJValue v = {kind, s, s ? strlen(s) : 0};
+	return convert_jvalue(fld(col), &v, &C.a, &C.v, &C.e);
+}
+
+static void
+test_jvalue(void **state)
+{
+	assert_int_equal(cv("l", CONVERT_JNUMBER, "9007199254740993"), 0);
+	assert_true(C.v.u.i == 9007199254740993LL);
+	assert_int_equal(cv("l", CONVERT_JNUMBER, "92233720368547758.07e2"), 0);
+	assert_true(C.v.u.i == INT64_MAX);
+	assert_int_equal(cv("l", CONVERT_JNUMBER, "0.0000e5"), 0);
+	assert_true(C.v.u.i == 0);
+	assert_int_equal(cv("i", CONVERT_JNUMBER, "12.5"), ERR_TYPE);
+	assert_string_equal(C.e.msg, "column 'i': expected INT, got 12.5: not an integer");
+	assert_int_equal(cv("ArrDelay", CONVERT_JSTRING, "abc"), ERR_TYPE);
+	assert_string_equal(C.e.msg, "column 'ArrDelay': expected INT, got \"abc\"");
+	assert_int_equal(cv("s", CONVERT_JNUMBER, "0.1"), 0);
+	expect_str("0.1");
+	assert_int_equal(cv("j", CONVERT_JNUMBER, "-0"), 0);
+	expect_str("-0");	/* as cJSON 1.7.15 prints it */
+	assert_int_equal(cv("j", CONVERT_JTRUE, NULL), 0);
+	expect_str("true");
+	assert_int_equal(cv("s", CONVERT_JOBJECT, "{\"a\":1}"), 0);
+	expect_str("{\"a\":1}");
+	assert_int_equal(cv("d", CONVERT_JARRAY, NULL), ERR_TYPE);
+	assert_string_equal(C.e.msg, "column 'd': expected DOUBLE, got an array");
+	assert_int_equal(cv("b", CONVERT_JFALSE, NULL), 0);
+	assert_int_equal(C.v.u.i, 0);
+	convert_null(fld("im"), &C.v);
+	assert_int_equal(C.v.null, 1);
+	assert_int_equal(C.v.mv, 1);
+	assert_int_equal(C.v.u.mv[0].u.i, INT32_MIN);
+}
+
 int
 main(void)
 {
@@ -418,6 +498,8 @@ main(void)
 		cmocka_unit_test(test_multi_value),
 		cmocka_unit_test(test_nulls_and_defaults),
 		cmocka_unit_test(test_error_text_is_bounded),
+		cmocka_unit_test(test_jnumber_matches_strtod),
+		cmocka_unit_test(test_jvalue),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
