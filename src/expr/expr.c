@@ -10,6 +10,7 @@
  * Exports: expr_new, expr_col, expr_const, expr_number, expr_has_col,
  * expr_arith_type, expr_like, expr_ts_parse, expr_ts_format, expr_convert.
  */
+#include "base/civil.h"
 #include "expr/expr.h"
 
 #include <ctype.h>
@@ -135,31 +136,7 @@ expr_like(const char *p, size_t pn, const char *s, size_t sn)
 	return pi == pn;
 }
 
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t yy = (int64_t)yoe + era * 400;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
 
 static int
 digits(const char *s, size_t n, size_t *i, int count, int *out)
@@ -215,7 +192,7 @@ expr_ts_parse(const char *s, size_t n, int64_t *ms)
 		i++;
 	if (i != n || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return ERR_TYPE;
-	int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+	int64_t days = civil_days_from(y, (unsigned)mo, (unsigned)d);
 	*ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + frac;
 	return 0;
 }
@@ -292,6 +269,7 @@ int_range(int64_t v, WbType t, Err *e)
 		return err_set(e, ERR_OVERFLOW, "integer out of range: %" PRId64, v);
 	return 0;
 }
+
 
 int
 expr_convert(const Value *in, WbType t, Value *out, Arena *a, Err *e)
@@ -375,6 +353,28 @@ expr_convert(const Value *in, WbType t, Value *out, Arena *a, Err *e)
 	case TYPE_STRING:
 	case TYPE_JSON:
 	case TYPE_BYTES: {
+		if (t == TYPE_BYTES && (from == TYPE_STRING || from == TYPE_JSON)) {
+			/* text to bytes is hex, as Pinot (and PostgreSQL's \\x form) */
+			const char *h = in->u.s;
+			size_t hn = in->n;
+			if (hn >= 2 && h[0] == '\\' && (h[1] == 'x' || h[1] == 'X')) {
+				h += 2;
+				hn -= 2;
+			}
+			if (hn % 2 != 0)
+				return bad_text(e, in, t);
+			char *d = arena_alloc(a, hn / 2 + 1);
+			if (d == NULL)
+				return ERR_NOMEM;
+			for (size_t k = 0; k < hn; k += 2) {
+				int hi = civil_hexval(h[k]), lo = civil_hexval(h[k + 1]);
+				if (hi < 0 || lo < 0)
+					return bad_text(e, in, t);
+				d[k / 2] = (char)(hi * 16 + lo);
+			}
+			*out = value_str(t, d, (uint32_t)(hn / 2));
+			return 0;
+		}
 		Buf b;
 		buf_init(&b);
 		if (from == TYPE_TIMESTAMP)

@@ -774,8 +774,16 @@ exprvec_filter(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, 
 int
 exprvec_value(const Vec *v, int r, Value *out, Arena *a)
 {
-	if (v->enc == VEC_MV)
-		return mutcol_value(v->col, v->row0 + (size_t)r, out, a);
+	if (v->enc == VEC_MV) {
+		/* the batch's null flags decide: with NULLs ignored they are
+		 * clear and the stored elements show */
+		if (is_null(v, r)) {
+			*out = value_null(v->type);
+			out->mv = 1;
+			return 0;
+		}
+		return mutcol_value_stored(v->col, v->row0 + (size_t)r, out, a);
+	}
 	if (is_null(v, r)) {
 		*out = value_null(v->type);
 		return 0;

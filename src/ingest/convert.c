@@ -46,6 +46,7 @@
  * convert_print_number, convert_text, convert_utf8_valid,
  * convert_parse_timestamp.
  */
+#include "base/civil.h"
 #include "ingest/convert.h"
 #include "base/buf.h"
 
@@ -296,16 +297,6 @@ parse_double(const char *s, size_t n, double *out)
 	return PARSE_OK;
 }
 
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int
 digits(const char *s, size_t n, size_t *i, int count, int *out)
@@ -374,7 +365,7 @@ convert_parse_timestamp(const char *s, size_t n, int64_t *ms)
 	}
 	if (i != n)
 		return -1;
-	int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+	int64_t days = civil_days_from(y, (unsigned)mo, (unsigned)d);
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off_min * 60;
 	*ms = secs * 1000 + frac;
 	return 0;
@@ -396,17 +387,6 @@ store_str(const Field *f, const char *s, size_t n, Arena *a, Value *out, Err *e)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Minifies text that is valid JSON into the arena; 1 if it was not JSON. */
 static int
@@ -519,7 +499,7 @@ scalar_text(const Field *f, const char *s, size_t n, Arena *a, Value *out, Err *
 		if (p == NULL)
 			return nomem(f, e);
 		for (size_t k = 0; k < tn; k += 2) {
-			int hi = hexval(ts[k]), lo = hexval(ts[k + 1]);
+			int hi = civil_hexval(ts[k]), lo = civil_hexval(ts[k + 1]);
 			if (hi < 0 || lo < 0)
 				return bad_text(f, s, n, ERR_TYPE, "not hex", e);
 			p[k / 2] = (char)(hi << 4 | lo);

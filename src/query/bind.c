@@ -234,6 +234,12 @@ bind_cmp(B *b, int op, Expr *l, Expr *r, int pos, const char *opname, Expr **out
 	if ((l->kind == EXPR_CONST && l->val.null) || (r->kind == EXPR_CONST && r->val.null))
 		return null_bool(b, pos, out);
 	WbType lt = l->type, rt = r->type;
+	if (lt == TYPE_BYTES && is_lit_string(r)) {
+		/* bytesCol = 'deadbeef': the literal is hex */
+		if (coerce_const(b, r, TYPE_BYTES, r->pos ? r->pos : pos) != 0)
+			return b->e->code;
+		rt = TYPE_BYTES;
+	}
 	if (type_is_var(lt) != type_is_var(rt)) {
 		if (is_lit_string(r)) {
 			if (coerce_const(b, r, lt == TYPE_INT ? TYPE_LONG : lt, r->pos ? r->pos : pos) != 0)

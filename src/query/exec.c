@@ -68,6 +68,7 @@ typedef struct Exec {
 	_Atomic size_t produced;
 	size_t stop_at;		/* selection without ORDER BY: rows enough */
 	size_t topn;		/* selection with ORDER BY + small LIMIT */
+	int ignore_nulls;
 } Exec;
 
 static int
@@ -191,6 +192,7 @@ run_task(void *arg, int i)
 	have_cx = 1;
 	if (scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0)
 		goto out;
+	sc.ignore_nulls = x->ignore_nulls;
 	have_scan = 1;
 	if (p->is_agg) {
 		if (groupby_init(&o->gt, p, &o->err) != 0)
@@ -429,6 +431,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	int64_t t0 = clock_mono_ns();
 	memset(&x, 0, sizeof(x));
 	x.p = p;
+	x.ignore_nulls = lim->ignore_nulls;
 	mem_budget_init(&x.budget, lim->mem_limit);
 	x.timeout_ms = lim->timeout_ms;
 	x.deadline_ns = lim->timeout_ms > 0 ? t0 + lim->timeout_ms * 1000000 : 0;

@@ -12,6 +12,8 @@ typedef struct ExecLimits {
 	int64_t timeout_ms;	/* 0 = none */
 	size_t max_rows;	/* 0 = none */
 	size_t mem_limit;	/* 0 = none */
+	int ignore_nulls;	/* read NULLs as stored default values (Pinot's
+				 * enableNullHandling=false) */
 } ExecLimits;
 
 /* Runs p over snap (NULL when the plan has no FROM) and fills rs, whose

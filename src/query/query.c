@@ -10,7 +10,10 @@
  *   -> pg_query_fingerprint, and the plan is cached -> effective limits
  *   (client options and SET statements, never above the ceilings) ->
  *   snapshot of the table (sys.tables: a temporary mutable segment built
- *   from catalog_tables) -> exec_run -> ResultSet.
+ *   from catalog_tables) -> exec_run -> ResultSet.  The snapshot carries
+ *   the schema its segments follow; if columns were added since the plan
+ *   was bound (its columns differ), the query binds afresh (bypassing
+ *   the cache) and runs once more.
  *
  * Plan cache: PLAN_CACHE_SIZE entries under one mutex, replaced round
  * robin; a plan is reference-counted so an entry can be replaced while a
@@ -216,11 +219,13 @@ find_table(Catalog *cat, const AstSelect *q, char *name, size_t cap)
 	return catalog_get_table_ci(cat, name);
 }
 
+/* force: bind afresh even if the cache holds a plan (it was bound against
+ * columns the table no longer has). */
 static int
-plan_for(Catalog *cat, const char *sql, int pl, CachedPlan **out, Err *e)
+plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Err *e)
 {
 	unsigned long ver = cat ? catalog_version(cat) : 0;
-	CachedPlan *cp = cache_get(sql, cat, ver, pl);
+	CachedPlan *cp = force ? NULL : cache_get(sql, cat, ver, pl);
 	if (cp != NULL) {
 		*out = cp;
 		return 0;
@@ -358,6 +363,41 @@ explain(const Plan *p, ResultSet *rs, Err *e)
 	return 0;
 }
 
+/* 1 if plan p was bound against exactly the columns of sc. */
+static int
+plan_matches(const Plan *p, const Schema *sc)
+{
+	if (sc == NULL || p->tab.ncols != sc->nfields)
+		return 0;
+	for (int i = 0; i < sc->nfields; i++) {
+		const BindCol *bc = &p->tab.cols[i];
+		if (strcmp(bc->name, sc->fields[i].name) != 0 || bc->type != sc->fields[i].type ||
+		    bc->mv != !sc->fields[i].single_value)
+			return 0;
+	}
+	return 1;
+}
+
+#define STALE_PLAN 1	/* run_table: the plan's columns are not the snapshot's */
+
+/* Runs p over a snapshot of its table; STALE_PLAN (nothing run) when
+ * the snapshot's schema is not the one p was bound with. */
+static int
+run_table(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *e)
+{
+	Table *t = catalog_get_table(c, p->table);
+	if (t == NULL)
+		return err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist", p->table);
+	TableSnap snap;
+	int rc = table_snapshot(t, &snap, e);
+	if (rc == 0) {
+		rc = plan_matches(p, snap.schema) ? exec_run(p, &snap, lim, rs, e) : STALE_PLAN;
+		table_snap_free(&snap);
+	}
+	table_unref(t);
+	return rc;
+}
+
 int
 query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, Err *e)
 {
@@ -368,7 +408,7 @@ query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, 
 	if (sql == NULL)
 		return err_set(e, ERR_SQL_PARSE, "empty query");
 	CachedPlan *cp = NULL;
-	int rc = plan_for(c, sql, o.pinot_default_limit, &cp, e);
+	int rc = plan_for(c, sql, o.pinot_default_limit, 0, &cp, e);
 	if (rc != 0)
 		return rc;
 	const Plan *p = cp->plan;
@@ -384,6 +424,7 @@ query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, 
 	lim.timeout_ms = clamp_i(p->set_timeout_ms > 0 ? p->set_timeout_ms : o.timeout_ms, atomic_load(&ceil_timeout_ms));
 	lim.max_rows = clamp_z(p->set_max_rows > 0 ? (size_t)p->set_max_rows : o.max_rows, atomic_load(&ceil_max_rows));
 	lim.mem_limit = clamp_z(o.mem_limit, atomic_load(&ceil_mem));
+	lim.ignore_nulls = o.no_null_handling;
 
 	if (p->explain) {
 		rc = explain(p, rs, e);
@@ -398,16 +439,18 @@ query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, 
 			mutseg_free(s);
 		}
 	} else {
-		Table *t = catalog_get_table(c, p->table);
-		if (t == NULL) {
-			rc = err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist", p->table);
-		} else {
-			TableSnap snap;
-			if ((rc = table_snapshot(t, &snap, e)) == 0) {
-				rc = exec_run(p, &snap, &lim, rs, e);
-				table_snap_free(&snap);
+		rc = run_table(c, p, &lim, rs, e);
+		if (rc == STALE_PLAN) {
+			/* columns were added between binding and the snapshot */
+			cp_release(cp);
+			cp = NULL;
+			if ((rc = plan_for(c, sql, o.pinot_default_limit, 1, &cp, e)) == 0) {
+				p = cp->plan;
+				rc = run_table(c, p, &lim, rs, e);
 			}
-			table_unref(t);
+			if (rc == STALE_PLAN)
+				rc = err_set(e, ERR_BUSY, "the schema of table %s changed during the query; retry",
+					     p->table);
 		}
 	}
 	cp_release(cp);
@@ -470,6 +513,8 @@ query_parse_options(const char *s, QueryOpts *opts, Err *e)
 				opts->mem_limit = (size_t)x;
 			} else if (strcasecmp(k, "pinotDefaultLimit") == 0) {
 				opts->pinot_default_limit = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
+			} else if (strcasecmp(k, "enableNullHandling") == 0) {
+				opts->no_null_handling = strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0;
 			}
 		}
 		if (end == NULL)

@@ -23,6 +23,8 @@ typedef struct QueryOpts {
 	size_t max_rows;	/* result row ceiling; 0 = server default */
 	size_t mem_limit;	/* bytes; 0 = server default */
 	int pinot_default_limit;	/* implicit LIMIT 10 as Pinot does */
+	int no_null_handling;	/* Pinot's enableNullHandling=false: NULLs
+				 * read as the column's default null value */
 } QueryOpts;
 
 typedef struct QueryStats {

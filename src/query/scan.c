@@ -87,7 +87,7 @@ fill(Scan *s, int c, size_t row, int n)
 			break;
 		}
 	}
-	const uint64_t *w = mutcol_nulls(mc, row);
+	const uint64_t *w = s->ignore_nulls ? NULL : mutcol_nulls(mc, row);
 	if (w != NULL) {
 		uint8_t *nb = s->nbuf + (size_t)c * EXPR_BATCH;
 		/* the writer may be setting bits of unpublished rows in the

@@ -16,6 +16,7 @@ typedef struct Scan {
 	int64_t *ibuf;		/* ncols * EXPR_BATCH */
 	double *dbuf;
 	uint8_t *nbuf;
+	int ignore_nulls;	/* set after scan_init: NULL bits are not read */
 } Scan;
 
 /* Rows [begin, end) of seg; begin must be a multiple of EXPR_BATCH. */

@@ -26,6 +26,7 @@
  * Exports: http_start, http_stop, http_port, http_method, http_path,
  * http_param, http_query, http_header, http_body, http_error, http_err.
  */
+#include "base/civil.h"
 #include "server/http.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -110,17 +111,6 @@ http_err(HttpResp *resp, const Err *e)
 	http_error(resp, err_http_status(e->code), err_msg(e));
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static char *
 url_decode(const char *s, size_t n)
@@ -130,9 +120,9 @@ url_decode(const char *s, size_t n)
 		return NULL;
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			d[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && civil_hexval(s[i + 1]) >= 0 &&
+		    civil_hexval(s[i + 2]) >= 0) {
+			d[o++] = (char)(civil_hexval(s[i + 1]) * 16 + civil_hexval(s[i + 2]));
 			i += 2;
 		} else {
 			d[o++] = s[i];

@@ -83,6 +83,7 @@ struct MutCol {
 	uint64_t nelems;	/* writer's element count */
 	uint64_t nelems_published;
 	Dict *dict;		/* var-length types */
+	char *dflt_bytes;	/* owned copy of a var-length d.dflt */
 };
 
 struct MutSeg {
@@ -299,10 +300,29 @@ mutseg_create(int ncols, const ColDesc *cols)
 			vec_init(&c->elems, 8);
 		}
 		vec_init(&c->nulls, NULL_WORDS * sizeof(uint64_t));
+		if (c->d.has_dflt && (WbType)c->d.dflt.type != c->d.type)
+			c->d.has_dflt = 0;
+		if (c->d.has_dflt) {
+			c->d.dflt.null = 0;
+			c->d.dflt.mv = 0;
+		}
+		if (c->d.has_dflt && type_is_var(c->d.type)) {
+			uint32_t n = c->d.dflt.u.s ? c->d.dflt.n : 0;
+			c->dflt_bytes = mem_alloc((size_t)n + 1);
+			if (c->dflt_bytes != NULL) {
+				if (n)
+					memcpy(c->dflt_bytes, c->d.dflt.u.s, n);
+				c->dflt_bytes[n] = '\0';
+			}
+			c->d.dflt.u.s = c->dflt_bytes;
+			c->d.dflt.n = n;
+		}
 		if (type_is_var(cols[i].type)) {
 			c->dict = dict_create();
-			if (c->dict == NULL) {
-				s->ncols = i;
+			if (c->dict == NULL || (c->d.has_dflt && c->dflt_bytes == NULL)) {
+				dict_free(c->dict);
+				mem_free(c->dflt_bytes);
+				s->ncols = i;	/* column i's vectors hold nothing yet */
 				mutseg_free(s);
 				return NULL;
 			}
@@ -322,6 +342,7 @@ mutseg_free(MutSeg *s)
 		vec_free(&c->nulls);
 		vec_free(&c->elems);
 		dict_free(c->dict);
+		mem_free(c->dflt_bytes);
 	}
 	mem_free(s->cols);
 	mem_free(s);
@@ -395,6 +416,8 @@ append_value(MutCol *c, size_t r, const Value *v)
 		void *slot = vec_slot_need(&c->data, r, c->width);
 		if (slot == NULL)
 			return ERR_NOMEM;
+		if (v->null && c->d.has_dflt)
+			return put_scalar(c, slot, &c->d.dflt);
 		if (v->mv) {
 			/* a multi-value for a single-value column: take the first */
 			if (v->n == 0 || v->null) {
@@ -405,7 +428,10 @@ append_value(MutCol *c, size_t r, const Value *v)
 		}
 		return put_scalar(c, slot, v);
 	}
-	uint32_t n = (!v->null && v->mv) ? v->n : (!v->null ? 1 : 0);
+	/* A NULL multi-value keeps the elements it carries (the decoders give
+	 * Pinot's [default]), so queries that ignore NULLs see what Pinot
+	 * sees; the null bit still makes it NULL for SQL. */
+	uint32_t n = v->mv ? v->n : (!v->null ? 1 : 0);
 	for (uint32_t k = 0; k < n; k++) {
 		void *slot = vec_slot_need(&c->elems, c->nelems, c->width);
 		if (slot == NULL)
@@ -606,6 +632,8 @@ mutcol_dict_find(const MutCol *c, const char *s, uint32_t len)
 	return dict_lookup(c->dict, s, len, NULL);
 }
 
+static int col_value(const MutCol *c, size_t r, Value *out, Arena *a, int isnull);
+
 static void
 scalar_at(const MutCol *c, const void *slot, Value *out)
 {
@@ -646,7 +674,18 @@ scalar_at(const MutCol *c, const void *slot, Value *out)
 int
 mutcol_value(const MutCol *c, size_t r, Value *out, Arena *a)
 {
-	int isnull = mutcol_is_null(c, r);
+	return col_value(c, r, out, a, mutcol_is_null(c, r));
+}
+
+int
+mutcol_value_stored(const MutCol *c, size_t r, Value *out, Arena *a)
+{
+	return col_value(c, r, out, a, 0);
+}
+
+static int
+col_value(const MutCol *c, size_t r, Value *out, Arena *a, int isnull)
+{
 	if (!c->d.mv) {
 		scalar_at(c, mutcol_data(c, r), out);
 		out->null = (uint8_t)isnull;

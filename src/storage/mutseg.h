@@ -20,7 +20,10 @@
  *   - multi-value: per row the end offset (uint64_t, exclusive) into an
  *     element column of the element type (dictionary ids for strings);
  *   - every column has a null bitmap (bit set = NULL); a NULL row still
- *     stores its default value in the data slot.
+ *     stores a default value in the data slot: the column's dflt when
+ *     the ColDesc has one (so rows replayed from a log, whose NULLs carry
+ *     no payload, store the same as freshly ingested ones), else what the
+ *     Value carried.
  */
 #ifndef WB_MUTSEG_H
 #define WB_MUTSEG_H
@@ -42,9 +45,13 @@ typedef struct MutCol MutCol;
 typedef struct ColDesc {
 	WbType type;
 	int mv;			/* multi-value */
+	int has_dflt;		/* 1: a NULL single-value row stores dflt */
+	Value dflt;		/* the column's default null value (of type;
+				 * bytes copied by mutseg_create) */
 } ColDesc;
 
-/* Creates an empty segment with ncols columns described by cols (copied). */
+/* Creates an empty segment with ncols columns described by cols (copied,
+ * default values included). */
 MutSeg *mutseg_create(int ncols, const ColDesc *cols);
 void mutseg_free(MutSeg *s);
 
@@ -98,5 +105,8 @@ uint32_t mutcol_dict_find(const MutCol *c, const char *s, uint32_t len);
 /* Row r as a Value.  Strings point into the dictionary (valid for the
  * segment's life); multi-value arrays are allocated in a. */
 int mutcol_value(const MutCol *c, size_t r, Value *out, Arena *a);
+/* As mutcol_value, but ignoring the null bit: what is stored (the default
+ * null value for a NULL), as Pinot shows it with null handling off. */
+int mutcol_value_stored(const MutCol *c, size_t r, Value *out, Arena *a);
 
 #endif

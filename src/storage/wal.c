@@ -26,8 +26,12 @@
  * file's entry is durable before any record in it is acknowledged, even
  * when an earlier run created the file and died before syncing it.
  *
+ * wal_rename moves a log (written and synced under a temporary name) over
+ * another one and fsyncs the directory: the rename is the atomic switch
+ * from the old log to the new.
+ *
  * Exports: wal_open, wal_close, wal_append, wal_sync, wal_truncate,
- * wal_size, wal_records.
+ * wal_rename, wal_size, wal_records.
  */
 #define _GNU_SOURCE
 #include "storage/wal.h"
@@ -286,6 +290,28 @@ wal_truncate(Wal *w, uint64_t size, Err *e)
 	w->size = size;
 	w->records = w->records > cut ? w->records - cut : 0;
 	return 0;
+}
+
+int
+wal_rename(Wal *w, const char *newpath, Err *e)
+{
+	char *np = mem_strdup(newpath);
+	if (np == NULL)
+		return err_set(e, ERR_NOMEM, "renaming %s", w->path);
+	if (rename(w->path, np) != 0) {
+		int rc = err_set(e, ERR_IO, "rename %s to %s: %s", w->path, np, strerror(errno));
+		mem_free(np);
+		return rc;
+	}
+	mem_free(w->path);
+	w->path = np;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", np);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return 0;
+	*slash = '\0';
+	return file_fsync_dir(dir, e);
 }
 
 uint64_t wal_size(const Wal *w) { return w->size; }

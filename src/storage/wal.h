@@ -32,6 +32,10 @@ int wal_sync(Wal *w, Err *e);
  * records appended since; used to undo a group whose later records could
  * not be written.  A failure marks the log FAILED. */
 int wal_truncate(Wal *w, uint64_t size, Err *e);
+/* Renames the log file to newpath (replacing what is there) and fsyncs
+ * newpath's directory; the open log goes on appending to it.  Used to
+ * install a rewritten log (a schema change) atomically. */
+int wal_rename(Wal *w, const char *newpath, Err *e);
 uint64_t wal_size(const Wal *w);
 uint64_t wal_records(const Wal *w);
 

@@ -19,6 +19,13 @@
  * the other way round.  Partition writers never take either, so closing a
  * table (joining its writers) under write_mu cannot deadlock.
  *
+ * Replacing a schema that tables use may only add columns (anywhere in
+ * the field order); the tables' data is rewritten in the new layout
+ * before the schema file -- the commit point -- is replaced (see
+ * replace_schema_in_use; table.c and partition.c hold the details).
+ * Dropping, retyping or changing single/multi-value of a column in use
+ * is refused with ERR_BAD_SCHEMA naming the column.
+ *
  * A table name holds up to two configs (OFFLINE, REALTIME: a Pinot hybrid
  * table) over one set of partitions.  The system table sys.dead_letters is
  * created at open with a built-in schema; it is not listed by GET /tables
@@ -361,17 +368,61 @@ catalog_close(Catalog *c)
 const char *catalog_data_dir(const Catalog *c) { return c->dir; }
 unsigned long catalog_version(const Catalog *c) { return atomic_load(&((Catalog *)c)->version); }
 
+/* Replaces schema s->name by s for every table using it: the tables'
+ * columns change first in memory-invisible form (each partition rewrites
+ * its rows and log in the new layout), then the schema file is replaced
+ * -- the commit point -- and only then are the new logs renamed into
+ * place and the new segments published.  A crash before the schema file
+ * is replaced leaves the old schema and the old logs (the rewritten ones
+ * are removed at the next start); after it, the next start finishes the
+ * renames.  Called under write_mu. */
 static int
-same_columns(const Schema *a, const Schema *b)
+replace_schema_in_use(Catalog *c, Schema *s, const char *path, const char *json, size_t len,
+		      Err *e)
 {
-	if (a->nfields != b->nfields)
-		return 0;
-	for (int i = 0; i < a->nfields; i++)
-		if (strcmp(a->fields[i].name, b->fields[i].name) != 0 ||
-		    a->fields[i].type != b->fields[i].type ||
-		    a->fields[i].single_value != b->fields[i].single_value)
-			return 0;
-	return 1;
+	int n = 0, rc = 0;
+	Table **users = mem_calloc((size_t)c->ntables + 1, sizeof(Table *));
+	int *changed = mem_calloc((size_t)c->ntables + 1, sizeof(int));
+	if (users == NULL || changed == NULL) {
+		rc = err_set(e, ERR_NOMEM, "replacing schema %s", s->name);
+		goto out;
+	}
+	/* by name: a table keeps the Schema it was opened with, which is
+	 * no longer c->schemas[i] after a first replace */
+	for (int t = 0; t < c->ntables; t++)
+		if (strcmp(table_schema(c->tables[t])->name, s->name) == 0)
+			users[n++] = c->tables[t];
+	for (int k = 0; rc == 0 && k < n; k++)
+		rc = table__evolve_check(users[k], s, &changed[k], e);
+	int prepared = 0;
+	for (; rc == 0 && prepared < n; prepared++)
+		if (changed[prepared] && (rc = table__evolve_prepare(users[prepared], s, e)) != 0)
+			break;
+	if (rc == 0)
+		rc = file_write_atomic(path, json, len, e);
+	if (rc) {
+		for (int k = 0; k < prepared; k++)
+			if (changed[k])
+				table__evolve_abort(users[k]);
+		goto out;
+	}
+	for (int k = 0; k < n; k++) {
+		if (!changed[k]) {
+			table__set_schema(users[k], s);
+			continue;
+		}
+		int failed = table__evolve_finish(users[k]);
+		if (failed)
+			log_error("table %s: %d partition(s) could not install their rewritten log; "
+				  "they refuse writes until the server restarts", table_name(users[k]), failed);
+		else
+			log_info("table %s: schema %s now has %d columns", table_name(users[k]), s->name,
+				 s->nfields);
+	}
+out:
+	mem_free(users);
+	mem_free(changed);
+	return rc;
 }
 
 int
@@ -399,22 +450,13 @@ catalog_put_schema(Catalog *c, const char *json, size_t len, int replace,
 		rc = err_set(e, ERR_EXISTS, "schema %s already exists", s->name);
 		goto out;
 	}
-	if (i >= 0) {
-		/* by name: a table keeps the Schema it was opened with, which
-		 * is no longer c->schemas[i] after a first replace */
-		for (int t = 0; t < c->ntables; t++) {
-			if (strcmp(table_schema(c->tables[t])->name, s->name) == 0 &&
-			    !same_columns(table_schema(c->tables[t]), s)) {
-				rc = err_set(e, ERR_UNSUPPORTED,
-					     "schema %s is used by table %s; changing its columns is not supported yet",
-					     s->name, table_name(c->tables[t]));
-				goto out;
-			}
-		}
-	}
 	char path[4096];
 	path_of(c, path, sizeof(path), "schemas", s->name, ".json");
-	if ((rc = file_write_atomic(path, json, len, e)) != 0)
+	if (i >= 0)
+		rc = replace_schema_in_use(c, s, path, json, len, e);
+	else
+		rc = file_write_atomic(path, json, len, e);
+	if (rc)
 		goto out;
 	pthread_rwlock_wrlock(&c->lock);
 	if (i >= 0) {
@@ -424,6 +466,8 @@ catalog_put_schema(Catalog *c, const char *json, size_t len, int replace,
 			      sizeof(Schema *))) == 0) {
 		c->schemas[c->nschemas++] = s;
 	}
+	/* after the tables' schemas changed: a plan cached under the new
+	 * version was bound against the new columns */
 	atomic_fetch_add(&c->version, 1);
 	pthread_rwlock_unlock(&c->lock);
 	if (rc)

@@ -33,7 +33,11 @@ const char *catalog_data_dir(const Catalog *c);
 unsigned long catalog_version(const Catalog *c);
 
 /* Schemas.  add fails with ERR_EXISTS unless replace is set; a schema in
- * use by a table cannot be deleted (ERR_EXISTS names the table). */
+ * use by a table cannot be deleted (ERR_EXISTS names the table).  A
+ * replacement of a schema in use may add columns (old rows read them as
+ * NULL; crash-safe: either the old or the new schema and all rows);
+ * dropping or retyping a column in use fails with ERR_BAD_SCHEMA naming
+ * the column. */
 int catalog_put_schema(Catalog *c, const char *json, size_t len, int replace,
 		       const char *expect_name, Err *e);
 int catalog_delete_schema(Catalog *c, const char *name, Err *e);

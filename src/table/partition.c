@@ -23,12 +23,35 @@
  * DATA/tables, so acknowledged rows cannot vanish with a lost directory
  * entry.
  *
- * Owns: the MutSeg, the Wal, the thread.  Requests live on their callers'
- * stacks.
+ * Column changes (a schema that adds columns; driven by table.c, which
+ * keeps every writer out from prepare to install/abort):
+ *   prepare  builds a new MutSeg in the new layout and copies the
+ *            published rows into it (old column i to its new index, new
+ *            columns NULL with their default), and writes the same rows
+ *            into DIR/wal.next, led by a layout record; fsynced.
+ *   commit   (after the caller made the new schema durable) renames
+ *            wal.next over wal.log and fsyncs the directory.
+ *   install  publishes the new MutSeg (atomic pointer store) and makes
+ *            the new log the live one; the old MutSeg stays on a retired
+ *            list until partition_close, as snapshots may still read it.
+ *   abort    drops what prepare built and removes wal.next.
+ * A layout record is a log record whose first u32 is LAYOUT_MARK (no row
+ * batch has 2^32-1 rows), then u32 ncols and per column u8 type, u8 mv.
+ * At open, a DIR/wal.next whose layout record matches the columns the
+ * partition is opened with (the schema on disk) belongs to a committed
+ * change that crashed before its rename: it is renamed over wal.log and
+ * replayed.  Any other wal.next (no layout record, torn, another layout)
+ * belongs to a change that never committed: it is removed and wal.log
+ * replayed.  A layout record in wal.log must match, or the open fails
+ * with ERR_CORRUPT naming both column counts.
+ *
+ * Owns: the MutSeg (and retired ones), the Wal, the thread, a copy of the
+ * column descriptions.  Requests live on their callers' stacks.
  *
  * Exports: partition_open, partition_close, partition_write,
  * partition_mutseg, partition_id, partition_last_write_ms,
- * partition_wal_bytes.
+ * partition_wal_bytes, partition_evolve_prepare, partition_evolve_commit,
+ * partition_evolve_install, partition_evolve_abort.
  */
 #include "table/partition.h"
 #include "base/buf.h"
@@ -38,10 +61,20 @@
 #include "base/mem.h"
 #include "storage/wal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#define LAYOUT_MARK 0xffffffffu
+#define COPY_ROWS 4096		/* rows per record when rewriting the log */
+
+typedef struct RetiredSeg {
+	struct RetiredSeg *next;
+	MutSeg *seg;
+} RetiredSeg;
 
 typedef struct WriteReq {
 	const RowBatch *batch;
@@ -55,8 +88,19 @@ struct Partition {
 	int id;
 	char *dir;
 	int ncols;
-	MutSeg *seg;
+	ColDesc *cols;		/* owned copy */
+	MutSeg *_Atomic seg;	/* replaced only by install */
 	Wal *wal;
+	RetiredSeg *retired;	/* segments replaced by a column change */
+	/* a prepared column change */
+	MutSeg *next_seg;
+	Wal *next_wal;
+	ColDesc *next_cols;
+	int next_ncols;
+	/* replay state (partition_open only) */
+	int need_layout;	/* replaying wal.next: a layout record must lead */
+	int layout_ok;
+	int layout_bad;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;	/* writer waits for work */
@@ -68,17 +112,76 @@ struct Partition {
 	Buf enc;		/* writer's encode buffer */
 };
 
+static void
+layout_encode(Buf *b, int ncols, const ColDesc *cols)
+{
+	uint32_t h[2] = {LAYOUT_MARK, (uint32_t)ncols};
+	buf_append(b, h, sizeof(h));
+	for (int i = 0; i < ncols; i++) {
+		char d[2] = {(char)cols[i].type, (char)(cols[i].mv != 0)};
+		buf_append(b, d, 2);
+	}
+}
+
+static int
+is_layout(const char *data, size_t len)
+{
+	uint32_t m;
+	if (len < 4)
+		return 0;
+	memcpy(&m, data, 4);
+	return m == LAYOUT_MARK;
+}
+
+/* 1 if the layout record describes exactly ncols/cols; *n gets its
+ * column count (-1 if malformed). */
+static int
+layout_matches(const char *data, size_t len, int ncols, const ColDesc *cols, long *n)
+{
+	uint32_t h[2];
+	*n = -1;
+	if (len < sizeof(h))
+		return 0;
+	memcpy(h, data, sizeof(h));
+	if (len != sizeof(h) + 2 * (size_t)h[1])
+		return 0;
+	*n = (long)h[1];
+	if ((int)h[1] != ncols)
+		return 0;
+	const unsigned char *d = (const unsigned char *)data + sizeof(h);
+	for (int i = 0; i < ncols; i++)
+		if (d[2 * i] != (unsigned char)cols[i].type || d[2 * i + 1] != (cols[i].mv != 0))
+			return 0;
+	return 1;
+}
+
 static int
 replay_record(void *ctx, const char *data, size_t len, Err *e)
 {
 	Partition *p = ctx;
+	if (is_layout(data, len)) {
+		long n;
+		if (!layout_matches(data, len, p->ncols, p->cols, &n)) {
+			p->layout_bad = 1;
+			return err_set(e, ERR_CORRUPT,
+				       "partition %s: log records a layout of %ld columns, the schema has %d columns (types or order differ)",
+				       p->dir, n, p->ncols);
+		}
+		p->layout_ok = 1;
+		return 0;
+	}
+	if (p->need_layout && !p->layout_ok) {
+		p->layout_bad = 1;
+		return err_set(e, ERR_CORRUPT, "partition %s: rewritten log has no layout record", p->dir);
+	}
 	RowBatch b;
 	rowbatch_init(&b, p->ncols);
 	int rc = rowbatch_decode(&b, data, len, e);
+	MutSeg *seg = atomic_load_explicit(&p->seg, memory_order_relaxed);
 	if (rc == 0)
-		rc = mutseg_append(p->seg, &b, e);
+		rc = mutseg_append(seg, &b, e);
 	if (rc == 0)
-		mutseg_publish(p->seg);
+		mutseg_publish(seg);
 	rowbatch_free(&b);
 	return rc;
 }
@@ -88,10 +191,13 @@ commit_group(Partition *p, WriteReq *group)
 {
 	Err e = {0};
 	int rc = 0;
+	/* only this thread and a column change (while no request is queued
+	 * or running) store p->seg */
+	MutSeg *seg = atomic_load_explicit(&p->seg, memory_order_relaxed);
 	if (p->failed)
-		rc = err_set(&e, ERR_IO, "partition %d is failed after an fsync error", p->id);
+		rc = err_set(&e, ERR_IO, "partition %d is failed after an I/O error", p->id);
 	for (WriteReq *r = group; rc == 0 && r; r = r->next)
-		rc = mutseg_append(p->seg, r->batch, &e);
+		rc = mutseg_append(seg, r->batch, &e);
 	uint64_t wal_before = wal_size(p->wal);
 	for (WriteReq *r = group; rc == 0 && r; r = r->next) {
 		buf_reset(&p->enc);
@@ -110,10 +216,10 @@ commit_group(Partition *p, WriteReq *group)
 			p->failed = 1;
 	}
 	if (rc == 0) {
-		mutseg_publish(p->seg);
+		mutseg_publish(seg);
 		atomic_store(&p->last_write_ms, clock_wall_ms());
 	} else {
-		mutseg_rollback(p->seg);
+		mutseg_rollback(seg);
 		/* a failed append cuts its own partial record; the group's
 		 * earlier records are cut here, or a later group's fsync would
 		 * make refused rows durable and replay would bring them back.
@@ -176,6 +282,49 @@ sync_parents(const char *dir, Err *e)
 	return 0;
 }
 
+/* Completes or discards a column change that crashed half-way (see the
+ * header comment).  On return p->wal is open when the change was
+ * completed, else NULL and wal.log is still to be opened. */
+static int
+recover_next(Partition *p, const ColDesc *cols, Err *e)
+{
+	char next[4096], log[4096];
+	snprintf(next, sizeof(next), "%s/wal.next", p->dir);
+	snprintf(log, sizeof(log), "%s/wal.log", p->dir);
+	if (!file_exists(next))
+		return 0;
+	p->need_layout = 1;
+	p->layout_ok = p->layout_bad = 0;
+	Wal *w = NULL;
+	Err le = {0};
+	int rc = wal_open(next, replay_record, p, &w, &le);
+	p->need_layout = 0;
+	if (rc == 0 && p->layout_ok) {
+		if ((rc = wal_rename(w, log, e)) != 0) {
+			wal_close(w);
+			return rc;
+		}
+		log_info("partition %s: completed a schema change (installed the rewritten log)", p->dir);
+		p->wal = w;
+		return 0;
+	}
+	if (rc != 0 && !p->layout_bad) {
+		*e = le;
+		return rc;
+	}
+	wal_close(w);
+	log_warn("partition %s: removing %s of a schema change that was not committed%s%s", p->dir,
+		 next, rc ? ": " : "", rc ? err_msg(&le) : "");
+	MutSeg *fresh = mutseg_create(p->ncols, cols);
+	if (fresh == NULL)
+		return err_set(e, ERR_NOMEM, "opening partition %s", p->dir);
+	mutseg_free(atomic_load_explicit(&p->seg, memory_order_relaxed));
+	atomic_store_explicit(&p->seg, fresh, memory_order_relaxed);
+	if (unlink(next) != 0)
+		return err_set(e, ERR_IO, "remove %s: %s", next, strerror(errno));
+	return file_fsync_dir(p->dir, e);
+}
+
 int
 partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	       Partition **out, Err *e)
@@ -192,21 +341,25 @@ partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	p->id = id;
 	p->ncols = ncols;
 	p->dir = mem_strdup(dir);
-	p->seg = mutseg_create(ncols, cols);
+	p->cols = mem_calloc((size_t)ncols + 1, sizeof(ColDesc));
+	if (p->cols)
+		memcpy(p->cols, cols, sizeof(ColDesc) * (size_t)ncols);
+	atomic_init(&p->seg, mutseg_create(ncols, cols));
 	buf_init(&p->enc);
-	if (p->dir == NULL || p->seg == NULL) {
+	if (p->dir == NULL || p->cols == NULL || atomic_load(&p->seg) == NULL) {
 		rc = err_set(e, ERR_NOMEM, "opening partition %s", dir);
 		goto fail;
 	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/wal.log", dir);
 	int64_t t0 = clock_mono_ns();
-	rc = wal_open(path, replay_record, p, &p->wal, e);
-	if (rc)
+	if ((rc = recover_next(p, cols, e)) != 0)
+		goto fail;
+	if (p->wal == NULL && (rc = wal_open(path, replay_record, p, &p->wal, e)) != 0)
 		goto fail;
 	if (wal_records(p->wal))
 		log_info("partition %s: replayed %llu log records, %zu rows in %.1f ms", dir,
-			 (unsigned long long)wal_records(p->wal), mutseg_rows(p->seg),
+			 (unsigned long long)wal_records(p->wal), mutseg_rows(atomic_load(&p->seg)),
 			 (double)(clock_mono_ns() - t0) / 1e6);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->wake, NULL);
@@ -219,7 +372,8 @@ partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	*out = p;
 	return 0;
 fail:
-	mutseg_free(p->seg);
+	mutseg_free(atomic_load(&p->seg));
+	mem_free(p->cols);
 	mem_free(p->dir);
 	mem_free(p);
 	return rc;
@@ -235,8 +389,16 @@ partition_close(Partition *p)
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
+	partition_evolve_abort(p);
 	wal_close(p->wal);
-	mutseg_free(p->seg);
+	mutseg_free(atomic_load(&p->seg));
+	while (p->retired) {
+		RetiredSeg *r = p->retired;
+		p->retired = r->next;
+		mutseg_free(r->seg);
+		mem_free(r);
+	}
+	mem_free(p->cols);
 	buf_free(&p->enc);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->wake);
@@ -270,7 +432,147 @@ partition_write(Partition *p, const RowBatch *b, Err *e)
 	return r.rc;
 }
 
-const MutSeg *partition_mutseg(const Partition *p) { return p->seg; }
+const MutSeg *partition_mutseg(const Partition *p) { return atomic_load(&((Partition *)p)->seg); }
 int partition_id(const Partition *p) { return p->id; }
 int64_t partition_last_write_ms(const Partition *p) { return atomic_load(&((Partition *)p)->last_write_ms); }
 uint64_t partition_wal_bytes(const Partition *p) { return wal_size(p->wal); }
+
+/* ---- column changes --------------------------------------------------- */
+
+/* Fills row with published row r of old, mapped to the new layout. */
+static int
+copy_row(const MutSeg *old, size_t r, int ncols, const ColDesc *cols, const int *map,
+	 Value *row, Arena *a)
+{
+	for (int i = 0; i < ncols; i++) {
+		if (map[i] >= 0) {
+			int rc = mutcol_value(mutseg_col(old, map[i]), r, &row[i], a);
+			if (rc)
+				return rc;
+			continue;
+		}
+		row[i] = cols[i].has_dflt && !cols[i].mv ? cols[i].dflt : value_null(cols[i].type);
+		row[i].type = (uint8_t)cols[i].type;
+		row[i].null = 1;
+		row[i].mv = (uint8_t)(cols[i].mv != 0);
+		if (cols[i].mv)
+			row[i].n = 0;
+	}
+	return 0;
+}
+
+int
+partition_evolve_prepare(Partition *p, int ncols, const ColDesc *cols, const int *map, Err *e)
+{
+	if (p->failed)
+		return err_set(e, ERR_IO, "partition %s is failed after an I/O error; restart the server",
+			       p->dir);
+	partition_evolve_abort(p);
+	char next[4096];
+	snprintf(next, sizeof(next), "%s/wal.next", p->dir);
+	if (unlink(next) != 0 && errno != ENOENT)
+		return err_set(e, ERR_IO, "remove %s: %s", next, strerror(errno));
+	p->next_cols = mem_calloc((size_t)ncols + 1, sizeof(ColDesc));
+	p->next_seg = mutseg_create(ncols, cols);
+	if (p->next_cols == NULL || p->next_seg == NULL) {
+		partition_evolve_abort(p);
+		return err_set(e, ERR_NOMEM, "changing the columns of partition %s", p->dir);
+	}
+	memcpy(p->next_cols, cols, sizeof(ColDesc) * (size_t)ncols);
+	p->next_ncols = ncols;
+	int rc = wal_open(next, NULL, NULL, &p->next_wal, e);
+	if (rc) {
+		partition_evolve_abort(p);
+		return rc;
+	}
+	const MutSeg *old = atomic_load_explicit(&p->seg, memory_order_relaxed);
+	size_t nrows = mutseg_rows(old);
+	Buf enc;
+	buf_init(&enc);
+	layout_encode(&enc, ncols, cols);
+	rc = enc.oom ? err_set(e, ERR_NOMEM, "encoding a layout record")
+		     : wal_append(p->next_wal, enc.p, enc.len, e);
+	RowBatch b;
+	rowbatch_init(&b, ncols);
+	for (size_t r0 = 0; rc == 0 && r0 < nrows; r0 += COPY_ROWS) {
+		size_t n = nrows - r0 < COPY_ROWS ? nrows - r0 : COPY_ROWS;
+		rowbatch_reset(&b);
+		for (size_t r = r0; rc == 0 && r < r0 + n; r++) {
+			Value *row = rowbatch_add_row(&b);
+			if (row == NULL || copy_row(old, r, ncols, cols, map, row, &b.arena) != 0)
+				rc = err_set(e, ERR_NOMEM, "copying rows of partition %s", p->dir);
+		}
+		if (rc == 0 && (rc = mutseg_append(p->next_seg, &b, e)) == 0)
+			mutseg_publish(p->next_seg);
+		buf_reset(&enc);
+		rowbatch_encode(&b, &enc);
+		if (rc == 0)
+			rc = enc.oom ? err_set(e, ERR_NOMEM, "encoding a log record")
+				     : wal_append(p->next_wal, enc.p, enc.len, e);
+	}
+	rowbatch_free(&b);
+	buf_free(&enc);
+	if (rc == 0)
+		rc = wal_sync(p->next_wal, e);
+	if (rc)
+		partition_evolve_abort(p);
+	return rc;
+}
+
+int
+partition_evolve_commit(Partition *p, Err *e)
+{
+	char log[4096];
+	snprintf(log, sizeof(log), "%s/wal.log", p->dir);
+	int rc = p->next_wal ? wal_rename(p->next_wal, log, e)
+			     : err_set(e, ERR_INTERNAL, "partition %s: no column change prepared", p->dir);
+	if (rc) {
+		/* the new schema is durable and so is wal.next, which the
+		 * next start installs; until then take no writes, and no
+		 * further change (it would remove wal.next) */
+		p->failed = 1;
+		log_error("partition %s: %s; the partition refuses writes until restarted", p->dir,
+			  err_msg(e));
+	}
+	return rc;
+}
+
+void
+partition_evolve_install(Partition *p)
+{
+	if (p->next_seg == NULL)
+		return;
+	RetiredSeg *r = mem_alloc_or_die(sizeof(RetiredSeg));
+	r->seg = atomic_load_explicit(&p->seg, memory_order_relaxed);
+	r->next = p->retired;
+	p->retired = r;
+	wal_close(p->wal);
+	p->wal = p->next_wal;
+	mem_free(p->cols);
+	p->cols = p->next_cols;
+	p->ncols = p->next_ncols;
+	atomic_store_explicit(&p->seg, p->next_seg, memory_order_release);
+	p->next_seg = NULL;
+	p->next_wal = NULL;
+	p->next_cols = NULL;
+	p->next_ncols = 0;
+}
+
+void
+partition_evolve_abort(Partition *p)
+{
+	if (p->next_wal) {
+		char next[4096];
+		snprintf(next, sizeof(next), "%s/wal.next", p->dir);
+		wal_close(p->next_wal);
+		/* harmless if it stays: the next start finds its layout does
+		 * not match the schema and removes it */
+		unlink(next);
+	}
+	mutseg_free(p->next_seg);
+	mem_free(p->next_cols);
+	p->next_seg = NULL;
+	p->next_wal = NULL;
+	p->next_cols = NULL;
+	p->next_ncols = 0;
+}

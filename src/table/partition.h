@@ -3,9 +3,13 @@
  * recovery.  It owns a mutable segment, a write-ahead log and the single
  * writer thread that changes them.
  *
- * States: OPEN -> (fsync failure) FAILED -> CLOSED.  partition_open moves
- * nothing to OPEN until the log was replayed into the mutable segment;
+ * States: OPEN -> (fsync failure, or a column change whose new log could
+ * not be renamed into place) FAILED -> CLOSED.  partition_open moves
+ * nothing to OPEN until the log was replayed into the mutable segment
+ * (completing or discarding a column change a crash interrupted);
  * partition_close stops the writer after it drained queued requests.
+ * A column change: OPEN -> prepare -> PREPARED -> commit + install -> OPEN
+ * (new layout), or PREPARED -> abort -> OPEN (old layout).
  */
 #ifndef WB_PARTITION_H
 #define WB_PARTITION_H
@@ -34,5 +38,25 @@ const MutSeg *partition_mutseg(const Partition *p);
 int partition_id(const Partition *p);
 int64_t partition_last_write_ms(const Partition *p);
 uint64_t partition_wal_bytes(const Partition *p);
+
+/* Changing the partition's columns (a schema that adds columns).  The
+ * caller guarantees that no partition_write runs or starts from prepare
+ * until install or abort returns (table.c holds its write lock).
+ *
+ * prepare: builds a segment with ncols columns cols (copied) holding the
+ * published rows, column i taken from old column map[i] (map[i] < 0: a
+ * new column, NULL with cols[i].dflt), and writes them to DIR/wal.next
+ * (fsynced).  Nothing visible changes; on failure nothing is left.
+ * commit: after the caller made the new schema durable, renames wal.next
+ * over wal.log (a failure leaves the partition FAILED; the next start
+ * completes the change).
+ * install: publishes the new segment; the old one stays readable by
+ * existing snapshots until partition_close.
+ * abort: forgets a prepared change and removes wal.next. */
+int partition_evolve_prepare(Partition *p, int ncols, const ColDesc *cols, const int *map,
+			     Err *e);
+int partition_evolve_commit(Partition *p, Err *e);
+void partition_evolve_install(Partition *p);
+void partition_evolve_abort(Partition *p);
 
 #endif

@@ -37,6 +37,7 @@
  * schema_find_ci, schema_check_datetime_format,
  * schema_check_granularity.
  */
+#include "base/civil.h"
 #include "table/schema.h"
 #include "base/mem.h"
 
@@ -351,16 +352,6 @@ pinot_default(WbType t, FieldKind kind, int big_decimal)
 	}
 }
 
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int
 digits(const char **p, int n, int *out)
@@ -418,21 +409,11 @@ parse_timestamp(const char *s, int64_t *out)
 	}
 	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -1;
-	int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+	int64_t days = civil_days_from(y, (unsigned)mo, (unsigned)d);
 	*out = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + ms;
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Text of a JSON scalar as Jackson's toString gives it, into buf. */
 static const char *
@@ -540,8 +521,8 @@ convert_default(Parser *ps, const cJSON *it, Field *f, const char *path)
 		if (s == NULL)
 			return nomem(ps->e);
 		for (size_t i = 0; i < n / 2; i++) {
-			int hi = hexval((unsigned char)txt[2 * i]);
-			int lo = hexval((unsigned char)txt[2 * i + 1]);
+			int hi = civil_hexval((unsigned char)txt[2 * i]);
+			int lo = civil_hexval((unsigned char)txt[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			s[i] = (char)(hi * 16 + lo);

@@ -10,15 +10,33 @@
  * data directory -- which the drop first renamed (table__move_dir) out of
  * the way, so a new table of the same name never shares or loses it.
  *
- * Configs replaced while queries run are kept on a retired list until the
- * table is freed, so a pointer from table_config stays valid as long as
- * the caller holds a reference.
+ * Configs and schemas replaced while queries run are kept on a retired
+ * list until the table is freed, so a pointer from table_config or
+ * table_schema stays valid as long as the caller holds a reference.
+ *
+ * Adding columns (table__evolve_*, driven by catalog_put_schema): the
+ * write lock (a writer-preferring rwlock that every table_write holds in
+ * read mode) is taken for the whole change, so no batch is in flight
+ * while the partitions copy their rows into the new layout and rewrite
+ * their logs (partition_evolve_prepare).  After the catalog made the new
+ * schema durable, each partition renames its new log into place, then
+ * under the view lock (which table_snapshot holds in read mode for a few
+ * loads) every partition's new segment and the new schema are published
+ * together, so a snapshot never mixes layouts and always carries the
+ * schema its segments follow (TableSnap.schema).
+ *
+ * Batches built for an earlier schema (an upload that began before the
+ * change) are mapped, not refused: layouts only ever grow, so the batch's
+ * column count names the schema it was built for, and its values move to
+ * the columns of the same name; the new columns are NULL with their
+ * default value.
  *
  * Exports: table_name, table_schema, table_config, table_config_of,
  * table_num_partitions, table_ref, table_unref, table_snapshot,
  * table_snap_free, table_write, table_stats, and the table__ functions of
  * table_int.h.
  */
+#define _GNU_SOURCE
 #include "table/table_int.h"
 #include "table/partition.h"
 #include "base/file.h"
@@ -27,27 +45,66 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 typedef struct Retired {
 	struct Retired *next;
 	TableConfig *cfg;
+	Schema *schema;
 } Retired;
 
 struct Table {
 	_Atomic int refs;
 	char *name;
 	char *dir;
-	Schema *schema;
+	Schema *_Atomic schema;
 	TableConfig *_Atomic cfg[2];	/* by TableType */
-	Retired *retired;
+	Retired *retired;	/* configs replaced (under the catalog's write_mu) */
+	Retired *old_schemas;	/* schemas replaced (under the write lock) */
 	int nparts;
 	Partition **parts;
-	int part_col;		/* schema index of the partition column, or -1 */
+	int part_col;		/* schema index of the partition column, or -1
+				 * (changed under the write lock) */
 	_Atomic unsigned rr;
 	_Atomic int dropped;
+	pthread_rwlock_t write_lock;	/* read: table_write; write: a column change */
+	pthread_rwlock_t view_lock;	/* read: table_snapshot; write: installing one */
+	Schema *next_schema;	/* a prepared column change (referenced) */
 };
+
+static void
+retire(Retired **list, TableConfig *cfg, Schema *schema)
+{
+	Retired *r = mem_alloc_or_die(sizeof(Retired));
+	r->cfg = cfg;
+	r->schema = schema;
+	r->next = *list;
+	*list = r;
+}
+
+/* The partitions' column descriptions for schema s (caller frees). */
+static ColDesc *
+col_descs(const Schema *s)
+{
+	ColDesc *cols = mem_calloc((size_t)s->nfields + 1, sizeof(ColDesc));
+	if (cols == NULL)
+		return NULL;
+	for (int i = 0; i < s->nfields; i++) {
+		cols[i].type = s->fields[i].type;
+		cols[i].mv = !s->fields[i].single_value;
+		cols[i].has_dflt = s->fields[i].default_null.type == (uint8_t)s->fields[i].type;
+		cols[i].dflt = s->fields[i].default_null;
+	}
+	return cols;
+}
+
+static int
+part_col_of(const Schema *s, const TableConfig *cfg)
+{
+	return cfg && cfg->partition_column ? schema_find(s, cfg->partition_column) : -1;
+}
 
 int
 table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
@@ -60,20 +117,16 @@ table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 	t->name = mem_strdup(name);
 	t->dir = mem_strdup(dir);
 	schema_ref(s);
-	t->schema = s;
+	atomic_init(&t->schema, s);
 	t->cfg[cfg->type] = cfg;
 	t->nparts = cfg->num_partitions > 0 ? cfg->num_partitions : 1;
-	t->part_col = cfg->partition_column ? schema_find(s, cfg->partition_column) : -1;
+	t->part_col = part_col_of(s, cfg);
 	t->parts = mem_calloc((size_t)t->nparts, sizeof(Partition *));
-	ColDesc *cols = mem_calloc((size_t)s->nfields + 1, sizeof(ColDesc));
+	ColDesc *cols = col_descs(s);
 	int rc = 0;
 	if (t->name == NULL || t->dir == NULL || t->parts == NULL || cols == NULL) {
 		rc = err_set(e, ERR_NOMEM, "opening table %s", name);
 		goto fail;
-	}
-	for (int i = 0; i < s->nfields; i++) {
-		cols[i].type = s->fields[i].type;
-		cols[i].mv = !s->fields[i].single_value;
 	}
 	for (int i = 0; i < t->nparts; i++) {
 		char pdir[4096];
@@ -83,6 +136,13 @@ table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 			goto fail;
 	}
 	mem_free(cols);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	/* a column change must not starve behind a stream of writes */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&t->write_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_rwlock_init(&t->view_lock, NULL);
 	*out = t;
 	return 0;
 fail:
@@ -91,7 +151,7 @@ fail:
 		for (int i = 0; i < t->nparts; i++)
 			partition_close(t->parts[i]);
 	mem_free(t->parts);
-	schema_unref(t->schema);
+	schema_unref(atomic_load(&t->schema));
 	mem_free(t->name);
 	mem_free(t->dir);
 	mem_free(t);
@@ -102,24 +162,16 @@ void
 table__set_config(Table *t, TableConfig *cfg)
 {
 	TableConfig *old = atomic_exchange(&t->cfg[cfg->type], cfg);
-	if (old) {
-		Retired *r = mem_alloc_or_die(sizeof(Retired));
-		r->cfg = old;
-		r->next = t->retired;
-		t->retired = r;
-	}
+	if (old)
+		retire(&t->retired, old, NULL);
 }
 
 int
 table__drop_config(Table *t, TableType type)
 {
 	TableConfig *old = atomic_exchange(&t->cfg[type], NULL);
-	if (old) {
-		Retired *r = mem_alloc_or_die(sizeof(Retired));
-		r->cfg = old;
-		r->next = t->retired;
-		t->retired = r;
-	}
+	if (old)
+		retire(&t->retired, old, NULL);
 	return (atomic_load(&t->cfg[0]) != NULL) + (atomic_load(&t->cfg[1]) != NULL);
 }
 
@@ -150,7 +202,7 @@ table__move_dir(Table *t, const char *newdir, Err *e)
 const char *table__dir(const Table *t) { return t->dir; }
 
 const char *table_name(const Table *t) { return t->name; }
-const Schema *table_schema(const Table *t) { return t->schema; }
+const Schema *table_schema(const Table *t) { return atomic_load(&((Table *)t)->schema); }
 int table_num_partitions(const Table *t) { return t->nparts; }
 
 const TableConfig *
@@ -182,13 +234,20 @@ table_unref(Table *t)
 	}
 	for (int i = 0; i < 2; i++)
 		tblconfig_free(atomic_load(&t->cfg[i]));
-	while (t->retired) {
-		Retired *r = t->retired;
-		t->retired = r->next;
-		tblconfig_free(r->cfg);
-		mem_free(r);
+	for (int k = 0; k < 2; k++) {
+		Retired **list = k ? &t->old_schemas : &t->retired;
+		while (*list) {
+			Retired *r = *list;
+			*list = r->next;
+			tblconfig_free(r->cfg);
+			schema_unref(r->schema);
+			mem_free(r);
+		}
 	}
-	schema_unref(t->schema);
+	schema_unref(t->next_schema);
+	schema_unref(atomic_load(&t->schema));
+	pthread_rwlock_destroy(&t->write_lock);
+	pthread_rwlock_destroy(&t->view_lock);
 	mem_free(t->parts);
 	mem_free(t->name);
 	mem_free(t->dir);
@@ -205,6 +264,8 @@ table_snapshot(Table *t, TableSnap *snap, Err *e)
 	snap->table = t;
 	snap->nsegs = t->nparts;
 	snap->total_rows = 0;
+	pthread_rwlock_rdlock(&t->view_lock);
+	snap->schema = atomic_load(&t->schema);
 	for (int i = 0; i < t->nparts; i++) {
 		const MutSeg *seg = partition_mutseg(t->parts[i]);
 		snap->segs[i].seg = seg;
@@ -212,6 +273,7 @@ table_snapshot(Table *t, TableSnap *snap, Err *e)
 		snap->segs[i].partition = i;
 		snap->total_rows += snap->segs[i].rows;
 	}
+	pthread_rwlock_unlock(&t->view_lock);
 	return 0;
 }
 
@@ -223,6 +285,7 @@ table_snap_free(TableSnap *snap)
 	mem_free(snap->segs);
 	snap->table = NULL;
 	snap->segs = NULL;
+	snap->schema = NULL;
 	snap->nsegs = 0;
 }
 
@@ -236,12 +299,66 @@ value_hash(const Value *v)
 	return hash_u64((uint64_t)v->u.i);
 }
 
-int
-table_write(Table *t, const RowBatch *b, Err *e)
+/* The schema a batch of ncols columns was built for: the current one, or
+ * a replaced one (layouts only grow, so the count names it).  Called
+ * under the write lock. */
+static const Schema *
+schema_for_batch(Table *t, int ncols)
 {
-	if (b->ncols != t->schema->nfields)
-		return err_set(e, ERR_INTERNAL, "batch has %d columns, table %s has %d",
-			       b->ncols, t->name, t->schema->nfields);
+	const Schema *cur = atomic_load(&t->schema);
+	if (cur->nfields == ncols)
+		return cur;
+	for (Retired *r = t->old_schemas; r; r = r->next)
+		if (r->schema->nfields == ncols)
+			return r->schema;
+	return NULL;
+}
+
+/* Copies b (built for schema from) into out in the layout of schema to;
+ * out borrows b's strings. */
+static int
+map_batch(const RowBatch *b, const Schema *from, const Schema *to, RowBatch *out, Err *e)
+{
+	int *map = mem_calloc((size_t)to->nfields + 1, sizeof(int));
+	if (map == NULL)
+		return err_set(e, ERR_NOMEM, "mapping a batch to a new schema");
+	for (int i = 0; i < to->nfields; i++)
+		map[i] = schema_find(from, to->fields[i].name);
+	int rc = 0;
+	for (size_t r = 0; r < b->nrows && rc == 0; r++) {
+		const Value *src = rowbatch_row(b, r);
+		Value *dst = rowbatch_add_row(out);
+		if (dst == NULL) {
+			rc = err_set(e, ERR_NOMEM, "mapping a batch to a new schema");
+			break;
+		}
+		for (int i = 0; i < to->nfields; i++) {
+			const Field *f = &to->fields[i];
+			if (map[i] >= 0) {
+				dst[i] = src[map[i]];
+				continue;
+			}
+			/* what ingest stores for a missing value */
+			if (f->single_value) {
+				dst[i] = f->default_null;
+				dst[i].mv = 0;
+			} else {
+				dst[i] = value_null(f->type);
+				dst[i].u.mv = &f->default_null;
+				dst[i].n = 1;
+				dst[i].mv = 1;
+			}
+			dst[i].type = (uint8_t)f->type;
+			dst[i].null = 1;
+		}
+	}
+	mem_free(map);
+	return rc;
+}
+
+static int
+write_locked(Table *t, const RowBatch *b, Err *e)
+{
 	if (t->nparts == 1)
 		return partition_write(t->parts[0], b, e);
 	if (t->part_col < 0) {
@@ -269,6 +386,140 @@ table_write(Table *t, const RowBatch *b, Err *e)
 		rowbatch_free(&sub);
 	}
 	return rc;
+}
+
+int
+table_write(Table *t, const RowBatch *b, Err *e)
+{
+	pthread_rwlock_rdlock(&t->write_lock);
+	const Schema *cur = atomic_load(&t->schema);
+	int rc;
+	if (b->ncols == cur->nfields) {
+		rc = write_locked(t, b, e);
+	} else {
+		const Schema *from = schema_for_batch(t, b->ncols);
+		if (from == NULL) {
+			rc = err_set(e, ERR_INTERNAL, "batch has %d columns, table %s has %d",
+				     b->ncols, t->name, cur->nfields);
+		} else {
+			RowBatch m;
+			rowbatch_init(&m, cur->nfields);
+			rc = map_batch(b, from, cur, &m, e);
+			if (rc == 0)
+				rc = write_locked(t, &m, e);
+			rowbatch_free(&m);
+		}
+	}
+	pthread_rwlock_unlock(&t->write_lock);
+	return rc;
+}
+
+/* ---- column changes --------------------------------------------------- */
+
+int
+table__evolve_check(const Table *t, const Schema *s, int *changed, Err *e)
+{
+	const Schema *cur = table_schema(t);
+	*changed = 0;
+	for (int i = 0; i < cur->nfields; i++) {
+		const Field *of = &cur->fields[i];
+		int j = schema_find(s, of->name);
+		if (j < 0)
+			return err_set(e, ERR_BAD_SCHEMA,
+				       "column '%s': dropping a column of schema %s is not allowed: table %s holds it (only adding columns is backward compatible)",
+				       of->name, s->name, t->name);
+		const Field *nf = &s->fields[j];
+		if (nf->type != of->type)
+			return err_set(e, ERR_BAD_SCHEMA,
+				       "column '%s': changing its dataType from %s to %s is not allowed: table %s holds it (only adding columns is backward compatible)",
+				       of->name, type_name(of->type), type_name(nf->type), t->name);
+		if (nf->single_value != of->single_value)
+			return err_set(e, ERR_BAD_SCHEMA,
+				       "column '%s': changing singleValueField from %s to %s is not allowed: table %s holds it (only adding columns is backward compatible)",
+				       of->name, of->single_value ? "true" : "false",
+				       nf->single_value ? "true" : "false", t->name);
+		if (j != i)
+			*changed = 1;
+	}
+	if (s->nfields != cur->nfields)
+		*changed = 1;
+	const TableConfig *cfg = table_config(t);
+	if (cfg && cfg->partition_column && schema_find(s, cfg->partition_column) < 0)
+		return err_set(e, ERR_BAD_SCHEMA, "column '%s': table %s partitions by it",
+			       cfg->partition_column, t->name);
+	return 0;
+}
+
+void
+table__set_schema(Table *t, Schema *s)
+{
+	schema_ref(s);
+	pthread_rwlock_wrlock(&t->write_lock);
+	pthread_rwlock_wrlock(&t->view_lock);
+	Schema *old = atomic_exchange(&t->schema, s);
+	pthread_rwlock_unlock(&t->view_lock);
+	retire(&t->old_schemas, NULL, old);
+	pthread_rwlock_unlock(&t->write_lock);
+}
+
+int
+table__evolve_prepare(Table *t, Schema *s, Err *e)
+{
+	pthread_rwlock_wrlock(&t->write_lock);
+	const Schema *cur = atomic_load(&t->schema);
+	ColDesc *cols = col_descs(s);
+	int *map = mem_calloc((size_t)s->nfields + 1, sizeof(int));
+	int rc = 0;
+	if (cols == NULL || map == NULL)
+		rc = err_set(e, ERR_NOMEM, "changing the columns of table %s", t->name);
+	for (int i = 0; rc == 0 && i < s->nfields; i++)
+		map[i] = schema_find(cur, s->fields[i].name);
+	int done = 0;
+	for (; rc == 0 && done < t->nparts; done++)
+		rc = partition_evolve_prepare(t->parts[done], s->nfields, cols, map, e);
+	mem_free(cols);
+	mem_free(map);
+	if (rc) {
+		for (int i = 0; i < t->nparts; i++)
+			partition_evolve_abort(t->parts[i]);
+		pthread_rwlock_unlock(&t->write_lock);
+		return err_reset(e, rc, "table %s: %s", t->name, err_msg(e));
+	}
+	schema_ref(s);
+	t->next_schema = s;
+	return 0;
+}
+
+int
+table__evolve_finish(Table *t)
+{
+	int failed = 0;
+	for (int i = 0; i < t->nparts; i++) {
+		Err pe = {0};
+		if (partition_evolve_commit(t->parts[i], &pe) != 0)
+			failed++;
+	}
+	Schema *s = t->next_schema;
+	t->next_schema = NULL;
+	pthread_rwlock_wrlock(&t->view_lock);
+	for (int i = 0; i < t->nparts; i++)
+		partition_evolve_install(t->parts[i]);
+	Schema *old = atomic_exchange(&t->schema, s);
+	pthread_rwlock_unlock(&t->view_lock);
+	t->part_col = part_col_of(s, table_config(t));
+	retire(&t->old_schemas, NULL, old);
+	pthread_rwlock_unlock(&t->write_lock);
+	return failed;
+}
+
+void
+table__evolve_abort(Table *t)
+{
+	for (int i = 0; i < t->nparts; i++)
+		partition_evolve_abort(t->parts[i]);
+	schema_unref(t->next_schema);
+	t->next_schema = NULL;
+	pthread_rwlock_unlock(&t->write_lock);
 }
 
 void

@@ -38,9 +38,15 @@ typedef struct TableSnap {
 	int nsegs;
 	SnapSeg *segs;
 	size_t total_rows;
+	/* the schema whose column order the segments follow (valid while
+	 * the snapshot lives); a plan bound against another one must bind
+	 * again: a schema change may have added columns in between */
+	const Schema *schema;
 } TableSnap;
 
 const char *table_name(const Table *t);
+/* The current schema; borrowed, valid while the caller holds a reference
+ * to t (replaced schemas are kept until the table is freed). */
 const Schema *table_schema(const Table *t);
 /* The REALTIME config if any, else the OFFLINE one. */
 const TableConfig *table_config(const Table *t);
@@ -55,7 +61,9 @@ int table_snapshot(Table *t, TableSnap *snap, Err *e);
 void table_snap_free(TableSnap *snap);
 
 /* Writes the rows of b (columns in schema order) durably: returns once
- * every row is in the WAL (fsynced) and visible to queries. */
+ * every row is in the WAL (fsynced) and visible to queries.  A batch
+ * built for a schema the table had before columns were added is mapped
+ * to the current one by column name (new columns NULL). */
 int table_write(Table *t, const RowBatch *b, Err *e);
 
 typedef struct TableStats {

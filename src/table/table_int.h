@@ -25,4 +25,23 @@ void table__mark_dropped(Table *t);
 int table__move_dir(Table *t, const char *newdir, Err *e);
 const char *table__dir(const Table *t);
 
+/* Column changes (catalog_put_schema, under the catalog's write_mu).
+ * check: 0 if s keeps every column of t's schema with its type and
+ * single/multi-value (*changed = 1 when columns are added or moved), else
+ * ERR_BAD_SCHEMA naming the column and why.
+ * set_schema: installs s (referenced) when the columns are the same.
+ * prepare: takes the table's write lock (no table_write runs until finish
+ * or abort) and builds each partition's rows and log in s's layout; on
+ * failure releases the lock and leaves nothing.
+ * finish: after s is durable in the catalog: installs the new logs,
+ * segments and s together and releases the lock; returns the number of
+ * partitions that could not rename their log (they are FAILED and refuse
+ * writes; the next start completes them).
+ * abort: forgets a prepared change and releases the lock. */
+int table__evolve_check(const Table *t, const Schema *s, int *changed, Err *e);
+void table__set_schema(Table *t, Schema *s);
+int table__evolve_prepare(Table *t, Schema *s, Err *e);
+int table__evolve_finish(Table *t);
+void table__evolve_abort(Table *t);
+
 #endif

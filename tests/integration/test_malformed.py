@@ -70,7 +70,7 @@ def gen_csv(seed):
 			if k == 0:
 				b, col = b"%d,1,x" % ln, None			# too few fields
 			elif k == 1:
-				b, col = b"%d,1,x,1.0,extra" % ln, None		# too many fields
+				b, col = b"%d,1,x,not-a-double" % ln, "d"	# wrong type, last column
 			elif k == 2:
 				b, col = b"%d,notanint,x,1.0" % ln, "v"
 			else:

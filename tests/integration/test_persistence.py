@@ -1,6 +1,8 @@
 """Schemas, table configs and rows survive a clean restart (SIGTERM) and a
 kill -9; deletions survive too."""
 import json
+import threading
+import time
 
 from conftest import schema, ndjson, simple_table_config
 
@@ -82,6 +84,115 @@ def test_add_column_to_schema_in_use(make_server):
 	srv.ingest("ev", ndjson([{"id": 10, "n": 10, "extra": 5}]))
 	srv.restart(kill=True)
 	assert srv.rows("SELECT id, extra FROM ev WHERE id >= 9 ORDER BY id") == [[9, None], [10, 5]]
+
+
+def test_add_column_refusals_name_the_column(make_server):
+	srv = make_server()
+	srv.create(schema("ev", dims=[("id", "INT")], metrics=[("n", "LONG")]))
+	srv.ingest("ev", ndjson([{"id": i, "n": i} for i in range(10)]))
+	base = srv.get("/schemas/ev").json()
+	dropped = json.loads(json.dumps(base))
+	dropped["metricFieldSpecs"] = []
+	retyped = json.loads(json.dumps(base))
+	retyped["metricFieldSpecs"][0]["dataType"] = "DOUBLE"
+	for s, col, why in ((dropped, "'n'", "dropping"), (retyped, "'n'", "dataType")):
+		r = srv.put("/schemas/ev", data=json.dumps(s), headers={"Content-Type": "application/json"})
+		assert r.status_code == 400, r.text
+		assert col in r.text and why in r.text, r.text
+	assert srv.get("/schemas/ev").json() == base
+	assert srv.count("ev") == 10
+
+
+def test_add_column_while_querying_and_ingesting(make_server):
+	"""Queries (plans cached against the old columns) and uploads that
+	run while columns are added neither fail nor lose rows."""
+	srv = make_server()
+	srv.create(schema("ev", dims=[("id", "INT")], metrics=[("n", "LONG")]))
+	srv.ingest("ev", ndjson([{"id": i, "n": i} for i in range(5000)]))
+	stop = threading.Event()
+	errors, done = [], []
+
+	def query_loop():
+		while not stop.is_set():
+			resp = srv.query("SELECT id, n FROM ev WHERE id < 3 ORDER BY id")
+			if resp.get("exceptions") or resp["resultTable"]["rows"][:3] != [[0, 0], [1, 1], [2, 2]]:
+				errors.append(resp)
+
+	def ingest_loop():
+		k = 0
+		while not stop.is_set():
+			lo = 100000 + k * 100
+			srv.ingest("ev", ndjson([{"id": i, "n": i} for i in range(lo, lo + 100)]))
+			done.append(100)
+			k += 1
+
+	threads = [threading.Thread(target=query_loop), threading.Thread(target=query_loop),
+		   threading.Thread(target=ingest_loop)]
+	for t in threads:
+		t.start()
+	s = srv.get("/schemas/ev").json()
+	for k in range(3):
+		time.sleep(0.1)
+		s["dimensionFieldSpecs"].insert(0, {"name": "d%d" % k, "dataType": "STRING"})
+		s["metricFieldSpecs"].append({"name": "m%d" % k, "dataType": "LONG"})
+		r = srv.put("/schemas/ev", data=json.dumps(s), headers={"Content-Type": "application/json"})
+		assert r.status_code == 200, r.text
+	time.sleep(0.1)
+	stop.set()
+	for t in threads:
+		t.join()
+	assert not errors, errors[:3]
+	total = 5000 + sum(done)
+	assert srv.count("ev") == total
+	assert srv.count("ev", "WHERE m2 IS NULL AND d0 IS NULL") == total
+	srv.restart(kill=True)
+	assert srv.count("ev") == total
+	assert srv.rows("SELECT id, n, m0 FROM ev WHERE id = 4999") == [[4999, 4999, None]]
+
+
+def test_add_column_kill9_at_any_moment(make_server):
+	"""kill -9 while a column is being added: after restart the schema is
+	the old or the new one (the new one if the PUT was answered 200), and
+	every row is there, reading the new column as NULL."""
+	srv = make_server()
+	srv.create(schema("ev", dims=[("id", "INT")], metrics=[("n", "LONG")]))
+	n = 30000
+	for lo in range(0, n, 10000):
+		srv.ingest("ev", ndjson([{"id": i, "n": i} for i in range(lo, lo + 10000)]))
+	cur = srv.get("/schemas/ev").json()
+	delays = [0.0, 0.001, 0.003] + [0.004 * i for i in range(2, 20)] + [0.2]
+	for k, delay in enumerate(delays):
+		s = json.loads(json.dumps(cur))
+		s["metricFieldSpecs"].append({"name": "x%d" % k, "dataType": "INT"})
+		answer = {}
+
+		def put():
+			try:
+				r = srv.put("/schemas/ev", data=json.dumps(s),
+					    headers={"Content-Type": "application/json"}, timeout=60)
+				answer["code"] = r.status_code
+			except Exception as ex:	# the server died under the request
+				answer["error"] = repr(ex)
+
+		th = threading.Thread(target=put)
+		th.start()
+		time.sleep(delay)
+		srv.kill9()
+		th.join()
+		srv.start()
+		got = srv.get("/schemas/ev").json()
+		names = [f["name"] for f in got.get("metricFieldSpecs", [])]
+		col = "x%d" % k
+		if answer.get("code") == 200:
+			assert col in names, (answer, got)
+		else:
+			assert "code" not in answer, answer
+		assert srv.count("ev") == n
+		if col in names:
+			assert srv.count("ev", "WHERE %s IS NULL" % col) == n
+		assert srv.rows("SELECT id, n FROM ev WHERE id = 12345") == [[12345, 12345]]
+		cur = got
+	srv.check_log()
 
 
 def test_restart_empty_data_dir_twice(make_server):

@@ -224,7 +224,7 @@ static const char csv_split_body[] =
 	"2,caf\xC3\xA9,\r\n"
 	"x,bad,\r\n"
 	"3,\"\",7\n"
-	"4,too,many,fields\n"
+	"4,too\n"
 	"5,\"unterminated";
 
 static void
@@ -243,7 +243,7 @@ test_csv_split_every_byte(void **state)
 	assert_int_equal(whole.lines[0], 6);
 	assert_int_equal(whole.lines[1], 8);
 	assert_int_equal(whole.lines[2], 9);
-	assert_non_null(strstr(str(&whole.rejects), "REJECT 8|-|expected 3 fields, got 4|"));
+	assert_non_null(strstr(str(&whole.rejects), "REJECT 8|-|expected 3 fields, got 2|"));
 	assert_non_null(strstr(str(&whole.rejects),
 			       "REJECT 9|-|unterminated quoted field at end of body|5,\"unterminated"));
 	assert_int_equal(whole.st.records, 6);

@@ -155,8 +155,9 @@ test_schema_replace_twice_keeps_columns(void **state)
 	assert_int_equal(catalog_put_schema(c, schema_json, strlen(schema_json), 1, NULL, &e), 0);
 	static const char changed[] =
 		"{\"schemaName\":\"ev\",\"dimensionFieldSpecs\":[{\"name\":\"id\",\"dataType\":\"LONG\"}]}";
-	assert_int_equal(catalog_put_schema(c, changed, strlen(changed), 1, NULL, &e), ERR_UNSUPPORTED);
-	assert_non_null(strstr(e.msg, "used by table ev"));
+	assert_int_equal(catalog_put_schema(c, changed, strlen(changed), 1, NULL, &e), ERR_BAD_SCHEMA);
+	assert_non_null(strstr(e.msg, "column 'tag'"));
+	assert_non_null(strstr(e.msg, "table ev"));
 	err_clear(&e);
 	Table *t = catalog_get_table(c, "ev");
 	write_rows(t, 0, 10);

@@ -1,0 +1,180 @@
+/*
+ * segfile.h -- immutable segment files: the writer (from a MutSeg) and the
+ * memory-mapped reader.  The byte format is in docs/segment-format.md.
+ *
+ * A SegFile is read-only once open and may be shared by any number of
+ * threads; each thread scanning a column uses its own SegCursor, which
+ * owns the buffers of the block it decoded last.  Nothing read from the
+ * file is trusted: segfile_open checks the footer checksum and every
+ * offset, length and count; a block's checksum and contents (ids below
+ * the dictionary size, multi-value offsets in order) are checked the
+ * first time any cursor decodes it, or all at once by segfile_verify.
+ * Damage is ERR_CORRUPT with a message naming the file, column and block.
+ */
+#ifndef WB_SEGFILE_H
+#define WB_SEGFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "storage/mutseg.h"
+#include "storage/types.h"
+#include "storage/value.h"
+
+#define SEGFILE_VERSION 1
+#define SEGFILE_BLOCK_ROWS 65536	/* rows per row block (= MutSeg chunk) */
+#define SEGFILE_NONE UINT32_MAX		/* "no such id / block" */
+
+/* Opaque source position covered by a segment: e.g. a Kafka partition
+ * and an offset range [start, end), or a WAL id and byte positions. */
+typedef struct SegSource {
+	int64_t id;
+	int64_t start;
+	int64_t end;
+} SegSource;
+
+/* Format constants shared with segwrite.c (docs/segment-format.md). */
+#define SEGFILE_MAGIC "WBSEGMT\x1a"	/* 8 bytes, at both ends of the file */
+#define SEGFILE_HEADER_BYTES 16
+#define SEGFILE_TRAILER_BYTES 32
+#define SEGFILE_BLOCK_BYTES 32		/* one block table entry */
+#define SEGFILE_RB_BYTES 24		/* one row-block record */
+
+enum {
+	SEGFILE_K_DICT_OFFS = 1,	/* var-length dictionary: card+1 u32 offsets */
+	SEGFILE_K_DICT_BYTES = 2,	/* var-length dictionary: entry bytes */
+	SEGFILE_K_DICT_NUMS = 3,	/* numeric dictionary: card 8-byte values */
+	SEGFILE_K_DATA = 4,		/* single-value rows: packed ids or values */
+	SEGFILE_K_NULLS = 5,		/* null bitmap words of a row block */
+	SEGFILE_K_MV_ENDS = 6,		/* multi-value: u32 element end per row */
+	SEGFILE_K_MV_ELEMS = 7,		/* multi-value: packed ids or values */
+	SEGFILE_K_COUNT
+};
+
+/* ---- reader ---- */
+
+typedef struct SegFile SegFile;
+
+typedef struct SegMeta {
+	uint32_t version;
+	uint64_t nrows;
+	int ncols;
+	uint32_t block_rows;
+	int64_t created_ms;
+	int time_col;		/* -1 if none */
+	int64_t tmin, tmax;	/* valid when time_col >= 0 and has_time */
+	int has_time;		/* 0: no time column or every time is NULL */
+	int sort_col;		/* -1 if rows are in arrival order */
+	uint32_t nsources;
+	const SegSource *sources;
+	uint64_t file_bytes;
+	uint32_t nblocks;
+} SegMeta;
+
+typedef union SegNum {
+	int64_t i;		/* integer types */
+	double d;		/* FLOAT, DOUBLE */
+	uint32_t id;		/* var-length types: dictionary id */
+} SegNum;
+
+typedef struct SegColInfo {
+	const char *name;	/* NUL-terminated, lives with the SegFile */
+	WbType type;
+	int mv;
+	int has_dict;
+	int codec;
+	unsigned bits;		/* bits per dictionary id */
+	uint32_t card;		/* dictionary entries (0 without dictionary) */
+	uint64_t null_count;
+	uint64_t nelems;	/* multi-value: total elements */
+	int has_minmax;		/* 0 when every value is NULL (or no rows) */
+	SegNum min, max;	/* over non-NULL values (elements for MV);
+				 * dictionary ids for var-length types */
+	uint64_t stored_bytes;	/* bytes of the column's blocks in the file */
+	uint64_t raw_bytes;	/* same, uncompressed */
+} SegColInfo;
+
+/* Maps and checks path; *out is owned by the caller (segfile_close). */
+int segfile_open(const char *path, SegFile **out, Err *e);
+void segfile_close(SegFile *sf);
+const char *segfile_path(const SegFile *sf);
+const SegMeta *segfile_meta(const SegFile *sf);
+const SegColInfo *segfile_col(const SegFile *sf, int c);
+/* Column index by name (exact), or -1. */
+int segfile_col_find(const SegFile *sf, const char *name);
+/* Checks every block (checksum and contents) and every dictionary. */
+int segfile_verify(SegFile *sf, Err *e);
+
+/* A sorted dictionary, pointing into the mapping (valid until
+ * segfile_close).  Entries are strictly increasing: strings by bytes
+ * (memcmp, then shorter first), numbers by value (doubles in IEEE total
+ * order, so -0.0 < 0.0). */
+typedef struct SegDict {
+	WbType type;
+	uint32_t card;
+	const uint32_t *offs;	/* var-length: card + 1 offsets into bytes */
+	const char *bytes;
+	const unsigned char *nums; /* numbers: card 8-byte LE values (int64_t
+				 * for integer types, double for floats) */
+} SegDict;
+
+/* Checks (once) and returns column c's dictionary; ERR_INVALID if the
+ * column has none. */
+int segfile_dict(SegFile *sf, int c, SegDict *out, Err *e);
+const char *segfile_dict_str(const SegDict *d, uint32_t id, uint32_t *len);
+int64_t segfile_dict_i64(const SegDict *d, uint32_t id);
+double segfile_dict_f64(const SegDict *d, uint32_t id);
+/* Entry id as a Value (strings point into the mapping). */
+Value segfile_dict_value(const SegDict *d, uint32_t id);
+/* Id of v (of the column's type family: a string for var-length, an
+ * integer or double otherwise), or SEGFILE_NONE. */
+uint32_t segfile_dict_find(const SegDict *d, const Value *v);
+/* First id whose entry is >= v (upper = 0) or > v (upper = 1); card if
+ * none.  The ids of entries in [lo, hi] are [lower(lo), upper(hi)). */
+uint32_t segfile_dict_bound(const SegDict *d, const Value *v, int upper);
+
+/* A reading position in one column.  Owns the decoded copy of the last
+ * row block it touched (nothing for uncompressed blocks, which are read
+ * in place).  Not shared between threads. */
+typedef struct SegCursor {
+	SegFile *sf;
+	int col;
+	uint32_t rb;		/* row block held, or SEGFILE_NONE */
+	const void *data;	/* its values: ids (uint32_t) or typed values */
+	const uint64_t *nulls;	/* its null words, NULL if none are NULL */
+	const uint32_t *ends;	/* MV: element end per row, block-relative */
+	const void *elems;	/* MV: element ids / values of the block */
+	uint64_t elem0;		/* MV: global index of the block's first element */
+	uint64_t nelems_rb;	/* MV: elements in the block */
+	void *bufs[4];		/* owned decode buffers (data, nulls, ends, elems) */
+	size_t caps[4];
+} SegCursor;
+
+void segfile_cursor_init(SegCursor *cur, SegFile *sf, int c);
+void segfile_cursor_free(SegCursor *cur);
+/* Zero-copy access: *out points to n contiguous values of rows
+ * [row, row+n), which must lie in one row block: uint32_t dictionary ids
+ * for a dictionary column, else type_width() values.  Valid until the
+ * cursor moves to another row block or is freed. */
+int segfile_cursor_get(SegCursor *cur, size_t row, size_t n, const void **out, Err *e);
+/* Copies rows [row, row+n) (any range) into out: dictionary ids as
+ * uint32_t, else int32_t / int64_t / float / double by type. */
+int segfile_read(SegCursor *cur, size_t row, size_t n, void *out, Err *e);
+/* As segfile_read, but numbers as values even for a dictionary column
+ * (var-length columns: ERR_INVALID). */
+int segfile_read_values(SegCursor *cur, size_t row, size_t n, void *out, Err *e);
+/* Null words of rows [row, row+n) (row a multiple of 64) into
+ * out[0 .. (n+63)/64), bits at or past n cleared; *any = 1 if a row is
+ * NULL. */
+int segfile_read_nulls(SegCursor *cur, size_t row, size_t n, uint64_t *out, int *any, Err *e);
+/* Multi-value rows [row, row+n): element ranges start[k], count[k] in the
+ * column's global element numbering. */
+int segfile_read_mv(SegCursor *cur, size_t row, size_t n, uint64_t *start, uint32_t *count,
+		    Err *e);
+/* Elements [elem, elem+n) into out (ids as uint32_t, or typed values). */
+int segfile_read_elems(SegCursor *cur, uint64_t elem, size_t n, void *out, Err *e);
+/* Row r as a Value (strings into the mapping; MV arrays in a). */
+int segfile_value(SegCursor *cur, size_t r, Value *out, Arena *a, Err *e);
+
+#endif

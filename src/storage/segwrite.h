@@ -1,0 +1,40 @@
+/*
+ * segwrite.h -- writes a segment file (docs/segment-format.md) from the
+ * published rows of a mutable segment.
+ */
+#ifndef WB_SEGWRITE_H
+#define WB_SEGWRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "storage/mutseg.h"
+#include "storage/segfile.h"
+
+typedef struct SegColOpt {
+	const char *name;	/* column name, stored in the footer (required) */
+	int dict;		/* 1: sorted dictionary + bit-packed ids; STRING,
+				 * JSON and BYTES always get one */
+	int codec;		/* CodecId for the column's row blocks */
+} SegColOpt;
+
+typedef struct SegWriteSpec {
+	const MutSeg *seg;	/* rows [0, nrows) are written */
+	size_t nrows;		/* 0: every row published when the write starts */
+	const SegColOpt *cols;	/* one per column of seg */
+	int sort_col;		/* -1, or a single-value column to sort rows by */
+	int time_col;		/* -1, or an INT/LONG/TIMESTAMP single-value
+				 * column whose min/max is the time range */
+	const SegSource *sources;
+	uint32_t nsources;
+	int64_t created_ms;	/* 0: now */
+} SegWriteSpec;
+
+/* Writes the segment to path: path.tmp, fsync, rename, directory fsync.
+ * *bytes_out (may be NULL) gets the file size.  Reads only the MutSeg's
+ * published rows and may run while its writer appends.  On failure no
+ * file is left behind (the temporary is removed). */
+int segwrite_file(const char *path, const SegWriteSpec *spec, uint64_t *bytes_out, Err *e);
+
+#endif
