@@ -294,8 +294,21 @@ value_hash(const Value *v)
 {
 	if (v->null)
 		return 0;
+	if (v->mv) {
+		/* a multi-value key: combine its elements in order */
+		uint64_t h = 0x9e3779b97f4a7c15ULL;
+		for (uint32_t i = 0; i < v->n; i++)
+			h = hash_u64(h ^ value_hash(&v->u.mv[i]));
+		return h;
+	}
 	if (type_is_var((WbType)v->type))
 		return hash_bytes(v->u.s, v->n);
+	if (type_is_float((WbType)v->type)) {
+		double d = v->u.d == 0 ? 0.0 : v->u.d;	/* -0.0 and 0.0 alike */
+		uint64_t bits;
+		memcpy(&bits, &d, sizeof(bits));
+		return hash_u64(bits);
+	}
 	return hash_u64((uint64_t)v->u.i);
 }
 
