@@ -44,7 +44,7 @@ typedef struct PlanAgg {
 typedef struct Plan {
 	Arena arena;
 	const char *table;	/* table as resolved; NULL = no FROM */
-	int systables;		/* the virtual sys.tables */
+	int systables;		/* virtual system table: systab_id(), 0 = none */
 	BindTable tab;
 	uint8_t *used;		/* per table column: read by the scan */
 	int nfilter_cols;	/* columns read by WHERE (for statistics) */

@@ -28,6 +28,7 @@
  * query_parse_options, query_pinot_response.
  */
 #include "query/query.h"
+#include "query/systab.h"
 #include "base/clock.h"
 #include "base/mem.h"
 #include "expr/expr.h"
@@ -137,75 +138,7 @@ cache_put(const char *sql, const Catalog *cat, unsigned long ver, int pl, Cached
 	cp_release(old);
 }
 
-/* ---- sys.tables -------------------------------------------------------- */
-
-static const BindCol systables_cols[] = {
-	{"tableName", TYPE_STRING, 0}, {"tableType", TYPE_STRING, 0}, {"schemaName", TYPE_STRING, 0},
-	{"partitions", TYPE_INT, 0},   {"numRows", TYPE_LONG, 0},     {"bytes", TYPE_LONG, 0},
-	{"lastWriteMs", TYPE_LONG, 0},
-};
-#define SYSTABLES_NCOLS ((int)(sizeof(systables_cols) / sizeof(systables_cols[0])))
-
-static int
-systables_build(Catalog *cat, MutSeg **out, Err *e)
-{
-	ColDesc cd[SYSTABLES_NCOLS];
-	for (int i = 0; i < SYSTABLES_NCOLS; i++)
-		cd[i] = (ColDesc){systables_cols[i].type, 0};
-	Table **tabs = NULL;
-	int n = 0;
-	int rc = catalog_tables(cat, &tabs, &n);
-	if (rc != 0)
-		return err_set(e, rc, "cannot list tables");
-	MutSeg *s = mutseg_create(SYSTABLES_NCOLS, cd);
-	RowBatch b;
-	rowbatch_init(&b, SYSTABLES_NCOLS);
-	for (int i = 0; i < n && s != NULL; i++) {
-		Table *t = tabs[i];
-		TableStats st;
-		memset(&st, 0, sizeof(st));
-		table_stats(t, &st);
-		const TableConfig *tc = table_config(t);
-		const Schema *sc = table_schema(t);
-		Value *row = rowbatch_add_row(&b);
-		if (row == NULL)
-			break;
-		const char *nm = table_name(t);
-		const char *ty = tc ? tblconfig_type_name(tc->type) : "SYSTEM";
-		const char *sn = sc && sc->name ? sc->name : nm;
-		row[0] = value_str(TYPE_STRING, nm, (uint32_t)strlen(nm));
-		row[1] = value_str(TYPE_STRING, ty, (uint32_t)strlen(ty));
-		row[2] = value_str(TYPE_STRING, sn, (uint32_t)strlen(sn));
-		row[3] = value_int(TYPE_INT, table_num_partitions(t));
-		row[4] = value_int(TYPE_LONG, (int64_t)st.rows);
-		row[5] = value_int(TYPE_LONG, (int64_t)st.bytes);
-		row[6] = value_int(TYPE_LONG, st.last_write_ms);
-	}
-	rc = 0;
-	if (s == NULL || b.nrows != (size_t)n)
-		rc = err_set(e, ERR_NOMEM, "out of memory building sys.tables");
-	else if (n > 0 && (rc = mutseg_append(s, &b, e)) == 0)
-		mutseg_publish(s);
-	rowbatch_free(&b);
-	for (int i = 0; i < n; i++)
-		table_unref(tabs[i]);
-	mem_free(tabs);
-	if (rc != 0) {
-		if (s)
-			mutseg_free(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
-}
-
 /* ---- binding against the catalog -------------------------------------- */
-
-static int
-is_systables(const AstSelect *q)
-{
-	return q->schema && strcasecmp(q->schema, "sys") == 0 && strcasecmp(q->table, "tables") == 0;
-}
 
 static Table *
 find_table(Catalog *cat, const AstSelect *q, char *name, size_t cap)
@@ -239,12 +172,13 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Err
 		goto done;
 	BindTable bt = {0};
 	BindCol *cols = NULL;
+	const SysTab *vt = NULL;
 	Table *t = NULL;
 	if (q->table != NULL) {
-		if (is_systables(q)) {
-			bt.name = "sys.tables";
-			bt.ncols = SYSTABLES_NCOLS;
-			bt.cols = systables_cols;
+		if ((vt = systab_find(q->schema, q->table)) != NULL) {
+			bt.name = arena_printf(&a, "sys.%s", systab_name(vt));
+			bt.ncols = systab_ncols(vt);
+			bt.cols = systab_cols(vt);
 		} else {
 			char name[512];
 			t = cat ? find_table(cat, q, name, sizeof(name)) : NULL;
@@ -269,8 +203,8 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Err
 		}
 	}
 	rc = bind_select(q, q->table ? &bt : NULL, pl, &plan, e);
-	if (rc == 0 && is_systables(q))
-		plan->systables = 1;
+	if (rc == 0 && vt != NULL)
+		plan->systables = systab_id(vt);
 	if (rc == 0 && plan->table) {
 		/* column names must outlive the table reference: copy them */
 		BindCol *pc = arena_calloc(&plan->arena, sizeof(BindCol) * (size_t)(bt.ncols + 1));
@@ -432,7 +366,7 @@ query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, 
 		rc = exec_run(p, NULL, &lim, rs, e);
 	} else if (p->systables) {
 		MutSeg *s = NULL;
-		if ((rc = systables_build(c, &s, e)) == 0) {
+		if ((rc = systab_build(systab_get(p->systables), c, &s, e)) == 0) {
 			SnapSeg seg = {s, mutseg_rows(s), 0};
 			TableSnap snap = {NULL, 1, &seg, seg.rows};
 			rc = exec_run(p, &snap, &lim, rs, e);

@@ -33,7 +33,8 @@
  *
  * Exports: table_name, table_schema, table_config, table_config_of,
  * table_num_partitions, table_ref, table_unref, table_snapshot,
- * table_snap_free, table_write, table_stats, and the table__ functions of
+ * table_snap_free, table_write, table_stats, table_segment_info, and the
+ * table__ functions of
  * table_int.h.
  */
 #define _GNU_SOURCE
@@ -547,4 +548,75 @@ table_stats(Table *t, TableStats *st)
 		if (w > st->last_write_ms)
 			st->last_write_ms = w;
 	}
+}
+
+/* Min and max of the non-NULL values of an integer column over rows
+ * [0, n) of seg; 0 when there are none. */
+static int
+col_range(const MutSeg *seg, int c, size_t n, int64_t *lo, int64_t *hi)
+{
+	const MutCol *col = mutseg_col(seg, c);
+	WbType t = mutcol_type(col);
+	if (mutcol_is_mv(col) || !type_is_integer(t))
+		return 0;
+	int found = 0;
+	for (size_t r = 0; r < n;) {
+		size_t end = (r | (MUTSEG_CHUNK_ROWS - 1)) + 1;
+		if (end > n)
+			end = n;
+		const char *base = mutcol_data(col, r);
+		for (size_t k = r; k < end; k++) {
+			if (mutcol_is_null(col, k))
+				continue;
+			int64_t v;
+			if (type_width(t) == 8) {
+				memcpy(&v, base + (k - r) * 8, 8);
+			} else {
+				int32_t x;
+				memcpy(&x, base + (k - r) * 4, 4);
+				v = x;
+			}
+			if (!found || v < *lo)
+				*lo = v;
+			if (!found || v > *hi)
+				*hi = v;
+			found = 1;
+		}
+		r = end;
+	}
+	return found;
+}
+
+int
+table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
+{
+	TableSnap snap;
+	int rc = table_snapshot(t, &snap, e);
+	if (rc)
+		return rc;
+	SegInfo *si = mem_calloc((size_t)snap.nsegs + 1, sizeof(SegInfo));
+	if (si == NULL) {
+		table_snap_free(&snap);
+		return err_set(e, ERR_NOMEM, "listing segments of %s", t->name);
+	}
+	const TableConfig *cfg = table_config(t);
+	int tc = cfg && cfg->time_column ? schema_find(snap.schema, cfg->time_column) : -1;
+	for (int i = 0; i < snap.nsegs; i++) {
+		SegInfo *s = &si[i];
+		int p = snap.segs[i].partition;
+		s->partition = p;
+		s->state = "MUTABLE";
+		snprintf(s->name, sizeof(s->name), "%s__%d__mutable", t->name, p);
+		snprintf(s->path, sizeof(s->path), "%s/p%d", t->dir, p);
+		s->rows = snap.segs[i].rows;
+		s->bytes = mutseg_bytes(snap.segs[i].seg);
+		if (tc >= 0)
+			s->has_time = col_range(snap.segs[i].seg, tc, s->rows, &s->min_time, &s->max_time);
+		s->start_offset = 0;
+		s->end_offset = (int64_t)partition_wal_bytes(t->parts[p]);
+	}
+	*n = snap.nsegs;
+	*out = si;
+	table_snap_free(&snap);
+	return 0;
 }

@@ -73,4 +73,23 @@ typedef struct TableStats {
 } TableStats;
 void table_stats(Table *t, TableStats *st);
 
+/* One segment of a table, for sys.segments.  Today every partition has
+ * one MUTABLE segment; sealed and quarantined ones come with segment
+ * files. */
+typedef struct SegInfo {
+	int partition;
+	const char *state;	/* "MUTABLE", "SEALED", "QUARANTINED" (static) */
+	char name[256];
+	char path[512];
+	size_t rows;
+	size_t bytes;
+	int has_time;		/* min_time/max_time valid */
+	int64_t min_time, max_time;	/* of the time column, ms or raw units */
+	int64_t start_offset, end_offset;	/* source positions covered
+						 * (pushed data: WAL bytes) */
+} SegInfo;
+
+/* Fills *out (caller frees with mem_free) with one entry per segment. */
+int table_segment_info(Table *t, SegInfo **out, int *n, Err *e);
+
 #endif

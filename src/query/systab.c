@@ -1,0 +1,171 @@
+/*
+ * systab.c -- the virtual system tables.
+ *
+ * Each entry of `systabs` names a table, its columns, and a builder that
+ * appends one row per object into a RowBatch.  systab_build turns that
+ * batch into a temporary, published MutSeg that the executor scans like
+ * a table's segment, so every SQL feature works on system tables.  The
+ * builders take their own references (catalog_tables) and release them
+ * before returning; strings they add point into the batch's arena or into
+ * objects that outlive the build.
+ *
+ *   sys.tables    one row per table: name, type, schema, partitions, rows,
+ *                 bytes, last write time
+ *   sys.segments  one row per segment: table, partition, segment name,
+ *                 path, state (MUTABLE / SEALED / QUARANTINED), rows,
+ *                 bytes, time range of the time column, source offsets
+ *
+ * Exports: systab_find, systab_id, systab_get, systab_name, systab_ncols,
+ * systab_cols, systab_build.
+ */
+#include "query/systab.h"
+#include "base/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+typedef int (*SysBuildFn)(Table *t, RowBatch *b, Err *e);
+
+struct SysTab {
+	const char *name;	/* without the "sys." */
+	const BindCol *cols;
+	int ncols;
+	SysBuildFn build;	/* rows of one table */
+};
+
+static Value
+str(Arena *a, const char *s)
+{
+	char *d = arena_strdup(a, s ? s : "");
+	return d ? value_str(TYPE_STRING, d, (uint32_t)strlen(d)) : value_null(TYPE_STRING);
+}
+
+static const BindCol tables_cols[] = {
+	{"tableName", TYPE_STRING, 0}, {"tableType", TYPE_STRING, 0}, {"schemaName", TYPE_STRING, 0},
+	{"partitions", TYPE_INT, 0},   {"numRows", TYPE_LONG, 0},     {"bytes", TYPE_LONG, 0},
+	{"lastWriteMs", TYPE_LONG, 0},
+};
+
+static int
+tables_build(Table *t, RowBatch *b, Err *e)
+{
+	TableStats st;
+	memset(&st, 0, sizeof(st));
+	table_stats(t, &st);
+	const TableConfig *tc = table_config(t);
+	const Schema *sc = table_schema(t);
+	Value *row = rowbatch_add_row(b);
+	if (row == NULL)
+		return err_set(e, ERR_NOMEM, "building sys.tables");
+	const char *nm = table_name(t);
+	row[0] = str(&b->arena, nm);
+	row[1] = str(&b->arena, tc ? tblconfig_type_name(tc->type) : "SYSTEM");
+	row[2] = str(&b->arena, sc && sc->name ? sc->name : nm);
+	row[3] = value_int(TYPE_INT, table_num_partitions(t));
+	row[4] = value_int(TYPE_LONG, (int64_t)st.rows);
+	row[5] = value_int(TYPE_LONG, (int64_t)st.bytes);
+	row[6] = value_int(TYPE_LONG, st.last_write_ms);
+	return 0;
+}
+
+static const BindCol segments_cols[] = {
+	{"tableName", TYPE_STRING, 0}, {"partition", TYPE_INT, 0},  {"segmentName", TYPE_STRING, 0},
+	{"path", TYPE_STRING, 0},      {"state", TYPE_STRING, 0},   {"numRows", TYPE_LONG, 0},
+	{"bytes", TYPE_LONG, 0},       {"startTime", TYPE_LONG, 0}, {"endTime", TYPE_LONG, 0},
+	{"startOffset", TYPE_LONG, 0}, {"endOffset", TYPE_LONG, 0},
+};
+
+static int
+segments_build(Table *t, RowBatch *b, Err *e)
+{
+	SegInfo *si;
+	int n;
+	int rc = table_segment_info(t, &si, &n, e);
+	if (rc)
+		return rc;
+	for (int i = 0; i < n && rc == 0; i++) {
+		Value *row = rowbatch_add_row(b);
+		if (row == NULL) {
+			rc = err_set(e, ERR_NOMEM, "building sys.segments");
+			break;
+		}
+		row[0] = str(&b->arena, table_name(t));
+		row[1] = value_int(TYPE_INT, si[i].partition);
+		row[2] = str(&b->arena, si[i].name);
+		row[3] = str(&b->arena, si[i].path);
+		row[4] = str(&b->arena, si[i].state);
+		row[5] = value_int(TYPE_LONG, (int64_t)si[i].rows);
+		row[6] = value_int(TYPE_LONG, (int64_t)si[i].bytes);
+		row[7] = si[i].has_time ? value_int(TYPE_LONG, si[i].min_time) : value_null(TYPE_LONG);
+		row[8] = si[i].has_time ? value_int(TYPE_LONG, si[i].max_time) : value_null(TYPE_LONG);
+		row[9] = value_int(TYPE_LONG, si[i].start_offset);
+		row[10] = value_int(TYPE_LONG, si[i].end_offset);
+	}
+	mem_free(si);
+	return rc;
+}
+
+#define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const SysTab systabs[] = {
+	{"tables", tables_cols, NCOLS(tables_cols), tables_build},
+	{"segments", segments_cols, NCOLS(segments_cols), segments_build},
+};
+
+const SysTab *
+systab_find(const char *schema, const char *table)
+{
+	if (schema == NULL || table == NULL || strcasecmp(schema, "sys") != 0)
+		return NULL;
+	for (int i = 0; i < NCOLS(systabs); i++)
+		if (strcasecmp(systabs[i].name, table) == 0)
+			return &systabs[i];
+	return NULL;
+}
+
+int systab_id(const SysTab *t) { return t ? (int)(t - systabs) + 1 : 0; }
+
+const SysTab *
+systab_get(int id)
+{
+	return id >= 1 && id <= NCOLS(systabs) ? &systabs[id - 1] : NULL;
+}
+
+const char *systab_name(const SysTab *t) { return t->name; }
+int systab_ncols(const SysTab *t) { return t->ncols; }
+const BindCol *systab_cols(const SysTab *t) { return t->cols; }
+
+int
+systab_build(const SysTab *st, Catalog *cat, MutSeg **out, Err *e)
+{
+	ColDesc cd[32];
+	if (st->ncols > 32)
+		return err_set(e, ERR_INTERNAL, "system table %s has too many columns", st->name);
+	for (int i = 0; i < st->ncols; i++)
+		cd[i] = (ColDesc){st->cols[i].type, 0};
+	Table **tabs = NULL;
+	int n = 0;
+	int rc = catalog_tables(cat, &tabs, &n);
+	if (rc != 0)
+		return err_set(e, rc, "cannot list tables");
+	MutSeg *s = mutseg_create(st->ncols, cd);
+	RowBatch b;
+	rowbatch_init(&b, st->ncols);
+	if (s == NULL)
+		rc = err_set(e, ERR_NOMEM, "building sys.%s", st->name);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = st->build(tabs[i], &b, e);
+	if (rc == 0 && b.nrows > 0 && (rc = mutseg_append(s, &b, e)) == 0)
+		mutseg_publish(s);
+	rowbatch_free(&b);
+	for (int i = 0; i < n; i++)
+		table_unref(tabs[i]);
+	mem_free(tabs);
+	if (rc != 0) {
+		mutseg_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
