@@ -9,6 +9,7 @@
 #include "base/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -28,6 +29,15 @@ cmd_serve_parse(int argc, char **argv, ServerOpts *o, int *i, Err *e)
 			return server_parse_addr(val, &o->http_host, &o->http_port, e);
 		return server_parse_addr(val, &o->pg_host, &o->pg_port, e);
 	}
+	if (strcmp(a, "--ingest-memory") == 0) {
+		char *end;
+		long long mb = val ? strtoll(val, &end, 10) : -1;
+		if (val == NULL || *end || mb <= 0)
+			return err_set(e, ERR_INVALID, "--ingest-memory needs a size in MiB");
+		o->ingest_mem_limit = (size_t)mb << 20;
+		(*i)++;
+		return 0;
+	}
 	if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
 		log_set_level(LOG_DEBUG);
 		return 0;
@@ -43,8 +53,10 @@ cmd_serve(int argc, char **argv)
 	Err e = {0};
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
-			puts("usage: waybill serve [--data-dir DIR] [--http HOST:PORT] [--pg HOST:PORT] [--verbose]\n"
-			     "defaults: --data-dir ./waybill-data --http 127.0.0.1:8099 --pg 127.0.0.1:5433");
+			puts("usage: waybill serve [--data-dir DIR] [--http HOST:PORT] [--pg HOST:PORT]\n"
+			     "                     [--ingest-memory MiB] [--verbose]\n"
+			     "defaults: --data-dir ./waybill-data --http 127.0.0.1:8099 --pg 127.0.0.1:5433\n"
+			     "          --ingest-memory: a quarter of physical memory, for all uploads together");
 			return 0;
 		}
 		if (cmd_serve_parse(argc, argv, &o, &i, &e) != 0) {

@@ -49,6 +49,19 @@ pick_format(HttpReq *req, DecodeFormat *fmt)
 	return 0;
 }
 
+/* A memory failure while the ingest budget is exhausted is the server
+ * being busy, not broken: say so (503) and let the client retry. */
+static void
+budget_error(ServerApp *a, Err *e)
+{
+	if (e->code == ERR_NOMEM && atomic_load(&a->ingest_mem.exceeded)) {
+		atomic_store(&a->ingest_mem.exceeded, 0);
+		err_reset(e, ERR_BUSY,
+			  "ingestion memory limit of %zu MiB (all uploads together) reached; retry later or send smaller bodies",
+			  a->ingest_mem.limit >> 20);
+	}
+}
+
 static int
 push_begin_cb(void *app, HttpReq *req, HttpResp *resp, void **state)
 {
@@ -118,7 +131,10 @@ push_begin_cb(void *app, HttpReq *req, HttpResp *resp, void **state)
 		o.columns = ps->cols;
 	}
 	Err e = {0};
+	MemBudget *old = mem_budget_set(&a->ingest_mem);
 	int rc = push_begin(a->cat, t, fmt, &o, "http", &ps->job, &e);
+	mem_budget_set(old);
+	budget_error(a, &e);
 	table_unref(t);
 	*state = ps;
 	if (rc) {
@@ -144,7 +160,11 @@ push_feed_cb(void *app, void *state, const char *data, size_t n, HttpResp *resp)
 {
 	PushState *ps = state;
 	Err e = {0};
-	if (push_feed(ps->job, data, n, &e) != 0) {
+	MemBudget *old = mem_budget_set(&((ServerApp *)app)->ingest_mem);
+	int rc = push_feed(ps->job, data, n, &e);
+	mem_budget_set(old);
+	if (rc != 0) {
+		budget_error(app, &e);
 		PushResult r;
 		push_progress(ps->job, &r);
 		fail_resp(resp, &e, &r);
@@ -164,7 +184,11 @@ push_finish_cb(void *app, void *state, HttpResp *resp)
 		return;
 	}
 	Err e = {0};
-	if (push_finish(ps->job, r, &e) != 0) {
+	MemBudget *old = mem_budget_set(&((ServerApp *)app)->ingest_mem);
+	int rc = push_finish(ps->job, r, &e);
+	mem_budget_set(old);
+	if (rc != 0) {
+		budget_error(app, &e);
 		fail_resp(resp, &e, r);
 		mem_free(r);
 		return;

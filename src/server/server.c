@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const HttpRoute routes[] = {
 	{"GET", "/health", ctlapi_health, NULL},
@@ -97,6 +98,12 @@ server_run(const ServerOpts *o, Err *e)
 
 	int64_t t0 = clock_mono_ns();
 	ServerApp app = {.started_ms = clock_wall_ms()};
+	size_t ingest_limit = o->ingest_mem_limit;
+	if (ingest_limit == 0) {
+		long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+		ingest_limit = pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize / 4 : (size_t)1 << 30;
+	}
+	mem_budget_init(&app.ingest_mem, ingest_limit);
 	int rc = catalog_open(o->data_dir, &app.cat, e);
 	if (rc)
 		return rc;

@@ -14,6 +14,8 @@ typedef struct ServerOpts {
 	int http_port;		/* default 8099 */
 	const char *pg_host;	/* default 127.0.0.1 */
 	int pg_port;		/* default 5433 */
+	size_t ingest_mem_limit;	/* bytes for all push jobs together;
+					 * 0 = a quarter of physical memory */
 	/* Called once the server is ready (demo uses it to load data);
 	 * runs on the main thread while the server serves. */
 	void (*on_ready)(void *ctx, const char *http_url, Catalog *cat);

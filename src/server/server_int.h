@@ -5,12 +5,17 @@
 #ifndef WB_SERVER_INT_H
 #define WB_SERVER_INT_H
 
+#include "base/mem.h"
 #include "server/http.h"
 #include "table/catalog.h"
 
 typedef struct ServerApp {
 	Catalog *cat;
 	int64_t started_ms;
+	/* Memory of all push-ingest jobs together (decoded batches, bodies
+	 * being read): past the limit a job fails with 503 instead of the
+	 * process running out of memory. */
+	MemBudget ingest_mem;
 } ServerApp;
 
 /* ctlapi.c: Pinot controller API */

@@ -75,8 +75,9 @@ class WaybillError(AssertionError):
 class Server:
 	"""One `waybill serve` process.  restart() keeps the data directory."""
 
-	def __init__(self, binary, data_dir, log_path, env=None):
+	def __init__(self, binary, data_dir, log_path, env=None, args=()):
 		self.binary = binary
+		self.args = list(args)	# extra `waybill serve` options
 		self.data_dir = str(data_dir)
 		self.log_path = str(log_path)
 		self.env = env
@@ -114,7 +115,7 @@ class Server:
 			self.proc = subprocess.Popen(
 				[self.binary, "serve", "--data-dir", self.data_dir,
 				 "--http", "127.0.0.1:%d" % self.http_port,
-				 "--pg", "127.0.0.1:%d" % self.pg_port],
+				 "--pg", "127.0.0.1:%d" % self.pg_port] + self.args,
 				stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
 				env=env, start_new_session=True)
 			logf.close()
@@ -337,10 +338,10 @@ class ServerFactory:
 		self.binary = binary
 		self.servers = []
 
-	def __call__(self, data_dir=None, start=True, binary=None, env=None):
+	def __call__(self, data_dir=None, start=True, binary=None, env=None, args=()):
 		d = self.tmp.mktemp("wb")
 		data = Path(data_dir) if data_dir else d / "data"
-		s = Server(binary or self.binary, data, d / "server.log", env=env)
+		s = Server(binary or self.binary, data, d / "server.log", env=env, args=args)
 		self.servers.append(s)
 		if start:
 			s.start()
