@@ -138,6 +138,7 @@ replay(Wal *w, WalReplayFn fn, void *ctx, Err *e)
 	char *buf = NULL;
 	size_t bufcap = 0;
 	int rc = 0;
+	int unusable = 0;	/* the owner refused an intact record */
 	while (off + WAL_HDR <= fsize) {
 		uint32_t h[4];
 		if (pread(w->fd, h, WAL_HDR, (off_t)off) != WAL_HDR)
@@ -158,8 +159,20 @@ replay(Wal *w, WalReplayFn fn, void *ctx, Err *e)
 			break;
 		if (hash_crc(buf, h[1]) != h[2])
 			break;
-		if (fn && (rc = fn(ctx, buf, h[1], e)) != 0)
+		if (fn && (rc = fn(ctx, buf, h[1], e)) != 0) {
+			if (rc == ERR_CORRUPT) {
+				/* an intact record the owner cannot use: keep it and
+				 * everything after it aside, serve what came before */
+				log_error("wal %s: record %llu at byte %llu cannot be replayed (%s); "
+					  "it and the rest of the log are kept aside",
+					  w->path, (unsigned long long)w->records,
+					  (unsigned long long)off, err_msg(e));
+				err_clear(e);
+				rc = 0;
+				unusable = 1;
+			}
 			break;
+		}
 		off += WAL_HDR + h[1];
 		w->records++;
 	}
@@ -167,7 +180,8 @@ replay(Wal *w, WalReplayFn fn, void *ctx, Err *e)
 	if (rc)
 		return rc;
 	w->size = off;
-	if (off < fsize && later_record(w, off, fsize) && (rc = keep_damaged(w, off, fsize, e)) != 0)
+	if (off < fsize && (unusable || later_record(w, off, fsize)) &&
+	    (rc = keep_damaged(w, off, fsize, e)) != 0)
 		return rc;
 	if (off < fsize) {
 		log_warn("wal %s: cutting %llu bytes of torn tail after %llu records",

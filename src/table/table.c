@@ -47,7 +47,10 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 typedef struct Retired {
@@ -615,8 +618,40 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 		s->start_offset = 0;
 		s->end_offset = (int64_t)partition_wal_bytes(t->parts[p]);
 	}
-	*n = snap.nsegs;
-	*out = si;
+	int count = snap.nsegs;
 	table_snap_free(&snap);
+	/* log bytes set aside at start-up (damaged, or not replayable) are
+	 * quarantined segments until an operator deals with them */
+	for (int p = 0; p < t->nparts; p++) {
+		char pdir[4096];
+		snprintf(pdir, sizeof(pdir), "%s/p%d", t->dir, p);
+		DIR *d = opendir(pdir);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strstr(de->d_name, ".damaged-") == NULL)
+				continue;
+			SegInfo *ns = mem_realloc(si, sizeof(SegInfo) * (size_t)(count + 1));
+			if (ns == NULL)
+				break;
+			si = ns;
+			SegInfo *q = &si[count++];
+			memset(q, 0, sizeof(*q));
+			q->partition = p;
+			q->state = "QUARANTINED";
+			snprintf(q->name, sizeof(q->name), "%s__%d__%s", t->name, p, de->d_name);
+			snprintf(q->path, sizeof(q->path), "%s/%s", pdir, de->d_name);
+			struct stat st;
+			if (stat(q->path, &st) == 0)
+				q->bytes = (size_t)st.st_size;
+			const char *at = strstr(de->d_name, ".damaged-") + 9;
+			q->start_offset = strtoll(at, NULL, 10);
+			q->end_offset = q->start_offset + (int64_t)q->bytes;
+		}
+		closedir(d);
+	}
+	*n = count;
+	*out = si;
 	return 0;
 }
