@@ -24,6 +24,7 @@
  */
 #include "ingest/push.h"
 #include "base/clock.h"
+#include "base/metric.h"
 #include "base/mem.h"
 
 #include <pthread.h>
@@ -45,6 +46,7 @@ struct PushJob {
 	int cur;		/* slot being decoded into */
 	PushResult res;
 	int failed;
+	int counted;		/* metrics recorded (finish or free) */
 	Err fail_err;
 	/* flusher thread; fields below are under mu */
 	pthread_t th;
@@ -300,6 +302,24 @@ push_progress(const PushJob *j, PushResult *res)
 	}
 }
 
+/* Records the job in the process metrics once: rows made durable count
+ * even when the job failed later. */
+static void
+count_metrics(PushJob *j, int rc)
+{
+	if (j->counted)
+		return;
+	j->counted = 1;
+	PushResult r;
+	push_progress(j, &r);
+	metric_add(METRIC_INGEST_ROWS, r.accepted);
+	metric_add(METRIC_INGEST_REJECTED, r.rejected);
+	metric_add(METRIC_INGEST_BYTES, r.bytes);
+	metric_add(METRIC_INGEST_REQUESTS, 1);
+	if (rc != 0)
+		metric_add(METRIC_INGEST_FAILED, 1);
+}
+
 int
 push_finish(PushJob *j, PushResult *res, Err *e)
 {
@@ -316,6 +336,7 @@ push_finish(PushJob *j, PushResult *res, Err *e)
 	}
 	if (res)
 		push_progress(j, res);
+	count_metrics(j, rc);
 	return rc;
 }
 
@@ -335,6 +356,8 @@ push_free(PushJob *j)
 		pthread_mutex_unlock(&j->mu);
 		pthread_join(j->th, NULL);
 	}
+	if (j->dec != NULL)
+		count_metrics(j, ERR_CANCELED);	/* not finished: the client left */
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->cv);
 	decoder_free(j->dec);

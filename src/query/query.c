@@ -30,6 +30,7 @@
 #include "query/query.h"
 #include "query/systab.h"
 #include "base/clock.h"
+#include "base/metric.h"
 #include "base/mem.h"
 #include "expr/expr.h"
 #include "query/bind.h"
@@ -332,8 +333,25 @@ run_table(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *
 	return rc;
 }
 
+static int exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out,
+			  Err *e);
+
 int
 query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, Err *e)
+{
+	int64_t t0 = clock_mono_ns();
+	int rc = exec_statement(c, sql, opts, out, e);
+	metric_add(METRIC_QUERIES, 1);
+	metric_add(METRIC_QUERY_TIME_MS, (uint64_t)((clock_mono_ns() - t0) / 1000000));
+	if (rc != 0)
+		metric_add(METRIC_QUERY_ERRORS, 1);
+	else
+		metric_add(METRIC_QUERY_DOCS_SCANNED, (*out)->stats.num_docs_scanned);
+	return rc;
+}
+
+static int
+exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, Err *e)
 {
 	int64_t t0 = clock_mono_ns();
 	QueryOpts o = {0};

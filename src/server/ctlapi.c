@@ -9,6 +9,7 @@
  */
 #include "server/server_int.h"
 #include "base/mem.h"
+#include "base/metric.h"
 
 #include <stdio.h>
 
@@ -46,6 +47,48 @@ ctlapi_health(void *app, HttpReq *req, HttpResp *resp)
 	resp->status = 200;
 	resp->content_type = "text/plain";
 	buf_puts(&resp->body, "OK");
+}
+
+/* GET /metrics: the counters of metrics.def, then gauges read now: memory
+ * and per-table rows and bytes. */
+void
+ctlapi_metrics(void *app, HttpReq *req, HttpResp *resp)
+{
+	ServerApp *a = app;
+	resp->content_type = "text/plain; version=0.0.4";
+	metric_render(&resp->body);
+	Buf *b = &resp->body;
+	buf_printf(b, "# HELP waybill_memory_allocated_bytes Bytes allocated through Waybill's allocator.\n"
+		      "# TYPE waybill_memory_allocated_bytes gauge\nwaybill_memory_allocated_bytes %zu\n",
+		   mem_used());
+	buf_printf(b, "# HELP waybill_ingest_memory_bytes Bytes held by push-ingestion jobs (limit: waybill_ingest_memory_limit_bytes).\n"
+		      "# TYPE waybill_ingest_memory_bytes gauge\nwaybill_ingest_memory_bytes %zu\n"
+		      "# HELP waybill_ingest_memory_limit_bytes The ingestion memory limit.\n"
+		      "# TYPE waybill_ingest_memory_limit_bytes gauge\nwaybill_ingest_memory_limit_bytes %zu\n",
+		   atomic_load(&a->ingest_mem.used), a->ingest_mem.limit);
+	Table **tabs;
+	int n;
+	if (catalog_tables(a->cat, &tabs, &n) != 0)
+		return;
+	buf_puts(b, "# HELP waybill_table_rows Rows stored in a table.\n# TYPE waybill_table_rows gauge\n");
+	for (int i = 0; i < n; i++) {
+		TableStats st;
+		table_stats(tabs[i], &st);
+		buf_puts(b, "waybill_table_rows{table=");
+		buf_json_str(b, table_name(tabs[i]), strlen(table_name(tabs[i])));
+		buf_printf(b, "} %zu\n", st.rows);
+	}
+	buf_puts(b, "# HELP waybill_table_bytes Bytes used by a table's data in memory.\n# TYPE waybill_table_bytes gauge\n");
+	for (int i = 0; i < n; i++) {
+		TableStats st;
+		table_stats(tabs[i], &st);
+		buf_puts(b, "waybill_table_bytes{table=");
+		buf_json_str(b, table_name(tabs[i]), strlen(table_name(tabs[i])));
+		buf_printf(b, "} %zu\n", st.bytes);
+	}
+	for (int i = 0; i < n; i++)
+		table_unref(tabs[i]);
+	mem_free(tabs);
 }
 
 void

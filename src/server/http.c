@@ -29,6 +29,7 @@
 #include "base/civil.h"
 #include "server/http.h"
 #include "base/log.h"
+#include "base/metric.h"
 #include "base/mem.h"
 
 #include <arpa/inet.h>
@@ -188,6 +189,7 @@ send_resp(struct MHD_Connection *conn, HttpResp *resp)
 	MHD_add_response_header(r, "Content-Type",
 				resp->content_type ? resp->content_type : "application/json");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+	metric_add(METRIC_HTTP_REQUESTS, 1);
 	MHD_destroy_response(r);
 	return ret;
 }

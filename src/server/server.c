@@ -28,6 +28,7 @@
 
 static const HttpRoute routes[] = {
 	{"GET", "/health", ctlapi_health, NULL},
+	{"GET", "/metrics", ctlapi_metrics, NULL},
 	{"GET", "/schemas", ctlapi_list_schemas, NULL},
 	{"POST", "/schemas", ctlapi_post_schema, NULL},
 	{"GET", "/schemas/*", ctlapi_get_schema, NULL},

@@ -20,6 +20,7 @@ typedef struct ServerApp {
 
 /* ctlapi.c: Pinot controller API */
 void ctlapi_health(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_metrics(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_list_schemas(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_post_schema(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_get_schema(void *app, HttpReq *req, HttpResp *resp);

@@ -56,6 +56,7 @@
 #include "table/partition.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/metric.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -214,6 +215,10 @@ commit_group(Partition *p, WriteReq *group)
 		rc = wal_sync(p->wal, &e);
 		if (rc)
 			p->failed = 1;
+		else {
+			metric_add(METRIC_WAL_SYNCS, 1);
+			metric_add(METRIC_WAL_BYTES, wal_size(p->wal) - wal_before);
+		}
 	}
 	if (rc == 0) {
 		mutseg_publish(seg);
