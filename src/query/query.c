@@ -28,6 +28,7 @@
  * query_parse_options, query_pinot_response.
  */
 #include "query/query.h"
+#include "query/qlog.h"
 #include "query/systab.h"
 #include "base/clock.h"
 #include "base/metric.h"
@@ -340,13 +341,34 @@ int
 query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, Err *e)
 {
 	int64_t t0 = clock_mono_ns();
+	int64_t wall0 = clock_wall_ms();
 	int rc = exec_statement(c, sql, opts, out, e);
+	int64_t us = (clock_mono_ns() - t0) / 1000;
 	metric_add(METRIC_QUERIES, 1);
-	metric_add(METRIC_QUERY_TIME_MS, (uint64_t)((clock_mono_ns() - t0) / 1000000));
+	metric_add(METRIC_QUERY_TIME_MS, (uint64_t)(us / 1000));
 	if (rc != 0)
 		metric_add(METRIC_QUERY_ERRORS, 1);
 	else
 		metric_add(METRIC_QUERY_DOCS_SCANNED, (*out)->stats.num_docs_scanned);
+	/* sys.queries: one entry per statement (the struct is big: heap) */
+	QlogEntry *q = mem_calloc(1, sizeof(QlogEntry));
+	if (q != NULL) {
+		q->id = qlog_next_id();
+		q->start_ms = wall0;
+		q->duration_us = us;
+		q->error = rc;
+		if (rc != 0) {
+			snprintf(q->message, sizeof(q->message), "%s", err_msg(e));
+		} else {
+			q->docs_scanned = (*out)->stats.num_docs_scanned;
+			q->total_docs = (*out)->stats.total_docs;
+			q->result_rows = (*out)->nrows;
+			q->peak_mem = (*out)->stats.peak_mem;
+		}
+		snprintf(q->sql, sizeof(q->sql), "%s", sql ? sql : "");
+		qlog_record(q);
+		mem_free(q);
+	}
 	return rc;
 }
 

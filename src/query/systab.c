@@ -14,11 +14,14 @@
  *   sys.segments  one row per segment: table, partition, segment name,
  *                 path, state (MUTABLE / SEALED / QUARANTINED), rows,
  *                 bytes, time range of the time column, source offsets
+ *   sys.queries   the last 1024 statements (query/qlog.c): time, rows
+ *                 scanned, peak memory, status, SQL
  *
  * Exports: systab_find, systab_id, systab_get, systab_name, systab_ncols,
  * systab_cols, systab_build.
  */
 #include "query/systab.h"
+#include "query/qlog.h"
 #include "base/mem.h"
 
 #include <stdio.h>
@@ -31,7 +34,8 @@ struct SysTab {
 	const char *name;	/* without the "sys." */
 	const BindCol *cols;
 	int ncols;
-	SysBuildFn build;	/* rows of one table */
+	SysBuildFn build;	/* rows of one table, or NULL */
+	int (*build_all)(RowBatch *b, Err *e);	/* rows not tied to tables */
 };
 
 static Value
@@ -106,11 +110,27 @@ segments_build(Table *t, RowBatch *b, Err *e)
 	return rc;
 }
 
+static const BindCol queries_cols[] = {
+	{"queryId", TYPE_LONG, 0},     {"startTime", TYPE_TIMESTAMP, 0}, {"timeMs", TYPE_DOUBLE, 0},
+	{"docsScanned", TYPE_LONG, 0}, {"totalDocs", TYPE_LONG, 0},      {"resultRows", TYPE_LONG, 0},
+	{"peakMemory", TYPE_LONG, 0},  {"status", TYPE_STRING, 0},       {"error", TYPE_STRING, 0},
+	{"sql", TYPE_STRING, 0},
+};
+
+static int
+queries_build(RowBatch *b, Err *e)
+{
+	if (qlog_rows(b) != 0)
+		return err_set(e, ERR_NOMEM, "building sys.queries");
+	return 0;
+}
+
 #define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const SysTab systabs[] = {
-	{"tables", tables_cols, NCOLS(tables_cols), tables_build},
-	{"segments", segments_cols, NCOLS(segments_cols), segments_build},
+	{"tables", tables_cols, NCOLS(tables_cols), tables_build, NULL},
+	{"segments", segments_cols, NCOLS(segments_cols), segments_build, NULL},
+	{"queries", queries_cols, NCOLS(queries_cols), NULL, queries_build},
 };
 
 const SysTab *
@@ -154,7 +174,9 @@ systab_build(const SysTab *st, Catalog *cat, MutSeg **out, Err *e)
 	rowbatch_init(&b, st->ncols);
 	if (s == NULL)
 		rc = err_set(e, ERR_NOMEM, "building sys.%s", st->name);
-	for (int i = 0; i < n && rc == 0; i++)
+	if (st->build_all && rc == 0)
+		rc = st->build_all(&b, e);
+	for (int i = 0; st->build && i < n && rc == 0; i++)
 		rc = st->build(tabs[i], &b, e);
 	if (rc == 0 && b.nrows > 0 && (rc = mutseg_append(s, &b, e)) == 0)
 		mutseg_publish(s);
