@@ -58,14 +58,38 @@ expr_const(Arena *a, Value v)
 	return e;
 }
 
+/* Returns the one string column e depends on (-1 none, -2 several or
+ * not memoizable); *worth says e contains a node worth memoizing. */
+static int
+number(Expr *e, int *next, int *worth)
+{
+	int col = -1, w = 0;
+	e->id = (*next)++;
+	if (e->kind == EXPR_COL)
+		col = !e->mv && type_is_var(e->type) && e->type != TYPE_BYTES ? e->col : -2;
+	for (int i = 0; i < e->nargs; i++) {
+		int cw = 0;
+		int c = number(e->args[i], next, &cw);
+		w |= cw;
+		if (c == -2 || (col >= 0 && c >= 0 && c != col))
+			col = -2;
+		else if (c >= 0 && col != -2)
+			col = c;
+	}
+	if (e->kind == EXPR_FUNC || e->kind == EXPR_CASE || e->kind == EXPR_COALESCE ||
+	    e->kind == EXPR_CAST)
+		w = 1;
+	e->memo = col >= 0 && w && !e->mv ? col + 1 : 0;
+	*worth = w;
+	return col;
+}
+
 void
 expr_number(Expr *e, int *next)
 {
-	if (e == NULL)
-		return;
-	e->id = (*next)++;
-	for (int i = 0; i < e->nargs; i++)
-		expr_number(e->args[i], next);
+	int w;
+	if (e != NULL)
+		number(e, next, &w);
 }
 
 int

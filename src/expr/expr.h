@@ -46,7 +46,10 @@ typedef enum ExprKind {
 	EXPR_IN,		/* args[0] IN (args[1..]) -- constants; neg = NOT IN */
 	EXPR_LIKE,		/* args[0] LIKE args[1] (constant); neg = NOT LIKE */
 	EXPR_ISNULL,		/* args[0] IS NULL; neg = IS NOT NULL */
-	EXPR_CAST		/* args[0] converted to `type` */
+	EXPR_CAST,		/* args[0] converted to `type` */
+	EXPR_FUNC,		/* fn(args); op = a constant parameter (unit, ...) */
+	EXPR_CASE,		/* args: cond0, val0, cond1, val1, ..., else */
+	EXPR_COALESCE		/* first non-NULL of args, evaluated lazily */
 } ExprKind;
 
 typedef enum ExprOp {
@@ -64,6 +67,12 @@ typedef struct Expr {
 	int id;			/* slot in an ExprCtx, unique within a plan */
 	int pos;		/* 1-based position in the source text, 0 = unknown */
 	Value val;		/* EXPR_CONST */
+	const struct ExprFn *fn; /* EXPR_FUNC */
+	int64_t aux;		/* EXPR_FUNC parameter (interval months...) */
+	int memo;		/* column + 1 when e depends on that single-value
+				 * string column only (and holds a function, CASE
+				 * or cast): evaluated once per dictionary entry;
+				 * 0 otherwise (set by expr_number) */
 	int nargs;
 	struct Expr **args;
 } Expr;
@@ -73,7 +82,9 @@ typedef struct Expr {
 Expr *expr_new(Arena *a, ExprKind kind, WbType type, int nargs);
 Expr *expr_col(Arena *a, int col, WbType type, int mv);
 Expr *expr_const(Arena *a, Value v);
-/* Numbers every node of e from *next on (sets e->id); *next advances. */
+/* Numbers every node of e from *next on (sets e->id) and marks the
+ * subtrees that depend on one single-value string column only (memo);
+ * *next advances. */
 void expr_number(Expr *e, int *next);
 /* 1 if e (or a child) refers to an input column. */
 int expr_has_col(const Expr *e);

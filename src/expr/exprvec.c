@@ -17,6 +17,18 @@
  * changes or grows), then applied to the id vector.  Multi-value columns
  * match when any element matches (Pinot semantics).
  *
+ * Scalar functions (EXPR_FUNC, table in exprfn.h) get their evaluated
+ * arguments and write the slot's buffers; their per-context state (a
+ * compiled regex) lives in the slot until exprvec_ctx_free.  CASE and
+ * COALESCE narrow the selection branch by branch, so a branch only sees
+ * the rows that reach it (no division by zero from an untaken branch).
+ *
+ * A node marked memo (it depends on one single-value string column
+ * only) whose column arrives dictionary-encoded is evaluated once per
+ * distinct dictionary id: the missing ids of the batch are evaluated as
+ * a synthetic string batch, results kept per id in the slot's Memo (reset
+ * when the column changes, strings in the Memo's arena), then gathered.
+ *
  * NULLs follow SQL three-valued logic: arithmetic and comparisons with a
  * NULL operand give NULL, AND/OR/NOT as in PostgreSQL, IS NULL never NULL.
  *
@@ -27,6 +39,7 @@
  * exprvec_eval, exprvec_filter, exprvec_value.
  */
 #include "expr/exprvec.h"
+#include "expr/exprfn.h"
 #include "base/mem.h"
 
 #include <math.h>
@@ -46,7 +59,42 @@ struct ExprSlot {
 	uint32_t nset;
 	const MutCol *setcol;
 	int const_ready;
+	void *fnstate;		/* EXPR_FUNC per-context state */
+	void (*fnfree)(void *);
+	uint16_t *selbuf[3];	/* CASE / COALESCE sub-selections */
+	struct Memo *memo;	/* per-dictionary-entry results */
 };
+
+/* Results of a memoized node (Expr.memo) per dictionary id of the
+ * column it depends on; state 0 unknown, 1 known, 2 pending. */
+typedef struct Memo {
+	const MutCol *col;
+	uint32_t cap;
+	uint8_t *state;
+	int64_t *i;
+	double *d;
+	const char **s;
+	uint32_t *len;
+	uint8_t *nulls;
+	int null_done;		/* result for a NULL input */
+	int64_t ni;
+	double nd;
+	const char *ns;
+	uint32_t nlen;
+	uint8_t nnull;
+	Arena arena;		/* result strings */
+	Vec *cols;		/* synthetic batch columns */
+	int ncols;
+	const char **ss;	/* synthetic string column */
+	uint32_t *sl;
+	uint8_t *sn;
+	uint32_t *pend;
+} Memo;
+
+#define MEMO_MAX (1u << 16)
+
+static int eval_node(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+		     const Vec **out, Err *err);
 
 #define N EXPR_BATCH
 
@@ -75,6 +123,26 @@ exprvec_ctx_free(ExprCtx *cx)
 			mem_free(s->mlen[j]);
 		}
 		mem_free(s->set);
+		if (s->fnfree != NULL && s->fnstate != NULL)
+			s->fnfree(s->fnstate);
+		for (int j = 0; j < 3; j++)
+			mem_free(s->selbuf[j]);
+		if (s->memo != NULL) {
+			Memo *m = s->memo;
+			mem_free(m->state);
+			mem_free(m->i);
+			mem_free(m->d);
+			mem_free(m->s);
+			mem_free(m->len);
+			mem_free(m->nulls);
+			arena_free(&m->arena);
+			mem_free(m->cols);
+			mem_free(m->ss);
+			mem_free(m->sl);
+			mem_free(m->sn);
+			mem_free(m->pend);
+			mem_free(m);
+		}
 	}
 	mem_free(cx->slots);
 	cx->slots = NULL;
@@ -637,9 +705,373 @@ eval_cast(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 	return 0;
 }
 
-int
-exprvec_eval(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
-	     const Vec **out, Err *err)
+/* ---- functions, CASE, COALESCE ------------------------------------------ */
+
+#define FN_MAXARGS 64
+
+/* slot row r = row r of v, converted to the slot's encoding */
+static inline void
+put_row(ExprSlot *s, int r, const Vec *v)
+{
+	s->nulls[r] = (uint8_t)is_null(v, r);
+	switch (s->v.enc) {
+	case VEC_F64:
+		s->d[r] = s->nulls[r] ? 0 : num_d(v, r);
+		break;
+	case VEC_STR:
+		if (s->nulls[r]) {
+			s->s[r] = "";
+			s->slen[r] = 0;
+		} else
+			s->s[r] = exprfn_str(v, r, &s->slen[r]);
+		break;
+	default:
+		s->i[r] = s->nulls[r] ? 0 : v->enc == VEC_F64 ? (int64_t)v->d[r] : v->i[r];
+		break;
+	}
+}
+
+static int
+eval_func(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	  ExprSlot *s, Err *err)
+{
+	const Vec *av[FN_MAXARGS];
+	int rc;
+	if (e->nargs > FN_MAXARGS)
+		return err_set(err, ERR_UNSUPPORTED, "more than %d function arguments", FN_MAXARGS);
+	for (int j = 0; j < e->nargs; j++) {
+		if ((rc = exprvec_eval(cx, e->args[j], b, sel, nsel, &av[j], err)) != 0)
+			return rc;
+		if (av[j]->enc == VEC_MV)
+			return err_set(err, ERR_UNSUPPORTED, "multi-value column in an expression at position %d",
+				       e->pos);
+	}
+	if (slot_nulls(s, err) != 0)
+		return ERR_NOMEM;
+	int strict = (e->fn->flags & FN_STRICT) != 0;
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		uint8_t nl = 0;
+		for (int j = 0; strict && j < e->nargs; j++)
+			nl |= (uint8_t)is_null(av[j], r);
+		s->nulls[r] = nl;
+	}
+	FnCall c = {.e = e, .a = av, .sel = sel, .nsel = nsel, .oi = s->i, .od = s->d, .os = s->s,
+		    .ol = s->slen, .on = s->nulls, .arena = &cx->tmp, .state = &s->fnstate, .err = err};
+	s->fnfree = e->fn->free_state;
+	s->v.nulls = s->nulls;
+	rc = e->fn->eval(&c);
+	if (rc != 0) {
+		if (err != NULL && err->pos == 0)
+			err->pos = e->pos;
+		return rc;
+	}
+	/* NULL rows hold harmless values: consumers may read them */
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		if (!s->nulls[r])
+			continue;
+		if (s->v.enc == VEC_STR) {
+			s->s[r] = "";
+			s->slen[r] = 0;
+		} else if (s->v.enc == VEC_F64)
+			s->d[r] = 0;
+		else
+			s->i[r] = 0;
+	}
+	return 0;
+}
+
+static int
+sel_bufs(ExprSlot *s, Err *err)
+{
+	for (int j = 0; j < 3; j++)
+		if (need((void **)&s->selbuf[j], N * sizeof(uint16_t)) != 0)
+			return oom(err);
+	return slot_nulls(s, err);
+}
+
+/* args: cond0, val0, ..., else; a row takes the first TRUE condition,
+ * and only the rows that reach a branch evaluate it */
+static int
+eval_case(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	  ExprSlot *s, Err *err)
+{
+	int rc;
+	if ((rc = sel_bufs(s, err)) != 0)
+		return rc;
+	const uint16_t *cur = sel;
+	int ncur = nsel;
+	uint16_t *taken = s->selbuf[0];
+	int npairs = (e->nargs - 1) / 2;
+	for (int i = 0; i < npairs && ncur > 0; i++) {
+		int nt;
+		const Vec *v;
+		if ((rc = exprvec_filter(cx, e->args[2 * i], b, cur, ncur, taken, &nt, err)) != 0)
+			return rc;
+		if (nt > 0) {
+			if ((rc = exprvec_eval(cx, e->args[2 * i + 1], b, taken, nt, &v, err)) != 0)
+				return rc;
+			for (int k = 0; k < nt; k++)
+				put_row(s, taken[k], v);
+		}
+		/* rest = cur minus taken (both increasing) */
+		uint16_t *rest = s->selbuf[1 + (i & 1)];
+		int nr = 0, t = 0;
+		for (int k = 0; k < ncur; k++) {
+			int r = cur ? cur[k] : k;
+			if (t < nt && taken[t] == r)
+				t++;
+			else
+				rest[nr++] = (uint16_t)r;
+		}
+		cur = rest;
+		ncur = nr;
+	}
+	if (ncur > 0) {
+		const Vec *v;
+		if ((rc = exprvec_eval(cx, e->args[e->nargs - 1], b, cur, ncur, &v, err)) != 0)
+			return rc;
+		for (int k = 0; k < ncur; k++)
+			put_row(s, cur ? cur[k] : k, v);
+	}
+	s->v.nulls = s->nulls;
+	return 0;
+}
+
+static int
+eval_coalesce(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	      ExprSlot *s, Err *err)
+{
+	int rc;
+	if ((rc = sel_bufs(s, err)) != 0)
+		return rc;
+	const uint16_t *cur = sel;
+	int ncur = nsel;
+	for (int j = 0; j < e->nargs && ncur > 0; j++) {
+		const Vec *v;
+		if ((rc = exprvec_eval(cx, e->args[j], b, cur, ncur, &v, err)) != 0)
+			return rc;
+		uint16_t *rest = s->selbuf[j & 1];
+		int nr = 0;
+		for (int k = 0; k < ncur; k++) {
+			int r = cur ? cur[k] : k;
+			if (is_null(v, r))
+				rest[nr++] = (uint16_t)r;
+			else
+				put_row(s, r, v);
+		}
+		cur = rest;
+		ncur = nr;
+	}
+	for (int k = 0; k < ncur; k++) {
+		int r = cur ? cur[k] : k;
+		s->nulls[r] = 1;
+		if (s->v.enc == VEC_STR) {
+			s->s[r] = "";
+			s->slen[r] = 0;
+		} else if (s->v.enc == VEC_F64)
+			s->d[r] = 0;
+		else
+			s->i[r] = 0;
+	}
+	s->v.nulls = s->nulls;
+	return 0;
+}
+
+/* ---- evaluation once per dictionary entry ------------------------------- */
+
+static int
+memo_grow(Memo *m, uint32_t n)
+{
+	uint32_t cap = n < 256 ? 256 : n + n / 2;
+	if (cap > MEMO_MAX)
+		cap = MEMO_MAX;
+	if (cap < n)
+		return ERR_NOMEM;
+	void *p;
+#define GROW(f, sz)                                                   \
+	if ((p = mem_realloc(m->f, (size_t)cap * (sz))) == NULL)      \
+		return ERR_NOMEM;                                     \
+	m->f = p;
+	GROW(state, 1)
+	GROW(i, sizeof(int64_t))
+	GROW(d, sizeof(double))
+	GROW(s, sizeof(char *))
+	GROW(len, sizeof(uint32_t))
+	GROW(nulls, 1)
+#undef GROW
+	memset(m->state + m->cap, 0, cap - m->cap);
+	m->cap = cap;
+	return 0;
+}
+
+static void
+memo_reset(Memo *m, const MutCol *col)
+{
+	m->col = col;
+	m->null_done = 0;
+	if (m->cap)
+		memset(m->state, 0, m->cap);
+	arena_reset(&m->arena);
+}
+
+/* Evaluates e once per distinct dictionary id among the selected rows
+ * that has no result yet, then gathers.  Returns 1 when not applicable. */
+static int
+eval_memo(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	  ExprSlot *s, Err *err)
+{
+	const Vec *cv = &b->cols[e->memo - 1];
+	uint32_t dsize = mutcol_dict_size(cv->col);
+	if (s->memo == NULL) {
+		s->memo = mem_calloc(1, sizeof(Memo));
+		if (s->memo == NULL)
+			return oom(err);
+		arena_init(&s->memo->arena, 16 * 1024);
+	}
+	Memo *m = s->memo;
+	if (m->ncols < b->ncols) {
+		mem_free(m->cols);
+		m->cols = mem_calloc((size_t)b->ncols, sizeof(Vec));
+		if (m->cols == NULL) {
+			m->ncols = 0;
+			return oom(err);
+		}
+		m->ncols = b->ncols;
+	}
+	if (need((void **)&m->ss, N * sizeof(char *)) || need((void **)&m->sl, N * sizeof(uint32_t)) ||
+	    need((void **)&m->sn, N) || need((void **)&m->pend, N * sizeof(uint32_t)))
+		return oom(err);
+	if (m->col != cv->col)
+		memo_reset(m, cv->col);
+	if (dsize > m->cap && memo_grow(m, dsize) != 0)
+		return oom(err);
+	int npend = 0, need_null = 0;
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		if (is_null(cv, r)) {
+			need_null |= !m->null_done;
+			continue;
+		}
+		uint32_t id = cv->ids[r];
+		if (id >= m->cap)
+			return 1;
+		if (m->state[id] == 0) {
+			m->state[id] = 2;
+			m->pend[npend++] = id;
+		}
+	}
+	if (npend > 0 || need_null) {
+		int cnt = 0;
+		for (int k = 0; k < npend; k++) {
+			uint32_t len = 0;
+			const char *p = mutcol_dict_get(cv->col, m->pend[k], &len);
+			m->ss[cnt] = p ? p : "";
+			m->sl[cnt] = p ? len : 0;
+			m->sn[cnt++] = 0;
+		}
+		if (need_null) {
+			m->ss[cnt] = "";
+			m->sl[cnt] = 0;
+			m->sn[cnt++] = 1;
+		}
+		memcpy(m->cols, b->cols, sizeof(Vec) * (size_t)b->ncols);
+		Vec *sv = &m->cols[e->memo - 1];
+		memset(sv, 0, sizeof(*sv));
+		sv->type = cv->type;
+		sv->enc = VEC_STR;
+		sv->s = m->ss;
+		sv->slen = m->sl;
+		sv->nulls = need_null ? m->sn : NULL;
+		Batch sb = {.n = cnt, .ncols = b->ncols, .cols = m->cols};
+		const Vec *v;
+		int rc = eval_node(cx, e, &sb, NULL, cnt, &v, err);
+		if (rc != 0) {
+			for (int k = 0; k < npend; k++)
+				m->state[m->pend[k]] = 0;
+			return rc;
+		}
+		for (int k = 0; k < cnt; k++) {
+			int isn = is_null(v, k);
+			int64_t iv = 0;
+			double dv = 0;
+			const char *sp = NULL;
+			uint32_t sl = 0;
+			if (!isn) {
+				if (v->enc == VEC_F64)
+					dv = v->d[k];
+				else if (v->enc == VEC_STR || v->enc == VEC_DICT) {
+					const char *p = exprfn_str(v, k, &sl);
+					sp = arena_strndup(&m->arena, p, sl);
+					if (sp == NULL)
+						return oom(err);
+				} else
+					iv = v->i[k];
+			}
+			if (k < npend) {
+				uint32_t id = m->pend[k];
+				m->nulls[id] = (uint8_t)isn;
+				m->i[id] = iv;
+				m->d[id] = dv;
+				m->s[id] = sp;
+				m->len[id] = sl;
+				m->state[id] = 1;
+			} else {
+				m->nnull = (uint8_t)isn;
+				m->ni = iv;
+				m->nd = dv;
+				m->ns = sp;
+				m->nlen = sl;
+				m->null_done = 1;
+			}
+		}
+	}
+	if (slot_nulls(s, err) != 0)
+		return ERR_NOMEM;
+	/* eval_node re-pointed the slot's vector: restore */
+	s->v.i = s->i;
+	s->v.d = s->d;
+	s->v.s = s->s;
+	s->v.slen = s->slen;
+	s->v.enc = type_is_float(e->type) ? VEC_F64 : type_is_var(e->type) ? VEC_STR : VEC_I64;
+	s->v.ids = NULL;
+	s->v.col = NULL;
+	VecEnc enc = s->v.enc;
+	for (int k = 0; k < nsel; k++) {
+		int r = sel ? sel[k] : k;
+		int isn;
+		if (is_null(cv, r)) {
+			isn = m->nnull;
+			if (enc == VEC_I64)
+				s->i[r] = m->ni;
+			else if (enc == VEC_F64)
+				s->d[r] = m->nd;
+			else {
+				s->s[r] = m->ns ? m->ns : "";
+				s->slen[r] = m->nlen;
+			}
+		} else {
+			uint32_t id = cv->ids[r];
+			isn = m->nulls[id];
+			if (enc == VEC_I64)
+				s->i[r] = m->i[id];
+			else if (enc == VEC_F64)
+				s->d[r] = m->d[id];
+			else {
+				s->s[r] = m->s[id] ? m->s[id] : "";
+				s->slen[r] = m->len[id];
+			}
+		}
+		s->nulls[r] = (uint8_t)isn;
+	}
+	s->v.nulls = s->nulls;
+	return 0;
+}
+
+static int
+eval_node(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	  const Vec **out, Err *err)
 {
 	int rc;
 	ExprSlot *s = NULL;
@@ -716,9 +1148,35 @@ exprvec_eval(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, in
 		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
 			return rc;
 		return eval_cast(cx, e, a, sel, nsel, s, err);
+	case EXPR_FUNC:
+		return eval_func(cx, e, b, sel, nsel, s, err);
+	case EXPR_CASE:
+		return eval_case(cx, e, b, sel, nsel, s, err);
+	case EXPR_COALESCE:
+		return eval_coalesce(cx, e, b, sel, nsel, s, err);
 	default:
 		return err_set(err, ERR_INTERNAL, "unknown expression kind %d", e->kind);
 	}
+}
+
+int
+exprvec_eval(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
+	     const Vec **out, Err *err)
+{
+	if (e->memo > 0 && e->memo <= b->ncols && b->cols[e->memo - 1].enc == VEC_DICT &&
+	    mutcol_dict_size(b->cols[e->memo - 1].col) <= MEMO_MAX) {
+		ExprSlot *s;
+		int rc = slot_for(cx, e, &s, err);
+		if (rc != 0)
+			return rc;
+		rc = eval_memo(cx, e, b, sel, nsel, s, err);
+		if (rc <= 0) {
+			*out = &s->v;
+			return rc;
+		}
+		/* rc > 0: not applicable, evaluate row by row */
+	}
+	return eval_node(cx, e, b, sel, nsel, out, err);
 }
 
 int

@@ -23,12 +23,16 @@ typedef enum AstKind {
 	AST_AND,
 	AST_OR,
 	AST_NOT,
-	AST_FUNC,		/* name (lowercased), args; star = f(*); distinct */
+	AST_FUNC,		/* name (lowercased), args; star = f(*); distinct;
+				 * also COALESCE, NULLIF, GREATEST, LEAST, ||
+				 * (textcat), CURRENT_TIMESTAMP (now) */
 	AST_CAST,		/* args[0] AS name (lowercased type name) */
 	AST_IN,			/* args[0] IN (args[1..]); neg */
 	AST_BETWEEN,		/* args[0] BETWEEN args[1] AND args[2]; neg */
 	AST_LIKE,		/* args[0] LIKE args[1]; neg; ilike */
-	AST_NULLTEST		/* args[0] IS NULL; neg = IS NOT NULL */
+	AST_NULLTEST,		/* args[0] IS NULL; neg = IS NOT NULL */
+	AST_CASE		/* args: operand (or NULL), when0, then0, ...,
+				 * else (or NULL); nargs = 2 + 2 * whens */
 } AstKind;
 
 typedef struct Ast {

@@ -24,6 +24,7 @@
  */
 #include "query/bind.h"
 #include "base/mem.h"
+#include "expr/exprfn.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -282,6 +283,479 @@ check_bool(B *b, const Expr *e, const char *what, int pos)
 	return 0;
 }
 
+/* ---- scalar functions, CASE, COALESCE ------------------------------------ */
+
+static const char *
+sql_type_name(WbType t)
+{
+	return t == TYPE_NULL ? "unknown" : type_name(t);
+}
+
+/* The common type of the non-NULL values of a CASE / COALESCE /
+ * GREATEST / LEAST; untyped string literals follow the others. */
+static int
+common_type(B *b, Expr **v, int n, const char *what, int pos, WbType *out)
+{
+	WbType t = TYPE_NULL;
+	int any_lit = 0;
+	for (int i = 0; i < n; i++) {
+		WbType x = v[i]->type;
+		if (x == TYPE_NULL)
+			continue;
+		if (is_lit_string(v[i])) {
+			any_lit = 1;
+			continue;
+		}
+		if (t == TYPE_NULL) {
+			t = x;
+			continue;
+		}
+		if (x == t)
+			continue;
+		if (type_is_numeric(t) && type_is_numeric(x) && t != TYPE_BOOLEAN && x != TYPE_BOOLEAN &&
+		    t != TYPE_TIMESTAMP && x != TYPE_TIMESTAMP) {
+			t = expr_arith_type(t, x);
+			continue;
+		}
+		if (type_is_var(t) && type_is_var(x) && t != TYPE_BYTES && x != TYPE_BYTES) {
+			t = TYPE_STRING;
+			continue;
+		}
+		return fail(b, ERR_TYPE, pos, "%s types %s and %s cannot be matched", what, sql_type_name(t),
+			    sql_type_name(x));
+	}
+	if (t == TYPE_NULL)
+		t = any_lit ? TYPE_STRING : TYPE_NULL;
+	for (int i = 0; i < n; i++) {
+		if (v[i]->mv)
+			return fail(b, ERR_UNSUPPORTED, pos, "multi-value column in %s", what);
+		if (is_lit_string(v[i]) && t != TYPE_STRING) {
+			int rc = coerce_const(b, v[i], t, v[i]->pos ? v[i]->pos : pos);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+/* Evaluates a constant expression now (bind time). */
+static int
+fold(B *b, Expr *e, Expr **out)
+{
+	ExprCtx cx;
+	int next = 0, rc;
+	expr_number(e, &next);
+	if (exprvec_ctx_init(&cx, next) != 0) {
+		exprvec_ctx_free(&cx);
+		return nomem(b);
+	}
+	Batch bt = {.n = 1, .ncols = 0, .cols = NULL};
+	const Vec *v;
+	Err tmp;
+	err_clear(&tmp);
+	rc = exprvec_eval(&cx, e, &bt, NULL, 1, &v, &tmp);
+	if (rc != 0) {
+		exprvec_ctx_free(&cx);
+		return fail(b, tmp.code, e->pos, "%s", tmp.msg);
+	}
+	Value val, cp;
+	if (exprvec_value(v, 0, &val, &cx.tmp) != 0 || value_copy(&cp, &val, b->a) != 0) {
+		exprvec_ctx_free(&cx);
+		return nomem(b);
+	}
+	exprvec_ctx_free(&cx);
+	cp.type = (uint8_t)e->type;
+	Expr *c = expr_const(b->a, cp);
+	if (c == NULL)
+		return nomem(b);
+	c->type = e->type;
+	c->pos = e->pos;
+	*out = c;
+	return 0;
+}
+
+static int
+all_const(const Expr *e)
+{
+	for (int i = 0; i < e->nargs; i++)
+		if (e->args[i]->kind != EXPR_CONST)
+			return 0;
+	return 1;
+}
+
+static int
+bind_args(B *b, const Ast *n, Expr **args)
+{
+	for (int i = 0; i < n->nargs; i++) {
+		int rc = bind_expr(b, n->args[i], &args[i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* does argument x fit class c?  untyped literals are coerced later */
+static int
+arg_fits(const Expr *x, char c)
+{
+	WbType t = x->type;
+	if (t == TYPE_NULL)
+		return 1;
+	if (x->mv)
+		return 0;
+	switch (c) {
+	case 'S': return t == TYPE_STRING || t == TYPE_JSON;
+	case 'N': return type_is_numeric(t) && t != TYPE_BOOLEAN && t != TYPE_TIMESTAMP;
+	case 'I': return t == TYPE_INT || t == TYPE_LONG;
+	case 'T': return t == TYPE_TIMESTAMP;
+	case 'M': return t == TYPE_TIMESTAMP || t == TYPE_INT || t == TYPE_LONG;
+	case 'B': return t == TYPE_BOOLEAN;
+	default: return 1;
+	}
+}
+
+static WbType
+class_type(char c)
+{
+	switch (c) {
+	case 'S': return TYPE_STRING;
+	case 'N': return TYPE_DOUBLE;
+	case 'I': return TYPE_LONG;
+	case 'T': return TYPE_TIMESTAMP;
+	case 'M': return TYPE_LONG;
+	case 'B': return TYPE_BOOLEAN;
+	default: return TYPE_STRING;
+	}
+}
+
+/* class of argument i under signature sig, 0 if the arity does not fit */
+static char
+sig_class(const char *sig, int i, int nargs)
+{
+	int req = 0, tot = 0, rep = 0;
+	for (const char *p = sig; *p; p++) {
+		if (*p == '|')
+			req = -1;
+		else if (*p == '*')
+			rep = 1;
+		else {
+			tot++;
+			if (req >= 0)
+				req++;
+		}
+	}
+	if (req < 0) {
+		req = 0;
+		for (const char *p = sig; *p && *p != '|'; p++)
+			req += *p != '*';
+	}
+	if (nargs < req || (!rep && nargs > tot))
+		return 0;
+	int k = 0;
+	char last = 0;
+	for (const char *p = sig; *p; p++) {
+		if (*p == '|' || *p == '*')
+			continue;
+		if (k == i)
+			return *p;
+		last = *p;
+		k++;
+	}
+	return rep ? last : 0;
+}
+
+static int
+sig_fits(const ExprFn *f, Expr **args, int nargs, int strict_lit)
+{
+	if (nargs == 0)
+		return sig_class(f->args, 0, 0) == 0 && (f->args[0] == '\0' || f->args[0] == '|');
+	for (int i = 0; i < nargs; i++) {
+		char c = sig_class(f->args, i, nargs);
+		if (c == 0)
+			return 0;
+		if (is_lit_string(args[i])) {
+			if (strict_lit && c != 'S' && c != 'A')
+				return 0;
+			continue;
+		}
+		if (!arg_fits(args[i], c))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+no_such_function(B *b, const Ast *n, Expr **args)
+{
+	char sig[400];
+	size_t o = 0;
+	sig[0] = '\0';
+	for (int i = 0; i < n->nargs && o < sizeof(sig) - 40; i++)
+		o += (size_t)snprintf(sig + o, sizeof(sig) - o, "%s%s%s", i ? ", " : "",
+				      is_lit_string(args[i]) ? "unknown" : sql_type_name(args[i]->type),
+				      args[i]->mv ? "[]" : "");
+	return fail(b, ERR_FUNC_MISSING, n->pos, "function %s(%s) does not exist", n->name, sig);
+}
+
+static int
+bind_case(B *b, const Ast *n, Expr **out)
+{
+	int rc;
+	int nw = (n->nargs - 2) / 2;
+	Expr *operand = NULL;
+	if (n->args[0] != NULL) {
+		if ((rc = bind_expr(b, n->args[0], &operand)) != 0)
+			return rc;
+		if ((rc = check_scalar(b, operand, n->pos)) != 0)
+			return rc;
+	}
+	Expr *e = mkexpr(b, EXPR_CASE, TYPE_NULL, 2 * nw + 1, n->pos);
+	Expr **vals = arena_calloc(b->a, sizeof(Expr *) * (size_t)(nw + 1));
+	if (e == NULL || vals == NULL)
+		return nomem(b);
+	for (int i = 0; i < nw; i++) {
+		const Ast *w = n->args[1 + 2 * i];
+		Expr *c;
+		if ((rc = bind_expr(b, w, &c)) != 0)
+			return rc;
+		if (operand != NULL) {
+			if ((rc = bind_cmp(b, EXPR_OP_EQ, operand, c, w->pos ? w->pos : n->pos, "=", &c)) != 0)
+				return rc;
+		} else if ((rc = check_bool(b, c, "CASE/WHEN", w->pos ? w->pos : n->pos)) != 0)
+			return rc;
+		e->args[2 * i] = c;
+		if ((rc = bind_expr(b, n->args[2 + 2 * i], &vals[i])) != 0)
+			return rc;
+	}
+	if (n->args[n->nargs - 1] != NULL) {
+		if ((rc = bind_expr(b, n->args[n->nargs - 1], &vals[nw])) != 0)
+			return rc;
+	} else {
+		if ((vals[nw] = expr_const(b->a, value_null(TYPE_NULL))) == NULL)
+			return nomem(b);
+	}
+	WbType t;
+	if ((rc = common_type(b, vals, nw + 1, "CASE", n->pos, &t)) != 0)
+		return rc;
+	for (int i = 0; i < nw; i++)
+		e->args[2 * i + 1] = vals[i];
+	e->args[2 * nw] = vals[nw];
+	e->type = t == TYPE_NULL ? TYPE_STRING : t;
+	*out = e;
+	return 0;
+}
+
+static int
+bind_scalar(B *b, const Ast *n, Expr **out)
+{
+	int rc;
+	const char *name = n->name;
+	if (n->star || n->distinct)
+		return fail(b, ERR_FUNC_MISSING, n->pos, "%s(%s) is not an aggregate function", name,
+			    n->star ? "*" : "DISTINCT");
+	Expr **args = arena_calloc(b->a, sizeof(Expr *) * (size_t)(n->nargs + 1));
+	if (args == NULL)
+		return nomem(b);
+	int nf;
+	const ExprFn *f = exprfn_find(name, &nf);
+	int special = !strcmp(name, "coalesce") || !strcmp(name, "greatest") || !strcmp(name, "least") ||
+		      !strcmp(name, "nullif");
+	if (f == NULL && !special && strcmp(name, "current_date") != 0)
+		return fail(b, ERR_FUNC_MISSING, n->pos, "function %s does not exist", name);
+	if ((rc = bind_args(b, n, args)) != 0)
+		return rc;
+	Expr *e;
+	if (special) {
+		if (n->nargs < 1 || (!strcmp(name, "nullif") && n->nargs != 2))
+			return no_such_function(b, n, args);
+		WbType t;
+		if (!strcmp(name, "nullif")) {
+			/* NULLIF(a, b) = CASE WHEN a = b THEN NULL ELSE a END */
+			Expr *cmp;
+			if ((rc = check_scalar(b, args[0], n->pos)) != 0 ||
+			    (rc = bind_cmp(b, EXPR_OP_EQ, args[0], args[1], n->pos, "=", &cmp)) != 0)
+				return rc;
+			if ((e = mkexpr(b, EXPR_CASE, args[0]->type, 3, n->pos)) == NULL ||
+			    (e->args[1] = expr_const(b->a, value_null(args[0]->type))) == NULL)
+				return nomem(b);
+			e->args[0] = cmp;
+			e->args[2] = args[0];
+			if (e->type == TYPE_NULL)
+				e->type = TYPE_STRING;
+			*out = e;
+			return 0;
+		}
+		if ((rc = common_type(b, args, n->nargs, name[0] == 'c' ? "COALESCE" : name[0] == 'g' ? "GREATEST" : "LEAST",
+				      n->pos, &t)) != 0)
+			return rc;
+		if (t == TYPE_NULL)
+			t = TYPE_STRING;
+		if (name[0] == 'c') {
+			if ((e = mkexpr(b, EXPR_COALESCE, t, n->nargs, n->pos)) == NULL)
+				return nomem(b);
+			memcpy(e->args, args, sizeof(Expr *) * (size_t)n->nargs);
+			*out = e;
+			return 0;
+		}
+		/* GREATEST(a, b, c) = CASE WHEN a >= b AND ... ignoring NULLs:
+		 * folded pairwise as COALESCE-protected CASEs */
+		Expr *acc = args[0];
+		for (int i = 1; i < n->nargs; i++) {
+			Expr *x = args[i], *cmp, *nx, *na, *o1, *c;
+			if ((rc = bind_cmp(b, name[0] == 'g' ? EXPR_OP_GT : EXPR_OP_LT, x, acc, n->pos,
+					   name[0] == 'g' ? ">" : "<", &cmp)) != 0)
+				return rc;
+			/* x wins when acc IS NULL or x beats acc (x not NULL) */
+			if ((na = mkexpr(b, EXPR_ISNULL, TYPE_BOOLEAN, 1, n->pos)) == NULL ||
+			    (nx = mkexpr(b, EXPR_ISNULL, TYPE_BOOLEAN, 1, n->pos)) == NULL ||
+			    (o1 = mkexpr(b, EXPR_OR, TYPE_BOOLEAN, 2, n->pos)) == NULL ||
+			    (c = mkexpr(b, EXPR_CASE, t, 5, n->pos)) == NULL)
+				return nomem(b);
+			nx->args[0] = x;
+			na->args[0] = acc;
+			o1->args[0] = na;
+			o1->args[1] = cmp;
+			c->args[0] = nx;	/* x IS NULL -> acc */
+			c->args[1] = acc;
+			c->args[2] = o1;	/* acc IS NULL OR x beats acc -> x */
+			c->args[3] = x;
+			c->args[4] = acc;
+			acc = c;
+		}
+		if (acc->kind != EXPR_CASE) {
+			if ((e = mkexpr(b, EXPR_COALESCE, t, 1, n->pos)) == NULL)
+				return nomem(b);
+			e->args[0] = acc;
+			acc = e;
+		}
+		*out = acc;
+		return 0;
+	}
+	if (!strcmp(name, "current_date")) {
+		/* date_trunc('day', now()) */
+		f = exprfn_find("date_trunc", &nf);
+		Expr *now;
+		int nn;
+		if ((e = mkexpr(b, EXPR_FUNC, TYPE_TIMESTAMP, 2, n->pos)) == NULL ||
+		    (now = mkexpr(b, EXPR_FUNC, TYPE_TIMESTAMP, 0, n->pos)) == NULL ||
+		    (e->args[0] = expr_const(b->a, value_str(TYPE_STRING, "day", 3))) == NULL)
+			return nomem(b);
+		now->fn = exprfn_find("now", &nn);
+		e->fn = f;
+		e->args[1] = now;
+		Err tmp;
+		err_clear(&tmp);
+		if (f->prep(e, b->a, &tmp) != 0)
+			return fail(b, tmp.code, n->pos, "%s", tmp.msg);
+		*out = e;
+		return 0;
+	}
+	/* pick the overload: exact classes first, then with literal coercion */
+	const ExprFn *pick = NULL;
+	for (int pass = 0; pass < 2 && pick == NULL; pass++)
+		for (int i = 0; i < nf && pick == NULL; i++)
+			if (sig_fits(&f[i], args, n->nargs, pass == 0))
+				pick = &f[i];
+	if (pick == NULL)
+		return no_such_function(b, n, args);
+	if ((e = mkexpr(b, EXPR_FUNC, TYPE_NULL, n->nargs, n->pos)) == NULL)
+		return nomem(b);
+	e->fn = pick;
+	for (int i = 0; i < n->nargs; i++) {
+		char c = sig_class(pick->args, i, n->nargs);
+		Expr *x = args[i];
+		int p = x->pos ? x->pos : n->pos;
+		if (is_lit_string(x) && c != 'S' && c != 'A') {
+			if ((rc = coerce_const(b, x, class_type(c), p)) != 0)
+				return rc;
+		} else if (x->kind == EXPR_CONST && x->val.null && x->type == TYPE_NULL) {
+			x->type = class_type(c);
+			x->val.type = (uint8_t)x->type;
+		}
+		e->args[i] = x;
+	}
+	switch (pick->ret) {
+	case 'I': e->type = TYPE_INT; break;
+	case 'L': e->type = TYPE_LONG; break;
+	case 'D': e->type = TYPE_DOUBLE; break;
+	case 'S': e->type = TYPE_STRING; break;
+	case 'B': e->type = TYPE_BOOLEAN; break;
+	case 'T': e->type = TYPE_TIMESTAMP; break;
+	case '0': e->type = n->nargs > 0 ? e->args[0]->type : TYPE_DOUBLE; break;
+	default: {
+		WbType t = TYPE_NULL;
+		for (int i = 0; i < n->nargs; i++)
+			t = i == 0 ? e->args[0]->type : expr_arith_type(t, e->args[i]->type);
+		e->type = t;
+	}
+	}
+	if (e->type == TYPE_FLOAT && pick->ret == '0')
+		e->type = TYPE_DOUBLE;
+	if ((pick->flags & FN_CONSTARGS))
+		for (int i = 1; i < n->nargs; i++)
+			if (e->args[i]->kind != EXPR_CONST)
+				return fail(b, ERR_UNSUPPORTED, e->args[i]->pos ? e->args[i]->pos : n->pos,
+					    "%s: argument %d must be a constant", name, i + 1);
+	if (pick->prep != NULL) {
+		Err tmp;
+		err_clear(&tmp);
+		if (pick->prep(e, b->a, &tmp) != 0)
+			return fail(b, tmp.code, n->pos, "%s", tmp.msg);
+	}
+	if (!(pick->flags & FN_VOLATILE) && all_const(e))
+		return fold(b, e, out);
+	*out = e;
+	return 0;
+}
+
+/* CAST(x AS interval): a constant INTERVAL, kept as LONG milliseconds
+ * with the months in aux and neg = 2 marking it */
+static int
+bind_interval(B *b, const Ast *n, Expr **out)
+{
+	const Ast *a = n->args[0];
+	int64_t mon, ms;
+	if (a->kind != AST_CONST || a->val.null || !type_is_var((WbType)a->val.type))
+		return fail(b, ERR_UNSUPPORTED, n->pos, "INTERVAL must be a constant string");
+	if (exprfn_interval_parse(a->val.u.s, a->val.n, &mon, &ms) != 0)
+		return fail(b, ERR_TYPE, a->pos ? a->pos : n->pos, "invalid input syntax for type interval: \"%.*s\"",
+			    (int)(a->val.n > 100 ? 100 : a->val.n), a->val.u.s);
+	Expr *e = expr_const(b->a, value_int(TYPE_LONG, ms));
+	if (e == NULL)
+		return nomem(b);
+	e->pos = n->pos;
+	e->aux = mon;
+	e->neg = 2;
+	*out = e;
+	return 0;
+}
+
+static int
+is_interval(const Expr *e)
+{
+	return e->kind == EXPR_CONST && e->neg == 2;
+}
+
+/* timestamp +/- interval */
+static int
+bind_ts_interval(B *b, const Ast *n, Expr *ts, Expr *iv, int minus, Expr **out)
+{
+	int nf;
+	Expr *ms = expr_const(b->a, value_int(TYPE_LONG, minus ? -iv->val.u.i : iv->val.u.i));
+	Expr *e = mkexpr(b, EXPR_FUNC, TYPE_TIMESTAMP, 2, n->pos);
+	if (e == NULL || ms == NULL)
+		return nomem(b);
+	e->fn = exprfn_find("$ts_add", &nf);
+	e->aux = minus ? -iv->aux : iv->aux;
+	e->args[0] = ts;
+	e->args[1] = ms;
+	if (ts->kind == EXPR_CONST)
+		return fold(b, e, out);
+	*out = e;
+	return 0;
+}
+
 static int
 bind_arith(B *b, const Ast *n, Expr **out)
 {
@@ -308,6 +782,17 @@ bind_arith(B *b, const Ast *n, Expr **out)
 		return rc;
 	if ((rc = check_scalar(b, l, n->pos)) || (rc = check_scalar(b, r, n->pos)))
 		return rc;
+	if (is_interval(l) || is_interval(r)) {
+		Expr *iv = is_interval(r) ? r : l, *x = is_interval(r) ? l : r;
+		if (is_lit_string(x) && (rc = coerce_const(b, x, TYPE_TIMESTAMP, x->pos ? x->pos : n->pos)) != 0)
+			return rc;
+		if (x->type == TYPE_TIMESTAMP && (op == EXPR_OP_ADD || (op == EXPR_OP_SUB && iv == r)))
+			return bind_ts_interval(b, n, x, iv, op == EXPR_OP_SUB, out);
+		if (iv->aux != 0 || (x->type != TYPE_LONG && x->type != TYPE_INT && !is_interval(x)))
+			return fail(b, ERR_TYPE, n->pos, "operator does not exist: %s %s interval",
+				    sql_type_name(x->type), n->name);
+		/* millisecond numbers +/- an interval of fixed length */
+	}
 	if (is_lit_string(l) && type_is_numeric(r->type) && (rc = coerce_const(b, l, r->type, l->pos)))
 		return rc;
 	if (is_lit_string(r) && type_is_numeric(l->type) && (rc = coerce_const(b, r, l->type, r->pos)))
@@ -333,9 +818,8 @@ bind_func(B *b, const Ast *n, Expr **out)
 {
 	AggKind k;
 	int rc;
-	if (agg_lookup(n->name, n->distinct, &k) != 0) {
-		return fail(b, ERR_FUNC_MISSING, n->pos, "function %s does not exist", n->name);
-	}
+	if (agg_lookup(n->name, n->distinct, &k) != 0)
+		return bind_scalar(b, n, out);
 	if (b->in_agg)
 		return fail(b, ERR_GROUPING, n->pos, "aggregate function calls cannot be nested");
 	if (!b->agg_ctx)
@@ -549,8 +1033,12 @@ bind_expr(B *b, const Ast *n, Expr **out)
 	}
 	case AST_FUNC:
 		return bind_func(b, n, out);
+	case AST_CASE:
+		return bind_case(b, n, out);
 	case AST_CAST: {
 		WbType t;
+		if (strcmp(n->name, "interval") == 0)
+			return bind_interval(b, n, out);
 		if (bind_type_name(n->name, &t) != 0)
 			return fail(b, ERR_TYPE, n->pos, "type \"%s\" does not exist", n->name);
 		if ((rc = bind_expr(b, n->args[0], &x)) != 0)
@@ -581,11 +1069,79 @@ bind_expr(B *b, const Ast *n, Expr **out)
  * Arguments that are not plain columns, * or constants fall back to the
  * bare function name.
  */
+/* Pinot's canonical text of a scalar expression: name(arg,arg) with no
+ * spaces and literals quoted, "add(a,sub(b,'3'))"; -1 if e has a part
+ * Pinot would print differently (operators, CASE, ...). */
+static int
+scalar_name(B *b, const Ast *n, Buf *o, int depth)
+{
+	AggKind k;
+	if (depth > 32)
+		return -1;
+	switch (n->kind) {
+	case AST_COLREF: {
+		int c;
+		Err save = *b->e;
+		if (b->t != NULL && resolve_col(b, n, &c) == 0)
+			buf_puts(o, b->t->cols[c].name);
+		else {
+			*b->e = save;
+			buf_puts(o, n->name);
+		}
+		return 0;
+	}
+	case AST_CONST:
+		if (n->val.null)
+			return -1;
+		buf_putc(o, '\'');
+		value_format(&n->val, o);
+		buf_putc(o, '\'');
+		return 0;
+	case AST_FUNC:
+		if (agg_lookup(n->name, n->distinct, &k) == 0 || n->star || n->distinct)
+			return -1;
+		buf_puts(o, n->name);
+		buf_putc(o, '(');
+		for (int i = 0; i < n->nargs; i++) {
+			if (i)
+				buf_putc(o, ',');
+			if (scalar_name(b, n->args[i], o, depth + 1) != 0)
+				return -1;
+		}
+		buf_putc(o, ')');
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The output name of an unaliased function call, as Pinot's broker names
+ * it so that Pinot clients find their columns: the lowercased function
+ * name and its arguments, "count(*)", "sum(games)",
+ * "distinctcount(team)" (COUNT(DISTINCT x) is "distinctcount(x)"); a
+ * scalar function in Pinot's canonical form, "upper(name)",
+ * "add(a,sub(b,'3'))".  Anything else falls back to the bare function
+ * name, as PostgreSQL names it.
+ */
 static const char *
 pinot_func_name(B *b, const Ast *n)
 {
 	char buf[512];
 	size_t o = 0;
+	AggKind k;
+	if (agg_lookup(n->name, n->distinct, &k) != 0) {
+		Buf sb;
+		buf_init(&sb);
+		const char *r = n->name;
+		if (scalar_name(b, n, &sb, 0) == 0 && !sb.oom && sb.len < 512) {
+			const char *d = arena_strndup(b->a, sb.p, sb.len);
+			if (d != NULL)
+				r = d;
+		}
+		buf_free(&sb);
+		return r;
+	}
 	int distinct = n->distinct && strcmp(n->name, "count") == 0;
 	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s(", distinct ? "distinctcount" : n->name);
 	if (n->star)
@@ -610,6 +1166,15 @@ pinot_func_name(B *b, const Ast *n)
 			value_format(&a->val, &vb);
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", sep, vb.p ? vb.p : "");
 			buf_free(&vb);
+		} else if (a->kind == AST_FUNC) {
+			Buf vb;
+			buf_init(&vb);
+			int ok = scalar_name(b, a, &vb, 0) == 0 && !vb.oom;
+			if (ok)
+				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%.*s", sep, (int)vb.len, vb.p);
+			buf_free(&vb);
+			if (!ok)
+				return n->name;
 		} else {
 			return n->name;
 		}
@@ -638,6 +1203,8 @@ target_name(B *b, const AstTarget *t)
 	}
 	if (n->kind == AST_FUNC)
 		return pinot_func_name(b, n);
+	if (n->kind == AST_CASE)
+		return "case";
 	if (n->kind == AST_CAST) {
 		if (n->args[0]->kind == AST_COLREF)
 			return n->args[0]->name;

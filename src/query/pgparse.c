@@ -191,6 +191,15 @@ conv_aexpr(Conv *cv, PgQuery__AExpr *x, Ast **out)
 		}
 		if ((n = mk(cv, AST_OP, x->location, 2)) == NULL)
 			return nomem(cv);
+		if (strcmp(op, "||") == 0) {
+			/* s || t is textcat(s, t) */
+			n->kind = AST_FUNC;
+			n->name = "textcat";
+			if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_expr(cv, x->rexpr, &n->args[1])))
+				return rc;
+			*out = n;
+			return 0;
+		}
 		if (strcmp(op, "~~") == 0 || strcmp(op, "!~~") == 0 || strcmp(op, "~~*") == 0 ||
 		    strcmp(op, "!~~*") == 0) {
 			n->kind = AST_LIKE;
@@ -259,7 +268,13 @@ conv_aexpr(Conv *cv, PgQuery__AExpr *x, Ast **out)
 	case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT:
 		return unsupported(cv, "IS [NOT] DISTINCT FROM", x->location);
 	case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF:
-		return unsupported(cv, "NULLIF", x->location);
+		if ((n = mk(cv, AST_FUNC, x->location, 2)) == NULL)
+			return nomem(cv);
+		n->name = "nullif";
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_expr(cv, x->rexpr, &n->args[1])))
+			return rc;
+		*out = n;
+		return 0;
 	case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
 		return unsupported(cv, "SIMILAR TO", x->location);
 	default:
@@ -375,6 +390,9 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 		const char *tname = str_of(tn->names[tn->n_names - 1]);
 		if (tname == NULL)
 			return unsupported(cv, "cast", t->location);
+		if (strcmp(tname, "interval") == 0 && tn->n_typmods > 0)
+			return unsupported(cv, "INTERVAL with a field qualifier (write INTERVAL '1 hour')",
+					   t->location);
 		if ((n = mk(cv, AST_CAST, t->location, 1)) == NULL)
 			return nomem(cv);
 		if ((n->name = lower_dup(cv, tname)) == NULL)
@@ -386,10 +404,67 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 	}
 	case PG_QUERY__NODE__NODE_SUB_LINK:
 		return unsupported(cv, "subquery", node->sub_link->location);
-	case PG_QUERY__NODE__NODE_CASE_EXPR:
-		return unsupported(cv, "CASE", node->case_expr->location);
-	case PG_QUERY__NODE__NODE_COALESCE_EXPR:
-		return unsupported(cv, "COALESCE", node->coalesce_expr->location);
+	case PG_QUERY__NODE__NODE_CASE_EXPR: {
+		PgQuery__CaseExpr *c = node->case_expr;
+		if ((n = mk(cv, AST_CASE, c->location, 2 + 2 * (int)c->n_args)) == NULL)
+			return nomem(cv);
+		if (c->arg && (rc = conv_expr(cv, c->arg, &n->args[0])) != 0)
+			return rc;
+		for (size_t i = 0; i < c->n_args; i++) {
+			PgQuery__Node *w = c->args[i];
+			if (w->node_case != PG_QUERY__NODE__NODE_CASE_WHEN)
+				return unsupported(cv, "CASE item", c->location);
+			if ((rc = conv_expr(cv, w->case_when->expr, &n->args[1 + 2 * i])) ||
+			    (rc = conv_expr(cv, w->case_when->result, &n->args[2 + 2 * i])))
+				return rc;
+		}
+		if (c->defresult && (rc = conv_expr(cv, c->defresult, &n->args[n->nargs - 1])) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_COALESCE_EXPR: {
+		PgQuery__CoalesceExpr *c = node->coalesce_expr;
+		if ((n = mk(cv, AST_FUNC, c->location, (int)c->n_args)) == NULL)
+			return nomem(cv);
+		n->name = "coalesce";
+		if ((rc = conv_list(cv, n, 0, c->args, c->n_args)) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
+		PgQuery__MinMaxExpr *c = node->min_max_expr;
+		if ((n = mk(cv, AST_FUNC, c->location, (int)c->n_args)) == NULL)
+			return nomem(cv);
+		n->name = c->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest";
+		if ((rc = conv_list(cv, n, 0, c->args, c->n_args)) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION: {
+		PgQuery__SQLValueFunction *f = node->sqlvalue_function;
+		switch (f->op) {
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP_N:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+			if ((n = mk(cv, AST_FUNC, f->location, 0)) == NULL)
+				return nomem(cv);
+			n->name = "now";
+			*out = n;
+			return 0;
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+			if ((n = mk(cv, AST_FUNC, f->location, 0)) == NULL)
+				return nomem(cv);
+			n->name = "current_date";
+			*out = n;
+			return 0;
+		default:
+			return unsupported(cv, "this SQL value function", f->location);
+		}
+	}
 	case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
 		return unsupported(cv, "IS TRUE/FALSE", node->boolean_test->location);
 	default:

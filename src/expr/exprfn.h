@@ -1,0 +1,91 @@
+/*
+ * exprfn.h -- the table of scalar SQL functions (EXPR_FUNC nodes): names,
+ * argument classes, result types, and their vectorized implementations.
+ *
+ * The binder looks a name up (exprfn_find), checks and coerces the
+ * arguments against the signature, then calls the entry's prep hook to
+ * validate constant parameters (units, patterns) and store them in the
+ * node.  exprvec.c evaluates the arguments over the selection and calls
+ * the entry's eval with an FnCall.
+ */
+#ifndef WB_EXPRFN_H
+#define WB_EXPRFN_H
+
+#include "expr/exprvec.h"
+
+/* Evaluation of one EXPR_FUNC node over a batch. */
+typedef struct FnCall {
+	const Expr *e;
+	const Vec *const *a;	/* evaluated arguments */
+	const uint16_t *sel;
+	int nsel;
+	int64_t *oi;		/* outputs by result encoding; write selected rows */
+	double *od;
+	const char **os;
+	uint32_t *ol;
+	uint8_t *on;		/* NULL flags: preset from the arguments for
+				 * strict functions; a function may set more */
+	Arena *arena;		/* result strings; reset per batch */
+	void **state;		/* per-ExprCtx state of this node (or NULL) */
+	Err *err;
+} FnCall;
+
+/* Argument classes in ExprFn.args: S string, N number, I integer,
+ * T TIMESTAMP, M TIMESTAMP or integer milliseconds, B boolean, A any
+ * scalar; '|' starts the optional ones; a trailing '*' repeats the last.
+ * Result classes (ExprFn.ret): I INT, L LONG, D DOUBLE, S STRING,
+ * B BOOLEAN, T TIMESTAMP, '0' the type of argument 0, 'n' the arithmetic
+ * type of all numeric arguments. */
+typedef struct ExprFn {
+	const char *name;
+	const char *args;
+	char ret;
+	int flags;
+	/* validates constant arguments at bind time, may set e->op / e->aux;
+	 * ERR_* with a message (the binder adds the position) */
+	int (*prep)(Expr *e, Arena *a, Err *err);
+	int (*eval)(FnCall *c);
+	void (*free_state)(void *state);
+} ExprFn;
+
+#define FN_STRICT 1		/* NULL if any argument is NULL */
+#define FN_VOLATILE 2		/* never folded at bind time (now()) */
+#define FN_CONSTARGS 4		/* arguments after the first must be constants */
+
+/* Entries named name (lowercase), in table order; *n receives their count. */
+const ExprFn *exprfn_find(const char *name, int *n);
+/* 1 if name is a known scalar function (any arity). */
+int exprfn_exists(const char *name);
+/* Parses a PostgreSQL interval literal ('1 hour', '2 days 03:00:00',
+ * '1 month', ISO 'PT1H'); 0 or ERR_TYPE. */
+int exprfn_interval_parse(const char *s, size_t n, int64_t *months, int64_t *ms);
+
+/* Helpers for implementations (exprfn.c). */
+const char *exprfn_str(const Vec *v, int r, uint32_t *len);
+static inline int
+exprfn_null(const Vec *v, int r)
+{
+	return v->nulls != NULL && v->nulls[r];
+}
+static inline double
+exprfn_d(const Vec *v, int r)
+{
+	return v->enc == VEC_F64 ? v->d[r] : (double)v->i[r];
+}
+static inline int64_t
+exprfn_i(const Vec *v, int r)
+{
+	return v->enc == VEC_F64 ? (int64_t)v->d[r] : v->i[r];
+}
+/* Sets an error at the node's position. */
+int exprfn_fail(FnCall *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Tables of the function families (fnstr.c, fnmath.c, fntime.c). */
+extern const ExprFn fnstr_table[];
+extern const ExprFn fnmath_table[];
+extern const ExprFn fntime_table[];
+
+#define FN_FOR(c, k, r) \
+	for (int k = 0, r; k < (c)->nsel && ((r = (c)->sel ? (c)->sel[k] : k), 1); k++)
+
+#endif
