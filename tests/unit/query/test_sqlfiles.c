@@ -135,8 +135,10 @@ cmp_str(const void *a, const void *b)
 static void
 sort_lines(char *text)
 {
-	char *lines[100000];
+	static char *lines[100000];
 	int n = 0;
+	if (text == NULL || text[0] == '\0')
+		return;	/* an empty result: nothing to sort */
 	for (char *p = strtok(text, "\n"); p && n < 100000; p = strtok(NULL, "\n"))
 		lines[n++] = strdup(p);
 	qsort(lines, (size_t)n, sizeof(char *), cmp_str);
