@@ -1,6 +1,7 @@
 /*
- * segfile.h -- immutable segment files: the writer (from a MutSeg) and the
- * memory-mapped reader.  The byte format is in docs/segment-format.md.
+ * segfile.h -- immutable segment files: format constants and the
+ * memory-mapped reader (segwrite.h writes them).  The byte format is in
+ * docs/segment-format.md.
  *
  * A SegFile is read-only once open and may be shared by any number of
  * threads; each thread scanning a column uses its own SegCursor, which
@@ -18,7 +19,6 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "storage/mutseg.h"
 #include "storage/types.h"
 #include "storage/value.h"
 
@@ -147,8 +147,8 @@ typedef struct SegCursor {
 	const void *elems;	/* MV: element ids / values of the block */
 	uint64_t elem0;		/* MV: global index of the block's first element */
 	uint64_t nelems_rb;	/* MV: elements in the block */
-	void *bufs[4];		/* owned decode buffers (data, nulls, ends, elems) */
-	size_t caps[4];
+	void *bufs[6];		/* owned decode buffers */
+	size_t caps[6];
 } SegCursor;
 
 void segfile_cursor_init(SegCursor *cur, SegFile *sf, int c);

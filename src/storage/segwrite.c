@@ -1,0 +1,947 @@
+/*
+ * segwrite.c -- writes an immutable segment file from the published rows
+ * of a MutSeg (format: docs/segment-format.md).
+ *
+ * How it works: rows are optionally put in order of the sort column (a
+ * permutation, computed once: counting sort over dictionary ids, or a sort
+ * of (order key, row) pairs for raw numbers).  Columns are then written one
+ * after the other.  A dictionary column first gets its sorted dictionary:
+ * a var-length column marks the MutSeg ids its rows use, sorts those ids by
+ * their bytes once and builds a remap array old id -> sorted id; a numeric
+ * one collects its distinct values in a hash table, sorts them and keeps
+ * the position of each value in the table.  Then every row block of
+ * SEGFILE_BLOCK_ROWS rows (one MutSeg chunk) is gathered into a scratch
+ * buffer (ids remapped and bit-packed, or raw values), compressed with the
+ * column's codec, checksummed and appended at an 8-byte aligned offset;
+ * null words and multi-value ends/elements become blocks of their own.
+ * Min/max and null counts are gathered on the way.  The footer (schema,
+ * counts, block table, row-block records) and the trailer come last.
+ *
+ * Durability: the file is written as path.tmp, fsynced, renamed over path
+ * and the directory fsynced; any failure removes the temporary.
+ *
+ * Memory: scratch buffers, remap arrays and the footer are allocated with
+ * mem_* per write and freed before returning; nothing outlives the call.
+ * Allocation failure is ERR_NOMEM, write failure ERR_IO naming the path.
+ *
+ * Exports: segwrite_file.
+ */
+#define _GNU_SOURCE
+#include "storage/segwrite.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/hash.h"
+#include "base/mem.h"
+#include "storage/bitpack.h"
+#include "storage/codec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Static_assert(SEGFILE_BLOCK_ROWS == MUTSEG_CHUNK_ROWS, "a row block is one MutSeg chunk");
+
+typedef struct BlockEnt {
+	uint64_t off, stored, raw;
+	uint32_t crc;
+	uint8_t codec, kind;
+	uint16_t col;
+} BlockEnt;
+
+typedef struct RbRec {
+	uint32_t data, nulls, elems;
+	uint64_t elem0;
+} RbRec;
+
+typedef struct W {
+	const char *path;
+	int fd;
+	uint64_t pos;
+	BlockEnt *blocks;
+	uint32_t nblocks, capblocks;
+	void *cbuf;		/* compression output */
+	size_t ccap;
+	Err *e;
+} W;
+
+/* Per-column state while writing it. */
+typedef struct ColW {
+	const MutCol *mc;
+	WbType type;
+	int mv, dict, codec;
+	unsigned bits;
+	uint32_t card;
+	uint32_t *remap;	/* var-length: MutSeg id -> sorted id */
+	uint64_t *keys;		/* numeric dict: sorted order keys (card) */
+	uint64_t *hkeys;	/* numeric dict: hash table of keys */
+	uint32_t *hids;		/* its sorted id per slot (after sorting) */
+	size_t hcap;
+	uint64_t nulls, nelems;
+	int has_minmax;
+	uint64_t kmin, kmax;	/* order keys (ids for dictionary columns) */
+	uint32_t dict_a, dict_b;
+	RbRec *rbs;
+} ColW;
+
+static int
+grow(void **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 4096;
+	while (n < need)
+		n *= 2;
+	void *q = mem_realloc(*p, n);
+	if (q == NULL)
+		return ERR_NOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Order-preserving map of a number to uint64_t (integers: sign flipped;
+ * doubles: IEEE total order). */
+static uint64_t
+key_i64(int64_t v)
+{
+	return (uint64_t)v ^ ((uint64_t)1 << 63);
+}
+
+static uint64_t
+key_f64(double d)
+{
+	uint64_t b;
+	memcpy(&b, &d, 8);
+	return (b >> 63) ? ~b : b | ((uint64_t)1 << 63);
+}
+
+static double
+f64_of_key(uint64_t k)
+{
+	uint64_t b = (k >> 63) ? k & ~((uint64_t)1 << 63) : ~k;
+	double d;
+	memcpy(&d, &b, 8);
+	return d;
+}
+
+/* Order key of the value in a MutSeg slot of a numeric column. */
+static uint64_t
+slot_key(WbType t, const void *p)
+{
+	switch (t) {
+	case TYPE_INT:
+	case TYPE_BOOLEAN: {
+		int32_t v;
+		memcpy(&v, p, 4);
+		return key_i64(v);
+	}
+	case TYPE_LONG:
+	case TYPE_TIMESTAMP: {
+		int64_t v;
+		memcpy(&v, p, 8);
+		return key_i64(v);
+	}
+	case TYPE_FLOAT: {
+		float v;
+		memcpy(&v, p, 4);
+		return key_f64(v);
+	}
+	default: {
+		double v;
+		memcpy(&v, p, 8);
+		return key_f64(v);
+	}
+	}
+}
+
+/* The 8-byte stored form of a key: int64_t or double bits. */
+static uint64_t
+key_stored(WbType t, uint64_t k)
+{
+	if (type_is_float(t)) {
+		double d = f64_of_key(k);
+		uint64_t b;
+		memcpy(&b, &d, 8);
+		return b;
+	}
+	return k ^ ((uint64_t)1 << 63);
+}
+
+/* ---- output ---- */
+
+static int
+w_write(W *w, const void *p, size_t n)
+{
+	if (n && file_write_full(w->fd, p, n) != 0)
+		return err_set(w->e, ERR_IO, "write %s.tmp: %s", w->path, strerror(errno));
+	w->pos += n;
+	return 0;
+}
+
+/* Appends one block (raw bytes, compressed with codec) and returns its
+ * index in *idx. */
+static int
+w_block(W *w, int kind, int col, int codec, const void *raw, size_t n, uint32_t *idx)
+{
+	static const char zeros[8];
+	int rc;
+	if (w->pos & 7 && (rc = w_write(w, zeros, 8 - (w->pos & 7))) != 0)
+		return rc;
+	if (w->nblocks == w->capblocks) {
+		size_t cap = (size_t)w->capblocks * sizeof(BlockEnt);
+		void *p = w->blocks;
+		if (grow(&p, &cap, cap + 64 * sizeof(BlockEnt)) != 0)
+			return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+		w->blocks = p;
+		w->capblocks = (uint32_t)(cap / sizeof(BlockEnt));
+	}
+	const void *out = raw;
+	size_t outlen = n;
+	if (codec != CODEC_NONE) {
+		size_t bound = codec_bound(codec, n);
+		if (bound == 0 || grow(&w->cbuf, &w->ccap, bound) != 0)
+			return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+		if ((rc = codec_compress(codec, raw, n, w->cbuf, w->ccap, &outlen, w->e)) != 0)
+			return rc;
+		out = w->cbuf;
+	}
+	BlockEnt *b = &w->blocks[w->nblocks];
+	b->off = w->pos;
+	b->stored = outlen;
+	b->raw = n;
+	b->crc = hash_crc(out, outlen);
+	b->codec = (uint8_t)codec;
+	b->kind = (uint8_t)kind;
+	b->col = (uint16_t)col;
+	if ((rc = w_write(w, out, outlen)) != 0)
+		return rc;
+	*idx = w->nblocks++;
+	return 0;
+}
+
+/* ---- dictionaries ---- */
+
+/* qsort's comparator context: segments of several partitions may be
+ * written at once, so it is set and used under sort_lock. */
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+static const MutCol *sort_mc;
+
+static int
+cmp_dict_ids(const void *a, const void *b)
+{
+	uint32_t la, lb;
+	const char *pa = mutcol_dict_get(sort_mc, *(const uint32_t *)a, &la);
+	const char *pb = mutcol_dict_get(sort_mc, *(const uint32_t *)b, &lb);
+	int c = memcmp(pa, pb, la < lb ? la : lb);
+	if (c)
+		return c;
+	return la < lb ? -1 : la > lb;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+
+/* Calls f(ctx, slot) for the slot of every value (rows or MV elements) of
+ * rows [0, n). */
+static int
+each_slot(const MutCol *mc, int mv, size_t n, int (*f)(void *, const void *), void *ctx)
+{
+	if (!mv) {
+		for (size_t r = 0; r < n;) {
+			size_t k = MUTSEG_CHUNK_ROWS - (r & (MUTSEG_CHUNK_ROWS - 1));
+			if (k > n - r)
+				k = n - r;
+			const char *p = mutcol_data(mc, r);
+			size_t wdt = type_is_var(mutcol_type(mc)) ? 4 : type_width(mutcol_type(mc));
+			for (size_t i = 0; i < k; i++) {
+				int rc = f(ctx, p + i * wdt);
+				if (rc)
+					return rc;
+			}
+			r += k;
+		}
+		return 0;
+	}
+	uint64_t s;
+	uint32_t cnt;
+	if (n == 0)
+		return 0;
+	mutcol_mv_range(mc, n - 1, &s, &cnt);
+	uint64_t total = s + cnt;
+	for (uint64_t i = 0; i < total; i++) {
+		int rc = f(ctx, mutcol_elem(mc, i));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+typedef struct MarkCtx {
+	uint8_t *used;
+	uint32_t size;
+} MarkCtx;
+
+static int
+mark_id(void *ctx, const void *slot)
+{
+	MarkCtx *m = ctx;
+	uint32_t id;
+	memcpy(&id, slot, 4);
+	if (id >= m->size)
+		return ERR_INTERNAL;
+	m->used[id] = 1;
+	return 0;
+}
+
+static int
+build_var_dict(ColW *cw, size_t n, W *w, int col)
+{
+	uint32_t dsize = mutcol_dict_size(cw->mc);
+	uint8_t *used = mem_calloc(dsize ? dsize : 1, 1);
+	cw->remap = mem_alloc(sizeof(uint32_t) * (dsize ? dsize : 1));
+	uint32_t *order = mem_alloc(sizeof(uint32_t) * (dsize ? dsize : 1));
+	int rc = 0;
+	uint32_t *offs = NULL;
+	char *bytes = NULL;
+	if (used == NULL || cw->remap == NULL || order == NULL) {
+		rc = err_set(w->e, ERR_NOMEM, "dictionary of column %d", col);
+		goto out;
+	}
+	MarkCtx m = {used, dsize};
+	if ((rc = each_slot(cw->mc, cw->mv, n, mark_id, &m)) != 0) {
+		rc = err_set(w->e, ERR_INTERNAL, "column %d: dictionary id out of range", col);
+		goto out;
+	}
+	uint32_t card = 0;
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < dsize; i++)
+		if (used[i]) {
+			order[card++] = i;
+			uint32_t len;
+			mutcol_dict_get(cw->mc, i, &len);
+			total += len;
+		}
+	if (total > UINT32_MAX) {
+		rc = err_set(w->e, ERR_TOO_LARGE, "column %d: dictionary over 4 GiB", col);
+		goto out;
+	}
+	pthread_mutex_lock(&sort_lock);
+	sort_mc = cw->mc;
+	qsort(order, card, sizeof(uint32_t), cmp_dict_ids);
+	pthread_mutex_unlock(&sort_lock);
+	offs = mem_alloc(sizeof(uint32_t) * ((size_t)card + 1));
+	bytes = mem_alloc(total ? total : 1);
+	if (offs == NULL || bytes == NULL) {
+		rc = err_set(w->e, ERR_NOMEM, "dictionary of column %d", col);
+		goto out;
+	}
+	uint32_t pos = 0;
+	for (uint32_t k = 0; k < card; k++) {
+		uint32_t len;
+		const char *p = mutcol_dict_get(cw->mc, order[k], &len);
+		offs[k] = pos;
+		if (len)
+			memcpy(bytes + pos, p, len);
+		pos += len;
+		cw->remap[order[k]] = k;
+	}
+	offs[card] = pos;
+	cw->card = card;
+	cw->bits = bitpack_bits(card);
+	if ((rc = w_block(w, SEGFILE_K_DICT_OFFS, col, CODEC_NONE, offs,
+			  sizeof(uint32_t) * ((size_t)card + 1), &cw->dict_a)) != 0)
+		goto out;
+	rc = w_block(w, SEGFILE_K_DICT_BYTES, col, CODEC_NONE, bytes, pos, &cw->dict_b);
+out:
+	mem_free(used);
+	mem_free(order);
+	mem_free(offs);
+	mem_free(bytes);
+	return rc;
+}
+
+static size_t
+hslot(const ColW *cw, uint64_t k)
+{
+	size_t mask = cw->hcap - 1;
+	size_t i = (size_t)hash_u64(k) & mask;
+	while (cw->hids[i] != SEGFILE_NONE && cw->hkeys[i] != k)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int
+hput(void *ctx, const void *slot)
+{
+	ColW *cw = ctx;
+	uint64_t k = slot_key(cw->type, slot);
+	size_t i = hslot(cw, k);
+	if (cw->hids[i] != SEGFILE_NONE)
+		return 0;
+	if ((uint64_t)cw->card * 2 + 2 > cw->hcap) {
+		size_t ncap = cw->hcap * 2;
+		uint64_t *nk = mem_alloc(ncap * sizeof(uint64_t));
+		uint32_t *ni = mem_alloc(ncap * sizeof(uint32_t));
+		if (nk == NULL || ni == NULL) {
+			mem_free(nk);
+			mem_free(ni);
+			return ERR_NOMEM;
+		}
+		memset(ni, 0xff, ncap * sizeof(uint32_t));
+		uint64_t *ok = cw->hkeys;
+		uint32_t *oi = cw->hids;
+		size_t ocap = cw->hcap;
+		cw->hkeys = nk;
+		cw->hids = ni;
+		cw->hcap = ncap;
+		for (size_t j = 0; j < ocap; j++)
+			if (oi[j] != SEGFILE_NONE) {
+				size_t s = hslot(cw, ok[j]);
+				nk[s] = ok[j];
+				ni[s] = 0;
+			}
+		mem_free(ok);
+		mem_free(oi);
+		i = hslot(cw, k);
+	}
+	cw->hkeys[i] = k;
+	cw->hids[i] = 0;
+	cw->card++;
+	return 0;
+}
+
+static int
+build_num_dict(ColW *cw, size_t n, W *w, int col)
+{
+	cw->hcap = 1024;
+	cw->hkeys = mem_alloc(cw->hcap * sizeof(uint64_t));
+	cw->hids = mem_alloc(cw->hcap * sizeof(uint32_t));
+	if (cw->hkeys == NULL || cw->hids == NULL)
+		return err_set(w->e, ERR_NOMEM, "dictionary of column %d", col);
+	memset(cw->hids, 0xff, cw->hcap * sizeof(uint32_t));
+	int rc = each_slot(cw->mc, cw->mv, n, hput, cw);
+	if (rc)
+		return err_set(w->e, ERR_NOMEM, "dictionary of column %d", col);
+	cw->keys = mem_alloc(sizeof(uint64_t) * (cw->card ? cw->card : 1));
+	if (cw->keys == NULL)
+		return err_set(w->e, ERR_NOMEM, "dictionary of column %d", col);
+	uint32_t k = 0;
+	for (size_t i = 0; i < cw->hcap; i++)
+		if (cw->hids[i] != SEGFILE_NONE)
+			cw->keys[k++] = cw->hkeys[i];
+	qsort(cw->keys, cw->card, sizeof(uint64_t), cmp_u64);
+	for (uint32_t id = 0; id < cw->card; id++)
+		cw->hids[hslot(cw, cw->keys[id])] = id;
+	cw->bits = bitpack_bits(cw->card);
+	/* the stored dictionary: values, not keys */
+	uint64_t *vals = mem_alloc(sizeof(uint64_t) * (cw->card ? cw->card : 1));
+	if (vals == NULL)
+		return err_set(w->e, ERR_NOMEM, "dictionary of column %d", col);
+	for (uint32_t id = 0; id < cw->card; id++)
+		vals[id] = key_stored(cw->type, cw->keys[id]);
+	rc = w_block(w, SEGFILE_K_DICT_NUMS, col, CODEC_NONE, vals,
+		     sizeof(uint64_t) * cw->card, &cw->dict_a);
+	mem_free(vals);
+	return rc;
+}
+
+/* Sorted dictionary id of the value in a MutSeg slot. */
+static inline uint32_t
+slot_id(const ColW *cw, const void *slot)
+{
+	if (cw->remap) {
+		uint32_t id;
+		memcpy(&id, slot, 4);
+		return cw->remap[id];
+	}
+	return cw->hids[hslot(cw, slot_key(cw->type, slot))];
+}
+
+/* ---- rows ---- */
+
+static void
+note_minmax(ColW *cw, uint64_t k)
+{
+	if (!cw->has_minmax) {
+		cw->kmin = cw->kmax = k;
+		cw->has_minmax = 1;
+		return;
+	}
+	if (k < cw->kmin)
+		cw->kmin = k;
+	if (k > cw->kmax)
+		cw->kmax = k;
+}
+
+typedef struct Scratch {
+	void *vals;		/* gathered ids / values */
+	size_t vcap;
+	void *packed;
+	size_t pcap;
+	uint64_t *nulls;
+	size_t ncap;
+	uint32_t *ends;
+	size_t ecap;
+} Scratch;
+
+/* Encodes `cnt` gathered entries (ids or values in sc->vals) as a block. */
+static int
+put_values(W *w, ColW *cw, Scratch *sc, int kind, int col, size_t cnt, uint32_t *idx)
+{
+	if (cw->dict) {
+		size_t nb = bitpack_bytes(cnt, cw->bits);
+		if (grow(&sc->packed, &sc->pcap, nb ? nb : 8) != 0)
+			return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+		bitpack_pack(sc->vals, cnt, cw->bits, sc->packed);
+		return w_block(w, kind, col, cw->codec, sc->packed, nb, idx);
+	}
+	return w_block(w, kind, col, cw->codec, sc->vals, cnt * type_width(cw->type), idx);
+}
+
+/* Stores the slot's value (id or raw value) at index i of sc->vals. */
+static inline void
+gather(ColW *cw, Scratch *sc, size_t i, const void *slot, int isnull)
+{
+	if (cw->dict) {
+		uint32_t id = slot_id(cw, slot);
+		((uint32_t *)sc->vals)[i] = id;
+		if (!isnull)
+			note_minmax(cw, id);
+		return;
+	}
+	size_t wd = type_width(cw->type);
+	memcpy((char *)sc->vals + i * wd, slot, wd);
+	if (!isnull)
+		note_minmax(cw, slot_key(cw->type, slot));
+}
+
+static int
+write_rowblock(W *w, ColW *cw, Scratch *sc, int col, const uint32_t *perm, size_t r0, size_t n,
+	       RbRec *rec)
+{
+	size_t nw = (n + 63) / 64;
+	size_t vw = cw->dict ? 4 : type_width(cw->type);
+	memset(sc->nulls, 0, nw * 8);
+	int anynull = 0;
+	rec->nulls = rec->elems = SEGFILE_NONE;
+	rec->elem0 = cw->nelems;
+	if (perm == NULL) {
+		anynull = mutcol_nulls_load(cw->mc, r0, n, sc->nulls);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (mutcol_is_null(cw->mc, perm[r0 + i])) {
+				sc->nulls[i >> 6] |= (uint64_t)1 << (i & 63);
+				anynull = 1;
+			}
+	}
+	for (size_t k = 0; anynull && k < nw; k++)
+		cw->nulls += (uint64_t)__builtin_popcountll(sc->nulls[k]);
+	int rc;
+	if (!cw->mv) {
+		if (grow(&sc->vals, &sc->vcap, n * vw) != 0)
+			return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+		const char *base = perm ? NULL : mutcol_data(cw->mc, r0);
+		size_t sw = type_is_var(cw->type) ? 4 : type_width(cw->type);
+		for (size_t i = 0; i < n; i++) {
+			const void *slot = perm ? mutcol_data(cw->mc, perm[r0 + i]) : base + i * sw;
+			gather(cw, sc, i, slot, (int)((sc->nulls[i >> 6] >> (i & 63)) & 1));
+		}
+		rc = put_values(w, cw, sc, SEGFILE_K_DATA, col, n, &rec->data);
+	} else {
+		uint64_t cnt = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t s;
+			uint32_t c;
+			mutcol_mv_range(cw->mc, perm ? perm[r0 + i] : r0 + i, &s, &c);
+			cnt += c;
+			if (cnt > UINT32_MAX)
+				return err_set(w->e, ERR_TOO_LARGE, "column %d: too many elements", col);
+			sc->ends[i] = (uint32_t)cnt;
+		}
+		if (grow(&sc->vals, &sc->vcap, (cnt ? cnt : 1) * vw) != 0)
+			return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+		size_t j = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t s;
+			uint32_t c;
+			int isnull = (int)((sc->nulls[i >> 6] >> (i & 63)) & 1);
+			mutcol_mv_range(cw->mc, perm ? perm[r0 + i] : r0 + i, &s, &c);
+			for (uint32_t k = 0; k < c; k++)
+				gather(cw, sc, j++, mutcol_elem(cw->mc, s + k), isnull);
+		}
+		if ((rc = w_block(w, SEGFILE_K_MV_ENDS, col, cw->codec, sc->ends, n * 4,
+				  &rec->data)) != 0)
+			return rc;
+		rc = put_values(w, cw, sc, SEGFILE_K_MV_ELEMS, col, cnt, &rec->elems);
+		cw->nelems += cnt;
+	}
+	if (rc == 0 && anynull)
+		rc = w_block(w, SEGFILE_K_NULLS, col, cw->codec, sc->nulls, nw * 8, &rec->nulls);
+	return rc;
+}
+
+/* ---- sorting ---- */
+
+typedef struct KeyRow {
+	uint64_t key;
+	uint32_t row;
+	uint32_t pad_;
+} KeyRow;
+
+static int
+cmp_keyrow(const void *a, const void *b)
+{
+	const KeyRow *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* perm[i] = the MutSeg row that goes to position i, stable by key. */
+static int
+sort_rows(ColW *cw, size_t n, uint32_t *perm, W *w)
+{
+	if (cw->dict) {
+		uint32_t *cnt = mem_calloc((size_t)cw->card + 1, sizeof(uint32_t));
+		if (cnt == NULL)
+			return err_set(w->e, ERR_NOMEM, "sorting segment rows");
+		for (size_t r = 0; r < n; r++)
+			cnt[slot_id(cw, mutcol_data(cw->mc, r)) + 1]++;
+		for (uint32_t k = 0; k < cw->card; k++)
+			cnt[k + 1] += cnt[k];
+		for (size_t r = 0; r < n; r++)
+			perm[cnt[slot_id(cw, mutcol_data(cw->mc, r))]++] = (uint32_t)r;
+		mem_free(cnt);
+		return 0;
+	}
+	KeyRow *kr = mem_alloc(sizeof(KeyRow) * (n ? n : 1));
+	if (kr == NULL)
+		return err_set(w->e, ERR_NOMEM, "sorting segment rows");
+	for (size_t r = 0; r < n; r++) {
+		kr[r].key = slot_key(cw->type, mutcol_data(cw->mc, r));
+		kr[r].row = (uint32_t)r;
+	}
+	qsort(kr, n, sizeof(KeyRow), cmp_keyrow);
+	for (size_t r = 0; r < n; r++)
+		perm[r] = kr[r].row;
+	mem_free(kr);
+	return 0;
+}
+
+/* ---- footer ---- */
+
+static void
+put_u8(Buf *b, unsigned v)
+{
+	buf_putc(b, (char)(uint8_t)v);
+}
+static void
+put_u16(Buf *b, uint16_t v)
+{
+	buf_append(b, &v, 2);
+}
+static void
+put_u32(Buf *b, uint32_t v)
+{
+	buf_append(b, &v, 4);
+}
+static void
+put_u64(Buf *b, uint64_t v)
+{
+	buf_append(b, &v, 8);
+}
+
+static void
+colw_free(ColW *cw)
+{
+	mem_free(cw->remap);
+	mem_free(cw->keys);
+	mem_free(cw->hkeys);
+	mem_free(cw->hids);
+	mem_free(cw->rbs);
+	memset(cw, 0, sizeof(*cw));
+}
+
+static int
+check_spec(const SegWriteSpec *sp, int ncols, size_t n, Err *e)
+{
+	if (ncols > 65535)
+		return err_set(e, ERR_INVALID, "segment: %d columns (at most 65535)", ncols);
+	if (n > UINT32_MAX)
+		return err_set(e, ERR_TOO_LARGE, "segment: %zu rows (at most 2^32-1)", n);
+	for (int c = 0; c < ncols; c++) {
+		const SegColOpt *o = &sp->cols[c];
+		if (o->name == NULL || strlen(o->name) > 65535)
+			return err_set(e, ERR_INVALID, "segment: column %d has no name", c);
+		if (o->codec < 0 || o->codec >= CODEC_COUNT)
+			return err_set(e, ERR_INVALID, "segment: column %s: unknown codec %d",
+				       o->name, o->codec);
+	}
+	if (sp->sort_col < -1 || sp->sort_col >= ncols || sp->time_col < -1 || sp->time_col >= ncols)
+		return err_set(e, ERR_INVALID, "segment: sort or time column out of range");
+	if (sp->sort_col >= 0 && mutcol_is_mv(mutseg_col(sp->seg, sp->sort_col)))
+		return err_set(e, ERR_INVALID, "segment: sort column %s is multi-value",
+			       sp->cols[sp->sort_col].name);
+	if (sp->time_col >= 0) {
+		const MutCol *tc = mutseg_col(sp->seg, sp->time_col);
+		WbType t = mutcol_type(tc);
+		if (mutcol_is_mv(tc) || !(t == TYPE_INT || t == TYPE_LONG || t == TYPE_TIMESTAMP))
+			return err_set(e, ERR_INVALID,
+				       "segment: time column %s must be a single-value INT, LONG or "
+				       "TIMESTAMP",
+				       sp->cols[sp->time_col].name);
+	}
+	return 0;
+}
+
+static int
+setup_col(ColW *cw, const SegWriteSpec *sp, int c, size_t n, W *w)
+{
+	cw->mc = mutseg_col(sp->seg, c);
+	cw->type = mutcol_type(cw->mc);
+	cw->mv = mutcol_is_mv(cw->mc);
+	cw->dict = type_is_var(cw->type) || sp->cols[c].dict;
+	cw->codec = sp->cols[c].codec;
+	cw->dict_a = cw->dict_b = SEGFILE_NONE;
+	if (!cw->dict)
+		return 0;
+	return type_is_var(cw->type) ? build_var_dict(cw, n, w, c) : build_num_dict(cw, n, w, c);
+}
+
+static int
+write_body(W *w, const SegWriteSpec *sp, size_t n, Buf *cols_out, int64_t tm[3])
+{
+	int ncols = mutseg_ncols(sp->seg);
+	size_t nrb = (n + SEGFILE_BLOCK_ROWS - 1) / SEGFILE_BLOCK_ROWS;
+	uint32_t *perm = NULL;
+	Scratch sc = {0};
+	ColW cw = {0};
+	int rc = 0;
+	sc.nulls = mem_alloc(SEGFILE_BLOCK_ROWS / 8);
+	sc.ends = mem_alloc(SEGFILE_BLOCK_ROWS * sizeof(uint32_t));
+	if (sc.nulls == NULL || sc.ends == NULL) {
+		rc = err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+		goto out;
+	}
+	if (sp->sort_col >= 0 && n > 1) {
+		perm = mem_alloc(sizeof(uint32_t) * n);
+		if (perm == NULL) {
+			rc = err_set(w->e, ERR_NOMEM, "sorting segment rows");
+			goto out;
+		}
+		/* order by the sort column: strings by a remap of the whole
+		 * MutSeg dictionary (same order as the written one) */
+		ColW sw = {0};
+		sw.mc = mutseg_col(sp->seg, sp->sort_col);
+		sw.type = mutcol_type(sw.mc);
+		sw.dict = type_is_var(sw.type);
+		if (sw.dict) {
+			uint32_t dsize = mutcol_dict_size(sw.mc);
+			uint32_t *order = mem_alloc(sizeof(uint32_t) * (dsize ? dsize : 1));
+			sw.remap = mem_alloc(sizeof(uint32_t) * (dsize ? dsize : 1));
+			if (order == NULL || sw.remap == NULL) {
+				mem_free(order);
+				colw_free(&sw);
+				rc = err_set(w->e, ERR_NOMEM, "sorting segment rows");
+				goto out;
+			}
+			for (uint32_t i = 0; i < dsize; i++)
+				order[i] = i;
+			pthread_mutex_lock(&sort_lock);
+			sort_mc = sw.mc;
+			qsort(order, dsize, sizeof(uint32_t), cmp_dict_ids);
+			pthread_mutex_unlock(&sort_lock);
+			for (uint32_t k = 0; k < dsize; k++)
+				sw.remap[order[k]] = k;
+			sw.card = dsize;
+			mem_free(order);
+		}
+		rc = sort_rows(&sw, n, perm, w);
+		colw_free(&sw);
+		if (rc)
+			goto out;
+	}
+	for (int c = 0; c < ncols; c++) {
+		if ((rc = setup_col(&cw, sp, c, n, w)) != 0)
+			goto out;
+		cw.rbs = mem_calloc(nrb ? nrb : 1, sizeof(RbRec));
+		if (cw.rbs == NULL) {
+			rc = err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+			goto out;
+		}
+		for (size_t rb = 0; rb < nrb; rb++) {
+			size_t r0 = rb * SEGFILE_BLOCK_ROWS;
+			size_t k = n - r0 < SEGFILE_BLOCK_ROWS ? n - r0 : SEGFILE_BLOCK_ROWS;
+			if ((rc = write_rowblock(w, &cw, &sc, c, perm, r0, k, &cw.rbs[rb])) != 0)
+				goto out;
+		}
+		/* column record */
+		const char *name = sp->cols[c].name;
+		size_t nl = strlen(name);
+		put_u16(cols_out, (uint16_t)nl);
+		buf_append(cols_out, name, nl);
+		put_u8(cols_out, cw.type);
+		put_u8(cols_out, (unsigned)cw.mv);
+		put_u8(cols_out, (unsigned)cw.dict);
+		put_u8(cols_out, (unsigned)cw.codec);
+		put_u8(cols_out, cw.bits);
+		put_u8(cols_out, (unsigned)cw.has_minmax);
+		put_u16(cols_out, 0);
+		put_u32(cols_out, cw.card);
+		put_u64(cols_out, cw.nulls);
+		put_u64(cols_out, cw.nelems);
+		uint64_t mn = 0, mx = 0;
+		if (cw.has_minmax) {
+			mn = cw.dict ? (type_is_var(cw.type) ? cw.kmin
+							       : key_stored(cw.type, cw.keys[cw.kmin]))
+				     : key_stored(cw.type, cw.kmin);
+			mx = cw.dict ? (type_is_var(cw.type) ? cw.kmax
+							       : key_stored(cw.type, cw.keys[cw.kmax]))
+				     : key_stored(cw.type, cw.kmax);
+		}
+		put_u64(cols_out, mn);
+		put_u64(cols_out, mx);
+		put_u32(cols_out, cw.dict_a);
+		put_u32(cols_out, cw.dict_b);
+		for (size_t rb = 0; rb < nrb; rb++) {
+			put_u32(cols_out, cw.rbs[rb].data);
+			put_u32(cols_out, cw.rbs[rb].nulls);
+			put_u32(cols_out, cw.rbs[rb].elems);
+			put_u32(cols_out, 0);
+			put_u64(cols_out, cw.rbs[rb].elem0);
+		}
+		if (c == sp->time_col && cw.has_minmax) {
+			tm[0] = 1;
+			memcpy(&tm[1], &mn, 8);
+			memcpy(&tm[2], &mx, 8);
+		}
+		colw_free(&cw);
+	}
+	if (cols_out->oom)
+		rc = err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+out:
+	colw_free(&cw);
+	mem_free(perm);
+	mem_free(sc.vals);
+	mem_free(sc.packed);
+	mem_free(sc.nulls);
+	mem_free(sc.ends);
+	return rc;
+}
+
+int
+segwrite_file(const char *path, const SegWriteSpec *sp, uint64_t *bytes_out, Err *e)
+{
+	int ncols = mutseg_ncols(sp->seg);
+	size_t avail = mutseg_rows(sp->seg);
+	size_t n = sp->nrows ? sp->nrows : avail;
+	if (n > avail)
+		return err_set(e, ERR_INVALID, "segment: %zu rows asked, %zu published", n, avail);
+	int rc = check_spec(sp, ncols, n, e);
+	if (rc)
+		return rc;
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return err_set(e, ERR_INVALID, "segment path too long");
+	W w = {.path = path, .e = e};
+	w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w.fd < 0)
+		return err_set(e, ERR_IO, "create %s: %s", tmp, strerror(errno));
+	Buf cols, foot;
+	buf_init(&cols);
+	buf_init(&foot);
+	int64_t tm[3] = {0, 0, 0};
+	char hdr[SEGFILE_HEADER_BYTES] = {0};
+	uint32_t ver = SEGFILE_VERSION;
+	memcpy(hdr, SEGFILE_MAGIC, 8);
+	memcpy(hdr + 8, &ver, 4);
+	if ((rc = w_write(&w, hdr, sizeof(hdr))) != 0)
+		goto fail;
+	if ((rc = write_body(&w, sp, n, &cols, tm)) != 0)
+		goto fail;
+	static const char zeros[8];
+	if (w.pos & 7 && (rc = w_write(&w, zeros, 8 - (w.pos & 7))) != 0)
+		goto fail;
+	put_u32(&foot, (uint32_t)ncols);
+	put_u32(&foot, SEGFILE_BLOCK_ROWS);
+	put_u64(&foot, n);
+	put_u64(&foot, (uint64_t)(sp->created_ms ? sp->created_ms : clock_wall_ms()));
+	put_u32(&foot, (uint32_t)(int32_t)sp->time_col);
+	put_u32(&foot, (uint32_t)(int32_t)sp->sort_col);
+	put_u32(&foot, (uint32_t)tm[0]);
+	put_u32(&foot, sp->nsources);
+	put_u64(&foot, (uint64_t)tm[1]);
+	put_u64(&foot, (uint64_t)tm[2]);
+	for (uint32_t i = 0; i < sp->nsources; i++) {
+		put_u64(&foot, (uint64_t)sp->sources[i].id);
+		put_u64(&foot, (uint64_t)sp->sources[i].start);
+		put_u64(&foot, (uint64_t)sp->sources[i].end);
+	}
+	put_u32(&foot, w.nblocks);
+	put_u32(&foot, 0);
+	for (uint32_t i = 0; i < w.nblocks; i++) {
+		const BlockEnt *b = &w.blocks[i];
+		put_u64(&foot, b->off);
+		put_u64(&foot, b->stored);
+		put_u64(&foot, b->raw);
+		put_u32(&foot, b->crc);
+		put_u8(&foot, b->codec);
+		put_u8(&foot, b->kind);
+		put_u16(&foot, b->col);
+	}
+	buf_append(&foot, cols.p, cols.len);
+	if (foot.oom) {
+		rc = err_set(e, ERR_NOMEM, "writing segment %s", path);
+		goto fail;
+	}
+	uint64_t foff = w.pos, flen = foot.len;
+	if ((rc = w_write(&w, foot.p, foot.len)) != 0)
+		goto fail;
+	char tr[SEGFILE_TRAILER_BYTES];
+	uint32_t fcrc = hash_crc(foot.p, foot.len);
+	memcpy(tr, &foff, 8);
+	memcpy(tr + 8, &flen, 8);
+	memcpy(tr + 16, &fcrc, 4);
+	memcpy(tr + 20, &ver, 4);
+	memcpy(tr + 24, SEGFILE_MAGIC, 8);
+	if ((rc = w_write(&w, tr, sizeof(tr))) != 0)
+		goto fail;
+	if (fsync(w.fd) != 0) {
+		rc = err_set(e, ERR_IO, "fsync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(w.fd);
+	w.fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = err_set(e, ERR_IO, "rename %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((rc = file_fsync_dir(dirname(dir), e)) != 0)
+		goto done;
+	if (bytes_out)
+		*bytes_out = w.pos;
+	goto done;
+fail:
+	if (w.fd >= 0)
+		close(w.fd);
+	unlink(tmp);
+done:
+	buf_free(&cols);
+	buf_free(&foot);
+	mem_free(w.blocks);
+	mem_free(w.cbuf);
+	return rc;
+}
