@@ -44,6 +44,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -110,6 +111,24 @@ part_col_of(const Schema *s, const TableConfig *cfg)
 	return cfg && cfg->partition_column ? schema_find(s, cfg->partition_column) : -1;
 }
 
+typedef struct OpenJob {
+	const char *dir;
+	int ncols;
+	const ColDesc *cols;
+	Partition **parts;
+	Err *errs;		/* one per partition */
+} OpenJob;
+
+static void
+open_one(void *arg, int i)
+{
+	OpenJob *j = arg;
+	char pdir[4096];
+	snprintf(pdir, sizeof(pdir), "%s/p%d", j->dir, i);
+	j->parts[i] = NULL;
+	partition_open(pdir, i, j->ncols, j->cols, &j->parts[i], &j->errs[i]);
+}
+
 int
 table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 	    Table **out, Err *e)
@@ -132,13 +151,25 @@ table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 		rc = err_set(e, ERR_NOMEM, "opening table %s", name);
 		goto fail;
 	}
-	for (int i = 0; i < t->nparts; i++) {
-		char pdir[4096];
-		snprintf(pdir, sizeof(pdir), "%s/p%d", dir, i);
-		rc = partition_open(pdir, i, s->nfields, cols, &t->parts[i], e);
-		if (rc)
-			goto fail;
+	/* partitions replay their logs in parallel on the worker pool: a
+	 * restart takes the time of the largest partition, not of all */
+	OpenJob oj = {dir, s->nfields, cols, t->parts, NULL};
+	oj.errs = mem_calloc((size_t)t->nparts, sizeof(Err));
+	if (oj.errs == NULL) {
+		rc = err_set(e, ERR_NOMEM, "opening table %s", name);
+		goto fail;
 	}
+	pool_run(t->nparts > 1 ? pool_default() : NULL, t->nparts, open_one, &oj);
+	for (int i = 0; i < t->nparts && rc == 0; i++) {
+		if (oj.errs[i].code != 0) {
+			rc = oj.errs[i].code;
+			if (e && e->code == 0)
+				*e = oj.errs[i];
+		}
+	}
+	mem_free(oj.errs);
+	if (rc)
+		goto fail;
 	mem_free(cols);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
