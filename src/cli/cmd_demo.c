@@ -235,6 +235,7 @@ on_ready(void *ctx, const char *url, Catalog *cat)
 		printf("  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' -d '{\"sql\": \"SELECT Carrier, count(*), avg(ArrDelay) FROM airlineStats GROUP BY Carrier ORDER BY count(*) DESC LIMIT 5\"}'\n", url);
 		printf("  build/waybill sql \"SELECT count(*) FROM starbucksStores\" --server %s\n", url);
 	}
+	printf("  build/waybill sql \"SELECT date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT order_id) AS orders FROM order_events WHERE ts >= now() - INTERVAL '3 hours' GROUP BY 1 ORDER BY 1\" --server %s\n", url);
 	printf("  build/waybill sql \"SELECT * FROM sys.tables\" --server %s\n", url);
 	printf("\nPress Ctrl-C to stop.\n");
 	fflush(stdout);
