@@ -18,12 +18,21 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/arena.h"
+#include "expr/expr.h"
 #include "expr/exprvec.h"
 #include "storage/value.h"
 
 typedef enum AggKind {
 	AGG_COUNT_STAR, AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG,
-	AGG_COUNT_DISTINCT, AGG_MINMAXRANGE
+	AGG_COUNT_DISTINCT, AGG_MINMAXRANGE,
+	/* Pinot's multi-value forms: over every element of an MV column */
+	AGG_COUNT_MV, AGG_SUM_MV, AGG_MIN_MV, AGG_MAX_MV, AGG_AVG_MV, AGG_MINMAXRANGE_MV,
+	AGG_DISTINCT_MV,
+	/* (x, p): p in the state through setparam */
+	AGG_PERCENTILE, AGG_PERCENTILE_MV, AGG_PERCENTILE_EST, AGG_PERCENTILE_EST_MV,
+	AGG_PERCENTILE_TDIGEST, AGG_PERCENTILE_TDIGEST_MV,
+	AGG_HLL, AGG_HLL_MV, AGG_THETA
 } AggKind;
 
 typedef struct AggFunc {
@@ -41,6 +50,9 @@ typedef struct AggFunc {
 	/* Reads one state from p (n bytes); *used receives the bytes read. */
 	int (*deserialize)(void *st, const char *p, size_t n, size_t *used, Err *e);
 	void (*destroy)(void *st);
+	/* Parameterized aggregates (PERCENTILE's p): called right after
+	 * init with the plan's parameter; NULL for the others. */
+	void (*setparam)(void *st, double param);
 } AggFunc;
 
 const AggFunc *agg_func(AggKind k);
@@ -50,5 +62,14 @@ int agg_lookup(const char *name, int distinct, AggKind *out);
 /* Result type for argument type t; ERR_TYPE (with message) when the
  * aggregate does not accept t. */
 int agg_result_type(AggKind k, WbType t, WbType *out, Err *e);
+/* 1 for the aggregates whose argument must be a multi-value column. */
+int agg_is_mv(AggKind k);
+/* The plan keeps an aggregate's constant parameter (PERCENTILE's p) in a
+ * marker node above its argument (PlanAgg has no field for it):
+ * agg_param_wrap builds it in arena a (NULL on allocation failure);
+ * agg_input returns the expression to evaluate and the parameter (0 when
+ * arg is not wrapped). */
+Expr *agg_param_wrap(Arena *a, Expr *arg, double param);
+const Expr *agg_input(const Expr *arg, double *param);
 
 #endif

@@ -842,8 +842,21 @@ bind_func(B *b, const Ast *n, Expr **out)
 			return fail(b, ERR_SQL_PARSE, n->pos, "%s(*) is not valid", n->name);
 		ag.kind = AGG_COUNT_STAR;
 	} else {
-		if (n->nargs != 1)
-			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes one argument", n->name);
+		int wantp = agg_func(k)->setparam != NULL;
+		double param = 0;
+		if (n->nargs != 1 + wantp)
+			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes %s", n->name,
+				    wantp ? "two arguments (value, percentile)" : "one argument");
+		if (wantp) {
+			const Ast *pa = n->args[1];
+			int ok = pa->kind == AST_CONST && !pa->val.null && type_is_numeric(pa->val.type);
+			if (ok)
+				param = type_is_float(pa->val.type) ? pa->val.u.d : (double)pa->val.u.i;
+			if (!ok || !(param >= 0 && param <= 100))
+				return fail(b, ERR_TYPE, pa->pos,
+					    "the percentile of %s must be a number constant between 0 and 100",
+					    n->name);
+		}
 		b->in_agg = 1;
 		b->agg_ctx = 0;
 		rc = bind_expr(b, n->args[0], &ag.arg);
@@ -851,11 +864,14 @@ bind_func(B *b, const Ast *n, Expr **out)
 		b->agg_ctx = 1;
 		if (rc != 0)
 			return rc;
-		if (ag.arg->mv && k != AGG_COUNT)
-			return fail(b, ERR_UNSUPPORTED, n->pos, "%s over a multi-value column", n->name);
+		if (agg_is_mv(k) && !ag.arg->mv)
+			return fail(b, ERR_TYPE, n->pos, "%s needs a multi-value column argument", n->name);
+		if (ag.arg->mv && k != AGG_COUNT && !agg_is_mv(k))
+			return fail(b, ERR_UNSUPPORTED, n->pos,
+				    "%s over a multi-value column (use %smv)", n->name, n->name);
 		at = ag.arg->type;
-		if (k == AGG_COUNT_DISTINCT && ag.arg->mv)
-			return fail(b, ERR_UNSUPPORTED, n->pos, "COUNT(DISTINCT) over a multi-value column");
+		if (wantp && (ag.arg = agg_param_wrap(b->a, ag.arg, param)) == NULL)
+			return nomem(b);
 	}
 	Err tmp;
 	err_clear(&tmp);
@@ -1388,8 +1404,8 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 		}
 		if ((rc = bind_expr(b, n, &p->group[g])) != 0)
 			goto out;
-		if (p->group[g]->mv) {
-			rc = fail(b, ERR_UNSUPPORTED, n->pos, "GROUP BY a multi-value column");
+		if (p->group[g]->mv && p->group[g]->kind != EXPR_COL) {
+			rc = fail(b, ERR_UNSUPPORTED, n->pos, "GROUP BY a multi-value expression");
 			goto out;
 		}
 		b->gast[g] = (Ast *)n;

@@ -12,6 +12,11 @@
  * open addressing over the key words.  String keys that are not
  * dictionary ids are interned in the table's arena.
  *
+ * GROUP BY a multi-value column follows Pinot: a row joins one group per
+ * element (per combination of elements with several such keys); the
+ * aggregates then run once per "round" j over the rows that have a
+ * (j+1)-th group, with gidx set to it.
+ *
  * Memory: arrays through mem_* (charged to the query's budget), strings in
  * the table's arena; groupby_free releases both and destroys states.
  * Failures: ERR_NOMEM / ERR_MEM_LIMIT from allocation.
@@ -70,6 +75,11 @@ new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t 
 	for (int a = 0; a < gt->p->nagg; a++) {
 		const AggFunc *f = agg_func(gt->p->aggs[a].kind);
 		f->init(gt->states[a] + (size_t)g * f->state_size);
+		if (f->setparam != NULL) {
+			double prm;
+			agg_input(gt->p->aggs[a].arg, &prm);
+			f->setparam(gt->states[a] + (size_t)g * f->state_size, prm);
+		}
 	}
 	*out = g;
 	return 0;
@@ -115,6 +125,7 @@ groupby_free(GroupTable *gt)
 	mem_free(gt->ht);
 	mem_free(gt->direct);
 	mem_free(gt->istr);
+	mem_free(gt->mvg);
 	arena_free(&gt->arena);
 	memset(gt, 0, sizeof(*gt));
 }
@@ -260,12 +271,183 @@ direct_gidx(GroupTable *gt, const Vec *v, const uint16_t *sel, int nsel, Err *e)
 	return 0;
 }
 
+/* Word of single-value key k at row r. */
+static int
+key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint8_t *nl, Err *e)
+{
+	*nl = v->nulls ? v->nulls[r] : 0;
+	*w = 0;
+	if (*nl)
+		return 0;
+	switch (v->enc) {
+	case VEC_I64: *w = (uint64_t)v->i[r]; break;
+	case VEC_F64: *w = dbits(v->d[r]); break;
+	case VEC_DICT:
+		if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == v->col) {
+			*w = v->ids[r];
+		} else {
+			uint32_t len = 0;
+			const char *s = mutcol_dict_get(v->col, v->ids[r], &len);
+			const char *in = intern(gt, s ? s : "", len);
+			if (in == NULL)
+				return nomem(e);
+			*w = (uint64_t)(uintptr_t)in;
+		}
+		break;
+	case VEC_STR: {
+		const char *in = intern(gt, v->s[r], v->slen[r]);
+		if (in == NULL)
+			return nomem(e);
+		*w = (uint64_t)(uintptr_t)in;
+		break;
+	}
+	default:
+		return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value expression");
+	}
+	return 0;
+}
+
+/* Word of element i of multi-value key k (column c), in the key's
+ * encoding: integers, double bits, or interned strings. */
+static int
+elem_word(GroupTable *gt, int k, const MutCol *c, WbType t, uint64_t i, uint64_t *w, Err *e)
+{
+	const void *p = mutcol_elem(c, i);
+	switch (t) {
+	case TYPE_INT:
+	case TYPE_BOOLEAN:
+		*w = (uint64_t)(int64_t)*(const int32_t *)p;
+		break;
+	case TYPE_FLOAT:
+		*w = dbits(*(const float *)p);
+		break;
+	case TYPE_DOUBLE:
+		*w = dbits(*(const double *)p);
+		break;
+	default:
+		if (type_is_var(t)) {
+			uint32_t len = 0;
+			const char *s = mutcol_dict_get(c, *(const uint32_t *)p, &len);
+			const char *in = intern(gt, s ? s : "", len);
+			if (in == NULL)
+				return nomem(e);
+			*w = (uint64_t)(uintptr_t)in;
+		} else {
+			*w = (uint64_t)*(const int64_t *)p;
+		}
+	}
+	(void)k;
+	return 0;
+}
+
+static int
+mv_push(GroupTable *gt, uint32_t g, Err *e)
+{
+	if (gt->nmvg == gt->mvgcap) {
+		uint32_t cap = gt->mvgcap ? gt->mvgcap * 2 : 2 * EXPR_BATCH;
+		uint32_t *t = mem_realloc(gt->mvg, sizeof(uint32_t) * cap);
+		if (t == NULL)
+			return nomem(e);
+		gt->mvg = t;
+		gt->mvgcap = cap;
+	}
+	gt->mvg[gt->nmvg++] = g;
+	return 0;
+}
+
+/*
+ * Pinot's GROUP BY over multi-value keys: a row belongs to one group per
+ * combination of its keys' elements (the cross product when several keys
+ * are multi-value; a row with an empty array belongs to none).  Row r's
+ * groups are mvg[mvoff[r] .. + mvcnt[r]); *maxc receives the largest
+ * count.
+ */
+static int
+mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, uint32_t *maxc,
+	  Err *e)
+{
+	int nk = gt->nkeys, rc;
+	uint64_t w[64], st[64];
+	uint32_t cnt[64], pos[64];
+	uint8_t nl[64];
+	*maxc = 0;
+	gt->nmvg = 0;
+	for (int kk = 0; kk < nsel; kk++) {
+		int r = sel ? sel[kk] : kk;
+		int empty = 0;
+		gt->mvoff[r] = gt->nmvg;
+		gt->mvcnt[r] = 0;
+		for (int k = 0; k < nk; k++) {
+			const Vec *v = kv[k];
+			pos[k] = 0;
+			cnt[k] = 1;
+			if (v->enc != VEC_MV) {
+				if ((rc = key_word(gt, k, v, r, &w[k], &nl[k], e)) != 0)
+					return rc;
+				continue;
+			}
+			nl[k] = v->nulls ? v->nulls[r] : 0;
+			w[k] = 0;
+			if (nl[k])
+				continue;
+			mutcol_mv_range(v->col, v->row0 + (size_t)r, &st[k], &cnt[k]);
+			if (cnt[k] == 0)
+				empty = 1;
+		}
+		if (empty)
+			continue;
+		for (;;) {
+			for (int k = 0; k < nk; k++)
+				if (kv[k]->enc == VEC_MV && !nl[k] &&
+				    (rc = elem_word(gt, k, kv[k]->col, kv[k]->type, st[k] + pos[k], &w[k], e)) != 0)
+					return rc;
+			uint32_t g;
+			if ((rc = lookup(gt, w, nl, &g, e)) != 0 || (rc = mv_push(gt, g, e)) != 0)
+				return rc;
+			gt->mvcnt[r]++;
+			int k = nk - 1;
+			while (k >= 0 && ++pos[k] == cnt[k])
+				pos[k--] = 0;
+			if (k < 0)
+				break;
+		}
+		if (gt->mvcnt[r] > *maxc)
+			*maxc = gt->mvcnt[r];
+	}
+	return 0;
+}
+
+static int
+agg_update(GroupTable *gt, int a, const uint32_t *gidx, const Vec *arg, const uint16_t *sel,
+	   int nsel, Err *e)
+{
+	const AggFunc *f = agg_func(gt->p->aggs[a].kind);
+	int rc;
+	if (arg && arg->enc == VEC_MV && !agg_is_mv(gt->p->aggs[a].kind)) {
+		/* COUNT(mv column): counts non-NULL rows */
+		Vec tmp = *arg;
+		tmp.enc = VEC_I64;
+		tmp.i = NULL;
+		if ((rc = f->update(gt->states[a], gidx, &tmp, sel, nsel)) != 0)
+			return err_set(e, rc, "aggregate update failed");
+		return 0;
+	}
+	if ((rc = f->update(gt->states[a], gidx, arg, sel, nsel)) != 0) {
+		if (rc == ERR_NOMEM)
+			return err_set(e, rc, "out of memory in %s", f->name);
+		return err_set(e, rc, "%s: unsupported argument", f->name);
+	}
+	return 0;
+}
+
 int
 groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel, int nsel, Err *e)
 {
 	const Plan *p = gt->p;
 	int rc;
 	const uint32_t *gidx = NULL;
+	int has_mv = 0;
+	uint32_t maxc = 0;
 	if (gt->nkeys > 0) {
 		const Vec *kv[64];
 		if (gt->nkeys > 64)
@@ -273,6 +455,8 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 		for (int k = 0; k < gt->nkeys; k++) {
 			if ((rc = exprvec_eval(cx, p->group[k], b, sel, nsel, &kv[k], e)) != 0)
 				return rc;
+			if (kv[k]->enc == VEC_MV)
+				has_mv = 1;
 			if (kv[k]->enc == VEC_DICT) {
 				if (gt->kenc[k] == VEC_STR && gt->n == 0)
 					gt->kenc[k] = VEC_DICT;
@@ -280,7 +464,15 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 					gt->kcol[k] = kv[k]->col;
 			}
 		}
-		if (gt->nkeys == 1 && kv[0]->enc == VEC_DICT && gt->kenc[0] == VEC_DICT &&
+		if (has_mv) {
+			if (gt->direct != NULL) {
+				mem_free(gt->direct);
+				gt->direct = NULL;
+				gt->ndirect = 0;
+			}
+			if ((rc = mv_groups(gt, kv, sel, nsel, &maxc, e)) != 0)
+				return rc;
+		} else if (gt->nkeys == 1 && kv[0]->enc == VEC_DICT && gt->kenc[0] == VEC_DICT &&
 		    gt->kcol[0] == kv[0]->col && (gt->ht == NULL) &&
 		    mutcol_dict_size(kv[0]->col) < DIRECT_MAX) {
 			if ((rc = direct_gidx(gt, kv[0], sel, nsel, e)) != 0)
@@ -296,38 +488,9 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 			uint8_t nl[64];
 			for (int kk = 0; kk < nsel; kk++) {
 				int r = sel ? sel[kk] : kk;
-				for (int k = 0; k < gt->nkeys; k++) {
-					const Vec *v = kv[k];
-					nl[k] = v->nulls ? v->nulls[r] : 0;
-					w[k] = 0;
-					if (nl[k])
-						continue;
-					switch (v->enc) {
-					case VEC_I64: w[k] = (uint64_t)v->i[r]; break;
-					case VEC_F64: w[k] = dbits(v->d[r]); break;
-					case VEC_DICT:
-						if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == v->col) {
-							w[k] = v->ids[r];
-						} else {
-							uint32_t len = 0;
-							const char *s = mutcol_dict_get(v->col, v->ids[r], &len);
-							const char *in = intern(gt, s ? s : "", len);
-							if (in == NULL)
-								return nomem(e);
-							w[k] = (uint64_t)(uintptr_t)in;
-						}
-						break;
-					case VEC_STR: {
-						const char *in = intern(gt, v->s[r], v->slen[r]);
-						if (in == NULL)
-							return nomem(e);
-						w[k] = (uint64_t)(uintptr_t)in;
-						break;
-					}
-					default:
-						return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value column");
-					}
-				}
+				for (int k = 0; k < gt->nkeys; k++)
+					if ((rc = key_word(gt, k, kv[k], r, &w[k], &nl[k], e)) != 0)
+						return rc;
 				if ((rc = lookup(gt, w, nl, &gt->gidx[r], e)) != 0)
 					return rc;
 			}
@@ -336,20 +499,28 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 	}
 	for (int a = 0; a < p->nagg; a++) {
 		const Vec *arg = NULL;
-		const AggFunc *f = agg_func(p->aggs[a].kind);
-		if (p->aggs[a].arg && (rc = exprvec_eval(cx, p->aggs[a].arg, b, sel, nsel, &arg, e)) != 0)
+		double prm;
+		const Expr *in = agg_input(p->aggs[a].arg, &prm);
+		if (in && (rc = exprvec_eval(cx, in, b, sel, nsel, &arg, e)) != 0)
 			return rc;
-		if (arg && arg->enc == VEC_MV) {
-			/* COUNT(mv column): counts non-NULL rows */
-			Vec tmp = *arg;
-			tmp.enc = VEC_I64;
-			tmp.i = NULL;
-			if ((rc = f->update(gt->states[a], gidx, &tmp, sel, nsel)) != 0)
-				return err_set(e, rc, "aggregate update failed");
+		if (!has_mv) {
+			if ((rc = agg_update(gt, a, gidx, arg, sel, nsel, e)) != 0)
+				return rc;
 			continue;
 		}
-		if ((rc = f->update(gt->states[a], gidx, arg, sel, nsel)) != 0)
-			return err_set(e, rc, "out of memory in %s", f->name);
+		/* round j: the rows with a (j+1)-th group, in that group */
+		for (uint32_t j = 0; j < maxc; j++) {
+			int n2 = 0;
+			for (int kk = 0; kk < nsel; kk++) {
+				int r = sel ? sel[kk] : kk;
+				if (gt->mvcnt[r] > j) {
+					gt->sel2[n2++] = (uint16_t)r;
+					gt->gidx[r] = gt->mvg[gt->mvoff[r] + j];
+				}
+			}
+			if ((rc = agg_update(gt, a, gidx, arg, gt->sel2, n2, e)) != 0)
+				return rc;
+		}
 	}
 	return 0;
 }

@@ -29,6 +29,10 @@ typedef struct GroupTable {
 	const MutCol *dcol;
 	uint32_t gidx[EXPR_BATCH];
 	uint64_t w[EXPR_BATCH];
+	/* multi-value keys: row r's groups are mvg[mvoff[r]..+mvcnt[r]) */
+	uint32_t mvoff[EXPR_BATCH], mvcnt[EXPR_BATCH];
+	uint32_t *mvg, nmvg, mvgcap;
+	uint16_t sel2[EXPR_BATCH];
 	const char **istr;	/* interned strings (records: u32 len, bytes) */
 	uint32_t nistr, istrcap;
 	Arena arena;
