@@ -829,6 +829,44 @@ pct_final(const void *st, WbType t, Value *out)
 		*out = value_int(t, (int64_t)s->v[i]);
 }
 
+/* percentile_cont: linear interpolation between the two values around
+ * position f * (n - 1) of the sorted values (PostgreSQL). */
+static void
+pctc_final(const void *st, WbType t, Value *out)
+{
+	const PctSt *s = st;
+	if (s->n == 0) {
+		*out = value_null(TYPE_DOUBLE);
+		return;
+	}
+	qsort(s->v, s->n, sizeof(double), dcmp);
+	double f = s->p < 0 ? 0 : s->p > 100 ? 1 : s->p / 100.0;
+	double pos = f * (double)(s->n - 1);
+	uint64_t lo = (uint64_t)floor(pos);
+	uint64_t hi = lo + 1 < s->n ? lo + 1 : lo;
+	*out = value_double(TYPE_DOUBLE, s->v[lo] + (pos - (double)lo) * (s->v[hi] - s->v[lo]));
+}
+
+/* percentile_disc: the first value whose cumulative share reaches f. */
+static void
+pctd_final(const void *st, WbType t, Value *out)
+{
+	const PctSt *s = st;
+	if (s->n == 0) {
+		*out = value_null(t);
+		return;
+	}
+	qsort(s->v, s->n, sizeof(double), dcmp);
+	double f = s->p < 0 ? 0 : s->p > 100 ? 1 : s->p / 100.0;
+	uint64_t i = f <= 0 ? 0 : (uint64_t)ceil(f * (double)s->n) - 1;
+	if (i >= s->n)
+		i = s->n - 1;
+	if (type_is_float(t))
+		*out = value_double(t, s->v[i]);
+	else
+		*out = value_int(t, (int64_t)s->v[i]);
+}
+
 static void
 pct_ser(const void *st, Buf *o)
 {
@@ -1346,6 +1384,8 @@ static const AggFunc funcs[] = {
 	{AGG_HLL, "distinctcounthll", sizeof(HllSt), hll_init, hll_update, hll_merge, hll_final, hll_ser, hll_de, hll_destroy, NULL},
 	{AGG_HLL_MV, "distinctcounthllmv", sizeof(HllSt), hll_init, hllmv_update, hll_merge, hll_final, hll_ser, hll_de, hll_destroy, NULL},
 	{AGG_THETA, "distinctcountthetasketch", sizeof(ThSt), th_init, th_update, th_merge, th_final, th_ser, th_de, th_destroy, NULL},
+	{AGG_PERCENTILE_CONT, "percentile_cont", sizeof(PctSt), pct_init, pct_update, pct_merge, pctc_final, pct_ser, pct_de, pct_destroy, pct_param},
+	{AGG_PERCENTILE_DISC, "percentile_disc", sizeof(PctSt), pct_init, pct_update, pct_merge, pctd_final, pct_ser, pct_de, pct_destroy, pct_param},
 };
 
 const AggFunc *
@@ -1368,6 +1408,7 @@ static const struct {
 	{"percentiletdigestmv", AGG_PERCENTILE_TDIGEST_MV}, {"distinctcounthll", AGG_HLL},
 	{"approx_count_distinct", AGG_HLL}, {"distinctcounthllmv", AGG_HLL_MV},
 	{"distinctcountthetasketch", AGG_THETA},
+	{"percentile_cont", AGG_PERCENTILE_CONT}, {"percentile_disc", AGG_PERCENTILE_DISC},
 };
 
 int
@@ -1428,6 +1469,9 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 	case AGG_PERCENTILE_EST:
 	case AGG_PERCENTILE_EST_MV:
 		*out = TYPE_LONG;
+		break;
+	case AGG_PERCENTILE_DISC:
+		*out = t == TYPE_NULL ? TYPE_DOUBLE : t;	/* a value of the input */
 		break;
 	default:
 		*out = TYPE_DOUBLE;

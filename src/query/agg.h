@@ -32,7 +32,10 @@ typedef enum AggKind {
 	/* (x, p): p in the state through setparam */
 	AGG_PERCENTILE, AGG_PERCENTILE_MV, AGG_PERCENTILE_EST, AGG_PERCENTILE_EST_MV,
 	AGG_PERCENTILE_TDIGEST, AGG_PERCENTILE_TDIGEST_MV,
-	AGG_HLL, AGG_HLL_MV, AGG_THETA
+	AGG_HLL, AGG_HLL_MV, AGG_THETA,
+	/* PostgreSQL's percentile_cont/percentile_disc(f) WITHIN GROUP
+	 * (ORDER BY x): exact, f in [0, 1] kept as p = 100 f */
+	AGG_PERCENTILE_CONT, AGG_PERCENTILE_DISC
 } AggKind;
 
 typedef struct AggFunc {

@@ -852,10 +852,14 @@ bind_func(B *b, const Ast *n, Expr **out)
 			int ok = pa->kind == AST_CONST && !pa->val.null && type_is_numeric(pa->val.type);
 			if (ok)
 				param = type_is_float(pa->val.type) ? pa->val.u.d : (double)pa->val.u.i;
-			if (!ok || !(param >= 0 && param <= 100))
+			int frac = k == AGG_PERCENTILE_CONT || k == AGG_PERCENTILE_DISC;
+			if (!ok || !(param >= 0 && param <= (frac ? 1 : 100)))
 				return fail(b, ERR_TYPE, pa->pos,
-					    "the percentile of %s must be a number constant between 0 and 100",
+					    frac ? "the fraction of %s must be a number constant between 0 and 1"
+						 : "the percentile of %s must be a number constant between 0 and 100",
 					    n->name);
+			if (frac)
+				param *= 100;	/* the state keeps percent */
 		}
 		b->in_agg = 1;
 		b->agg_ctx = 0;

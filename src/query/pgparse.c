@@ -364,11 +364,33 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 			return unsupported(cv, "window function", f->location);
 		if (f->agg_filter != NULL)
 			return unsupported(cv, "aggregate FILTER", f->location);
-		if (f->n_agg_order > 0 || f->agg_within_group)
-			return unsupported(cv, "ordered aggregate", f->location);
 		const char *fname = f->n_funcname > 0 ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
 		if (fname == NULL)
 			return unsupported(cv, "function name", f->location);
+		if (f->agg_within_group && f->n_agg_order == 1 && f->n_args == 1 &&
+		    (strcasecmp(fname, "percentile_cont") == 0 ||
+		     strcasecmp(fname, "percentile_disc") == 0)) {
+			/* percentile_cont(f) WITHIN GROUP (ORDER BY x) becomes
+			 * percentile_cont(x, f) */
+			PgQuery__Node *o = f->agg_order[0];
+			if (o->node_case != PG_QUERY__NODE__NODE_SORT_BY)
+				return unsupported(cv, "WITHIN GROUP item", f->location);
+			PgQuery__SortBy *sb = o->sort_by;
+			if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC ||
+			    sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
+				return unsupported(cv, "WITHIN GROUP (ORDER BY ... DESC)", sb->location);
+			if ((n = mk(cv, AST_FUNC, f->location, 2)) == NULL)
+				return nomem(cv);
+			if ((n->name = lower_dup(cv, fname)) == NULL)
+				return nomem(cv);
+			if ((rc = conv_expr(cv, sb->node, &n->args[0])) != 0 ||
+			    (rc = conv_expr(cv, f->args[0], &n->args[1])) != 0)
+				return rc;
+			*out = n;
+			return 0;
+		}
+		if (f->n_agg_order > 0 || f->agg_within_group)
+			return unsupported(cv, "ordered aggregate", f->location);
 		if ((n = mk(cv, AST_FUNC, f->location, (int)f->n_args)) == NULL)
 			return nomem(cv);
 		if ((n->name = lower_dup(cv, fname)) == NULL)
