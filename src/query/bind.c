@@ -994,10 +994,28 @@ bind_expr(B *b, const Ast *n, Expr **out)
 		return 0;
 	case AST_IN:
 	case AST_LIKE: {
+		if (n->kind == AST_LIKE && n->ilike) {
+			/* x ILIKE p is lower(x) LIKE lower(p): lower() of a string
+			 * column runs once per dictionary entry */
+			Ast *lx = arena_calloc(b->a, sizeof(Ast)), *lp = arena_calloc(b->a, sizeof(Ast));
+			Ast *like = arena_calloc(b->a, sizeof(Ast));
+			Ast **ax = arena_calloc(b->a, sizeof(Ast *)), **ap = arena_calloc(b->a, sizeof(Ast *));
+			Ast **al = arena_calloc(b->a, sizeof(Ast *) * 2);
+			if (!lx || !lp || !like || !ax || !ap || !al)
+				return nomem(b);
+			*lx = (Ast){.kind = AST_FUNC, .pos = n->args[0]->pos, .name = "lower", .nargs = 1, .args = ax};
+			*lp = (Ast){.kind = AST_FUNC, .pos = n->args[1]->pos, .name = "lower", .nargs = 1, .args = ap};
+			ax[0] = n->args[0];
+			ap[0] = n->args[1];
+			al[0] = lx;
+			al[1] = lp;
+			*like = *n;
+			like->ilike = 0;
+			like->args = al;
+			return bind_expr(b, like, out);
+		}
 		if ((rc = bind_expr(b, n->args[0], &x)) != 0)
 			return rc;
-		if (n->kind == AST_LIKE && n->ilike)
-			return fail(b, ERR_UNSUPPORTED, n->pos, "ILIKE");
 		if (n->kind == AST_LIKE && !type_is_var(x->type))
 			return fail(b, ERR_TYPE, n->pos, "operator does not exist: %s LIKE", type_name(x->type));
 		e = mkexpr(b, n->kind == AST_IN ? EXPR_IN : EXPR_LIKE, TYPE_BOOLEAN, n->nargs, n->pos);
