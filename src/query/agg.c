@@ -29,7 +29,7 @@
  * 512-value buffer: ~32 KB per group, allocated on the first value);
  * centroids of weight 1 are exact values, so small inputs give exact
  * answers.  The percentile p is given to the state by setparam right
- * after init (agg_param_wrap carries it in the plan).
+ * after init (the plan keeps it in PlanAgg.param).
  *
  * DISTINCTCOUNTHLL / approx_count_distinct: a HyperLogLog of 2^12 one-byte
  * registers, allocated on the first value (NULL pointer = empty), merged
@@ -43,8 +43,7 @@
  * next one; estimate = kept / (lim / 2^64).  Union = keep the hashes
  * below the smaller lim.  Serialized: lim, then the DISTINCT form.
  *
- * Exports: agg_func, agg_lookup, agg_result_type, agg_is_mv, agg_param_wrap,
- * agg_input.
+ * Exports: agg_func, agg_lookup, agg_result_type, agg_is_mv.
  */
 #include "query/agg.h"
 #include "base/hash.h"
@@ -1479,30 +1478,3 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 	return 0;
 }
 
-/* The wrapper is a CAST node marked by this op; it is never evaluated. */
-#define PARAM_MARK 0x7061
-
-Expr *
-agg_param_wrap(Arena *a, Expr *arg, double param)
-{
-	Expr *w = expr_new(a, EXPR_CAST, arg->type, 1);
-	if (w == NULL)
-		return NULL;
-	w->args[0] = arg;
-	w->mv = arg->mv;
-	w->op = PARAM_MARK;
-	w->pos = arg->pos;
-	memcpy(&w->aux, &param, 8);
-	return w;
-}
-
-const Expr *
-agg_input(const Expr *arg, double *param)
-{
-	*param = 0;
-	if (arg != NULL && arg->kind == EXPR_CAST && arg->op == PARAM_MARK) {
-		memcpy(param, &arg->aux, 8);
-		return arg->args[0];
-	}
-	return arg;
-}

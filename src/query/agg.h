@@ -67,12 +67,5 @@ int agg_lookup(const char *name, int distinct, AggKind *out);
 int agg_result_type(AggKind k, WbType t, WbType *out, Err *e);
 /* 1 for the aggregates whose argument must be a multi-value column. */
 int agg_is_mv(AggKind k);
-/* The plan keeps an aggregate's constant parameter (PERCENTILE's p) in a
- * marker node above its argument (PlanAgg has no field for it):
- * agg_param_wrap builds it in arena a (NULL on allocation failure);
- * agg_input returns the expression to evaluate and the parameter (0 when
- * arg is not wrapped). */
-Expr *agg_param_wrap(Arena *a, Expr *arg, double param);
-const Expr *agg_input(const Expr *arg, double *param);
 
 #endif

@@ -874,8 +874,7 @@ bind_func(B *b, const Ast *n, Expr **out)
 			return fail(b, ERR_UNSUPPORTED, n->pos,
 				    "%s over a multi-value column (use %smv)", n->name, n->name);
 		at = ag.arg->type;
-		if (wantp && (ag.arg = agg_param_wrap(b->a, ag.arg, param)) == NULL)
-			return nomem(b);
+		ag.param = param;
 	}
 	Err tmp;
 	err_clear(&tmp);

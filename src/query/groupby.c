@@ -75,11 +75,8 @@ new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t 
 	for (int a = 0; a < gt->p->nagg; a++) {
 		const AggFunc *f = agg_func(gt->p->aggs[a].kind);
 		f->init(gt->states[a] + (size_t)g * f->state_size);
-		if (f->setparam != NULL) {
-			double prm;
-			agg_input(gt->p->aggs[a].arg, &prm);
-			f->setparam(gt->states[a] + (size_t)g * f->state_size, prm);
-		}
+		if (f->setparam != NULL)
+			f->setparam(gt->states[a] + (size_t)g * f->state_size, gt->p->aggs[a].param);
 	}
 	*out = g;
 	return 0;
@@ -499,8 +496,7 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 	}
 	for (int a = 0; a < p->nagg; a++) {
 		const Vec *arg = NULL;
-		double prm;
-		const Expr *in = agg_input(p->aggs[a].arg, &prm);
+		const Expr *in = p->aggs[a].arg;
 		if (in && (rc = exprvec_eval(cx, in, b, sel, nsel, &arg, e)) != 0)
 			return rc;
 		if (!has_mv) {

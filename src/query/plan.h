@@ -39,6 +39,7 @@ typedef struct PlanAgg {
 	AggKind kind;
 	Expr *arg;		/* NULL for COUNT(*) */
 	WbType type;		/* result type */
+	double param;		/* constant parameter (PERCENTILE's p), else 0 */
 } PlanAgg;
 
 typedef struct Plan {
