@@ -189,6 +189,34 @@ conv_aexpr(Conv *cv, PgQuery__AExpr *x, Ast **out)
 			*out = n;
 			return 0;
 		}
+		if (strcmp(op, "~") == 0 || strcmp(op, "~*") == 0 || strcmp(op, "!~") == 0 ||
+		    strcmp(op, "!~*") == 0) {
+			/* POSIX regex match: x ~ p is regexp_like(x, p), ~* adds
+			 * the 'i' flag, !~ negates */
+			int icase = op[strlen(op) - 1] == '*';
+			if ((n = mk(cv, AST_FUNC, x->location, 2 + icase)) == NULL)
+				return nomem(cv);
+			n->name = "regexp_like";
+			if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_expr(cv, x->rexpr, &n->args[1])))
+				return rc;
+			if (icase) {
+				Ast *flag = mk(cv, AST_CONST, x->location, 0);
+				if (flag == NULL)
+					return nomem(cv);
+				flag->val = value_str(TYPE_STRING, "i", 1);
+				flag->lit_string = 1;
+				n->args[2] = flag;
+			}
+			if (op[0] == '!') {
+				Ast *no = mk(cv, AST_NOT, x->location, 1);
+				if (no == NULL)
+					return nomem(cv);
+				no->args[0] = n;
+				n = no;
+			}
+			*out = n;
+			return 0;
+		}
 		if ((n = mk(cv, AST_OP, x->location, 2)) == NULL)
 			return nomem(cv);
 		if (strcmp(op, "||") == 0) {

@@ -75,7 +75,7 @@ test_errors(void **st)
 		{"SELECT a FROM t UNION SELECT b FROM u", ERR_UNSUPPORTED, 0},
 		{"SELECT row_number() OVER () FROM t", ERR_UNSUPPORTED, 8},
 		{"INSERT INTO t VALUES (1)", ERR_UNSUPPORTED, 1},
-		{"SELECT a FROM t WHERE a ~ 'x'", ERR_UNSUPPORTED, 25},
+		{"SELECT a FROM t WHERE a @@ 'x'", ERR_UNSUPPORTED, 25},
 		{"", ERR_SQL_PARSE, 0},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
