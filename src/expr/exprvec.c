@@ -35,8 +35,18 @@
  * Errors (ERR_DIV_ZERO, ERR_TYPE, ERR_OVERFLOW, ERR_NOMEM) are recorded in
  * the caller's Err with the node's position.
  *
+ * Dictionaries come from a mutable segment (Vec.col: insertion-ordered,
+ * growing) or a segment file (Vec.fdict: sorted, fixed; its strings also
+ * arrive as VEC_STR so that every consumer can read them); the dict_*
+ * helpers hide which, and id sets / memos are keyed by the source (the
+ * MutCol, or the file dictionary's offsets in the mapping), so a set
+ * built once per dictionary serves every batch and morsel of a segment.
+ * Id sets do not rely on the order of either kind.
+ *
  * Exports: exprvec_ctx_init, exprvec_ctx_free, exprvec_reset_batch,
- * exprvec_eval, exprvec_filter, exprvec_value.
+ * exprvec_eval, exprvec_filter, exprvec_value, exprvec_dict_size,
+ * exprvec_dict_get, exprvec_dict_src, exprvec_dict_pred, exprvec_mv_range,
+ * exprvec_elem.
  */
 #include "expr/exprvec.h"
 #include "expr/exprfn.h"
@@ -57,7 +67,7 @@ struct ExprSlot {
 	uint32_t *mlen[2];
 	uint8_t *set;		/* dictionary id set */
 	uint32_t nset;
-	const MutCol *setcol;
+	const void *setsrc;	/* dictionary the set was built for */
 	int const_ready;
 	void *fnstate;		/* EXPR_FUNC per-context state */
 	void (*fnfree)(void *);
@@ -68,7 +78,7 @@ struct ExprSlot {
 /* Results of a memoized node (Expr.memo) per dictionary id of the
  * column it depends on; state 0 unknown, 1 known, 2 pending. */
 typedef struct Memo {
-	const MutCol *col;
+	const void *src;
 	uint32_t cap;
 	uint8_t *state;
 	int64_t *i;
@@ -239,6 +249,110 @@ is_null(const Vec *v, int r)
 	return v->nulls != NULL && v->nulls[r];
 }
 
+/* A single-value string vector with dictionary ids (either source). */
+static inline int
+is_sdict(const Vec *v)
+{
+	return v->enc == VEC_DICT || (v->enc == VEC_STR && v->ids != NULL && v->fdict != NULL);
+}
+
+static inline const void *
+dict_src(const Vec *v)
+{
+	return v->col ? (const void *)v->col : v->fdict ? (const void *)v->fdict->offs : NULL;
+}
+
+const void *
+exprvec_dict_src(const Vec *v)
+{
+	return dict_src(v);
+}
+
+int
+exprvec_dict_pred(const Expr *e)
+{
+	if (e->nargs < 1 || e->args[0]->kind != EXPR_COL)
+		return 0;
+	switch (e->kind) {
+	case EXPR_CMP:
+		return e->nargs == 2 && e->args[1]->kind == EXPR_CONST && !e->args[1]->val.null;
+	case EXPR_IN:
+		for (int k = 1; k < e->nargs; k++)
+			if (e->args[k]->kind != EXPR_CONST)
+				return 0;
+		return 1;
+	case EXPR_LIKE:
+		return e->nargs == 2 && e->args[1]->kind == EXPR_CONST;
+	case EXPR_ISNULL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+uint32_t
+exprvec_dict_size(const Vec *v)
+{
+	if (v->col)
+		return mutcol_dict_size(v->col);
+	return v->fdict ? v->fdict->card : 0;
+}
+
+const char *
+exprvec_dict_get(const Vec *v, uint32_t id, uint32_t *len)
+{
+	if (v->col)
+		return mutcol_dict_get(v->col, id, len);
+	if (v->fdict == NULL || id >= v->fdict->card) {
+		*len = 0;
+		return NULL;
+	}
+	return segfile_dict_str(v->fdict, id, len);
+}
+
+void
+exprvec_mv_range(const Vec *v, int r, uint64_t *start, uint32_t *n)
+{
+	if (v->col) {
+		mutcol_mv_range(v->col, v->row0 + (size_t)r, start, n);
+		return;
+	}
+	*start = v->mvoff[r];
+	*n = v->mvcnt[r];
+}
+
+static inline uint32_t
+elem_id(const Vec *v, uint64_t i)
+{
+	return v->col ? *(const uint32_t *)mutcol_elem(v->col, i) : ((const uint32_t *)v->elems)[i];
+}
+
+Value
+exprvec_elem(const Vec *v, uint64_t i)
+{
+	WbType t = v->type;
+	if (type_is_var(t)) {
+		uint32_t len = 0;
+		const char *p = exprvec_dict_get(v, elem_id(v, i), &len);
+		return value_str(t, p ? p : "", p ? len : 0);
+	}
+	if (v->col == NULL)
+		return type_is_float(t) ? value_double(t, ((const double *)v->elems)[i])
+					: value_int(t, ((const int64_t *)v->elems)[i]);
+	const void *p = mutcol_elem(v->col, i);
+	switch (t) {
+	case TYPE_INT:
+	case TYPE_BOOLEAN:
+		return value_int(t, *(const int32_t *)p);
+	case TYPE_FLOAT:
+		return value_double(t, *(const float *)p);
+	case TYPE_DOUBLE:
+		return value_double(t, *(const double *)p);
+	default:
+		return value_int(t, *(const int64_t *)p);
+	}
+}
+
 /* Materializes a string vector (VEC_STR or VEC_DICT) into slot buffer j. */
 static int
 as_str(ExprSlot *s, int j, const Vec *v, const uint16_t *sel, int nsel,
@@ -253,11 +367,11 @@ as_str(ExprSlot *s, int j, const Vec *v, const uint16_t *sel, int nsel,
 		return err_set(err, ERR_INTERNAL, "string expected");
 	if (need((void **)&s->ms[j], N * sizeof(char *)) || need((void **)&s->mlen[j], N * sizeof(uint32_t)))
 		return oom(err);
-	uint32_t dsize = mutcol_dict_size(v->col);
+	uint32_t dsize = exprvec_dict_size(v);
 	for (int k = 0; k < nsel; k++) {
 		int r = sel ? sel[k] : k;
 		uint32_t len = 0;
-		const char *p = v->ids[r] < dsize ? mutcol_dict_get(v->col, v->ids[r], &len) : "";
+		const char *p = v->ids[r] < dsize ? exprvec_dict_get(v, v->ids[r], &len) : "";
 		s->ms[j][r] = p ? p : "";
 		s->mlen[j][r] = len;
 	}
@@ -349,33 +463,41 @@ pred_num(const Expr *e, int64_t iv, double dv, int isf)
 }
 
 static int
-build_set(ExprSlot *s, const Expr *e, const MutCol *col, Err *err)
+build_set(ExprSlot *s, const Expr *e, const Vec *col, Err *err)
 {
-	uint32_t n = mutcol_dict_size(col);
+	uint32_t n = exprvec_dict_size(col);
 	if (s->set == NULL || n > s->nset) {
 		uint32_t cap = n < 64 ? 64 : n + n / 4;
 		mem_free(s->set);
 		s->set = mem_alloc(cap);
 		if (s->set == NULL) {
 			s->nset = 0;
-			s->setcol = NULL;
+			s->setsrc = NULL;
 			return oom(err);
 		}
 	}
 	for (uint32_t id = 0; id < n; id++) {
 		uint32_t len = 0;
-		const char *p = mutcol_dict_get(col, id, &len);
-		s->set[id] = (uint8_t)pred_str(e, p ? p : "", len);
+		const char *p = exprvec_dict_get(col, id, &len);
+		s->set[id] = (uint8_t)pred_str(e, p ? p : "", p ? len : 0);
 	}
 	s->nset = n;
-	s->setcol = col;
+	s->setsrc = dict_src(col);
 	return 0;
 }
 
 static int64_t
-elem_i64(const MutCol *c, WbType t, uint64_t idx, double *d, int *isf)
+elem_i64(const Vec *v, WbType t, uint64_t idx, double *d, int *isf)
 {
-	const void *p = mutcol_elem(c, idx);
+	if (v->col == NULL) {
+		*isf = type_is_float(t);
+		if (*isf) {
+			*d = ((const double *)v->elems)[idx];
+			return 0;
+		}
+		return ((const int64_t *)v->elems)[idx];
+	}
+	const void *p = mutcol_elem(v->col, idx);
 	*isf = 0;
 	switch (t) {
 	case TYPE_INT:
@@ -400,18 +522,19 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 	  ExprSlot *s, Err *err)
 {
 	int64_t *out = s->i;
-	if (a->enc == VEC_DICT || (a->enc == VEC_MV && type_is_var(a->type))) {
-		if (s->setcol != a->col || s->set == NULL)
-			if (build_set(s, e, a->col, err) != 0)
+	int sdict = is_sdict(a);
+	if (sdict || (a->enc == VEC_MV && type_is_var(a->type))) {
+		if (s->setsrc != dict_src(a) || s->set == NULL)
+			if (build_set(s, e, a, err) != 0)
 				return ERR_NOMEM;
 	}
-	switch (a->enc) {
+	switch (sdict ? VEC_DICT : a->enc) {
 	case VEC_DICT:
 		for (int k = 0; k < nsel; k++) {
 			int r = sel ? sel[k] : k;
 			uint32_t id = a->ids[r];
 			if (id >= s->nset) {
-				if (build_set(s, e, a->col, err) != 0)
+				if (build_set(s, e, a, err) != 0)
 					return ERR_NOMEM;
 				if (id >= s->nset) {
 					out[r] = 0;
@@ -432,17 +555,17 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 				out[r] = 0;
 				continue;
 			}
-			mutcol_mv_range(a->col, a->row0 + (size_t)r, &st, &n);
+			exprvec_mv_range(a, r, &st, &n);
 			for (uint32_t j = 0; j < n && !any; j++) {
 				if (type_is_var(et)) {
-					uint32_t id = *(const uint32_t *)mutcol_elem(a->col, st + j);
-					if (id >= s->nset && build_set(s, e, a->col, err) != 0)
+					uint32_t id = elem_id(a, st + j);
+					if (id >= s->nset && build_set(s, e, a, err) != 0)
 						return ERR_NOMEM;
 					any = id < s->nset && s->set[id];
 				} else {
 					double d = 0;
 					int isf;
-					int64_t iv = elem_i64(a->col, et, st + j, &d, &isf);
+					int64_t iv = elem_i64(a, et, st + j, &d, &isf);
 					any = pred_num(e, iv, d, isf);
 				}
 			}
@@ -907,9 +1030,9 @@ memo_grow(Memo *m, uint32_t n)
 }
 
 static void
-memo_reset(Memo *m, const MutCol *col)
+memo_reset(Memo *m, const void *src)
 {
-	m->col = col;
+	m->src = src;
 	m->null_done = 0;
 	if (m->cap)
 		memset(m->state, 0, m->cap);
@@ -923,7 +1046,7 @@ eval_memo(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 	  ExprSlot *s, Err *err)
 {
 	const Vec *cv = &b->cols[e->memo - 1];
-	uint32_t dsize = mutcol_dict_size(cv->col);
+	uint32_t dsize = exprvec_dict_size(cv);
 	if (s->memo == NULL) {
 		s->memo = mem_calloc(1, sizeof(Memo));
 		if (s->memo == NULL)
@@ -943,8 +1066,8 @@ eval_memo(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 	if (need((void **)&m->ss, N * sizeof(char *)) || need((void **)&m->sl, N * sizeof(uint32_t)) ||
 	    need((void **)&m->sn, N) || need((void **)&m->pend, N * sizeof(uint32_t)))
 		return oom(err);
-	if (m->col != cv->col)
-		memo_reset(m, cv->col);
+	if (m->src != dict_src(cv))
+		memo_reset(m, dict_src(cv));
 	if (dsize > m->cap && memo_grow(m, dsize) != 0)
 		return oom(err);
 	int npend = 0, need_null = 0;
@@ -966,7 +1089,7 @@ eval_memo(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 		int cnt = 0;
 		for (int k = 0; k < npend; k++) {
 			uint32_t len = 0;
-			const char *p = mutcol_dict_get(cv->col, m->pend[k], &len);
+			const char *p = exprvec_dict_get(cv, m->pend[k], &len);
 			m->ss[cnt] = p ? p : "";
 			m->sl[cnt] = p ? len : 0;
 			m->sn[cnt++] = 0;
@@ -1097,7 +1220,7 @@ eval_node(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
 			return rc;
 		if (e->kind == EXPR_CMP && e->args[1]->kind == EXPR_CONST &&
-		    (a->enc == VEC_DICT || a->enc == VEC_MV) && !e->args[1]->val.null)
+		    (is_sdict(a) || a->enc == VEC_MV) && !e->args[1]->val.null)
 			return eval_pred(cx, e, a, sel, nsel, s, err);
 		if ((rc = exprvec_eval(cx, e->args[1], b, sel, nsel, &c, err)) != 0)
 			return rc;
@@ -1132,7 +1255,7 @@ eval_node(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 	case EXPR_LIKE:
 		if ((rc = exprvec_eval(cx, e->args[0], b, sel, nsel, &a, err)) != 0)
 			return rc;
-		if (a->enc == VEC_DICT && e->kind == EXPR_LIKE && e->args[1]->kind != EXPR_CONST)
+		if (is_sdict(a) && e->kind == EXPR_LIKE && e->args[1]->kind != EXPR_CONST)
 			return err_set(err, ERR_UNSUPPORTED, "LIKE pattern must be a constant");
 		return eval_pred(cx, e, a, sel, nsel, s, err);
 	case EXPR_ISNULL:
@@ -1163,8 +1286,8 @@ int
 exprvec_eval(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int nsel,
 	     const Vec **out, Err *err)
 {
-	if (e->memo > 0 && e->memo <= b->ncols && b->cols[e->memo - 1].enc == VEC_DICT &&
-	    mutcol_dict_size(b->cols[e->memo - 1].col) <= MEMO_MAX) {
+	if (e->memo > 0 && e->memo <= b->ncols && is_sdict(&b->cols[e->memo - 1]) &&
+	    exprvec_dict_size(&b->cols[e->memo - 1]) <= MEMO_MAX) {
 		ExprSlot *s;
 		int rc = slot_for(cx, e, &s, err);
 		if (rc != 0)
@@ -1240,7 +1363,22 @@ exprvec_value(const Vec *v, int r, Value *out, Arena *a)
 			out->mv = 1;
 			return 0;
 		}
-		return mutcol_value_stored(v->col, v->row0 + (size_t)r, out, a);
+		if (v->col)
+			return mutcol_value_stored(v->col, v->row0 + (size_t)r, out, a);
+		uint64_t st;
+		uint32_t n;
+		exprvec_mv_range(v, r, &st, &n);
+		Value *arr = arena_alloc(a, sizeof(Value) * (n ? n : 1));
+		if (arr == NULL)
+			return ERR_NOMEM;
+		for (uint32_t j = 0; j < n; j++)
+			arr[j] = exprvec_elem(v, st + j);
+		memset(out, 0, sizeof(*out));
+		out->type = (uint8_t)v->type;
+		out->mv = 1;
+		out->n = n;
+		out->u.mv = arr;
+		return 0;
 	}
 	if (is_null(v, r)) {
 		*out = value_null(v->type);

@@ -6,6 +6,7 @@
 #define WB_EXPRVEC_H
 
 #include "expr/expr.h"
+#include "storage/segfile.h"
 
 typedef enum VecEnc { VEC_I64, VEC_F64, VEC_STR, VEC_DICT, VEC_MV } VecEnc;
 
@@ -17,10 +18,43 @@ typedef struct Vec {
 	const char *const *s;
 	const uint32_t *slen;
 	const uint32_t *ids;
-	const MutCol *col;	/* VEC_DICT / VEC_MV */
+	const MutCol *col;	/* VEC_DICT / VEC_MV of a mutable segment */
 	size_t row0;		/* VEC_MV: segment row of batch row 0 */
 	const uint8_t *nulls;	/* 1 = NULL; NULL pointer = no NULLs */
+	/* A segment file's column (col NULL).  Strings arrive as VEC_STR
+	 * (s/slen point into the mapping, so any consumer can read them)
+	 * with ids and fdict also set: predicates then run once per
+	 * dictionary entry.  VEC_MV: batch row r has mvcnt[r] elements at
+	 * elems[mvoff[r]...]: uint32_t dictionary ids (fdict) for strings,
+	 * int64_t for integer types, double for FLOAT/DOUBLE. */
+	const SegDict *fdict;
+	const uint32_t *mvoff;
+	const uint32_t *mvcnt;
+	const void *elems;
 } Vec;
+
+/* Dictionary behind a VEC_DICT, a file VEC_STR with ids, or a string
+ * VEC_MV, whatever its source. */
+static inline int
+exprvec_has_dict(const Vec *v)
+{
+	return v->enc == VEC_DICT || (v->ids != NULL && v->fdict != NULL) ||
+	       (v->enc == VEC_MV && type_is_var(v->type));
+}
+uint32_t exprvec_dict_size(const Vec *v);
+const char *exprvec_dict_get(const Vec *v, uint32_t id, uint32_t *len);
+/* Identity of v's dictionary (equal for every batch of one segment's
+ * column): what caches keyed by dictionary id compare. */
+const void *exprvec_dict_src(const Vec *v);
+/* 1 if e is a predicate over a column (args[0]) that exprvec evaluates
+ * from dictionary ids and NULL flags alone, never reading Vec.s: = < IN
+ * LIKE ... against constants, IS [NOT] NULL.  A file scan then leaves a
+ * string column's s/slen unset when that is its only use. */
+int exprvec_dict_pred(const Expr *e);
+/* Multi-value batch row r: *n elements starting at element *start. */
+void exprvec_mv_range(const Vec *v, int r, uint64_t *start, uint32_t *n);
+/* Element i (from exprvec_mv_range) as a Value (strings borrowed). */
+Value exprvec_elem(const Vec *v, uint64_t i);
 
 typedef struct Batch {
 	int n;			/* rows */

@@ -21,6 +21,10 @@
  * ERR_MEM_LIMIT.  Everything charged to the budget is freed before
  * exec_run returns; the ResultSet is allocated outside it.
  *
+ * A segment is a MutSeg or a segment file (SnapSeg.file; read by
+ * scan_init_file); a damaged file block ends the query with the reader's
+ * ERR_CORRUPT (Pinot error 200), naming file, column and block.
+ *
  * Exports: exec_run.
  */
 #include "query/exec.h"
@@ -28,6 +32,7 @@
 #include "base/mem.h"
 #include "base/pool.h"
 #include "expr/exprvec.h"
+#include "query/agg.h"
 #include "query/groupby.h"
 #include "query/scan.h"
 #include "query/sort.h"
@@ -43,6 +48,7 @@ typedef struct Morsel {
 	const MutSeg *seg;
 	size_t begin, end;
 	int segi;
+	const SegFile *file;	/* set instead of seg for a segment file */
 } Morsel;
 
 typedef struct TaskOut {
@@ -170,6 +176,35 @@ nomem:
 	return err_set(&o->err, ERR_NOMEM, "out of memory in top-N");
 }
 
+static int
+uses_mv(const Plan *p, const Expr *x)
+{
+	if (x == NULL)
+		return 0;
+	if (x->kind == EXPR_COL && x->col >= 0 && x->col < p->tab.ncols && p->tab.cols[x->col].mv)
+		return 1;
+	for (int k = 0; k < x->nargs; k++)
+		if (uses_mv(p, x->args[k]))
+			return 1;
+	return 0;
+}
+
+/* Multi-value GROUP BY keys and multi-value aggregates still read
+ * MutSeg columns directly (groupby.c, agg.c): refuse them over segment
+ * files instead of crashing, until those switch to exprvec_mv_range /
+ * exprvec_elem. */
+static int
+check_file_plan(const Plan *p, Err *e)
+{
+	for (int k = 0; k < p->ngroup; k++)
+		if (uses_mv(p, p->group[k]))
+			return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value column over a segment file");
+	for (int a = 0; a < p->nagg; a++)
+		if (agg_is_mv(p->aggs[a].kind) && uses_mv(p, p->aggs[a].arg))
+			return err_set(e, ERR_UNSUPPORTED, "multi-value aggregate over a segment file");
+	return 0;
+}
+
 static void
 run_task(void *arg, int i)
 {
@@ -190,7 +225,8 @@ run_task(void *arg, int i)
 		goto out;
 	}
 	have_cx = 1;
-	if (scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0)
+	if (m->file != NULL ? scan_init_file(&sc, p, m->file, m->begin, m->end, &o->err) != 0
+			    : scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0)
 		goto out;
 	sc.ignore_nulls = x->ignore_nulls;
 	have_scan = 1;
@@ -446,6 +482,9 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	/* morsels */
 	size_t nm = 0;
 	int nsegs = snap ? snap->nsegs : 0;
+	for (int s = 0; s < nsegs; s++)
+		if (snap->segs[s].file != NULL && (rc = check_file_plan(p, e)) != 0)
+			goto out;
 	if (snap == NULL)
 		nm = 1;
 	for (int s = 0; s < nsegs; s++)
@@ -465,7 +504,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 				size_t end = r + MORSEL_ROWS;
 				if (end > snap->segs[s].rows)
 					end = snap->segs[s].rows;
-				x.morsels[k++] = (Morsel){snap->segs[s].seg, r, end, s};
+				x.morsels[k++] = (Morsel){snap->segs[s].seg, r, end, s, snap->segs[s].file};
 			}
 	}
 	x.nmorsels = (int)nm;

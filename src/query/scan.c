@@ -9,12 +9,28 @@
  * bitmaps become per-row flags only when the chunk has NULLs.  Buffers
  * are allocated once in scan_init and freed by scan_end.
  *
- * Exports: scan_init, scan_next, scan_end.
+ * A segment file (scan_init_file) is read through one SegCursor per used
+ * column, owned by the Scan (so by one task/thread): a batch never crosses
+ * a 65,536-row block, so fixed-width values come zero-copy from
+ * segfile_cursor_get (widened like the MutSeg's); numeric dictionary ids
+ * are gathered into values; string ids stay as ids (Vec.ids, Vec.fdict:
+ * predicates run per dictionary entry) and are also resolved to
+ * pointers into the mapping (VEC_STR) for consumers that know no file
+ * dictionaries (except for columns the plan only uses in predicates
+ * exprvec answers from ids: exprvec_dict_pred).  Multi-value rows become batch-local element ranges
+ * (Vec.mvoff/mvcnt) over an element buffer per column that only grows
+ * (so no allocation once it fits the largest batch).  A damaged block is
+ * the reader's ERR_CORRUPT (naming file, column and block), returned by
+ * scan_next and recorded in the scan's Err.
+ *
+ * Exports: scan_init, scan_init_file, scan_next, scan_end.
  */
 #include "query/scan.h"
 #include "base/mem.h"
 
 #include <string.h>
+
+#define B EXPR_BATCH
 
 int
 scan_init(Scan *s, const Plan *p, const MutSeg *seg, size_t begin, size_t end, Err *e)
@@ -24,6 +40,7 @@ scan_init(Scan *s, const Plan *p, const MutSeg *seg, size_t begin, size_t end, E
 	s->seg = seg;
 	s->row = begin;
 	s->end = end;
+	s->err = e;
 	int nc = p->tab.ncols;
 	s->batch.ncols = nc;
 	s->batch.cols = mem_calloc((size_t)(nc > 0 ? nc : 1), sizeof(Vec));
@@ -106,9 +123,284 @@ fill(Scan *s, int c, size_t row, int n)
 	}
 }
 
+/* Marks the columns x reads other than as the subject of a predicate
+ * evaluated per dictionary entry. */
+static void
+mark_str(const Expr *x, uint8_t *need, int ncols)
+{
+	if (x == NULL)
+		return;
+	if (x->kind == EXPR_COL) {
+		if (x->col >= 0 && x->col < ncols)
+			need[x->col] = 1;
+		return;
+	}
+	int k = 0;
+	if (exprvec_dict_pred(x))
+		k = 1;
+	for (; k < x->nargs; k++)
+		mark_str(x->args[k], need, ncols);
+}
+
+int
+scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t end, Err *e)
+{
+	int rc = scan_init(s, p, NULL, begin, end, e);
+	if (rc != 0)
+		return rc;
+	SegFile *sf = (SegFile *)f;	/* the reader's cursors need it mutable */
+	size_t nc = (size_t)(p->tab.ncols > 0 ? p->tab.ncols : 1);
+	s->file = sf;
+	s->cur = mem_calloc(nc, sizeof(SegCursor));
+	s->dict = mem_calloc(nc, sizeof(SegDict));
+	s->sbuf = mem_alloc(nc * B * sizeof(char *));
+	s->lbuf = mem_alloc(nc * B * sizeof(uint32_t));
+	s->mvoff = mem_alloc(nc * B * sizeof(uint32_t));
+	s->mvcnt = mem_alloc(nc * B * sizeof(uint32_t));
+	s->mvst = mem_alloc(B * sizeof(uint64_t));
+	s->ebuf = mem_calloc(nc, sizeof(void *));
+	s->rbuf = mem_calloc(nc, sizeof(void *));
+	s->ecap = mem_calloc(nc, sizeof(size_t));
+	s->need_str = mem_calloc(nc, 1);
+	if (s->need_str == NULL || s->cur == NULL || s->dict == NULL || s->sbuf == NULL || s->lbuf == NULL ||
+	    s->mvoff == NULL || s->mvcnt == NULL || s->mvst == NULL || s->ebuf == NULL ||
+	    s->rbuf == NULL || s->ecap == NULL) {
+		scan_end(s);
+		return err_set(e, ERR_NOMEM, "out of memory starting a scan");
+	}
+	mark_str(p->where, s->need_str, p->tab.ncols);
+	for (int k = 0; k < p->ngroup; k++)
+		mark_str(p->group[k], s->need_str, p->tab.ncols);
+	for (int k = 0; k < p->nagg; k++)
+		mark_str(p->aggs[k].arg, s->need_str, p->tab.ncols);
+	if (!p->is_agg) {
+		for (int k = 0; k < p->nout; k++)
+			mark_str(p->out[k], s->need_str, p->tab.ncols);
+		for (int k = 0; k < p->norder; k++)
+			mark_str(p->order[k], s->need_str, p->tab.ncols);
+	}
+	const SegMeta *m = segfile_meta(sf);
+	for (int c = 0; c < p->tab.ncols; c++) {
+		if (!p->used[c])
+			continue;
+		const BindCol *bc = &p->tab.cols[c];
+		const SegColInfo *ci = c < m->ncols ? segfile_col(sf, c) : NULL;
+		if (ci == NULL || ci->type != bc->type || !ci->mv != !bc->mv) {
+			rc = err_set(e, ERR_INVALID, "segment file %s: column %s %s", segfile_path(sf), bc->name,
+				     ci == NULL ? "is missing" : "has another type than the table's");
+			break;
+		}
+		segfile_cursor_init(&s->cur[c], sf, c);
+		if (ci->has_dict && (rc = segfile_dict(sf, c, &s->dict[c], e)) != 0)
+			break;
+	}
+	if (end > m->nrows && rc == 0)
+		rc = err_set(e, ERR_INVALID, "segment file %s has %llu rows, not %zu", segfile_path(sf),
+			     (unsigned long long)m->nrows, end);
+	if (rc != 0) {
+		scan_end(s);
+		return rc;
+	}
+	s->seg = NULL;
+	return 0;
+}
+
+/* Makes the element buffers of column c hold n elements. */
+static int
+grow_elems(Scan *s, int c, size_t n)
+{
+	if (n <= s->ecap[c])
+		return 0;
+	size_t cap = n < 4096 ? 4096 : n + n / 2;
+	void *a = mem_realloc(s->ebuf[c], cap * 8);
+	if (a == NULL)
+		return err_set(s->err, ERR_NOMEM, "out of memory scanning %s", segfile_path(s->file));
+	s->ebuf[c] = a;
+	void *b = mem_realloc(s->rbuf[c], cap * 8);
+	if (b == NULL)
+		return err_set(s->err, ERR_NOMEM, "out of memory scanning %s", segfile_path(s->file));
+	s->rbuf[c] = b;
+	s->ecap[c] = cap;
+	return 0;
+}
+
+static inline int64_t
+dict_i64(const SegDict *d, uint32_t id)
+{
+	int64_t x;
+	memcpy(&x, d->nums + (size_t)id * 8, 8);
+	return x;
+}
+
+static inline double
+dict_f64(const SegDict *d, uint32_t id)
+{
+	double x;
+	memcpy(&x, d->nums + (size_t)id * 8, 8);
+	return x;
+}
+
+/* n numbers of type t (ids of dictionary d when d != NULL, else raw
+ * type_width() values) into int64_t (integers) or double (floats). */
+static void
+widen(WbType t, const SegDict *d, const void *src, size_t n, int64_t *ib, double *db)
+{
+	if (d != NULL) {
+		const uint32_t *ids = src;
+		if (type_is_float(t))
+			for (size_t k = 0; k < n; k++)
+				db[k] = dict_f64(d, ids[k]);
+		else
+			for (size_t k = 0; k < n; k++)
+				ib[k] = dict_i64(d, ids[k]);
+		return;
+	}
+	switch (t) {
+	case TYPE_INT:
+	case TYPE_BOOLEAN:
+		for (size_t k = 0; k < n; k++)
+			ib[k] = ((const int32_t *)src)[k];
+		break;
+	case TYPE_FLOAT:
+		for (size_t k = 0; k < n; k++)
+			db[k] = ((const float *)src)[k];
+		break;
+	case TYPE_DOUBLE:
+		memcpy(db, src, n * sizeof(double));
+		break;
+	default:
+		memcpy(ib, src, n * sizeof(int64_t));
+		break;
+	}
+}
+
+static int
+fill_file_mv(Scan *s, int c, const SegColInfo *ci, Vec *v, size_t row, int n)
+{
+	SegCursor *cur = &s->cur[c];
+	uint32_t *cnt = s->mvcnt + (size_t)c * B, *off = s->mvoff + (size_t)c * B;
+	uint64_t *st = s->mvst;
+	int rc = segfile_read_mv(cur, row, (size_t)n, st, cnt, s->err);
+	if (rc != 0)
+		return rc;
+	uint64_t e0 = st[0], e1 = e0;
+	for (int k = 0; k < n; k++) {
+		if (st[k] < e0 || st[k] - e0 > UINT32_MAX)
+			return err_set(s->err, ERR_CORRUPT, "segment file %s: column %s: element ranges out of order near row %zu",
+				       segfile_path(s->file), ci->name, row);
+		off[k] = (uint32_t)(st[k] - e0);
+		if (st[k] + cnt[k] > e1)
+			e1 = st[k] + cnt[k];
+	}
+	size_t tot = (size_t)(e1 - e0);
+	if ((rc = grow_elems(s, c, tot)) != 0)
+		return rc;
+	WbType t = ci->type;
+	if (tot > 0) {
+		int var = type_is_var(t);
+		int direct = var || (!ci->has_dict && type_width(t) == 8);
+		void *dst = direct ? s->ebuf[c] : s->rbuf[c];
+		if ((rc = segfile_read_elems(cur, e0, tot, dst, s->err)) != 0)
+			return rc;
+		if (!direct)
+			widen(t, ci->has_dict ? &s->dict[c] : NULL, dst, tot, s->ebuf[c], s->ebuf[c]);
+	}
+	v->enc = VEC_MV;
+	v->mvoff = off;
+	v->mvcnt = cnt;
+	v->elems = s->ebuf[c];
+	v->fdict = ci->has_dict ? &s->dict[c] : NULL;
+	return 0;
+}
+
+static int
+fill_file(Scan *s, int c, size_t row, int n)
+{
+	const SegColInfo *ci = segfile_col(s->file, c);
+	SegCursor *cur = &s->cur[c];
+	Vec *v = &s->batch.cols[c];
+	WbType t = ci->type;
+	int rc;
+	memset(v, 0, sizeof(*v));
+	v->type = t;
+	if (ci->mv) {
+		if ((rc = fill_file_mv(s, c, ci, v, row, n)) != 0)
+			return rc;
+	} else {
+		const void *data;
+		if ((rc = segfile_cursor_get(cur, row, (size_t)n, &data, s->err)) != 0)
+			return rc;
+		int64_t *ib = s->ibuf + (size_t)c * B;
+		double *db = s->dbuf + (size_t)c * B;
+		if (type_is_var(t)) {
+			/* ids were checked against the dictionary size when the
+			 * block was decoded */
+			const SegDict *d = &s->dict[c];
+			const uint32_t *ids = data;
+			if (s->need_str[c]) {
+				const char **sp = s->sbuf + (size_t)c * B;
+				uint32_t *lp = s->lbuf + (size_t)c * B;
+				for (int k = 0; k < n; k++) {
+					uint32_t o = d->offs[ids[k]];
+					sp[k] = d->bytes + o;
+					lp[k] = d->offs[ids[k] + 1] - o;
+				}
+				v->s = sp;
+				v->slen = lp;
+			}
+			v->enc = VEC_STR;
+			v->ids = ids;
+			v->fdict = d;
+		} else if (!ci->has_dict && (t == TYPE_LONG || t == TYPE_TIMESTAMP)) {
+			v->enc = VEC_I64;
+			v->i = data;
+		} else if (!ci->has_dict && t == TYPE_DOUBLE) {
+			v->enc = VEC_F64;
+			v->d = data;
+		} else {
+			widen(t, ci->has_dict ? &s->dict[c] : NULL, data, (size_t)n, ib, db);
+			v->enc = type_is_float(t) ? VEC_F64 : VEC_I64;
+			v->i = ib;
+			v->d = db;
+		}
+	}
+	if (s->ignore_nulls || ci->null_count == 0)
+		return 0;
+	uint64_t words[(B + 63) / 64];
+	int any = 0;
+	if ((rc = segfile_read_nulls(cur, row, (size_t)n, words, &any, s->err)) != 0)
+		return rc;
+	if (any) {
+		uint8_t *nb = s->nbuf + (size_t)c * B;
+		for (int k = 0; k < n; k++)
+			nb[k] = (uint8_t)((words[k >> 6] >> (k & 63)) & 1);
+		v->nulls = nb;
+	}
+	return 0;
+}
+
 int
 scan_next(Scan *s, const Batch **out)
 {
+	if (s->file != NULL) {
+		if (s->row >= s->end)
+			return 0;
+		size_t left = s->end - s->row;
+		int n = left < B ? (int)left : B;
+		for (int c = 0; c < s->p->tab.ncols; c++) {
+			if (!s->p->used[c])
+				continue;
+			int rc = fill_file(s, c, s->row, n);
+			if (rc != 0) {
+				s->row = s->end;
+				return rc;
+			}
+		}
+		s->batch.n = n;
+		s->row += (size_t)n;
+		*out = &s->batch;
+		return n;
+	}
 	if (s->seg == NULL) {
 		if (s->row >= s->end)
 			return 0;
@@ -133,6 +425,36 @@ scan_next(Scan *s, const Batch **out)
 void
 scan_end(Scan *s)
 {
+	if (s->cur != NULL)
+		for (int c = 0; c < s->p->tab.ncols; c++)
+			if (s->cur[c].sf != NULL)
+				segfile_cursor_free(&s->cur[c]);
+	if (s->ebuf != NULL)
+		for (int c = 0; c < s->p->tab.ncols; c++) {
+			mem_free(s->ebuf[c]);
+			mem_free(s->rbuf[c]);
+		}
+	mem_free(s->cur);
+	mem_free(s->dict);
+	mem_free(s->sbuf);
+	mem_free(s->lbuf);
+	mem_free(s->mvoff);
+	mem_free(s->mvcnt);
+	mem_free(s->mvst);
+	mem_free(s->ebuf);
+	mem_free(s->rbuf);
+	mem_free(s->ecap);
+	mem_free(s->need_str);
+	s->need_str = NULL;
+	s->cur = NULL;
+	s->dict = NULL;
+	s->sbuf = NULL;
+	s->lbuf = NULL;
+	s->mvoff = s->mvcnt = NULL;
+	s->mvst = NULL;
+	s->ebuf = s->rbuf = NULL;
+	s->ecap = NULL;
+	s->file = NULL;
 	mem_free(s->batch.cols);
 	mem_free(s->ibuf);
 	mem_free(s->dbuf);

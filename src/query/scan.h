@@ -7,6 +7,7 @@
 #include "expr/exprvec.h"
 #include "query/plan.h"
 #include "storage/mutseg.h"
+#include "storage/segfile.h"
 
 typedef struct Scan {
 	const Plan *p;
@@ -17,11 +18,30 @@ typedef struct Scan {
 	double *dbuf;
 	uint8_t *nbuf;
 	int ignore_nulls;	/* set after scan_init: NULL bits are not read */
+	/* segment file scans (scan_init_file) */
+	SegFile *file;
+	SegCursor *cur;		/* per column (used ones initialized) */
+	SegDict *dict;		/* per column with a dictionary */
+	const char **sbuf;	/* ncols * EXPR_BATCH string pointers */
+	uint32_t *lbuf;		/* their lengths */
+	uint32_t *mvoff, *mvcnt;	/* ncols * EXPR_BATCH */
+	uint64_t *mvst;		/* EXPR_BATCH */
+	void **ebuf;		/* per column: batch elements, 8 bytes each */
+	void **rbuf;		/* per column: raw elements / ids as read */
+	size_t *ecap;		/* elements both hold */
+	uint8_t *need_str;	/* per column: s/slen are read by someone */
+	Err *err;		/* where scan_next reports errors */
 } Scan;
 
 /* Rows [begin, end) of seg; begin must be a multiple of EXPR_BATCH. */
 int scan_init(Scan *s, const Plan *p, const MutSeg *seg, size_t begin, size_t end, Err *e);
-/* Next batch (*out points into s); returns its row count, 0 at the end. */
+/* Rows [begin, end) of a segment file whose columns follow the plan's
+ * table (begin a multiple of EXPR_BATCH).  ERR_INVALID if a used column
+ * is missing or of another type. */
+int scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t end, Err *e);
+/* Next batch (*out points into s); returns its row count, 0 at the end,
+ * or a negative ERR_* (a damaged file block: ERR_CORRUPT) recorded in the
+ * Err given to scan_init*. */
 int scan_next(Scan *s, const Batch **out);
 void scan_end(Scan *s);
 

@@ -20,6 +20,7 @@
 
 #include "base/err.h"
 #include "storage/mutseg.h"
+#include "storage/segfile.h"
 #include "storage/value.h"
 #include "table/schema.h"
 #include "table/tblconfig.h"
@@ -28,9 +29,10 @@ typedef struct Table Table;
 typedef struct Partition Partition;
 
 typedef struct SnapSeg {
-	const MutSeg *seg;
+	const MutSeg *seg;	/* a mutable segment, or NULL when file is set */
 	size_t rows;		/* rows visible to this snapshot */
 	int partition;
+	const SegFile *file;	/* an immutable segment file (seg NULL) */
 } SnapSeg;
 
 typedef struct TableSnap {
