@@ -993,6 +993,40 @@ bind_expr(B *b, const Ast *n, Expr **out)
 		return 0;
 	case AST_IN:
 	case AST_LIKE: {
+		if (n->kind == AST_IN) {
+			/* PostgreSQL: with a NULL in the list, a value that matches
+			 * nothing gives NULL, not false.  x [NOT] IN (a, NULL) is
+			 * CASE WHEN x IN (a) THEN true [false] END. */
+			int nulls = 0;
+			for (int i = 1; i < n->nargs; i++)
+				nulls += n->args[i]->kind == AST_CONST && n->args[i]->val.null;
+			if (nulls > 0) {
+				if (nulls == n->nargs - 1)
+					return null_bool(b, n->pos, out);
+				Ast *in = arena_calloc(b->a, sizeof(Ast));
+				Ast **ia = arena_calloc(b->a, sizeof(Ast *) * (size_t)(n->nargs - nulls));
+				Ast *kase = arena_calloc(b->a, sizeof(Ast));
+				Ast **ka = arena_calloc(b->a, sizeof(Ast *) * 4);
+				Ast *res = arena_calloc(b->a, sizeof(Ast));
+				if (!in || !ia || !kase || !ka || !res)
+					return nomem(b);
+				*in = *n;
+				in->neg = 0;
+				in->args = ia;
+				in->nargs = 0;
+				for (int i = 0; i < n->nargs; i++)
+					if (i == 0 || !(n->args[i]->kind == AST_CONST && n->args[i]->val.null))
+						ia[in->nargs++] = n->args[i];
+				*res = (Ast){.kind = AST_CONST, .pos = n->pos};
+				res->val = value_int(TYPE_BOOLEAN, n->neg ? 0 : 1);
+				ka[0] = NULL;
+				ka[1] = in;
+				ka[2] = res;
+				ka[3] = NULL;
+				*kase = (Ast){.kind = AST_CASE, .pos = n->pos, .nargs = 4, .args = ka};
+				return bind_expr(b, kase, out);
+			}
+		}
 		if (n->kind == AST_LIKE && n->ilike) {
 			/* x ILIKE p is lower(x) LIKE lower(p): lower() of a string
 			 * column runs once per dictionary entry */
