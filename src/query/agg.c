@@ -866,6 +866,134 @@ pctd_final(const void *st, WbType t, Value *out)
 		*out = value_int(t, (int64_t)s->v[i]);
 }
 
+/* ---- MIN / MAX of strings (bytewise, as PostgreSQL's C collation) ---- */
+
+typedef struct {
+	char *s;		/* owned copy of the best value so far */
+	uint32_t n;
+	uint32_t has;
+} StrSt;
+
+static void strmm_init(void *st) { memset(st, 0, sizeof(StrSt)); }
+
+static int
+str_cmp(const char *a, uint32_t an, const char *b, uint32_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c != 0 ? c : (an > bn) - (an < bn);
+}
+
+/* Keeps (p, n) when it beats the state (max: greater, else smaller). */
+static int
+str_offer(StrSt *s, const char *p, uint32_t n, int max)
+{
+	if (s->has) {
+		int c = str_cmp(p, n, s->s, s->n);
+		if (max ? c <= 0 : c >= 0)
+			return 0;
+	}
+	char *d = mem_alloc((size_t)n + 1);
+	if (d == NULL)
+		return ERR_NOMEM;
+	memcpy(d, p, n);
+	d[n] = '\0';
+	mem_free(s->s);
+	s->s = d;
+	s->n = n;
+	s->has = 1;
+	return 0;
+}
+
+static int
+strmm_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel,
+	     int max)
+{
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		if (isnull(a, r))
+			continue;
+		Value v;
+		if (exprvec_value(a, r, &v, NULL) != 0 || v.null)
+			continue;
+		StrSt *s = (StrSt *)(states + (size_t)(gidx ? gidx[r] : 0) * sizeof(StrSt));
+		int rc = str_offer(s, v.u.s ? v.u.s : "", v.n, max);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+strmin_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
+{
+	return strmm_update(states, gidx, a, sel, nsel, 0);
+}
+
+static int
+strmax_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
+{
+	return strmm_update(states, gidx, a, sel, nsel, 1);
+}
+
+static int
+strmin_merge(void *dst, const void *src)
+{
+	const StrSt *s = src;
+	return s->has ? str_offer(dst, s->s, s->n, 0) : 0;
+}
+
+static int
+strmax_merge(void *dst, const void *src)
+{
+	const StrSt *s = src;
+	return s->has ? str_offer(dst, s->s, s->n, 1) : 0;
+}
+
+/* The result points into the state, which lives until the group table
+ * is freed, after the result rows were copied. */
+static void
+strmm_final(const void *st, WbType t, Value *out)
+{
+	const StrSt *s = st;
+	*out = s->has ? value_str(t, s->s, s->n) : value_null(t);
+}
+
+static void
+strmm_ser(const void *st, Buf *o)
+{
+	const StrSt *s = st;
+	buf_append(o, &s->has, 4);
+	buf_append(o, &s->n, 4);
+	if (s->has)
+		buf_append(o, s->s, s->n);
+}
+
+static int
+strmm_de(void *st, const char *p, size_t n, size_t *used, Err *e)
+{
+	StrSt *s = st;
+	uint32_t has, len;
+	if (n < 8)
+		return err_set(e, ERR_CORRUPT, "string min/max state truncated");
+	memcpy(&has, p, 4);
+	memcpy(&len, p + 4, 4);
+	if (has && len > n - 8)
+		return err_set(e, ERR_CORRUPT, "string min/max state truncated");
+	strmm_init(s);
+	if (has && str_offer(s, p + 8, len, 0) != 0)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	*used = 8 + (has ? len : 0);
+	return 0;
+}
+
+static void
+strmm_destroy(void *st)
+{
+	StrSt *s = st;
+	mem_free(s->s);
+	strmm_init(s);
+}
+
 static void
 pct_ser(const void *st, Buf *o)
 {
@@ -1385,6 +1513,8 @@ static const AggFunc funcs[] = {
 	{AGG_THETA, "distinctcountthetasketch", sizeof(ThSt), th_init, th_update, th_merge, th_final, th_ser, th_de, th_destroy, NULL},
 	{AGG_PERCENTILE_CONT, "percentile_cont", sizeof(PctSt), pct_init, pct_update, pct_merge, pctc_final, pct_ser, pct_de, pct_destroy, pct_param},
 	{AGG_PERCENTILE_DISC, "percentile_disc", sizeof(PctSt), pct_init, pct_update, pct_merge, pctd_final, pct_ser, pct_de, pct_destroy, pct_param},
+	{AGG_MIN_STR, "min", sizeof(StrSt), strmm_init, strmin_update, strmin_merge, strmm_final, strmm_ser, strmm_de, strmm_destroy, NULL},
+	{AGG_MAX_STR, "max", sizeof(StrSt), strmm_init, strmax_update, strmax_merge, strmm_final, strmm_ser, strmm_de, strmm_destroy, NULL},
 };
 
 const AggFunc *
@@ -1454,6 +1584,10 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 		return 0;
 	default:
 		break;
+	}
+	if (k == AGG_MIN_STR || k == AGG_MAX_STR) {
+		*out = t;
+		return 0;
 	}
 	if (!type_is_numeric(t) && t != TYPE_NULL)
 		return err_set(e, ERR_TYPE, "%s(%s) is not supported", funcs[k].name, type_name(t));

@@ -35,7 +35,9 @@ typedef enum AggKind {
 	AGG_HLL, AGG_HLL_MV, AGG_THETA,
 	/* PostgreSQL's percentile_cont/percentile_disc(f) WITHIN GROUP
 	 * (ORDER BY x): exact, f in [0, 1] kept as p = 100 f */
-	AGG_PERCENTILE_CONT, AGG_PERCENTILE_DISC
+	AGG_PERCENTILE_CONT, AGG_PERCENTILE_DISC,
+	/* MIN/MAX of strings (the binder picks them for var-length input) */
+	AGG_MIN_STR, AGG_MAX_STR
 } AggKind;
 
 typedef struct AggFunc {

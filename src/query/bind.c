@@ -874,6 +874,8 @@ bind_func(B *b, const Ast *n, Expr **out)
 			return fail(b, ERR_UNSUPPORTED, n->pos,
 				    "%s over a multi-value column (use %smv)", n->name, n->name);
 		at = ag.arg->type;
+		if ((k == AGG_MIN || k == AGG_MAX) && type_is_var(at) && !ag.arg->mv)
+			ag.kind = k == AGG_MIN ? AGG_MIN_STR : AGG_MAX_STR;
 		ag.param = param;
 	}
 	Err tmp;
