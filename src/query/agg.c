@@ -17,9 +17,10 @@
  * Pinot's multi-value forms (countMV, sumMV, minMV, maxMV, avgMV,
  * minMaxRangeMV, distinctCountMV, percentileMV, percentileEstMV,
  * percentileTDigestMV, distinctCountHLLMV) read every element of the
- * row's array (VEC_MV: element ranges of the segment's column) into the
- * same states as their single-value forms; as in Pinot, the numeric ones
- * work in double and return DOUBLE.
+ * row's array (VEC_MV: element ranges of the segment's column, read with
+ * exprvec_mv_range / exprvec_elem, so mutable segments and segment files
+ * alike) into the same states as their single-value forms; as in Pinot,
+ * the numeric ones work in double and return DOUBLE.
  *
  * PERCENTILE(x, p) is exact: the state keeps every value (a growable
  * array through mem_*), finalize sorts them and picks Pinot's element,
@@ -445,8 +446,8 @@ dist_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *se
 			break;
 		case VEC_DICT: {
 			uint32_t len = 0;
-			const char *p = mutcol_dict_get(a->col, a->ids[r], &len);
-			key = hash_bytes(p ? p : "", len);
+			const char *p = exprvec_dict_get(a, a->ids[r], &len);
+			key = hash_bytes(p ? p : "", p ? len : 0);
 			break;
 		}
 		default:
@@ -535,48 +536,26 @@ dist_destroy(void *st)
 /* ---- multi-value element access ---- */
 
 static inline double
-elem_d(const MutCol *c, WbType t, uint64_t i)
+elem_d(const Vec *a, uint64_t i)
 {
-	const void *p = mutcol_elem(c, i);
-	switch (t) {
-	case TYPE_INT:
-	case TYPE_BOOLEAN:
-		return *(const int32_t *)p;
-	case TYPE_FLOAT:
-		return *(const float *)p;
-	case TYPE_DOUBLE:
-		return *(const double *)p;
-	default:
-		return (double)*(const int64_t *)p;
-	}
+	Value x = exprvec_elem(a, i);
+	return type_is_float(a->type) ? x.u.d : (double)x.u.i;
 }
 
 /* 64-bit distinct key of element i, as dist_update keys single values. */
 static inline uint64_t
-elem_key(const MutCol *c, WbType t, uint64_t i)
+elem_key(const Vec *a, uint64_t i)
 {
-	const void *p = mutcol_elem(c, i);
+	Value x = exprvec_elem(a, i);
 	uint64_t key;
-	switch (t) {
-	case TYPE_INT:
-	case TYPE_BOOLEAN:
-		return (uint64_t)(int64_t)*(const int32_t *)p;
-	case TYPE_FLOAT:
-	case TYPE_DOUBLE: {
-		double d = t == TYPE_FLOAT ? *(const float *)p : *(const double *)p;
-		if (d == 0)
-			d = 0.0;
+	if (type_is_var(a->type))
+		return hash_bytes(x.u.s ? x.u.s : "", x.u.s ? x.n : 0);
+	if (type_is_float(a->type)) {
+		double d = x.u.d == 0 ? 0.0 : x.u.d;
 		memcpy(&key, &d, 8);
 		return key;
 	}
-	default:
-		if (type_is_var(t)) {
-			uint32_t len = 0;
-			const char *s = mutcol_dict_get(c, *(const uint32_t *)p, &len);
-			return hash_bytes(s ? s : "", len);
-		}
-		return (uint64_t)*(const int64_t *)p;
-	}
+	return (uint64_t)x.u.i;
 }
 
 /* Key of single value r (same keys as elem_key); -1 = unsupported. */
@@ -597,8 +576,8 @@ sv_key(const Vec *a, int r, uint64_t *key)
 		return 0;
 	case VEC_DICT: {
 		uint32_t len = 0;
-		const char *p = mutcol_dict_get(a->col, a->ids[r], &len);
-		*key = hash_bytes(p ? p : "", len);
+		const char *p = exprvec_dict_get(a, a->ids[r], &len);
+		*key = hash_bytes(p ? p : "", p ? len : 0);
 		return 0;
 	}
 	default:
@@ -622,10 +601,10 @@ mv_each_d(char *states, size_t ssz, const uint32_t *gidx, const Vec *a, const ui
 			continue;
 		uint64_t st;
 		uint32_t n;
-		mutcol_mv_range(a->col, a->row0 + (size_t)r, &st, &n);
+		exprvec_mv_range(a, r, &st, &n);
 		void *s = states + (size_t)(gidx ? gidx[r] : 0) * ssz;
 		for (uint32_t j = 0; j < n; j++) {
-			int rc = put(s, elem_d(a->col, a->type, st + j));
+			int rc = put(s, elem_d(a, st + j));
 			if (rc != 0)
 				return rc;
 		}
@@ -645,10 +624,10 @@ mv_each_k(char *states, size_t ssz, const uint32_t *gidx, const Vec *a, const ui
 			continue;
 		uint64_t st;
 		uint32_t n;
-		mutcol_mv_range(a->col, a->row0 + (size_t)r, &st, &n);
+		exprvec_mv_range(a, r, &st, &n);
 		void *s = states + (size_t)(gidx ? gidx[r] : 0) * ssz;
 		for (uint32_t j = 0; j < n; j++) {
-			int rc = put(s, elem_key(a->col, a->type, st + j));
+			int rc = put(s, elem_key(a, st + j));
 			if (rc != 0)
 				return rc;
 		}

@@ -176,35 +176,6 @@ nomem:
 	return err_set(&o->err, ERR_NOMEM, "out of memory in top-N");
 }
 
-static int
-uses_mv(const Plan *p, const Expr *x)
-{
-	if (x == NULL)
-		return 0;
-	if (x->kind == EXPR_COL && x->col >= 0 && x->col < p->tab.ncols && p->tab.cols[x->col].mv)
-		return 1;
-	for (int k = 0; k < x->nargs; k++)
-		if (uses_mv(p, x->args[k]))
-			return 1;
-	return 0;
-}
-
-/* Multi-value GROUP BY keys and multi-value aggregates still read
- * MutSeg columns directly (groupby.c, agg.c): refuse them over segment
- * files instead of crashing, until those switch to exprvec_mv_range /
- * exprvec_elem. */
-static int
-check_file_plan(const Plan *p, Err *e)
-{
-	for (int k = 0; k < p->ngroup; k++)
-		if (uses_mv(p, p->group[k]))
-			return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value column over a segment file");
-	for (int a = 0; a < p->nagg; a++)
-		if (agg_is_mv(p->aggs[a].kind) && uses_mv(p, p->aggs[a].arg))
-			return err_set(e, ERR_UNSUPPORTED, "multi-value aggregate over a segment file");
-	return 0;
-}
-
 static void
 run_task(void *arg, int i)
 {
@@ -482,9 +453,6 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	/* morsels */
 	size_t nm = 0;
 	int nsegs = snap ? snap->nsegs : 0;
-	for (int s = 0; s < nsegs; s++)
-		if (snap->segs[s].file != NULL && (rc = check_file_plan(p, e)) != 0)
-			goto out;
 	if (snap == NULL)
 		nm = 1;
 	for (int s = 0; s < nsegs; s++)

@@ -12,6 +12,16 @@
  * open addressing over the key words.  String keys that are not
  * dictionary ids are interned in the table's arena.
  *
+ * Columns are read through exprvec's source-independent helpers
+ * (exprvec_dict_*, exprvec_mv_range, exprvec_elem), so mutable segments
+ * and segment files group alike.  A mutable segment's dictionary lives as
+ * long as the segment, so its ids serve as key words (kenc VEC_DICT,
+ * kcol the column); a file's dictionary record belongs to the scan task,
+ * so a file string key's words are interned strings, made once per
+ * dictionary id by the direct array (the id fast path) when the key is
+ * alone.  The direct array records the identity of the dictionary it is
+ * indexed by (exprvec_dict_src) in its header.
+ *
  * GROUP BY a multi-value column follows Pinot: a row joins one group per
  * element (per combination of elements with several such keys); the
  * aggregates then run once per "round" j over the rows that have a
@@ -31,6 +41,24 @@
 #include <string.h>
 
 #define DIRECT_MAX (1u << 16)
+/* direct[0 .. DHDR): the dictionary source (a pointer); slots follow */
+#define DHDR ((uint32_t)(sizeof(void *) / sizeof(uint32_t)))
+
+static const void *
+direct_src(const GroupTable *gt)
+{
+	const void *src;
+	memcpy(&src, gt->direct, sizeof(src));
+	return src;
+}
+
+static void
+drop_direct(GroupTable *gt)
+{
+	mem_free(gt->direct);
+	gt->direct = NULL;
+	gt->ndirect = 0;
+}
 
 static int
 nomem(Err *e)
@@ -235,33 +263,47 @@ dbits(double d)
 	return u;
 }
 
+/* Single dictionary key v (ids): group numbers through the direct array.
+ * Words are the ids (kenc VEC_DICT) or interned strings (VEC_STR). */
 static int
-direct_gidx(GroupTable *gt, const Vec *v, const uint16_t *sel, int nsel, Err *e)
+direct_gidx(GroupTable *gt, const Vec *v, const void *src, const uint16_t *sel, int nsel,
+	    Err *e)
 {
 	for (int k = 0; k < nsel; k++) {
 		int r = sel ? sel[k] : k;
 		int isnull = v->nulls && v->nulls[r];
 		uint32_t slot = isnull ? 0 : v->ids[r] + 1;
 		if (slot >= gt->ndirect) {
-			uint32_t nd = mutcol_dict_size(v->col) + 1;
+			uint32_t nd = exprvec_dict_size(v) + 1;
 			if (nd <= slot)
 				nd = slot + 1;
 			nd += nd / 4;
-			uint32_t *t = mem_realloc(gt->direct, sizeof(uint32_t) * nd);
+			uint32_t *t = mem_realloc(gt->direct, sizeof(uint32_t) * (DHDR + nd));
 			if (t == NULL)
 				return nomem(e);
-			memset(t + gt->ndirect, 0, sizeof(uint32_t) * (nd - gt->ndirect));
+			if (gt->direct == NULL)
+				memcpy(t, &src, sizeof(src));
+			memset(t + DHDR + gt->ndirect, 0, sizeof(uint32_t) * (nd - gt->ndirect));
 			gt->direct = t;
 			gt->ndirect = nd;
 		}
-		uint32_t g1 = gt->direct[slot];
+		uint32_t *d = gt->direct + DHDR;
+		uint32_t g1 = d[slot];
 		if (g1 == 0) {
 			uint64_t w = isnull ? 0 : v->ids[r];
 			uint8_t nl = (uint8_t)isnull;
 			uint32_t g;
+			if (!isnull && gt->kenc[0] != VEC_DICT) {
+				uint32_t len = 0;
+				const char *s = exprvec_dict_get(v, v->ids[r], &len);
+				const char *in = intern(gt, s ? s : "", s ? len : 0);
+				if (in == NULL)
+					return nomem(e);
+				w = (uint64_t)(uintptr_t)in;
+			}
 			if (new_group(gt, &w, &nl, &g, e) != 0)
 				return ERR_NOMEM;
-			g1 = gt->direct[slot] = g + 1;
+			g1 = d[slot] = g + 1;
 		}
 		gt->gidx[r] = g1 - 1;
 	}
@@ -280,19 +322,27 @@ key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint8_t *nl, E
 	case VEC_I64: *w = (uint64_t)v->i[r]; break;
 	case VEC_F64: *w = dbits(v->d[r]); break;
 	case VEC_DICT:
-		if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == v->col) {
+		if (gt->kenc[k] == VEC_DICT && (const void *)gt->kcol[k] == exprvec_dict_src(v)) {
 			*w = v->ids[r];
 		} else {
 			uint32_t len = 0;
-			const char *s = mutcol_dict_get(v->col, v->ids[r], &len);
-			const char *in = intern(gt, s ? s : "", len);
+			const char *s = exprvec_dict_get(v, v->ids[r], &len);
+			const char *in = intern(gt, s ? s : "", s ? len : 0);
 			if (in == NULL)
 				return nomem(e);
 			*w = (uint64_t)(uintptr_t)in;
 		}
 		break;
 	case VEC_STR: {
-		const char *in = intern(gt, v->s[r], v->slen[r]);
+		const char *in;
+		if (v->s == NULL && exprvec_has_dict(v)) {
+			/* a file column read as ids only */
+			uint32_t len = 0;
+			const char *s = exprvec_dict_get(v, v->ids[r], &len);
+			in = intern(gt, s ? s : "", s ? len : 0);
+		} else {
+			in = intern(gt, v->s[r], v->slen[r]);
+		}
 		if (in == NULL)
 			return nomem(e);
 		*w = (uint64_t)(uintptr_t)in;
@@ -304,36 +354,22 @@ key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint8_t *nl, E
 	return 0;
 }
 
-/* Word of element i of multi-value key k (column c), in the key's
- * encoding: integers, double bits, or interned strings. */
+/* Word of element i of multi-value key v, in the key's encoding:
+ * integers, double bits, or interned strings. */
 static int
-elem_word(GroupTable *gt, int k, const MutCol *c, WbType t, uint64_t i, uint64_t *w, Err *e)
+elem_word(GroupTable *gt, const Vec *v, uint64_t i, uint64_t *w, Err *e)
 {
-	const void *p = mutcol_elem(c, i);
-	switch (t) {
-	case TYPE_INT:
-	case TYPE_BOOLEAN:
-		*w = (uint64_t)(int64_t)*(const int32_t *)p;
-		break;
-	case TYPE_FLOAT:
-		*w = dbits(*(const float *)p);
-		break;
-	case TYPE_DOUBLE:
-		*w = dbits(*(const double *)p);
-		break;
-	default:
-		if (type_is_var(t)) {
-			uint32_t len = 0;
-			const char *s = mutcol_dict_get(c, *(const uint32_t *)p, &len);
-			const char *in = intern(gt, s ? s : "", len);
-			if (in == NULL)
-				return nomem(e);
-			*w = (uint64_t)(uintptr_t)in;
-		} else {
-			*w = (uint64_t)*(const int64_t *)p;
-		}
+	Value x = exprvec_elem(v, i);
+	if (type_is_var(v->type)) {
+		const char *in = intern(gt, x.u.s ? x.u.s : "", x.u.s ? x.n : 0);
+		if (in == NULL)
+			return nomem(e);
+		*w = (uint64_t)(uintptr_t)in;
+	} else if (type_is_float(v->type)) {
+		*w = dbits(x.u.d);
+	} else {
+		*w = (uint64_t)x.u.i;
 	}
-	(void)k;
 	return 0;
 }
 
@@ -387,7 +423,7 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 			w[k] = 0;
 			if (nl[k])
 				continue;
-			mutcol_mv_range(v->col, v->row0 + (size_t)r, &st[k], &cnt[k]);
+			exprvec_mv_range(v, r, &st[k], &cnt[k]);
 			if (cnt[k] == 0)
 				empty = 1;
 		}
@@ -396,7 +432,7 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 		for (;;) {
 			for (int k = 0; k < nk; k++)
 				if (kv[k]->enc == VEC_MV && !nl[k] &&
-				    (rc = elem_word(gt, k, kv[k]->col, kv[k]->type, st[k] + pos[k], &w[k], e)) != 0)
+				    (rc = elem_word(gt, kv[k], st[k] + pos[k], &w[k], e)) != 0)
 					return rc;
 			uint32_t g;
 			if ((rc = lookup(gt, w, nl, &g, e)) != 0 || (rc = mv_push(gt, g, e)) != 0)
@@ -454,33 +490,38 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 				return rc;
 			if (kv[k]->enc == VEC_MV)
 				has_mv = 1;
-			if (kv[k]->enc == VEC_DICT) {
+			/* a mutable segment's ids key the groups (its dictionary
+			 * outlives the table); a file's become interned strings */
+			if (kv[k]->enc == VEC_DICT && kv[k]->col != NULL) {
 				if (gt->kenc[k] == VEC_STR && gt->n == 0)
 					gt->kenc[k] = VEC_DICT;
 				if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == NULL)
 					gt->kcol[k] = kv[k]->col;
 			}
 		}
+		const Vec *v0 = kv[0];
+		const void *src0 = NULL;
+		int direct = 0;
+		if (!has_mv && gt->nkeys == 1 && gt->ht == NULL && v0->ids != NULL &&
+		    (v0->enc == VEC_DICT || v0->enc == VEC_STR) && exprvec_has_dict(v0)) {
+			src0 = exprvec_dict_src(v0);
+			direct = src0 != NULL && (gt->direct == NULL || direct_src(gt) == src0) &&
+				 exprvec_dict_size(v0) < DIRECT_MAX &&
+				 (gt->kenc[0] == VEC_DICT ? (const void *)gt->kcol[0] == src0
+							  : gt->kenc[0] == VEC_STR);
+		}
 		if (has_mv) {
-			if (gt->direct != NULL) {
-				mem_free(gt->direct);
-				gt->direct = NULL;
-				gt->ndirect = 0;
-			}
+			if (gt->direct != NULL)
+				drop_direct(gt);
 			if ((rc = mv_groups(gt, kv, sel, nsel, &maxc, e)) != 0)
 				return rc;
-		} else if (gt->nkeys == 1 && kv[0]->enc == VEC_DICT && gt->kenc[0] == VEC_DICT &&
-		    gt->kcol[0] == kv[0]->col && (gt->ht == NULL) &&
-		    mutcol_dict_size(kv[0]->col) < DIRECT_MAX) {
-			if ((rc = direct_gidx(gt, kv[0], sel, nsel, e)) != 0)
+		} else if (direct) {
+			if ((rc = direct_gidx(gt, v0, src0, sel, nsel, e)) != 0)
 				return rc;
 		} else {
-			if (gt->direct != NULL) {
-				/* switch from direct to hash: index existing groups */
-				mem_free(gt->direct);
-				gt->direct = NULL;
-				gt->ndirect = 0;
-			}
+			/* switch from direct to hash: lookup indexes existing groups */
+			if (gt->direct != NULL)
+				drop_direct(gt);
 			uint64_t w[64];
 			uint8_t nl[64];
 			for (int kk = 0; kk < nsel; kk++) {
