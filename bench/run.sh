@@ -30,4 +30,11 @@ if ! bench_deps; then
 	set -- --no-clickhouse "$@"
 fi
 
+# Segment files: write speed, size and scan speed, printed by the release
+# build of the segment tests at benchmark sizes (they also check results).
+echo "== segment files (5M rows x 10 columns)"
+WB_SEGFILE_ROWS=5000000 build/test_segfile 2>&1 | grep '^\[segfile\] [0-9]' || true
+echo "== scans: segment file vs mutable segment (2M rows)"
+WB_SCANFILE_ROWS=2000000 build/test_scanfile 2>&1 | grep 'Mrows/s' || true
+
 exec /usr/bin/python3 bench/e2e.py --waybill build/waybill "$@"
