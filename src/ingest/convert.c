@@ -190,6 +190,29 @@ trim(const char **s, size_t *n)
 
 enum { PARSE_OK = 0, PARSE_SYNTAX = -1, PARSE_RANGE = -2, PARSE_FRACTION = -3 };
 
+/* strtod over exactly n bytes of plain decimal/exponent text (digits, '.',
+ * 'e', sign; n < 128): PARSE_OK with errno as strtod left it, or
+ * PARSE_SYNTAX. */
+static int
+decimal_span(const char *s, size_t n, double *out)
+{
+	char tmp[128];
+	if (n >= sizeof tmp)
+		return PARSE_SYNTAX;
+	for (size_t k = 0; k < n; k++) {
+		char c = s[k];
+		if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' ||
+		      c == '+'))
+			return PARSE_SYNTAX;
+	}
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	char *end;
+	errno = 0;
+	*out = strtod(tmp, &end);
+	return end == tmp + n ? PARSE_OK : PARSE_SYNTAX;
+}
+
 /* Parses trimmed text as an int64: plain digits exactly, or a decimal /
  * exponent form whose value is integral. */
 static int
@@ -230,21 +253,8 @@ parse_i64(const char *s, size_t n, int64_t *out)
 		return PARSE_OK;
 	}
 	/* decimal or exponent form */
-	char tmp[64];
-	if (n >= sizeof tmp)
-		return PARSE_SYNTAX;
-	for (size_t k = 0; k < n; k++) {
-		char c = s[k];
-		if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' ||
-		      c == '+'))
-			return PARSE_SYNTAX;
-	}
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	char *end;
-	errno = 0;
-	double d = strtod(tmp, &end);
-	if (end != tmp + n)
+	double d;
+	if (n >= 64 || decimal_span(s, n, &d) != PARSE_OK)
 		return PARSE_SYNTAX;
 	if (!isfinite(d) || d >= 9223372036854775808.0 || d < -9223372036854775808.0)
 		return PARSE_RANGE;
@@ -258,8 +268,7 @@ parse_i64(const char *s, size_t n, int64_t *out)
 static int
 parse_double(const char *s, size_t n, double *out)
 {
-	char tmp[128];
-	if (n == 0 || n >= sizeof tmp)
+	if (n == 0 || n >= 128)
 		return PARSE_SYNTAX;
 	const char *p = s;
 	size_t m = n;
@@ -278,18 +287,8 @@ parse_double(const char *s, size_t n, double *out)
 		*out = neg ? -INFINITY : INFINITY;
 		return PARSE_OK;
 	}
-	for (size_t k = 0; k < n; k++) {
-		char c = s[k];
-		if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' ||
-		      c == '+'))
-			return PARSE_SYNTAX;
-	}
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	char *end;
-	errno = 0;
-	double d = strtod(tmp, &end);
-	if (end != tmp + n)
+	double d;
+	if (decimal_span(s, n, &d) != PARSE_OK)
 		return PARSE_SYNTAX;
 	if (errno == ERANGE && isinf(d))
 		return PARSE_RANGE;
