@@ -77,7 +77,8 @@ static const BindCol segments_cols[] = {
 	{"tableName", TYPE_STRING, 0}, {"partition", TYPE_INT, 0},  {"segmentName", TYPE_STRING, 0},
 	{"path", TYPE_STRING, 0},      {"state", TYPE_STRING, 0},   {"numRows", TYPE_LONG, 0},
 	{"bytes", TYPE_LONG, 0},       {"startTime", TYPE_LONG, 0}, {"endTime", TYPE_LONG, 0},
-	{"startOffset", TYPE_LONG, 0}, {"endOffset", TYPE_LONG, 0},
+	{"startOffset", TYPE_LONG, 0}, {"endOffset", TYPE_LONG, 0}, {"seqNumber", TYPE_LONG, 0},
+	{"creationTime", TYPE_TIMESTAMP, 0}, {"reason", TYPE_STRING, 0},
 };
 
 static int
@@ -104,7 +105,14 @@ segments_build(Table *t, RowBatch *b, Err *e)
 		row[7] = si[i].has_time ? value_int(TYPE_LONG, si[i].min_time) : value_null(TYPE_LONG);
 		row[8] = si[i].has_time ? value_int(TYPE_LONG, si[i].max_time) : value_null(TYPE_LONG);
 		row[9] = value_int(TYPE_LONG, si[i].start_offset);
-		row[10] = value_int(TYPE_LONG, si[i].end_offset);
+		/* the mutable segment's end is open (Pinot: a consuming
+		 * segment has no end offset yet) */
+		row[10] = si[i].end_offset >= 0 ? value_int(TYPE_LONG, si[i].end_offset)
+						: value_null(TYPE_LONG);
+		row[11] = value_int(TYPE_LONG, (int64_t)si[i].seq);
+		row[12] = si[i].created_ms > 0 ? value_int(TYPE_TIMESTAMP, si[i].created_ms)
+					       : value_null(TYPE_TIMESTAMP);
+		row[13] = si[i].reason[0] ? str(&b->arena, si[i].reason) : value_null(TYPE_STRING);
 	}
 	mem_free(si);
 	return rc;

@@ -35,7 +35,7 @@
  *
  * Exports: schema_parse, schema_ref, schema_unref, schema_find,
  * schema_find_ci, schema_check_datetime_format,
- * schema_check_granularity.
+ * schema_check_granularity, schema_time_unit_ms.
  */
 #include "base/civil.h"
 #include "table/schema.h"
@@ -943,4 +943,36 @@ schema_find_ci(const Schema *s, const char *name)
 	if (n > 1)
 		return exact >= 0 ? exact : -2;
 	return found;
+}
+
+static double
+unit_ms(const char *u)
+{
+	static const struct { const char *name; double ms; } units[] = {
+		{"NANOSECONDS", 1e-6}, {"MICROSECONDS", 1e-3}, {"MILLISECONDS", 1},
+		{"SECONDS", 1e3}, {"MINUTES", 6e4}, {"HOURS", 3.6e6}, {"DAYS", 8.64e7},
+		{"WEEKS", 6.048e8}};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(u, units[i].name) == 0)
+			return units[i].ms;
+	return 0;
+}
+
+double
+schema_time_unit_ms(const Field *f)
+{
+	if (f->type == TYPE_TIMESTAMP)
+		return 1;
+	if (f->format == NULL || !type_is_integer(f->type))
+		return 0;
+	char buf[256], *tok[4];
+	int n = split(f->format, ':', 4, buf, sizeof(buf), tok);
+	if (n >= 3 && strcmp(tok[2], "EPOCH") == 0)
+		return (double)strtol(tok[0], NULL, 10) * unit_ms(tok[1]);
+	n = split(f->format, '|', 3, buf, sizeof(buf), tok);
+	if (n >= 2 && strcmp(tok[0], "EPOCH") == 0)
+		return (n == 3 ? (double)strtol(tok[2], NULL, 10) : 1.0) * unit_ms(tok[1]);
+	if (n == 1 && strcmp(tok[0], "TIMESTAMP") == 0)
+		return 1;
+	return 0;
 }

@@ -75,6 +75,10 @@ int schema_find_ci(const Schema *s, const char *name);
 int schema_check_datetime_format(const char *format, char *why, size_t whylen);
 /* Checks a dateTime "granularity" ("1:MILLISECONDS", "DAYS", "SECONDS|1");
  * 0 or -1 with the reason in why. */
+/* Milliseconds per unit of a time column's values ("1:SECONDS:EPOCH": 1000;
+ * TIMESTAMP: 1), or 0 when they are not epoch numbers (SIMPLE_DATE_FORMAT,
+ * non-integer columns). */
+double schema_time_unit_ms(const Field *f);
 int schema_check_granularity(const char *granularity, char *why, size_t whylen);
 
 #endif

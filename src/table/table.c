@@ -33,7 +33,8 @@
  *
  * Exports: table_name, table_schema, table_config, table_config_of,
  * table_num_partitions, table_ref, table_unref, table_snapshot,
- * table_snap_free, table_write, table_stats, table_segment_info, and the
+ * table_snap_free, table_write, table_stats, table_segment_info,
+ * table_seal, table_quarantine, table_tick, and the
  * table__ functions of
  * table_int.h.
  */
@@ -45,8 +46,11 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/pool.h"
+#include "storage/codec.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <time.h>
 #include <pthread.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -111,6 +115,71 @@ part_col_of(const Schema *s, const TableConfig *cfg)
 	return cfg && cfg->partition_column ? schema_find(s, cfg->partition_column) : -1;
 }
 
+#define DEFAULT_FLUSH_ROWS 5000000	/* Pinot's defaults */
+#define DEFAULT_FLUSH_TIME_MS (6 * 3600 * 1000LL)
+
+static int
+name_in(const char *name, const char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Tells every partition how to seal and age its segments under schema s
+ * and the table's current config. */
+static void
+configure_parts(Table *t, const Schema *s)
+{
+	const TableConfig *cfg = table_config(t);
+	SegColOpt *cols = mem_calloc((size_t)s->nfields + 1, sizeof(SegColOpt));
+	if (cols == NULL || cfg == NULL) {
+		mem_free(cols);
+		log_error("table %s: no memory to configure sealing; segments stay mutable", t->name);
+		return;
+	}
+	PartConfig pc = {0};
+	pc.ncols = s->nfields;
+	pc.cols = cols;
+	pc.sort_col = pc.time_col = -1;
+	for (int i = 0; i < s->nfields; i++) {
+		const Field *f = &s->fields[i];
+		cols[i].name = f->name;
+		cols[i].codec = CODEC_LZ4;
+		/* dimensions get a sorted dictionary unless the config says
+		 * otherwise; metrics and times are stored raw */
+		cols[i].dict = type_is_var(f->type) ||
+			       (f->kind == FIELD_DIMENSION &&
+				!name_in(f->name, cfg->no_dictionary, cfg->nnodict));
+	}
+	if (cfg->sorted_column) {
+		int c = schema_find(s, cfg->sorted_column);
+		if (c >= 0 && s->fields[c].single_value)
+			pc.sort_col = c;
+	}
+	if (cfg->time_column) {
+		int c = schema_find(s, cfg->time_column);
+		if (c >= 0 && s->fields[c].single_value &&
+		    (s->fields[c].type == TYPE_INT || s->fields[c].type == TYPE_LONG ||
+		     s->fields[c].type == TYPE_TIMESTAMP)) {
+			pc.time_col = c;
+			pc.time_unit_ms = schema_time_unit_ms(&s->fields[c]);
+		}
+	}
+	pc.flush_rows = cfg->flush_rows > 0 ? cfg->flush_rows
+			: cfg->flush_size_bytes > 0 ? 0 : DEFAULT_FLUSH_ROWS;
+	pc.flush_bytes = cfg->flush_size_bytes;
+	pc.flush_time_ms = cfg->flush_time_ms > 0 ? cfg->flush_time_ms : DEFAULT_FLUSH_TIME_MS;
+	pc.retention_ms = tblconfig_retention_ms(cfg);
+	for (int i = 0; i < t->nparts; i++) {
+		Err e = {0};
+		if (partition_configure(t->parts[i], &pc, &e) != 0)
+			log_error("table %s: %s", t->name, err_msg(&e));
+	}
+	mem_free(cols);
+}
+
 typedef struct OpenJob {
 	const char *dir;
 	int ncols;
@@ -171,6 +240,7 @@ table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 	if (rc)
 		goto fail;
 	mem_free(cols);
+	configure_parts(t, s);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* a column change must not starve behind a stream of writes */
@@ -199,6 +269,7 @@ table__set_config(Table *t, TableConfig *cfg)
 	TableConfig *old = atomic_exchange(&t->cfg[cfg->type], cfg);
 	if (old)
 		retire(&t->retired, old, NULL);
+	configure_parts(t, table_schema(t));
 }
 
 int
@@ -292,36 +363,82 @@ table_unref(Table *t)
 int
 table_snapshot(Table *t, TableSnap *snap, Err *e)
 {
-	snap->segs = mem_calloc((size_t)t->nparts, sizeof(SnapSeg));
-	if (snap->segs == NULL)
+	memset(snap, 0, sizeof(*snap));
+	snap->views = mem_calloc((size_t)t->nparts, sizeof(PartView *));
+	if (snap->views == NULL)
 		return err_set(e, ERR_NOMEM, "snapshot of %s", t->name);
 	table_ref(t);
 	snap->table = t;
-	snap->nsegs = t->nparts;
-	snap->total_rows = 0;
+	/* the view lock keeps a column change from installing between the
+	 * partitions' views and the schema: they always match */
 	pthread_rwlock_rdlock(&t->view_lock);
 	snap->schema = atomic_load(&t->schema);
+	int n = 0;
 	for (int i = 0; i < t->nparts; i++) {
-		const MutSeg *seg = partition_mutseg(t->parts[i]);
-		snap->segs[i].seg = seg;
-		snap->segs[i].rows = mutseg_rows(seg);
-		snap->segs[i].partition = i;
-		snap->total_rows += snap->segs[i].rows;
+		snap->views[i] = partition_view(t->parts[i]);
+		n += snap->views[i]->nsegs;
 	}
 	pthread_rwlock_unlock(&t->view_lock);
+	snap->segs = mem_calloc((size_t)n + 1, sizeof(SnapSeg));
+	if (snap->segs == NULL) {
+		table_snap_free(snap);
+		return err_set(e, ERR_NOMEM, "snapshot of %s", t->name);
+	}
+	for (int i = 0; i < t->nparts; i++) {
+		const PartView *v = snap->views[i];
+		for (int k = 0; k < v->nsegs; k++) {
+			const PartSeg *ps = &v->segs[k];
+			SnapSeg *ss = &snap->segs[snap->nsegs++];
+			ss->partition = i;
+			ss->seg = ps->file ? NULL : ps->mut;
+			ss->file = ps->file;
+			/* a mutable segment: the rows published by now */
+			ss->rows = ps->state == PART_SEG_MUTABLE ? mutseg_rows(ps->mut) : ps->rows;
+			ss->consuming = ps->state == PART_SEG_MUTABLE;
+			snap->total_rows += ss->rows;
+		}
+	}
 	return 0;
 }
 
 void
 table_snap_free(TableSnap *snap)
 {
-	if (snap->table)
+	if (snap->table) {
+		for (int i = 0; snap->views && i < snap->table->nparts; i++)
+			partition_view_release(snap->views[i]);
 		table_unref(snap->table);
+	}
+	mem_free(snap->views);
 	mem_free(snap->segs);
+	snap->views = NULL;
 	snap->table = NULL;
 	snap->segs = NULL;
 	snap->schema = NULL;
 	snap->nsegs = 0;
+}
+
+int
+table_seal(Table *t, Err *e)
+{
+	int rc = 0;
+	for (int i = 0; i < t->nparts && rc == 0; i++)
+		rc = partition_seal(t->parts[i], e);
+	return rc;
+}
+
+void
+table_quarantine(Table *t, const SegFile *f, const char *reason)
+{
+	for (int i = 0; i < t->nparts; i++)
+		partition_quarantine(t->parts[i], f, reason);
+}
+
+void
+table_tick(Table *t)
+{
+	for (int i = 0; i < t->nparts; i++)
+		partition_tick(t->parts[i]);
 }
 
 static uint64_t
@@ -507,6 +624,7 @@ table__set_schema(Table *t, Schema *s)
 	Schema *old = atomic_exchange(&t->schema, s);
 	pthread_rwlock_unlock(&t->view_lock);
 	retire(&t->old_schemas, NULL, old);
+	configure_parts(t, s);
 	pthread_rwlock_unlock(&t->write_lock);
 }
 
@@ -556,6 +674,7 @@ table__evolve_finish(Table *t)
 	pthread_rwlock_unlock(&t->view_lock);
 	t->part_col = part_col_of(s, table_config(t));
 	retire(&t->old_schemas, NULL, old);
+	configure_parts(t, s);
 	pthread_rwlock_unlock(&t->write_lock);
 	return failed;
 }
@@ -575,9 +694,15 @@ table_stats(Table *t, TableStats *st)
 {
 	memset(st, 0, sizeof(*st));
 	for (int i = 0; i < t->nparts; i++) {
-		const MutSeg *seg = partition_mutseg(t->parts[i]);
-		st->rows += mutseg_rows(seg);
-		st->bytes += mutseg_bytes(seg);
+		PartView *v = partition_view(t->parts[i]);
+		for (int k = 0; k < v->nsegs; k++) {
+			const PartSeg *ps = &v->segs[k];
+			st->rows += ps->state == PART_SEG_MUTABLE ? mutseg_rows(ps->mut) : ps->rows;
+			st->bytes += ps->state == PART_SEG_MUTABLE ? mutseg_bytes(ps->mut) : ps->bytes;
+			st->segments++;
+		}
+		partition_view_release(v);
+		st->quarantined += partition_quarantined(t->parts[i]);
 		int64_t w = partition_last_write_ms(t->parts[i]);
 		if (w > st->last_write_ms)
 			st->last_write_ms = w;
@@ -621,6 +746,61 @@ col_range(const MutSeg *seg, int c, size_t n, int64_t *lo, int64_t *hi)
 	return found;
 }
 
+static void
+seg_name(char *out, size_t cap, const char *table, int p, uint64_t seq, int64_t ms)
+{
+	if (ms <= 0) {
+		snprintf(out, cap, "%s__%d__%" PRIu64 "__consuming", table, p, seq);
+		return;
+	}
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(out, cap, "%s__%d__%" PRIu64 "__%04d%02d%02dT%02d%02dZ", table, p, seq,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+/* Appends entries for the files in DIR/quarantine of partition p. */
+static SegInfo *
+add_quarantined(Table *t, int p, SegInfo *si, int *count)
+{
+	char qdir[4096];
+	snprintf(qdir, sizeof(qdir), "%s/p%d/quarantine", t->dir, p);
+	DIR *d = opendir(qdir);
+	if (d == NULL)
+		return si;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l < 5 || strcmp(de->d_name + l - 4, ".wbs") != 0)
+			continue;
+		SegInfo *ns = mem_realloc(si, sizeof(SegInfo) * (size_t)(*count + 1));
+		if (ns == NULL)
+			break;
+		si = ns;
+		SegInfo *q = &si[(*count)++];
+		memset(q, 0, sizeof(*q));
+		q->partition = p;
+		q->state = "QUARANTINED";
+		snprintf(q->name, sizeof(q->name), "%s__%d__%.*s", t->name, p, (int)(l - 4), de->d_name);
+		snprintf(q->path, sizeof(q->path), "%s/%s", qdir, de->d_name);
+		struct stat st;
+		if (stat(q->path, &st) == 0)
+			q->bytes = (size_t)st.st_size;
+		char rpath[4400];
+		snprintf(rpath, sizeof(rpath), "%s.reason", q->path);
+		char *why;
+		size_t wl;
+		Err e = {0};
+		if (file_read_all(rpath, &why, &wl, &e) == 0) {
+			snprintf(q->reason, sizeof(q->reason), "%s", why);
+			mem_free(why);
+		}
+	}
+	closedir(d);
+	return si;
+}
+
 int
 table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 {
@@ -635,25 +815,48 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 	}
 	const TableConfig *cfg = table_config(t);
 	int tc = cfg && cfg->time_column ? schema_find(snap.schema, cfg->time_column) : -1;
-	for (int i = 0; i < snap.nsegs; i++) {
-		SegInfo *s = &si[i];
-		int p = snap.segs[i].partition;
-		s->partition = p;
-		s->state = "MUTABLE";
-		snprintf(s->name, sizeof(s->name), "%s__%d__mutable", t->name, p);
-		snprintf(s->path, sizeof(s->path), "%s/p%d", t->dir, p);
-		s->rows = snap.segs[i].rows;
-		s->bytes = mutseg_bytes(snap.segs[i].seg);
-		if (tc >= 0)
-			s->has_time = col_range(snap.segs[i].seg, tc, s->rows, &s->min_time, &s->max_time);
-		s->start_offset = 0;
-		s->end_offset = (int64_t)partition_wal_bytes(t->parts[p]);
+	int count = 0;
+	for (int i = 0; i < t->nparts; i++) {
+		const PartView *v = snap.views[i];
+		for (int k = 0; k < v->nsegs; k++) {
+			const PartSeg *ps = &v->segs[k];
+			SegInfo *s = &si[count];
+			const SnapSeg *ss = &snap.segs[count++];
+			s->partition = i;
+			s->state = ps->state == PART_SEG_SEALED ? "SEALED"
+				   : ps->state == PART_SEG_SEALING ? "SEALING" : "MUTABLE";
+			seg_name(s->name, sizeof(s->name), t->name, i, ps->seq,
+				 ps->state == PART_SEG_SEALED ? ps->created_ms : 0);
+			s->rows = ss->rows;
+			s->start_offset = ps->src_start;
+			s->end_offset = ps->src_end;
+			s->seq = ps->seq;
+			if (ps->file) {
+				const SegMeta *m = segfile_meta(ps->file);
+				snprintf(s->path, sizeof(s->path), "%s", segfile_path(ps->file));
+				s->bytes = (size_t)m->file_bytes;
+				s->has_time = m->has_time;
+				s->min_time = m->tmin;
+				s->max_time = m->tmax;
+				s->created_ms = m->created_ms;
+			} else {
+				snprintf(s->path, sizeof(s->path), "%s/p%d", t->dir, i);
+				s->bytes = mutseg_bytes(ps->mut);
+				if (tc >= 0)
+					s->has_time = col_range(ps->mut, tc, s->rows, &s->min_time, &s->max_time);
+				if (ps->state == PART_SEG_MUTABLE) {
+					s->start_offset = ps->src_start;
+					s->end_offset = -1;
+				}
+			}
+		}
 	}
-	int count = snap.nsegs;
 	table_snap_free(&snap);
-	/* log bytes set aside at start-up (damaged, or not replayable) are
-	 * quarantined segments until an operator deals with them */
+	/* log bytes set aside at start-up (damaged, or not replayable) and
+	 * damaged segment files are quarantined until an operator deals
+	 * with them */
 	for (int p = 0; p < t->nparts; p++) {
+		si = add_quarantined(t, p, si, &count);
 		char pdir[4096];
 		snprintf(pdir, sizeof(pdir), "%s/p%d", t->dir, p);
 		DIR *d = opendir(pdir);
@@ -673,6 +876,7 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 			q->state = "QUARANTINED";
 			snprintf(q->name, sizeof(q->name), "%s__%d__%s", t->name, p, de->d_name);
 			snprintf(q->path, sizeof(q->path), "%s/%s", pdir, de->d_name);
+			snprintf(q->reason, sizeof(q->reason), "damaged or unreplayable write-ahead log bytes");
 			struct stat st;
 			if (stat(q->path, &st) == 0)
 				q->bytes = (size_t)st.st_size;

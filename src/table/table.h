@@ -33,7 +33,12 @@ typedef struct SnapSeg {
 	size_t rows;		/* rows visible to this snapshot */
 	int partition;
 	const SegFile *file;	/* an immutable segment file (seg NULL) */
+	int consuming;		/* the mutable segment taking writes (Pinot's
+				 * "consuming segment"); a mutable segment
+				 * being sealed is not */
 } SnapSeg;
+
+struct PartView;
 
 typedef struct TableSnap {
 	Table *table;		/* referenced while the snapshot lives */
@@ -44,6 +49,7 @@ typedef struct TableSnap {
 	 * the snapshot lives); a plan bound against another one must bind
 	 * again: a schema change may have added columns in between */
 	const Schema *schema;
+	struct PartView **views;	/* one per partition: keeps the segments */
 } TableSnap;
 
 const char *table_name(const Table *t);
@@ -72,23 +78,36 @@ typedef struct TableStats {
 	size_t rows;
 	size_t bytes;
 	int64_t last_write_ms;
+	int segments;		/* sealed, sealing and mutable */
+	int quarantined;	/* segment files quarantined since open */
 } TableStats;
 void table_stats(Table *t, TableStats *st);
 
-/* One segment of a table, for sys.segments.  Today every partition has
- * one MUTABLE segment; sealed and quarantined ones come with segment
- * files. */
+/* Seals every partition's mutable segment now (Pinot's forceCommit) and
+ * waits until the files are durable and in the manifests. */
+int table_seal(Table *t, Err *e);
+/* Quarantines the segment file f (a query found a damaged block in it). */
+void table_quarantine(Table *t, const SegFile *f, const char *reason);
+/* Runs retention and the time threshold now (tests). */
+void table_tick(Table *t);
+
+/* One segment of a table, for sys.segments. */
 typedef struct SegInfo {
 	int partition;
-	const char *state;	/* "MUTABLE", "SEALED", "QUARANTINED" (static) */
+	const char *state;	/* "MUTABLE", "SEALING", "SEALED", "QUARANTINED"
+				 * (static) */
+	uint64_t seq;		/* segment number in the partition */
+	int64_t created_ms;	/* SEALED: creation time */
+	char reason[256];	/* QUARANTINED: why */
 	char name[256];
 	char path[512];
 	size_t rows;
 	size_t bytes;
 	int has_time;		/* min_time/max_time valid */
 	int64_t min_time, max_time;	/* of the time column, ms or raw units */
-	int64_t start_offset, end_offset;	/* source positions covered
-						 * (pushed data: WAL bytes) */
+	int64_t start_offset, end_offset;	/* source positions covered,
+						 * [start, end) (pushed data:
+						 * log file numbers; -1: open) */
 } SegInfo;
 
 /* Fills *out (caller frees with mem_free) with one entry per segment. */

@@ -31,7 +31,8 @@
  * and the column missing from the schema.
  *
  * Exports: tblconfig_parse, tblconfig_free, tblconfig_type_name,
- * tblconfig_check_schema, tblconfig_parse_period, tblconfig_parse_size.
+ * tblconfig_check_schema, tblconfig_parse_period, tblconfig_parse_size,
+ * tblconfig_retention_ms.
  */
 #include "table/tblconfig.h"
 #include "base/mem.h"
@@ -905,5 +906,20 @@ tblconfig_check_schema(const TableConfig *c, const Schema *s, Err *e)
 		return err_set(e, ERR_BAD_CONFIG,
 			       "upsertConfig.mode: %s upsert needs primaryKeyColumns in schema '%.64s'",
 			       c->upsert_mode, s->name);
+	return 0;
+}
+
+int64_t
+tblconfig_retention_ms(const TableConfig *c)
+{
+	static const struct { const char *name; int64_t ms; } units[] = {
+		{"MILLISECONDS", 1}, {"SECONDS", 1000}, {"MINUTES", 60000}, {"HOURS", 3600000},
+		{"DAYS", 86400000}};
+	if (c->retention_unit == NULL || c->retention_value <= 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(c->retention_unit, units[i].name) == 0)
+			return c->retention_value > INT64_MAX / units[i].ms ? INT64_MAX
+									     : c->retention_value * units[i].ms;
 	return 0;
 }

@@ -78,6 +78,8 @@ int tblconfig_check_schema(const TableConfig *c, const struct Schema *s, Err *e)
 int tblconfig_parse_period(const char *s, int64_t *ms);
 /* Pinot data size ("200M", "150MB", "1.5G", "4096") to bytes (powers of
  * 1024); 0 or -1. */
+/* segmentsConfig retention in milliseconds; 0 = keep forever. */
+int64_t tblconfig_retention_ms(const TableConfig *c);
 int tblconfig_parse_size(const char *s, int64_t *bytes);
 
 #endif
