@@ -5,9 +5,13 @@
  * bodies {"code": N, "error": "..."} whose status comes from the error
  * table.
  *
+ * Also forceCommit (seal now), the segment list, and /health reporting
+ * quarantined data.
+ *
  * Exports: the ctlapi_* handlers declared in server_int.h.
  */
 #include "server/server_int.h"
+#include "base/clock.h"
 #include "base/mem.h"
 #include "base/metric.h"
 
@@ -41,12 +45,110 @@ status_json(HttpResp *resp, const char *unrecognized, const char *fmt, const cha
 	buf_puts(&resp->body, "}");
 }
 
+/* GET /health: "OK" while the server serves.  Quarantined data (damaged
+ * segment files, damaged log bytes set aside) does not stop serving, so
+ * the status stays 200, but each one is listed after the first line,
+ * "OK (degraded: N quarantined)", so an operator's check sees it. */
 void
 ctlapi_health(void *app, HttpReq *req, HttpResp *resp)
 {
+	ServerApp *a = app;
 	resp->status = 200;
 	resp->content_type = "text/plain";
-	buf_puts(&resp->body, "OK");
+	Table **tabs;
+	int n, bad = 0;
+	Buf lines;
+	buf_init(&lines);
+	if (catalog_tables(a->cat, &tabs, &n) == 0) {
+		for (int i = 0; i < n; i++) {
+			SegInfo *si;
+			int ns;
+			Err e = {0};
+			if (table_segment_info(tabs[i], &si, &ns, &e) == 0) {
+				for (int k = 0; k < ns; k++) {
+					if (strcmp(si[k].state, "QUARANTINED") != 0)
+						continue;
+					bad++;
+					buf_printf(&lines, "quarantined: table %s partition %d segment %s (%s): %s\n",
+						   table_name(tabs[i]), si[k].partition, si[k].name, si[k].path,
+						   si[k].reason[0] ? si[k].reason : "damaged");
+				}
+				mem_free(si);
+			}
+			table_unref(tabs[i]);
+		}
+		mem_free(tabs);
+	}
+	if (bad == 0)
+		buf_puts(&resp->body, "OK");
+	else
+		buf_printf(&resp->body, "OK (degraded: %d quarantined)\n%.*s", bad, (int)lines.len,
+			   lines.p ? lines.p : "");
+	buf_free(&lines);
+}
+
+/* POST /tables/{name}/forceCommit: seals every partition's mutable
+ * segment and answers once the segment files are durable (Pinot answers
+ * with a job id at once; here the job is done when the answer comes). */
+void
+ctlapi_force_commit(void *app, HttpReq *req, HttpResp *resp)
+{
+	const char *name = http_param(req, 0);
+	Table *t = catalog_get_table(cat_of(app), name);
+	if (t == NULL) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "Table %s not found", name);
+		http_error(resp, 404, msg);
+		return;
+	}
+	TableStats after;
+	Err e = {0};
+	int rc = table_seal(t, &e);
+	table_stats(t, &after);
+	if (rc) {
+		http_err(resp, &e);
+	} else {
+		buf_printf(&resp->body, "{\"forceCommitJobId\":\"%s-%lld\",\"forceCommitStatus\":\"SUCCESS\","
+			   "\"numRows\":%zu}", table_name(t), (long long)clock_wall_ms(), after.rows);
+	}
+	table_unref(t);
+}
+
+/* GET /segments/{name}: the table's segment names, in Pinot's shape
+ * [{"OFFLINE"|"REALTIME": [names]}]. */
+void
+ctlapi_list_segments(void *app, HttpReq *req, HttpResp *resp)
+{
+	const char *name = http_param(req, 0);
+	Table *t = catalog_get_table(cat_of(app), name);
+	if (t == NULL) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "Table %s not found", name);
+		http_error(resp, 404, msg);
+		return;
+	}
+	SegInfo *si;
+	int n;
+	Err e = {0};
+	if (table_segment_info(t, &si, &n, &e) != 0) {
+		http_err(resp, &e);
+		table_unref(t);
+		return;
+	}
+	const char *type = table_config_of(t, TABLE_REALTIME) ? "REALTIME" : "OFFLINE";
+	buf_printf(&resp->body, "[{\"%s\":[", type);
+	int first = 1;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(si[i].state, "QUARANTINED") == 0)
+			continue;
+		if (!first)
+			buf_putc(&resp->body, ',');
+		first = 0;
+		buf_json_str(&resp->body, si[i].name, strlen(si[i].name));
+	}
+	buf_puts(&resp->body, "]}]");
+	mem_free(si);
+	table_unref(t);
 }
 
 /* GET /metrics: the counters of metrics.def, then gauges read now: memory

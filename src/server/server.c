@@ -40,6 +40,8 @@ static const HttpRoute routes[] = {
 	{"PUT", "/tables/*", ctlapi_put_table, NULL},
 	{"DELETE", "/tables/*", ctlapi_delete_table, NULL},
 	{"GET", "/tables/*/schema", ctlapi_get_table_schema, NULL},
+	{"POST", "/tables/*/forceCommit", ctlapi_force_commit, NULL},
+	{"GET", "/segments/*", ctlapi_list_segments, NULL},
 	{"POST", "/tables/*/ingest", NULL, &pushapi_stream},
 	{"POST", "/query/sql", queryapi_post, NULL},
 	{"GET", "/query/sql", queryapi_get, NULL},

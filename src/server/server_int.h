@@ -32,6 +32,8 @@ void ctlapi_get_table(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_put_table(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_delete_table(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_get_table_schema(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_force_commit(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_list_segments(void *app, HttpReq *req, HttpResp *resp);
 
 /* queryapi.c: Pinot broker API */
 void queryapi_post(void *app, HttpReq *req, HttpResp *resp);

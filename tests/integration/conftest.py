@@ -139,7 +139,7 @@ class Server:
 						   % (self.proc.returncode, log_tail(self.log_path)))
 			try:
 				r = requests.get(self.url + "/health", timeout=2)
-				if r.status_code == 200 and r.text.strip() == "OK":
+				if r.status_code == 200 and r.text.startswith("OK"):
 					return
 			except requests.RequestException:
 				pass
