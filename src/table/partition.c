@@ -483,6 +483,61 @@ manifest_read(Partition *p, ManEntry **out, int *n, Err *e)
 	return rc;
 }
 
+/* A damaged manifest is rebuilt from the segment files themselves: each
+ * footer records the log files it covers.  Every complete file counts,
+ * also one whose seal crashed before its manifest update (its rows are
+ * then not replayed from the logs it covers, which are removed: still
+ * exactly once).  The damaged manifest is kept as MANIFEST.damaged. */
+static int
+manifest_rebuild(Partition *p, ManEntry **out, int *n, Err *e)
+{
+	char path[4200], keep[4300];
+	snprintf(path, sizeof(path), "%s/MANIFEST", p->dir);
+	snprintf(keep, sizeof(keep), "%s.damaged", path);
+	if (rename(path, keep) != 0)
+		return err_set(e, ERR_IO, "rename %s: %s", path, strerror(errno));
+	uint64_t *seqs;
+	int ns;
+	int rc = list_numbered(p, "seg-", ".wbs", &seqs, &ns, e);
+	if (rc)
+		return rc;
+	*out = mem_calloc((size_t)ns + 1, sizeof(ManEntry));
+	*n = 0;
+	p->wal_through = 0;
+	p->next_seq = 1;
+	if (*out == NULL) {
+		mem_free(seqs);
+		return err_set(e, ERR_NOMEM, "rebuilding %s", path);
+	}
+	for (int i = 0; i < ns; i++) {
+		char sp[4200];
+		seg_path(p, seqs[i], sp, sizeof(sp));
+		SegFile *sf;
+		Err se = {0};
+		if (segfile_open(sp, &sf, &se) != 0) {
+			/* kept in the list: open_segments quarantines it */
+			(*out)[(*n)++] = (ManEntry){seqs[i], 0, 0, 0};
+			continue;
+		}
+		const SegMeta *m = segfile_meta(sf);
+		ManEntry me = {seqs[i], 0, 0, m->nrows};
+		if (m->nsources == 1 && m->sources[0].id == WAL_SOURCE) {
+			me.start = m->sources[0].start;
+			me.end = m->sources[0].end;
+			if (me.end > 0 && (uint64_t)me.end - 1 > p->wal_through)
+				p->wal_through = (uint64_t)me.end - 1;
+		}
+		(*out)[(*n)++] = me;
+		if (seqs[i] + 1 > p->next_seq)
+			p->next_seq = seqs[i] + 1;
+		segfile_close(sf);
+	}
+	mem_free(seqs);
+	log_warn("partition %s: manifest rebuilt from %d segment files (log files up to %" PRIu64
+		 " are sealed); the damaged one is kept as %s", p->dir, *n, p->wal_through, keep);
+	return 0;
+}
+
 /* ---- log records -------------------------------------------------------- */
 
 static void
@@ -1094,6 +1149,13 @@ open_segments(Partition *p, Err *e)
 	ManEntry *m;
 	int nm;
 	int rc = manifest_read(p, &m, &nm, e);
+	int rebuilt = 0;
+	if (rc == ERR_CORRUPT) {
+		log_error("partition %s: %s; rebuilding it from the segment files", p->dir, err_msg(e));
+		err_clear(e);
+		rc = manifest_rebuild(p, &m, &nm, e);
+		rebuilt = 1;
+	}
 	if (rc)
 		return rc;
 	p->sealed = mem_calloc((size_t)nm + 1, sizeof(SegRef *));
@@ -1151,7 +1213,7 @@ open_segments(Partition *p, Err *e)
 	}
 	mem_free(m);
 	/* verify in order of age, the newest first (a stack) */
-	if (dropped && (rc = manifest_write(p, p->sealed, p->nsealed, p->wal_through, p->next_seq, e)) != 0)
+	if ((dropped || rebuilt) && (rc = manifest_write(p, p->sealed, p->nsealed, p->wal_through, p->next_seq, e)) != 0)
 		return rc;
 	/* leftovers of a crash */
 	DIR *d = opendir(p->dir);
