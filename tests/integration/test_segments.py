@@ -282,3 +282,62 @@ def test_damaged_manifest_rebuilt(make_server):
 	assert os.path.exists(man + ".damaged")
 	srv.restart()
 	assert answers(srv) == before
+
+
+def test_queries_during_seals_see_rows_once(make_server):
+	"""A seal every 200 rows while one client pushes and another queries:
+	every answer counts each row once (count == distinct ids), never
+	fewer than were acknowledged before the query began, never going
+	back."""
+	import threading
+	srv = make_server()
+	srv.add_schema(schema("live", dims=[("id", "LONG"), ("g", "STRING")]))
+	srv.add_table(sealing_config("live", rows=200))
+	acked = [0]
+	stop = threading.Event()
+	errors = []
+
+	def push():
+		i = 0
+		while not stop.is_set() and i < 40000:
+			n = random.choice([1, 7, 50, 130, 400])
+			srv.ingest("live", ndjson([{"id": j, "g": "g%d" % (j % 5)} for j in range(i, i + n)]))
+			i += n
+			acked[0] = i
+
+	t = threading.Thread(target=push, daemon=True)
+	t.start()
+	last = 0
+	checks = 0
+	deadline = time.time() + 15
+	while t.is_alive() and time.time() < deadline:
+		floor = acked[0]
+		n, nd, mx = srv.rows("SELECT count(*), count(DISTINCT id), max(id) FROM live")[0]
+		if n != nd or n < floor or n < last or (n and mx != n - 1):
+			errors.append((floor, last, n, nd, mx))
+		g = sum(r[1] for r in srv.rows("SELECT g, count(*) FROM live GROUP BY g"))
+		if g < n:
+			errors.append(("groups", n, g))
+		last = n
+		checks += 1
+	stop.set()
+	t.join(timeout=60)
+	assert not errors, errors[:5]
+	assert checks > 20
+	sealed = srv.scalar("SELECT count(*) FROM sys.segments WHERE tableName = 'live' AND state = 'SEALED'")
+	assert sealed >= 5, sealed
+
+
+def test_time_threshold_seals(make_server):
+	srv = make_server()
+	srv.add_schema(schema("tt", dims=[("id", "LONG")]))
+	cfg = sealing_config("tt")
+	cfg["tableIndexConfig"]["streamConfigs"]["realtime.segment.flush.threshold.time"] = "1s"
+	srv.add_table(cfg)
+	srv.ingest("tt", ndjson([{"id": i} for i in range(10)]))
+	deadline = time.time() + 10
+	while time.time() < deadline and srv.scalar(
+			"SELECT count(*) FROM sys.segments WHERE tableName = 'tt' AND state = 'SEALED'") == 0:
+		time.sleep(0.1)
+	assert srv.rows("SELECT state, numRows FROM sys.segments WHERE tableName = 'tt' ORDER BY state") == [
+		["MUTABLE", 0], ["SEALED", 10]]
