@@ -2,8 +2,9 @@
  * exprfn.c -- lookup in the scalar function tables and the helpers their
  * implementations share.
  *
- * The function families live in fnstr.c (strings), fnmath.c (numbers)
- * and fntime.c (timestamps); each exports a table terminated by a NULL
+ * The function families live in fnstr.c (strings), fnmath.c (numbers),
+ * fntime.c (timestamps), fntext.c (full-text TEXT_MATCH) and fnmv.c
+ * (multi-value and map/JSON extraction); each exports a table terminated by a NULL
  * name.  A name may appear more than once (overloads by arity or argument
  * class); the binder tries the entries in order.  Tables are constant
  * and shared by every thread.
@@ -20,7 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
-static const ExprFn *const tables[] = {fnstr_table, fnmath_table, fntime_table};
+static const ExprFn *const tables[] = {fnstr_table, fnmath_table, fntime_table, fntext_table,
+					 fnmv_table};
 
 const ExprFn *
 exprfn_find(const char *name, int *n)

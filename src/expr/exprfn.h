@@ -25,6 +25,11 @@ typedef struct FnCall {
 	uint32_t *ol;
 	uint8_t *on;		/* NULL flags: preset from the arguments for
 				 * strict functions; a function may set more */
+	Vec *omv;		/* FN_MVRESULT: the output vector; write
+				 * omv->mvoff/mvcnt (preallocated arrays, cast
+				 * away const) at selected rows and point
+				 * omv->elems (numbers) or omv->s/slen (strings)
+				 * at element arrays allocated in arena */
 	Arena *arena;		/* result strings; reset per batch */
 	void **state;		/* per-ExprCtx state of this node (or NULL) */
 	Err *err;
@@ -32,10 +37,14 @@ typedef struct FnCall {
 
 /* Argument classes in ExprFn.args: S string, N number, I integer,
  * T TIMESTAMP, M TIMESTAMP or integer milliseconds, B boolean, A any
- * scalar; '|' starts the optional ones; a trailing '*' repeats the last.
+ * scalar, V a multi-value column (any element type; the function reads
+ * it with exprvec_mv_range / exprvec_elem); '|' starts the optional
+ * ones; a trailing '*' repeats the last.
  * Result classes (ExprFn.ret): I INT, L LONG, D DOUBLE, S STRING,
- * B BOOLEAN, T TIMESTAMP, '0' the type of argument 0, 'n' the arithmetic
- * type of all numeric arguments. */
+ * B BOOLEAN, T TIMESTAMP, '0'..'3' the (element) type of that argument,
+ * 'n' the arithmetic type of all numeric arguments, X the type named by
+ * the constant string argument 2 ('INT', 'LONG', 'DOUBLE', 'STRING',
+ * 'BOOLEAN', 'TIMESTAMP'). */
 typedef struct ExprFn {
 	const char *name;
 	const char *args;
@@ -51,6 +60,13 @@ typedef struct ExprFn {
 #define FN_STRICT 1		/* NULL if any argument is NULL */
 #define FN_VOLATILE 2		/* never folded at bind time (now()) */
 #define FN_CONSTARGS 4		/* arguments after the first must be constants */
+#define FN_MVRESULT 8		/* returns a multi-value result (Expr.mv) of
+				 * the result type's elements (FnCall.omv) */
+
+/* Expr.aux of sqrt, ln, log10 and log(x): IEEE results (NaN below zero,
+ * -Infinity for the logarithm of 0) instead of PostgreSQL's domain
+ * errors, as Pinot (Java's Math) computes them.  Set by the binder. */
+#define FNMATH_IEEE 1
 
 /* Entries named name (lowercase), in table order; *n receives their count. */
 const ExprFn *exprfn_find(const char *name, int *n);
@@ -80,10 +96,13 @@ exprfn_i(const Vec *v, int r)
 /* Sets an error at the node's position. */
 int exprfn_fail(FnCall *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Tables of the function families (fnstr.c, fnmath.c, fntime.c). */
+/* Tables of the function families (fnstr.c, fnmath.c, fntime.c,
+ * fntext.c, fnmv.c). */
 extern const ExprFn fnstr_table[];
 extern const ExprFn fnmath_table[];
 extern const ExprFn fntime_table[];
+extern const ExprFn fntext_table[];
+extern const ExprFn fnmv_table[];
 
 #define FN_FOR(c, k, r) \
 	for (int k = 0, r; k < (c)->nsel && ((r = (c)->sel ? (c)->sel[k] : k), 1); k++)

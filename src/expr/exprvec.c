@@ -72,6 +72,8 @@ struct ExprSlot {
 	void *fnstate;		/* EXPR_FUNC per-context state */
 	void (*fnfree)(void *);
 	uint16_t *selbuf[3];	/* CASE / COALESCE sub-selections */
+	uint32_t *mvoff;	/* multi-value function results */
+	uint32_t *mvcnt;
 	struct Memo *memo;	/* per-dictionary-entry results */
 };
 
@@ -133,6 +135,8 @@ exprvec_ctx_free(ExprCtx *cx)
 			mem_free(s->mlen[j]);
 		}
 		mem_free(s->set);
+		mem_free(s->mvoff);
+		mem_free(s->mvcnt);
 		if (s->fnfree != NULL && s->fnstate != NULL)
 			s->fnfree(s->fnstate);
 		for (int j = 0; j < 3; j++)
@@ -331,6 +335,8 @@ Value
 exprvec_elem(const Vec *v, uint64_t i)
 {
 	WbType t = v->type;
+	if (type_is_var(t) && v->col == NULL && v->fdict == NULL)	/* computed */
+		return value_str(t, v->s[i], v->slen[i]);
 	if (type_is_var(t)) {
 		uint32_t len = 0;
 		const char *p = exprvec_dict_get(v, elem_id(v, i), &len);
@@ -523,7 +529,8 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 {
 	int64_t *out = s->i;
 	int sdict = is_sdict(a);
-	if (sdict || (a->enc == VEC_MV && type_is_var(a->type))) {
+	int computed = a->enc == VEC_MV && a->col == NULL && a->fdict == NULL;
+	if (sdict || (a->enc == VEC_MV && type_is_var(a->type) && !computed)) {
 		if (s->setsrc != dict_src(a) || s->set == NULL)
 			if (build_set(s, e, a, err) != 0)
 				return ERR_NOMEM;
@@ -557,7 +564,9 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 			}
 			exprvec_mv_range(a, r, &st, &n);
 			for (uint32_t j = 0; j < n && !any; j++) {
-				if (type_is_var(et)) {
+				if (type_is_var(et) && computed) {
+					any = pred_str(e, a->s[st + j], a->slen[st + j]);
+				} else if (type_is_var(et)) {
 					uint32_t id = elem_id(a, st + j);
 					if (id >= s->nset && build_set(s, e, a, err) != 0)
 						return ERR_NOMEM;
@@ -865,7 +874,8 @@ eval_func(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 	for (int j = 0; j < e->nargs; j++) {
 		if ((rc = exprvec_eval(cx, e->args[j], b, sel, nsel, &av[j], err)) != 0)
 			return rc;
-		if (av[j]->enc == VEC_MV)
+		/* only functions declaring multi-value arguments ('V') take them */
+		if (av[j]->enc == VEC_MV && strchr(e->fn->args, 'V') == NULL)
 			return err_set(err, ERR_UNSUPPORTED, "multi-value column in an expression at position %d",
 				       e->pos);
 	}
@@ -881,6 +891,26 @@ eval_func(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 	}
 	FnCall c = {.e = e, .a = av, .sel = sel, .nsel = nsel, .oi = s->i, .od = s->d, .os = s->s,
 		    .ol = s->slen, .on = s->nulls, .arena = &cx->tmp, .state = &s->fnstate, .err = err};
+	if (e->mv) {
+		/* elements go to arrays the function allocates in the arena */
+		if (need((void **)&s->mvoff, N * sizeof(uint32_t)) != 0 ||
+		    need((void **)&s->mvcnt, N * sizeof(uint32_t)) != 0)
+			return oom(err);
+		s->v.enc = VEC_MV;
+		s->v.mvoff = s->mvoff;
+		s->v.mvcnt = s->mvcnt;
+		s->v.elems = NULL;
+		s->v.s = NULL;
+		s->v.slen = NULL;
+		s->v.fdict = NULL;
+		s->v.col = NULL;
+		for (int k = 0; k < nsel; k++) {
+			int r = sel ? sel[k] : k;
+			s->mvoff[r] = 0;
+			s->mvcnt[r] = 0;
+		}
+		c.omv = &s->v;
+	}
 	s->fnfree = e->fn->free_state;
 	s->v.nulls = s->nulls;
 	rc = e->fn->eval(&c);
@@ -894,7 +924,9 @@ eval_func(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel, int n
 		int r = sel ? sel[k] : k;
 		if (!s->nulls[r])
 			continue;
-		if (s->v.enc == VEC_STR) {
+		if (s->v.enc == VEC_MV) {
+			s->mvcnt[r] = 0;
+		} else if (s->v.enc == VEC_STR) {
 			s->s[r] = "";
 			s->slen[r] = 0;
 		} else if (s->v.enc == VEC_F64)

@@ -26,7 +26,9 @@ typedef struct Vec {
 	 * with ids and fdict also set: predicates then run once per
 	 * dictionary entry.  VEC_MV: batch row r has mvcnt[r] elements at
 	 * elems[mvoff[r]...]: uint32_t dictionary ids (fdict) for strings,
-	 * int64_t for integer types, double for FLOAT/DOUBLE. */
+	 * int64_t for integer types, double for FLOAT/DOUBLE.  A VEC_MV
+	 * computed by a function (col and fdict NULL) holds its string
+	 * elements in s/slen (indexed by element, not by row). */
 	const SegDict *fdict;
 	const uint32_t *mvoff;
 	const uint32_t *mvcnt;
@@ -39,7 +41,7 @@ static inline int
 exprvec_has_dict(const Vec *v)
 {
 	return v->enc == VEC_DICT || (v->ids != NULL && v->fdict != NULL) ||
-	       (v->enc == VEC_MV && type_is_var(v->type));
+	       (v->enc == VEC_MV && type_is_var(v->type) && (v->col != NULL || v->fdict != NULL));
 }
 uint32_t exprvec_dict_size(const Vec *v);
 const char *exprvec_dict_get(const Vec *v, uint32_t id, uint32_t *len);

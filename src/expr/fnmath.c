@@ -7,7 +7,9 @@
  * PostgreSQL names keep PostgreSQL's semantics: integer arguments stay
  * integers where PostgreSQL's result is exact (abs, ceil, floor, round,
  * sign, mod), domain errors are errors ("cannot take logarithm of zero"),
- * mod by zero is a division-by-zero error.  Pinot's names keep Pinot's:
+ * mod by zero is a division-by-zero error (sqrt and the logarithms give
+ * NaN / -Infinity instead when the binder sets aux = FNMATH_IEEE, for
+ * Pinot's dialect).  Pinot's names keep Pinot's:
  * DOUBLE arithmetic following IEEE (div by zero gives Infinity).
  *
  * Each function loops over the selected rows, skipping rows already NULL
@@ -96,7 +98,7 @@ f_sqrt(FnCall *c)
 		if (c->on[r])
 			continue;
 		double x = exprfn_d(a, r);
-		if (x < 0)
+		if (x < 0 && c->e->aux != FNMATH_IEEE)
 			return exprfn_fail(c, ERR_INVALID, "cannot take square root of a negative number");
 		c->od[r] = sqrt(x);
 	}
@@ -138,11 +140,11 @@ logn(FnCall *c, double (*fn)(double))
 		if (c->on[r])
 			continue;
 		double x = exprfn_d(a, r);
-		if (x == 0)
+		if (x == 0 && c->e->aux != FNMATH_IEEE)
 			return exprfn_fail(c, ERR_INVALID, "cannot take logarithm of zero");
-		if (x < 0)
+		if (x < 0 && c->e->aux != FNMATH_IEEE)
 			return exprfn_fail(c, ERR_INVALID, "cannot take logarithm of a negative number");
-		c->od[r] = fn(x);
+		c->od[r] = fn(x);	/* IEEE: -Infinity for 0, NaN below */
 	}
 	return 0;
 }

@@ -10,7 +10,10 @@
  * exists in both dialects with different meaning, PostgreSQL wins
  * (substr/substring are 1-based with a length, strpos is 1-based);
  * Pinot's variants keep their own names (splitpart 0-based, 3-argument
- * strpos, regexpreplace global with $1).  See docs/sql.md.
+ * strpos, regexpreplace global with $1).  See docs/sql.md.  (In Pinot's
+ * dialect the binder rewrites substr's constant arguments into Pinot's
+ * 0-based begin / exclusive end.)  regexp_like also takes a multi-value
+ * string column: true when any element matches.
  *
  * Regular expressions are POSIX extended (regcomp); the pattern must be
  * a constant: it is checked when the query is bound and compiled once per
@@ -786,6 +789,37 @@ f_regexp_like(FnCall *c)
 	return 0;
 }
 
+/* regexp_like(mv, pattern [, flags]) over a multi-value string column:
+ * true when any element matches (Pinot's filter semantics for MV) */
+static int
+f_regexp_like_mv(FnCall *c)
+{
+	Rx *x = rx_state(c, 2);
+	if (x == NULL)
+		return c->err->code;
+	const Vec *v = c->a[0];
+	if (!type_is_var(v->type))
+		return exprfn_fail(c, ERR_TYPE, "regexp_like: the multi-value argument must hold strings, not %s",
+				   type_name(v->type));
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		uint64_t st;
+		uint32_t n;
+		exprvec_mv_range(v, r, &st, &n);
+		int hit = 0;
+		for (uint32_t i = 0; i < n && !hit; i++) {
+			Value e = exprvec_elem(v, st + i);
+			regmatch_t m[1];
+			m[0].rm_so = 0;
+			m[0].rm_eo = (regoff_t)e.n;
+			hit = regexec(&x->re, e.n ? e.u.s : "", 1, m, REG_STARTEND) == 0;
+		}
+		c->oi[r] = hit;
+	}
+	return 0;
+}
+
 /* regexp_replace(s, pattern, replacement [, flags]): PostgreSQL replaces
  * the first match unless 'g', \1..\9 and \& refer to groups; Pinot's
  * regexpreplace replaces every match, $1..$9 refer to groups. */
@@ -903,6 +937,7 @@ const ExprFn fnstr_table[] = {
 	{"textcat", "AA", 'S', FN_STRICT, NULL, f_concat, NULL},
 	{"concat_ws", "SA*", 'S', 0, NULL, f_concat_ws, NULL},
 	{"regexp_like", "SS|S", 'B', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_like, free_regex},
+	{"regexp_like", "VS|S", 'B', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_like_mv, free_regex},
 	{"regexp_replace", "SSS|S", 'S', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_replace, free_regex},
 	{"regexpreplace", "SSS", 'S', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_replace, free_regex},
 	{NULL, NULL, 0, 0, NULL, NULL, NULL},

@@ -16,6 +16,14 @@
  * (deduplicated) result, and any other column reference is a grouping
  * error, as in PostgreSQL.
  *
+ * Pinot's dialect: when the request asks for Pinot's implicit LIMIT
+ * (queryOptions pinotDefaultLimit=true, or SET pinotDefaultLimit), it
+ * gets Pinot's single-stage conventions altogether: aggregate result
+ * types (DOUBLE for MIN/MAX/AVG/..., INT for DISTINCTCOUNT: a CAST above
+ * the aggregate's result), column names ("count(*)" for COUNT(x),
+ * "percentile(x, 80.0)", "cast(x,'BIGINT')"), DOUBLE MOD, IEEE sqrt/ln
+ * (NaN, -Infinity) and SUBSTR with a 0-based begin and exclusive end.
+ *
  * Everything built lives in the plan's arena; the AST is only read.
  * Errors carry the position of the offending node in Err.pos and in the
  * message ("Unknown column 'x' at position 8").
@@ -46,6 +54,7 @@ typedef struct B {
 	int aggcap;
 	int in_where;
 	uint8_t *where_cols;
+	int pinot;		/* Pinot's dialect (see pinot_agg_type) */
 } B;
 
 static int
@@ -400,6 +409,8 @@ static int
 arg_fits(const Expr *x, char c)
 {
 	WbType t = x->type;
+	if (c == 'V')
+		return x->mv;
 	if (t == TYPE_NULL)
 		return 1;
 	if (x->mv)
@@ -474,6 +485,8 @@ sig_fits(const ExprFn *f, Expr **args, int nargs, int strict_lit)
 		char c = sig_class(f->args, i, nargs);
 		if (c == 0)
 			return 0;
+		if (c == 'V' && !args[i]->mv)
+			return 0;
 		if (is_lit_string(args[i])) {
 			if (strict_lit && c != 'S' && c != 'A')
 				return 0;
@@ -543,6 +556,56 @@ bind_case(B *b, const Ast *n, Expr **out)
 	e->args[2 * nw] = vals[nw];
 	e->type = t == TYPE_NULL ? TYPE_STRING : t;
 	*out = e;
+	return 0;
+}
+
+/*
+ * Pinot's dialect for a bound scalar function e (before its prep hook):
+ * sqrt and the logarithms follow IEEE (NaN, -Infinity) as Java does, and
+ * SUBSTR(s, begin[, end]) takes Pinot's 0-based begin and exclusive end
+ * (end -1 = to the end of s), rewritten into PostgreSQL's 1-based start
+ * and length when begin and end are constants.
+ */
+static int
+pinot_scalar_args(B *b, const char *name, Expr *e)
+{
+	if (!strcmp(name, "sqrt") || !strcmp(name, "ln") || !strcmp(name, "log10") ||
+	    (!strcmp(name, "log") && e->nargs == 1)) {
+		e->aux = FNMATH_IEEE;
+		return 0;
+	}
+	if (strcmp(name, "substr") != 0 || e->nargs < 2)
+		return 0;
+	for (int i = 1; i < e->nargs; i++)
+		if (e->args[i]->kind != EXPR_CONST || e->args[i]->val.null)
+			return 0;
+	int64_t begin = e->args[1]->val.u.i;
+	if (begin < 0)
+		begin = 0;
+	if (e->nargs == 3) {
+		int64_t end = e->args[2]->val.u.i;
+		if (end < 0) {
+			int nf;
+			const ExprFn *f = exprfn_find("substr", &nf);
+			for (int i = 0; i < nf; i++)
+				if (strcmp(f[i].args, "SI") == 0)
+					e->fn = &f[i];
+			if (strcmp(e->fn->args, "SI") != 0)
+				return fail(b, ERR_INTERNAL, e->pos, "substr(string, integer) is missing");
+			e->nargs = 2;
+		} else {
+			Expr *len = expr_const(b->a, value_int(e->args[2]->type, end > begin ? end - begin : 0));
+			if (len == NULL)
+				return nomem(b);
+			len->pos = e->args[2]->pos;
+			e->args[2] = len;
+		}
+	}
+	Expr *start = expr_const(b->a, value_int(e->args[1]->type, begin + 1));
+	if (start == NULL)
+		return nomem(b);
+	start->pos = e->args[1]->pos;
+	e->args[1] = start;
 	return 0;
 }
 
@@ -683,6 +746,36 @@ bind_scalar(B *b, const Ast *n, Expr **out)
 	case 'B': e->type = TYPE_BOOLEAN; break;
 	case 'T': e->type = TYPE_TIMESTAMP; break;
 	case '0': e->type = n->nargs > 0 ? e->args[0]->type : TYPE_DOUBLE; break;
+	case '1': case '2': case '3':
+		e->type = n->nargs > pick->ret - '0' ? e->args[pick->ret - '0']->type : TYPE_STRING;
+		break;
+	case 'X': {
+		/* the type named by the constant argument 2 ('INT', 'DOUBLE',
+		 * 'STRING', ...), as Pinot's JSONEXTRACTSCALAR takes it */
+		const Expr *tn = n->nargs > 2 ? e->args[2] : NULL;
+		char nm[32];
+		if (tn == NULL || tn->kind != EXPR_CONST || tn->val.null || !type_is_var((WbType)tn->val.type) ||
+		    tn->val.n >= sizeof(nm))
+			return fail(b, ERR_TYPE, n->pos, "%s: argument 3 must be a type name constant", name);
+		memcpy(nm, tn->val.u.s, tn->val.n);
+		nm[tn->val.n] = '\0';
+		if (!strcasecmp(nm, "INT") || !strcasecmp(nm, "INTEGER"))
+			e->type = TYPE_INT;
+		else if (!strcasecmp(nm, "LONG") || !strcasecmp(nm, "BIGINT"))
+			e->type = TYPE_LONG;
+		else if (!strcasecmp(nm, "FLOAT") || !strcasecmp(nm, "DOUBLE") || !strcasecmp(nm, "BIG_DECIMAL"))
+			e->type = TYPE_DOUBLE;
+		else if (!strcasecmp(nm, "STRING") || !strcasecmp(nm, "JSON"))
+			e->type = TYPE_STRING;
+		else if (!strcasecmp(nm, "BOOLEAN"))
+			e->type = TYPE_BOOLEAN;
+		else if (!strcasecmp(nm, "TIMESTAMP"))
+			e->type = TYPE_TIMESTAMP;
+		else
+			return fail(b, ERR_UNSUPPORTED, tn->pos ? tn->pos : n->pos, "%s: result type '%s' is not supported",
+				    name, nm);
+		break;
+	}
 	default: {
 		WbType t = TYPE_NULL;
 		for (int i = 0; i < n->nargs; i++)
@@ -690,22 +783,35 @@ bind_scalar(B *b, const Ast *n, Expr **out)
 		e->type = t;
 	}
 	}
-	if (e->type == TYPE_FLOAT && pick->ret == '0')
+	if (e->type == TYPE_FLOAT && pick->ret == '0' && !(pick->flags & FN_MVRESULT))
 		e->type = TYPE_DOUBLE;
+	if (pick->flags & FN_MVRESULT)
+		e->mv = 1;
 	if ((pick->flags & FN_CONSTARGS))
 		for (int i = 1; i < n->nargs; i++)
 			if (e->args[i]->kind != EXPR_CONST)
 				return fail(b, ERR_UNSUPPORTED, e->args[i]->pos ? e->args[i]->pos : n->pos,
 					    "%s: argument %d must be a constant", name, i + 1);
+	if (b->pinot && (rc = pinot_scalar_args(b, name, e)) != 0)
+		return rc;
 	if (pick->prep != NULL) {
 		Err tmp;
 		err_clear(&tmp);
 		if (pick->prep(e, b->a, &tmp) != 0)
 			return fail(b, tmp.code, n->pos, "%s", tmp.msg);
 	}
-	if (!(pick->flags & FN_VOLATILE) && all_const(e))
-		return fold(b, e, out);
-	*out = e;
+	Expr *r = e;
+	if (!(pick->flags & FN_VOLATILE) && all_const(e) && (rc = fold(b, e, &r)) != 0)
+		return rc;
+	if (b->pinot && !strcmp(name, "mod") && r->type != TYPE_DOUBLE) {
+		/* Pinot's MOD is DOUBLE arithmetic */
+		Expr *c = mkexpr(b, EXPR_CAST, TYPE_DOUBLE, 1, n->pos);
+		if (c == NULL)
+			return nomem(b);
+		c->args[0] = r;
+		r = c;
+	}
+	*out = r;
 	return 0;
 }
 
@@ -813,6 +919,49 @@ bind_arith(B *b, const Ast *n, Expr **out)
 	return 0;
 }
 
+/*
+ * Pinot's dialect (the request asked for Pinot's conventions, see
+ * bind_select): the result types Pinot's single-stage engine gives its
+ * aggregates -- DOUBLE for MIN/MAX/AVG/MINMAXRANGE/PERCENTILE and the MV
+ * sums, INT for DISTINCTCOUNT, LONG for PERCENTILEEST -- whatever the
+ * argument type.  TYPE_NULL = keep Waybill's (PostgreSQL's) type.
+ */
+static WbType
+pinot_agg_type(AggKind k)
+{
+	switch (k) {
+	case AGG_MIN: case AGG_MAX: case AGG_MIN_MV: case AGG_MAX_MV: case AGG_SUM_MV:
+	case AGG_AVG: case AGG_AVG_MV: case AGG_MINMAXRANGE: case AGG_MINMAXRANGE_MV:
+	case AGG_PERCENTILE: case AGG_PERCENTILE_MV:
+	case AGG_PERCENTILE_TDIGEST: case AGG_PERCENTILE_TDIGEST_MV:
+		return TYPE_DOUBLE;
+	case AGG_COUNT_DISTINCT: case AGG_DISTINCT_MV:
+		return TYPE_INT;
+	case AGG_PERCENTILE_EST: case AGG_PERCENTILE_EST_MV:
+		return TYPE_LONG;
+	default:
+		return TYPE_NULL;
+	}
+}
+
+/* The reference e to aggregate ag's result, converted to Pinot's result
+ * type in Pinot's dialect. */
+static int
+pinot_agg_out(B *b, const PlanAgg *ag, Expr *e, Expr **out)
+{
+	WbType t = b->pinot ? pinot_agg_type(ag->kind) : TYPE_NULL;
+	if (t == TYPE_NULL || t == ag->type) {
+		*out = e;
+		return 0;
+	}
+	Expr *c = mkexpr(b, EXPR_CAST, t, 1, e->pos);
+	if (c == NULL)
+		return nomem(b);
+	c->args[0] = e;
+	*out = c;
+	return 0;
+}
+
 static int
 bind_func(B *b, const Ast *n, Expr **out)
 {
@@ -832,8 +981,7 @@ bind_func(B *b, const Ast *n, Expr **out)
 			if (e == NULL)
 				return nomem(b);
 			e->pos = n->pos;
-			*out = e;
-			return 0;
+			return pinot_agg_out(b, &b->p->aggs[i], e, out);
 		}
 	PlanAgg ag = {.kind = k};
 	WbType at = TYPE_NULL;
@@ -904,8 +1052,7 @@ bind_func(B *b, const Ast *n, Expr **out)
 		return nomem(b);
 	e->pos = n->pos;
 	p->nagg++;
-	*out = e;
-	return 0;
+	return pinot_agg_out(b, &p->aggs[p->nagg - 1], e, out);
 }
 
 static int
@@ -1142,6 +1289,39 @@ bind_expr(B *b, const Ast *n, Expr **out)
  * Arguments that are not plain columns, * or constants fall back to the
  * bare function name.
  */
+/* The SQL type name Pinot's parser (Calcite) prints in a CAST. */
+static const char *
+calcite_type_name(WbType t)
+{
+	switch (t) {
+	case TYPE_INT: return "INTEGER";
+	case TYPE_LONG: return "BIGINT";
+	case TYPE_FLOAT: return "FLOAT";
+	case TYPE_DOUBLE: return "DOUBLE";
+	case TYPE_BOOLEAN: return "BOOLEAN";
+	case TYPE_TIMESTAMP: return "TIMESTAMP";
+	case TYPE_JSON: return "JSON";
+	case TYPE_BYTES: return "VARBINARY";
+	default: return "VARCHAR";
+	}
+}
+
+/* A number as Java's Double.toString writes it for ordinary magnitudes:
+ * "80.0", "99.9" (the shortest text that reads back the same). */
+static void
+java_double(double d, char *out, size_t cap)
+{
+	if (d == (double)(int64_t)d && d > -1e7 && d < 1e7) {
+		snprintf(out, cap, "%.1f", d);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(out, cap, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+}
+
 /* Pinot's canonical text of a scalar expression: name(arg,arg) with no
  * spaces and literals quoted, "add(a,sub(b,'3'))"; -1 if e has a part
  * Pinot would print differently (operators, CASE, ...). */
@@ -1170,6 +1350,16 @@ scalar_name(B *b, const Ast *n, Buf *o, int depth)
 		value_format(&n->val, o);
 		buf_putc(o, '\'');
 		return 0;
+	case AST_CAST: {
+		WbType t;
+		if (!b->pinot || bind_type_name(n->name, &t) != 0)
+			return -1;
+		buf_puts(o, "cast(");
+		if (scalar_name(b, n->args[0], o, depth + 1) != 0)
+			return -1;
+		buf_printf(o, ",'%s')", calcite_type_name(t));
+		return 0;
+	}
 	case AST_FUNC:
 		if (agg_lookup(n->name, n->distinct, &k) == 0 || n->star || n->distinct)
 			return -1;
@@ -1216,6 +1406,11 @@ pinot_func_name(B *b, const Ast *n)
 		return r;
 	}
 	int distinct = n->distinct && strcmp(n->name, "count") == 0;
+	/* Pinot's dialect: COUNT(x) is COUNT(*) (no NULLs without null
+	 * handling) and a percentile is printed as a double, "80.0" */
+	if (b->pinot && k == AGG_COUNT && !distinct)
+		return "count(*)";
+	int dparam = b->pinot && agg_func(k)->setparam != NULL;
 	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s(", distinct ? "distinctcount" : n->name);
 	if (n->star)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "*");
@@ -1233,6 +1428,12 @@ pinot_func_name(B *b, const Ast *n)
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", sep, nm);
 		} else if (a->kind == AST_STAR) {
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s*", sep);
+		} else if (a->kind == AST_CONST && !a->val.null && dparam && i == 1 &&
+			   type_is_numeric((WbType)a->val.type)) {
+			char num[64];
+			java_double(type_is_float((WbType)a->val.type) ? a->val.u.d : (double)a->val.u.i, num,
+				    sizeof(num));
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", sep, num);
 		} else if (a->kind == AST_CONST && !a->val.null) {
 			Buf vb;
 			buf_init(&vb);
@@ -1279,6 +1480,16 @@ target_name(B *b, const AstTarget *t)
 	if (n->kind == AST_CASE)
 		return "case";
 	if (n->kind == AST_CAST) {
+		if (b->pinot) {
+			Buf sb;
+			buf_init(&sb);
+			const char *r = NULL;
+			if (scalar_name(b, n, &sb, 0) == 0 && !sb.oom)
+				r = arena_strndup(b->a, sb.p, sb.len);
+			buf_free(&sb);
+			if (r != NULL)
+				return r;
+		}
 		if (n->args[0]->kind == AST_COLREF)
 			return n->args[0]->name;
 		return n->name;
@@ -1374,6 +1585,9 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 	p->limit = -1;
 	p->explain = q->explain;
 	apply_options(b, q);
+	/* Pinot's implicit LIMIT asks for Pinot's conventions altogether:
+	 * aggregate result types, column names, IEEE math, SUBSTR */
+	b->pinot = p->set_pinot_limit >= 0 ? (int)p->set_pinot_limit : pinot_limit != 0;
 	if (t != NULL) {
 		p->table = arena_strdup(b->a, t->name);
 		p->tab = *t;
@@ -1461,7 +1675,7 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 		}
 		if ((rc = bind_expr(b, n, &p->group[g])) != 0)
 			goto out;
-		if (p->group[g]->mv && p->group[g]->kind != EXPR_COL) {
+		if (p->group[g]->mv && p->group[g]->kind != EXPR_COL && p->group[g]->kind != EXPR_FUNC) {
 			rc = fail(b, ERR_UNSUPPORTED, n->pos, "GROUP BY a multi-value expression");
 			goto out;
 		}
