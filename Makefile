@@ -29,6 +29,7 @@ test: test-build check-layers
 	WAYBILL=$(CURDIR)/$(TBUILD)/waybill $(PY) -m pytest -x -q tests/integration
 
 test-long: test-build
+	cd $(TBUILD) && WB_LONG=1 ctest --output-on-failure -R 'sealfuzz|segindex|segfile'
 	WAYBILL=$(CURDIR)/$(TBUILD)/waybill WB_LONG=1 $(PY) -m pytest -x -q tests/integration
 
 check-layers:

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config git
 libpg-query-dev libprotobuf-c-dev libmicrohttpd-dev libcjson-dev
-libzstd-dev liblz4-dev libxxhash-dev libavro-dev librdkafka-dev
+libzstd-dev liblz4-dev libxxhash-dev libavro-dev librdkafka-dev libroaring-dev
 libcmocka-dev libssl-dev libcurl4-openssl-dev
 python3 python3-pytest python3-requests curl"
 missing=""

@@ -4,9 +4,10 @@
  *
  * inspect prints the footer: format version, size, rows, time range,
  * source positions, creation time, and per column its type, encoding,
- * dictionary size, bytes on disk and decoded, null count and min/max.
+ * dictionary size, bytes on disk and decoded, null count and min/max,
+ * and its indexes (inverted, sorted, range, bloom) with their bytes.
  * verify checks every block checksum, the padding and every block's
- * contents and prints "ok" (exit 0) or the first damage found (exit 1).
+ * contents (indexes included) and prints "ok" (exit 0) or the first damage found (exit 1).
  * A file that cannot be opened is exit 1 with the error; bad usage exit 2.
  * Output goes to the given streams so tests can call the command.
  *
@@ -127,6 +128,22 @@ inspect(SegFile *sf, FILE *out)
 			ci->stored_bytes, ci->raw_bytes, ci->null_count, mm.p ? mm.p : "");
 		if (ci->mv)
 			fprintf(out, "%-24s   %" PRIu64 " elements\n", "", ci->nelems);
+		if (ci->indexes) {
+			static const char *ixn[4] = {"inverted", "sorted", "range", "bloom"};
+			fprintf(out, "%-24s   indexes:", "");
+			const char *sep = " ";
+			for (int i = 0; i < 4; i++) {
+				if (!(ci->indexes & (1u << i)))
+					continue;
+				if (ci->ix_bytes[i])
+					fprintf(out, "%s%s %" PRIu64 " bytes", sep, ixn[i], ci->ix_bytes[i]);
+				else
+					fprintf(out, "%s%s (through the %s index)", sep, ixn[i],
+						(ci->indexes & SEGFILE_IX_SORTED) ? "sorted" : "inverted");
+				sep = ", ";
+			}
+			fputc('\n', out);
+		}
 	}
 	buf_free(&mm);
 	return 0;

@@ -25,6 +25,17 @@
  * scan_init_file); a damaged file block ends the query with the reader's
  * ERR_CORRUPT (Pinot error 200), naming file, column and block.
  *
+ * Before morsels are made, every segment is prepared (in parallel):
+ * prune_segment drops the ones no row of which can pass WHERE, and for
+ * the segment files kept prune_index builds a row bitset from their
+ * indexes plus the residual conjuncts; a morsel of such a segment skips
+ * batches with no candidate row (Scan.selbits) and evaluates only the
+ * residual on the candidates.  A selection without WHERE, ORDER BY or
+ * aggregation needs only its first offset+limit rows: segments past
+ * those are pruned "by limit".  Segment states (and their bitsets) are
+ * owned by the Exec and freed before exec_run returns.  The statistics
+ * (QueryStats, Pinot's meanings) are filled at the end, on errors too.
+ *
  * Exports: exec_run.
  */
 #include "query/exec.h"
@@ -34,6 +45,7 @@
 #include "expr/exprvec.h"
 #include "query/agg.h"
 #include "query/groupby.h"
+#include "query/prune.h"
 #include "query/scan.h"
 #include "query/sort.h"
 
@@ -58,12 +70,22 @@ typedef struct TaskOut {
 	const Value **rows;
 	size_t nrows, cap;
 	Arena arena;
-	uint64_t docs, scanned;
+	uint64_t docs, filter_entries;
 	const Value *thresh;	/* top-N: the current N-th row; rows must beat it */
 } TaskOut;
 
+/* Per segment of the snapshot: pruning verdict and index use. */
+typedef struct SegState {
+	PruneWhy why;
+	PruneIx ix;
+	Err err;
+	uint64_t docs;		/* rows that passed the filter */
+} SegState;
+
 typedef struct Exec {
 	const Plan *p;
+	const TableSnap *snap;
+	SegState *segst;	/* snap->nsegs entries; NULL without a snapshot */
 	int nmorsels;
 	Morsel *morsels;
 	TaskOut *outs;
@@ -75,6 +97,9 @@ typedef struct Exec {
 	size_t stop_at;		/* selection without ORDER BY: rows enough */
 	size_t topn;		/* selection with ORDER BY + small LIMIT */
 	int ignore_nulls;
+	Value *dflt;		/* per plan column: default null of the
+				 * snapshot's schema (columns missing from
+				 * older segment files read as it) */
 } Exec;
 
 static int
@@ -188,6 +213,9 @@ run_task(void *arg, int i)
 	Scan sc;
 	uint16_t sel[EXPR_BATCH];
 	int have_cx = 0, have_scan = 0;
+	const PruneIx *ix = x->segst ? &x->segst[m->segi].ix : NULL;
+	if (ix && ix->rows == NULL)
+		ix = NULL;
 
 	if (atomic_load(&x->stop))
 		goto out;
@@ -200,6 +228,9 @@ run_task(void *arg, int i)
 			    : scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0)
 		goto out;
 	sc.ignore_nulls = x->ignore_nulls;
+	sc.dflt = x->dflt;
+	if (ix)
+		sc.selbits = ix->rows;
 	have_scan = 1;
 	if (p->is_agg) {
 		if (groupby_init(&o->gt, p, &o->err) != 0)
@@ -217,10 +248,30 @@ run_task(void *arg, int i)
 			break;
 		}
 		exprvec_reset_batch(&cx);
-		o->scanned += (uint64_t)n;
 		const uint16_t *s = NULL;
 		int nsel = n;
-		if (p->where) {
+		if (ix) {
+			/* candidates from the index bitset, then the residual */
+			const uint64_t *bits = ix->rows + sc.batch_row / 64;
+			nsel = 0;
+			for (int w = 0; w < (n + 63) / 64; w++) {
+				uint64_t word = bits[w];
+				if (w == n / 64)
+					word &= ((uint64_t)1 << (n & 63)) - 1;
+				while (word) {
+					sel[nsel++] = (uint16_t)(w * 64 + __builtin_ctzll(word));
+					word &= word - 1;
+				}
+			}
+			o->filter_entries += (uint64_t)nsel * (uint64_t)ix->resid_cols;
+			int bad = 0;
+			for (int j = 0; j < ix->nresid && nsel > 0 && !bad; j++)
+				bad = exprvec_filter(&cx, ix->resid[j], b, sel, nsel, sel, &nsel, &o->err) != 0;
+			if (bad)
+				break;
+			s = sel;
+		} else if (p->where) {
+			o->filter_entries += (uint64_t)n * (uint64_t)p->nfilter_cols;
 			if (exprvec_filter(&cx, p->where, b, NULL, n, sel, &nsel, &o->err) != 0)
 				break;
 			s = sel;
@@ -430,6 +481,133 @@ build_result(const Plan *p, const Value **rows, size_t n, size_t max_rows, Resul
 	return 0;
 }
 
+static void
+mark_cols(const Expr *x, uint8_t *seen, int ncols, int *n)
+{
+	if (x == NULL)
+		return;
+	if (x->kind == EXPR_COL) {
+		if (x->col >= 0 && x->col < ncols && !seen[x->col]) {
+			seen[x->col] = 1;
+			(*n)++;
+		}
+		return;
+	}
+	for (int k = 0; k < x->nargs; k++)
+		mark_cols(x->args[k], seen, ncols, n);
+}
+
+/* Columns read after the filter (Pinot's numEntriesScannedPostFilter
+ * counts docs x these): group keys and aggregate arguments, or the
+ * selected and ORDER BY expressions. */
+static int
+post_filter_cols(const Plan *p)
+{
+	uint8_t seen[1024];
+	int n = 0;
+	if (p->tab.ncols <= 0 || p->tab.ncols > (int)sizeof(seen))
+		return p->tab.ncols > 0 ? p->tab.ncols : 0;
+	memset(seen, 0, (size_t)p->tab.ncols);
+	if (p->is_agg) {
+		for (int k = 0; k < p->ngroup; k++)
+			mark_cols(p->group[k], seen, p->tab.ncols, &n);
+		for (int k = 0; k < p->nagg; k++)
+			mark_cols(p->aggs[k].arg, seen, p->tab.ncols, &n);
+	} else {
+		for (int k = 0; k < p->nout; k++)
+			mark_cols(p->out[k], seen, p->tab.ncols, &n);
+		for (int k = 0; k < p->norder; k++)
+			mark_cols(p->order[k], seen, p->tab.ncols, &n);
+	}
+	return n;
+}
+
+/* Prunes segment i and, for a kept file, chooses its indexes. */
+static void
+prep_task(void *arg, int i)
+{
+	Exec *x = arg;
+	SegState *st = &x->segst[i];
+	const SnapSeg *ss = &x->snap->segs[i];
+	MemBudget *old = mem_budget_set(&x->budget);
+	err_clear(&st->err);
+	if (prune_segment(x->p, ss, x->ignore_nulls, &st->why, &st->err) == 0 && st->why == PRUNE_KEEP &&
+	    ss->file != NULL)
+		prune_index(x->p, ss->file, x->ignore_nulls, &st->ix, &st->err);
+	mem_budget_set(old);
+}
+
+/* Prepares every segment; 0 or the first segment's error. */
+static int
+prepare(Exec *x, Err *e)
+{
+	int n = x->snap->nsegs;
+	if (n == 1)
+		prep_task(x, 0);
+	else if (n > 1)
+		pool_run(pool_default(), n, prep_task, x);
+	for (int i = 0; i < n; i++)
+		if (x->segst[i].err.code != 0) {
+			*e = x->segst[i].err;
+			if (e->code == ERR_CORRUPT && x->snap->segs[i].file && x->snap->table)
+				table_quarantine(x->snap->table, x->snap->segs[i].file, err_msg(e));
+			return e->code;
+		}
+	/* a selection without filter or order needs its first stop_at rows */
+	if (x->stop_at && x->p->where == NULL && !x->p->is_agg && x->p->norder == 0) {
+		size_t have = 0;
+		for (int i = 0; i < n; i++) {
+			if (x->segst[i].why != PRUNE_KEEP)
+				continue;
+			if (have >= x->stop_at)
+				x->segst[i].why = PRUNE_LIMIT;
+			else
+				have += x->snap->segs[i].rows;
+		}
+	}
+	return 0;
+}
+
+static void
+fill_stats(Exec *x, const TableSnap *snap, ResultSet *rs)
+{
+	QueryStats *st = &rs->stats;
+	int nsegs = snap ? snap->nsegs : 0;
+	st->total_docs = snap ? snap->total_rows : 0;
+	st->num_segments_queried = nsegs;
+	for (int s = 0; s < nsegs; s++) {
+		if (snap->segs[s].file == NULL)
+			st->num_consuming_segments_queried++;
+		if (x->segst == NULL)
+			continue;
+		const SegState *g = &x->segst[s];
+		switch (g->why) {
+		case PRUNE_KEEP:
+			st->num_segments_processed++;
+			st->num_segments_matched += g->docs > 0;
+			st->num_segments_index_used += g->ix.nused > 0;
+			st->num_entries_scanned_in_filter += g->ix.entries;
+			break;
+		case PRUNE_EMPTY:
+			st->num_segments_pruned_invalid++;
+			break;
+		case PRUNE_LIMIT:
+			st->num_segments_pruned_by_limit++;
+			break;
+		default:
+			st->num_segments_pruned_by_value++;
+			break;
+		}
+	}
+	st->num_segments_pruned_by_server = st->num_segments_pruned_invalid + st->num_segments_pruned_by_limit +
+					    st->num_segments_pruned_by_value;
+	if (snap == NULL) {
+		st->num_segments_matched = 0;
+		st->num_segments_processed = 0;
+	}
+	st->peak_mem = atomic_load(&x->budget.peak);
+}
+
 int
 exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet *rs, Err *e)
 {
@@ -438,6 +616,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	int64_t t0 = clock_mono_ns();
 	memset(&x, 0, sizeof(x));
 	x.p = p;
+	x.snap = snap;
 	x.ignore_nulls = lim->ignore_nulls;
 	mem_budget_init(&x.budget, lim->mem_limit);
 	x.timeout_ms = lim->timeout_ms;
@@ -450,13 +629,42 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	Arena post;
 	arena_init(&post, 64 * 1024);
 
-	/* morsels */
+	if (!p->is_agg) {
+		size_t want = lim->max_rows ? lim->max_rows + 1 : 0;
+		if (p->limit >= 0 && (want == 0 || (size_t)p->limit < want))
+			want = (size_t)p->limit;
+		if (p->norder == 0 && (want > 0 || p->limit == 0))
+			x.stop_at = (size_t)p->offset + want + (p->limit == 0 ? 1 : 0);
+		if (p->norder > 0 && want > 0 && (size_t)p->offset + want <= TOPN_MAX)
+			x.topn = (size_t)p->offset + want;
+	}
+
+	/* pruning and index use, then morsels of the segments kept */
 	size_t nm = 0;
 	int nsegs = snap ? snap->nsegs : 0;
 	if (snap == NULL)
 		nm = 1;
+	if (nsegs > 0 && snap->schema && snap->schema->nfields == p->tab.ncols) {
+		x.dflt = mem_calloc((size_t)p->tab.ncols + 1, sizeof(Value));
+		if (x.dflt == NULL) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		for (int c = 0; c < p->tab.ncols; c++)
+			x.dflt[c] = snap->schema->fields[c].default_null;
+	}
+	if (nsegs > 0) {
+		x.segst = mem_calloc((size_t)nsegs, sizeof(SegState));
+		if (x.segst == NULL) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = prepare(&x, e)) != 0)
+			goto out;
+	}
 	for (int s = 0; s < nsegs; s++)
-		nm += (snap->segs[s].rows + MORSEL_ROWS - 1) / MORSEL_ROWS;
+		if (x.segst[s].why == PRUNE_KEEP)
+			nm += (snap->segs[s].rows + MORSEL_ROWS - 1) / MORSEL_ROWS;
 	x.morsels = mem_calloc(nm ? nm : 1, sizeof(Morsel));
 	x.outs = mem_calloc(nm ? nm : 1, sizeof(TaskOut));
 	if (x.morsels == NULL || x.outs == NULL) {
@@ -468,7 +676,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	} else {
 		size_t k = 0;
 		for (int s = 0; s < nsegs; s++)
-			for (size_t r = 0; r < snap->segs[s].rows; r += MORSEL_ROWS) {
+			for (size_t r = 0; x.segst[s].why == PRUNE_KEEP && r < snap->segs[s].rows; r += MORSEL_ROWS) {
 				size_t end = r + MORSEL_ROWS;
 				if (end > snap->segs[s].rows)
 					end = snap->segs[s].rows;
@@ -478,15 +686,6 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	x.nmorsels = (int)nm;
 	for (size_t i = 0; i < nm; i++)
 		arena_init(&x.outs[i].arena, 64 * 1024);
-	if (!p->is_agg) {
-		size_t want = lim->max_rows ? lim->max_rows + 1 : 0;
-		if (p->limit >= 0 && (want == 0 || (size_t)p->limit < want))
-			want = (size_t)p->limit;
-		if (p->norder == 0 && (want > 0 || p->limit == 0))
-			x.stop_at = (size_t)p->offset + want + (p->limit == 0 ? 1 : 0);
-		if (p->norder > 0 && want > 0 && (size_t)p->offset + want <= TOPN_MAX)
-			x.topn = (size_t)p->offset + want;
-	}
 
 	if (nm == 1)
 		run_task(&x, 0);
@@ -496,7 +695,13 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	for (size_t i = 0; i < nm; i++) {
 		TaskOut *o = &x.outs[i];
 		rs->stats.num_docs_scanned += o->docs;
-		rs->stats.num_entries_scanned_in_filter += o->scanned * (uint64_t)p->nfilter_cols;
+		rs->stats.num_entries_scanned_in_filter += o->filter_entries;
+		if (x.segst)
+			x.segst[x.morsels[i].segi].docs += o->docs;
+		if (o->err.code == ERR_CORRUPT && x.morsels[i].file != NULL && snap->table != NULL)
+			/* a damaged block: this query fails, later ones are
+			 * served from the other segments */
+			table_quarantine(snap->table, x.morsels[i].file, err_msg(&o->err));
 		if (o->err.code != 0 && rc == 0) {
 			*e = o->err;
 			rc = o->err.code;
@@ -536,9 +741,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 		}
 	}
 	sort_rows(rows, nrows, p, p->nout);
-	for (int c = 0; c < p->tab.ncols; c++)
-		if (p->used && p->used[c])
-			rs->stats.num_entries_scanned_post_filter += rs->stats.num_docs_scanned;
+	rs->stats.num_entries_scanned_post_filter = rs->stats.num_docs_scanned * (uint64_t)post_filter_cols(p);
 	mem_budget_set(old);
 	rc = build_result(p, rows, nrows, lim->max_rows, rs, e);
 	mem_budget_set(&x.budget);
@@ -559,11 +762,11 @@ out:
 	arena_free(&post);
 	mem_free(x.outs);
 	mem_free(x.morsels);
-	rs->stats.total_docs = snap ? snap->total_rows : 0;
-	rs->stats.num_segments_queried = nsegs;
-	rs->stats.num_segments_processed = nsegs;
-	rs->stats.num_segments_matched = rs->stats.num_docs_scanned > 0 ? nsegs : 0;
-	rs->stats.peak_mem = atomic_load(&x.budget.peak);
+	fill_stats(&x, snap, rs);
+	for (int s = 0; x.segst && s < nsegs; s++)
+		prune_index_free(&x.segst[s].ix);
+	mem_free(x.segst);
+	mem_free(x.dflt);
 	mem_budget_set(old);
 	return rc;
 }

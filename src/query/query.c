@@ -20,6 +20,12 @@
  * query still runs it.  A catalog change (catalog_version) makes every
  * older entry stale.
  *
+ * EXPLAIN prints the plan's operators and, for a table, what pruning
+ * would do to the segments of its current snapshot (how many go and by
+ * what: min/max, time range, dictionary, bloom filter, constant, empty)
+ * and the access path of each WHERE conjunct in the segment files
+ * (sorted / inverted / range index or scan), through prune.h.
+ *
  * Ownership: the ResultSet and everything in it belong to the caller
  * (result_free).  Failures return the ERR_* code with Err filled; the
  * Pinot response turns them into exceptions with Pinot's error codes.
@@ -37,6 +43,7 @@
 #include "query/bind.h"
 #include "query/exec.h"
 #include "query/pgparse.h"
+#include "query/prune.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -262,12 +269,52 @@ clamp_z(size_t want, size_t ceil)
 	return want;
 }
 
+static int plan_matches(const Plan *p, const Schema *sc);
+
+/* EXPLAIN's segment lines: how many segments of the table's current
+ * snapshot pruning drops and why, and the access path of each WHERE
+ * conjunct. */
+static void
+explain_segments(Catalog *c, const Plan *p, int ignore_nulls, Buf *b)
+{
+	Table *t = c && p->table && !p->systables ? catalog_get_table(c, p->table) : NULL;
+	if (t == NULL)
+		return;
+	TableSnap snap;
+	Err e;
+	err_clear(&e);
+	if (table_snapshot(t, &snap, &e) != 0) {
+		table_unref(t);
+		return;
+	}
+	if (plan_matches(p, snap.schema)) {
+		int cnt[PRUNE_NWHY] = {0}, files = 0;
+		for (int s = 0; s < snap.nsegs; s++) {
+			PruneWhy w = PRUNE_KEEP;
+			files += snap.segs[s].file != NULL;
+			if (prune_segment(p, &snap.segs[s], ignore_nulls, &w, &e) != 0)
+				w = PRUNE_KEEP;
+			cnt[w]++;
+		}
+		buf_printf(b, "  SEGMENTS %d (%d sealed, %d mutable): %d to scan", snap.nsegs, files,
+			   snap.nsegs - files, cnt[PRUNE_KEEP]);
+		for (int w = PRUNE_KEEP + 1; w < PRUNE_NWHY; w++)
+			if (cnt[w])
+				buf_printf(b, ", %d pruned by %s", cnt[w], prune_why_name((PruneWhy)w));
+		buf_putc(b, '\n');
+		prune_explain(p, &snap, "  ", b);
+	}
+	table_snap_free(&snap);
+	table_unref(t);
+}
+
 static int
-explain(const Plan *p, ResultSet *rs, Err *e)
+explain(Catalog *c, const Plan *p, int ignore_nulls, ResultSet *rs, Err *e)
 {
 	Buf b;
 	buf_init(&b);
 	buf_printf(&b, "SCAN %s (%d columns read)\n", p->table ? p->table : "(no table)", p->nout);
+	explain_segments(c, p, ignore_nulls, &b);
 	if (p->where)
 		buf_printf(&b, "FILTER (vectorized, %d column(s))\n", p->nfilter_cols);
 	if (p->is_agg)
@@ -401,7 +448,7 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 	lim.ignore_nulls = o.no_null_handling;
 
 	if (p->explain) {
-		rc = explain(p, rs, e);
+		rc = explain(c, p, lim.ignore_nulls, rs, e);
 	} else if (p->table == NULL) {
 		rc = exec_run(p, NULL, &lim, rs, e);
 	} else if (p->systables) {
@@ -615,11 +662,15 @@ query_pinot_response(Catalog *c, const char *sql, const char *query_options, Buf
 	buf_printf(out,
 		   "\"numServersQueried\":1,\"numServersResponded\":%d,\"numSegmentsQueried\":%d,"
 		   "\"numSegmentsProcessed\":%d,\"numSegmentsMatched\":%d,\"numConsumingSegmentsQueried\":%d,"
+		   "\"numSegmentsPrunedByServer\":%d,\"numSegmentsPrunedInvalid\":%d,"
+		   "\"numSegmentsPrunedByLimit\":%d,\"numSegmentsPrunedByValue\":%d,"
 		   "\"numDocsScanned\":%" PRIu64 ",\"numEntriesScannedInFilter\":%" PRIu64
 		   ",\"numEntriesScannedPostFilter\":%" PRIu64 ",\"numGroupsLimitReached\":false,"
 		   "\"partialResult\":%s,\"totalDocs\":%" PRIu64 ",\"timeUsedMs\":%lld,\"numRowsResultSet\":%zu,",
 		   rc == 0 ? 1 : 0, st.num_segments_queried, st.num_segments_processed, st.num_segments_matched,
-		   st.num_segments_queried, st.num_docs_scanned, st.num_entries_scanned_in_filter,
+		   st.num_consuming_segments_queried, st.num_segments_pruned_by_server,
+		   st.num_segments_pruned_invalid, st.num_segments_pruned_by_limit, st.num_segments_pruned_by_value,
+		   st.num_docs_scanned, st.num_entries_scanned_in_filter,
 		   st.num_entries_scanned_post_filter, rs && rs->partial ? "true" : "false", st.total_docs,
 		   (long long)((clock_mono_ns() - t0) / 1000000), rs ? rs->nrows : (size_t)0);
 	if (rs && rs->partial) {

@@ -27,6 +27,15 @@ typedef struct QueryOpts {
 				 * read as the column's default null value */
 } QueryOpts;
 
+/* Pinot's meanings: queried = every segment of the snapshot; processed =
+ * queried minus pruned; matched = segments with a row passing the filter;
+ * consuming = mutable segments queried; pruned_by_server = invalid (no
+ * rows) + by_limit (a selection LIMIT already met) + by_value (min/max,
+ * time range, dictionary, bloom filter, constant predicates);
+ * docs_scanned = rows passing the filter; entries_scanned_in_filter =
+ * values the filter read (rows x predicate columns when scanning, index
+ * entries when an index answers); post_filter = docs_scanned x columns
+ * read after the filter; total_docs = rows of every queried segment. */
 typedef struct QueryStats {
 	uint64_t num_docs_scanned;
 	uint64_t total_docs;
@@ -35,6 +44,12 @@ typedef struct QueryStats {
 	int num_segments_queried;
 	int num_segments_processed;
 	int num_segments_matched;
+	int num_consuming_segments_queried;
+	int num_segments_pruned_by_server;
+	int num_segments_pruned_invalid;
+	int num_segments_pruned_by_limit;
+	int num_segments_pruned_by_value;
+	int num_segments_index_used;	/* file segments whose filter used an index */
 	size_t peak_mem;
 	int64_t time_used_ms;
 } QueryStats;

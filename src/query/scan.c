@@ -10,7 +10,11 @@
  * are allocated once in scan_init and freed by scan_end.
  *
  * A segment file (scan_init_file) is read through one SegCursor per used
- * column, owned by the Scan (so by one task/thread): a batch never crosses
+ * column, owned by the Scan (so by one task/thread).  Columns are found in
+ * the file by name (Scan.fmap): a file keeps the columns it was written
+ * with, and a column added to the table later reads as NULL from it (a
+ * one-entry empty dictionary stands behind such string columns so every
+ * consumer sees the usual file encodings).  A batch never crosses
  * a 65,536-row block, so fixed-width values come zero-copy from
  * segfile_cursor_get (widened like the MutSeg's); numeric dictionary ids
  * are gathered into values; string ids stay as ids (Vec.ids, Vec.fdict:
@@ -21,7 +25,9 @@
  * (Vec.mvoff/mvcnt) over an element buffer per column that only grows
  * (so no allocation once it fits the largest batch).  A damaged block is
  * the reader's ERR_CORRUPT (naming file, column and block), returned by
- * scan_next and recorded in the scan's Err.
+ * scan_next and recorded in the scan's Err.  With Scan.selbits (rows an
+ * index selected), batches holding no selected row are skipped before
+ * any column is read.
  *
  * Exports: scan_init, scan_init_file, scan_next, scan_end.
  */
@@ -162,7 +168,8 @@ scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t en
 	s->rbuf = mem_calloc(nc, sizeof(void *));
 	s->ecap = mem_calloc(nc, sizeof(size_t));
 	s->need_str = mem_calloc(nc, 1);
-	if (s->need_str == NULL || s->cur == NULL || s->dict == NULL || s->sbuf == NULL || s->lbuf == NULL ||
+	s->fmap = mem_alloc(nc * sizeof(int));
+	if (s->fmap == NULL || s->need_str == NULL || s->cur == NULL || s->dict == NULL || s->sbuf == NULL || s->lbuf == NULL ||
 	    s->mvoff == NULL || s->mvcnt == NULL || s->mvst == NULL || s->ebuf == NULL ||
 	    s->rbuf == NULL || s->ecap == NULL) {
 		scan_end(s);
@@ -184,14 +191,23 @@ scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t en
 		if (!p->used[c])
 			continue;
 		const BindCol *bc = &p->tab.cols[c];
-		const SegColInfo *ci = c < m->ncols ? segfile_col(sf, c) : NULL;
+		int fc = segfile_col_find(sf, bc->name);
+		s->fmap[c] = fc;
+		if (fc < 0) {
+			/* added after the file was written: NULL in every row */
+			static const uint32_t empty_offs[2] = {0, 0};
+			s->dict[c] = (SegDict){bc->type, 1, empty_offs, "", NULL};
+			memset(s->nbuf + (size_t)c * B, 1, B);
+			continue;
+		}
+		const SegColInfo *ci = segfile_col(sf, fc);
 		if (ci == NULL || ci->type != bc->type || !ci->mv != !bc->mv) {
-			rc = err_set(e, ERR_INVALID, "segment file %s: column %s %s", segfile_path(sf), bc->name,
-				     ci == NULL ? "is missing" : "has another type than the table's");
+			rc = err_set(e, ERR_INVALID, "segment file %s: column %s has another type than the table's",
+				     segfile_path(sf), bc->name);
 			break;
 		}
-		segfile_cursor_init(&s->cur[c], sf, c);
-		if (ci->has_dict && (rc = segfile_dict(sf, c, &s->dict[c], e)) != 0)
+		segfile_cursor_init(&s->cur[c], sf, fc);
+		if (ci->has_dict && (rc = segfile_dict(sf, fc, &s->dict[c], e)) != 0)
 			break;
 	}
 	if (end > m->nrows && rc == 0)
@@ -313,10 +329,62 @@ fill_file_mv(Scan *s, int c, const SegColInfo *ci, Vec *v, size_t row, int n)
 	return 0;
 }
 
+/* A column the file lacks: n NULLs in the usual file encodings, holding
+ * the column's default null value (what rows stored before the column
+ * existed read as when NULL handling is off, as in a mutable segment). */
+static void
+fill_missing(Scan *s, int c, int n)
+{
+	static const uint32_t zero_ids[B];
+	Vec *v = &s->batch.cols[c];
+	WbType t = s->p->tab.cols[c].type;
+	size_t off = (size_t)c * B;
+	const Value *d = s->dflt && s->dflt[c].type == (uint8_t)t && !s->dflt[c].mv ? &s->dflt[c] : NULL;
+	memset(v, 0, sizeof(*v));
+	v->type = t;
+	if (s->p->tab.cols[c].mv) {
+		memset(s->mvoff + off, 0, (size_t)n * sizeof(uint32_t));
+		memset(s->mvcnt + off, 0, (size_t)n * sizeof(uint32_t));
+		v->enc = VEC_MV;
+		v->mvoff = s->mvoff + off;
+		v->mvcnt = s->mvcnt + off;
+		v->fdict = type_is_var(t) ? &s->dict[c] : NULL;
+	} else if (type_is_var(t)) {
+		for (int k = 0; k < n; k++) {
+			s->sbuf[off + (size_t)k] = d ? d->u.s : "";
+			s->lbuf[off + (size_t)k] = d ? d->n : 0;
+		}
+		v->enc = VEC_STR;
+		v->s = s->sbuf + off;
+		v->slen = s->lbuf + off;
+		if (d == NULL) {
+			v->ids = zero_ids;
+			v->fdict = &s->dict[c];
+		}
+	} else if (type_is_float(t)) {
+		for (int k = 0; k < n; k++)
+			s->dbuf[off + (size_t)k] = d ? d->u.d : 0;
+		v->enc = VEC_F64;
+		v->d = s->dbuf + off;
+	} else {
+		for (int k = 0; k < n; k++)
+			s->ibuf[off + (size_t)k] = d ? d->u.i : 0;
+		v->enc = VEC_I64;
+		v->i = s->ibuf + off;
+	}
+	/* NULL handling off: the default value shows, as for a mutable
+	 * segment's rows that got the column as NULL */
+	v->nulls = s->ignore_nulls && d ? NULL : s->nbuf + off;
+}
+
 static int
 fill_file(Scan *s, int c, size_t row, int n)
 {
-	const SegColInfo *ci = segfile_col(s->file, c);
+	if (s->fmap[c] < 0) {
+		fill_missing(s, c, n);
+		return 0;
+	}
+	const SegColInfo *ci = segfile_col(s->file, s->fmap[c]);
 	SegCursor *cur = &s->cur[c];
 	Vec *v = &s->batch.cols[c];
 	WbType t = ci->type;
@@ -379,14 +447,31 @@ fill_file(Scan *s, int c, size_t row, int n)
 	return 0;
 }
 
+/* 1 if a bit of rows [row, min(row + B, end)) is set (row is a
+ * multiple of B, so of 64; bits past the segment's rows are clear). */
+static int
+any_bit(const uint64_t *bits, size_t row, size_t end)
+{
+	size_t w0 = row / 64, w1 = (end < row + B ? end : row + B);
+	w1 = (w1 + 63) / 64;
+	uint64_t acc = 0;
+	for (size_t w = w0; w < w1; w++)
+		acc |= bits[w];
+	return acc != 0;
+}
+
 int
 scan_next(Scan *s, const Batch **out)
 {
 	if (s->file != NULL) {
+		if (s->selbits != NULL)
+			while (s->row < s->end && !any_bit(s->selbits, s->row, s->end))
+				s->row += B;
 		if (s->row >= s->end)
 			return 0;
 		size_t left = s->end - s->row;
 		int n = left < B ? (int)left : B;
+		s->batch_row = s->row;
 		for (int c = 0; c < s->p->tab.ncols; c++) {
 			if (!s->p->used[c])
 				continue;
@@ -413,6 +498,7 @@ scan_next(Scan *s, const Batch **out)
 		return 0;
 	size_t left = s->end - s->row;
 	int n = left < EXPR_BATCH ? (int)left : EXPR_BATCH;
+	s->batch_row = s->row;
 	for (int c = 0; c < s->p->tab.ncols; c++)
 		if (s->p->used[c])
 			fill(s, c, s->row, n);
@@ -445,6 +531,8 @@ scan_end(Scan *s)
 	mem_free(s->rbuf);
 	mem_free(s->ecap);
 	mem_free(s->need_str);
+	mem_free(s->fmap);
+	s->fmap = NULL;
 	s->need_str = NULL;
 	s->cur = NULL;
 	s->dict = NULL;

@@ -18,6 +18,9 @@ typedef struct Scan {
 	double *dbuf;
 	uint8_t *nbuf;
 	int ignore_nulls;	/* set after scan_init: NULL bits are not read */
+	const Value *dflt;	/* set after scan_init (may stay NULL): per plan
+				 * column, the value a column missing from a
+				 * segment file reads as (its default null) */
 	/* segment file scans (scan_init_file) */
 	SegFile *file;
 	SegCursor *cur;		/* per column (used ones initialized) */
@@ -30,16 +33,25 @@ typedef struct Scan {
 	void **rbuf;		/* per column: raw elements / ids as read */
 	size_t *ecap;		/* elements both hold */
 	uint8_t *need_str;	/* per column: s/slen are read by someone */
+	int *fmap;		/* per plan column: the file's column (by name),
+				 * -1 if the file lacks it (read as NULL) */
 	Err *err;		/* where scan_next reports errors */
+	/* segment file scans: candidate rows from indexes (a bitset over
+	 * the segment, set after scan_init_file; NULL = every row); batches
+	 * with no candidate are skipped without being read */
+	const uint64_t *selbits;
+	size_t batch_row;	/* segment row of the last batch's row 0 */
 } Scan;
 
 /* Rows [begin, end) of seg; begin must be a multiple of EXPR_BATCH. */
 int scan_init(Scan *s, const Plan *p, const MutSeg *seg, size_t begin, size_t end, Err *e);
-/* Rows [begin, end) of a segment file whose columns follow the plan's
- * table (begin a multiple of EXPR_BATCH).  ERR_INVALID if a used column
- * is missing or of another type. */
+/* Rows [begin, end) of a segment file (begin a multiple of EXPR_BATCH).
+ * The plan's columns are found in the file by name; a column the file
+ * lacks (added to the table after the file was written) reads as NULL.
+ * ERR_INVALID if a used column has another type in the file. */
 int scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t end, Err *e);
-/* Next batch (*out points into s); returns its row count, 0 at the end,
+/* Next batch (*out points into s; its first row is s->batch_row);
+ * returns its row count, 0 at the end,
  * or a negative ERR_* (a damaged file block: ERR_CORRUPT) recorded in the
  * Err given to scan_init*. */
 int scan_next(Scan *s, const Batch **out);

@@ -13,8 +13,16 @@
  * number of threads may race to set it) records that it passed.
  * Dictionaries (stored uncompressed and read in place) are checked —
  * checksum, offsets in order and within the bytes, entries strictly
- * increasing — on first use.  Damage is ERR_CORRUPT naming the file,
- * column and block.
+ * increasing — on first use.  Indexes (read in place too) are checked
+ * per column and index kind on first use, flag bits in Col.ix_ok: block
+ * checksums, then everything a lookup will rely on — inverted directory
+ * entries inside their block, bitsets of the right length and row count,
+ * Roaring bitmaps well formed with every row < nrows (rbitmap_check, before
+ * the library sees them), row starts in order and covering the rows, row
+ * numbers < nrows, raw range values sorted, the bloom header matching its
+ * size — so a lookup never reads outside a block or writes outside the
+ * caller's row bitset.  Damage is ERR_CORRUPT naming the file, column and
+ * block.
  *
  * Memory: the SegFile (footer tables, names) is allocated with mem_*;
  * the mapping is the file.  A SegCursor owns the buffers it decodes
@@ -28,7 +36,8 @@
  * segfile_dict_value, segfile_dict_find, segfile_dict_bound,
  * segfile_cursor_init, segfile_cursor_free, segfile_cursor_get,
  * segfile_read, segfile_read_values, segfile_read_nulls, segfile_read_mv,
- * segfile_read_elems, segfile_value.
+ * segfile_read_elems, segfile_value, segfile_ix_ids, segfile_ix_range,
+ * segfile_bloom_check.
  */
 #define _GNU_SOURCE
 #include "storage/segfile.h"
@@ -36,6 +45,8 @@
 #include "base/mem.h"
 #include "storage/bitpack.h"
 #include "storage/codec.h"
+#include "storage/rbitmap.h"
+#include "storage/segbloom.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +80,8 @@ typedef struct Col {
 	Rb *rbs;
 	_Atomic int dict_ok;
 	SegDict dict;		/* pointers set at open; contents checked once */
+	uint32_t ix_blk[SEGFILE_IXB_COUNT];	/* index blocks or SEGFILE_NONE */
+	_Atomic unsigned ix_ok;	/* SEGFILE_IX_* bits whose blocks passed their check */
 } Col;
 
 struct SegFile {
@@ -86,7 +99,9 @@ struct SegFile {
 
 static const char *kind_names[SEGFILE_K_COUNT] = {
 	"?", "dictionary offsets", "dictionary bytes", "dictionary values", "data",
-	"null bitmap", "multi-value ends", "multi-value elements"};
+	"null bitmap", "multi-value ends", "multi-value elements", "inverted index directory",
+	"inverted index bitmaps", "sorted index", "range index id starts", "range index values",
+	"range index rows", "bloom filter"};
 
 /* ---- bounds-checked footer reader ---- */
 
@@ -169,6 +184,59 @@ check_ref(SegFile *sf, uint32_t b, int kind, int col, uint64_t raw, Err *e)
 	return 0;
 }
 
+/* Checks the index references of column c's record against its flags,
+ * kinds and the sizes the counts imply. */
+static int
+parse_indexes(SegFile *sf, int c, Err *e)
+{
+	Col *col = &sf->cols[c];
+	SegColInfo *ci = &col->info;
+	unsigned ix = ci->indexes;
+	uint32_t *bk = col->ix_blk;
+	uint64_t card1 = ((uint64_t)ci->card + 1) * 4;
+	uint64_t npairs = ci->mv ? ci->nelems : sf->meta.nrows;
+	int want[SEGFILE_IXB_COUNT] = {0};
+	int kinds[SEGFILE_IXB_COUNT] = {SEGFILE_K_INV_DIR, SEGFILE_K_INV_BITMAPS, SEGFILE_K_SORTED,
+					ci->has_dict ? SEGFILE_K_RANGE_STARTS : SEGFILE_K_RANGE_VALUES,
+					SEGFILE_K_RANGE_ROWS, SEGFILE_K_BLOOM};
+	uint64_t raw[SEGFILE_IXB_COUNT] = {(uint64_t)ci->card * SEGFILE_INV_ENTRY_BYTES, UINT64_MAX,
+					   card1, ci->has_dict ? card1 : npairs * 8,
+					   ci->has_dict ? UINT64_MAX : npairs * 4, UINT64_MAX};
+	if (ix & ~(SEGFILE_IX_INVERTED | SEGFILE_IX_SORTED | SEGFILE_IX_RANGE | SEGFILE_IX_BLOOM) ||
+	    (!ci->has_dict && (ix & (SEGFILE_IX_INVERTED | SEGFILE_IX_SORTED))) ||
+	    ((ix & SEGFILE_IX_SORTED) && sf->meta.sort_col != c))
+		return err_set(e, ERR_CORRUPT, "segment %s: column %s: bad index flags", sf->path,
+			       ci->name);
+	want[SEGFILE_IXB_INV_DIR] = want[SEGFILE_IXB_INV_BITMAPS] = (ix & SEGFILE_IX_INVERTED) != 0;
+	want[SEGFILE_IXB_SORTED] = (ix & SEGFILE_IX_SORTED) != 0;
+	want[SEGFILE_IXB_RANGE_A] = want[SEGFILE_IXB_RANGE_ROWS] =
+		(ix & SEGFILE_IX_RANGE) &&
+		!(ci->has_dict && (ix & (SEGFILE_IX_INVERTED | SEGFILE_IX_SORTED)));
+	want[SEGFILE_IXB_BLOOM] = (ix & SEGFILE_IX_BLOOM) != 0;
+	for (int i = 0; i < SEGFILE_IXB_COUNT; i++) {
+		int rc;
+		if (!want[i]) {
+			if (bk[i] != SEGFILE_NONE)
+				return err_set(e, ERR_CORRUPT,
+					       "segment %s: column %s: index block without its index",
+					       sf->path, ci->name);
+			continue;
+		}
+		if ((rc = check_ref(sf, bk[i], kinds[i], c, raw[i], e)) != 0)
+			return rc;
+		const Blk *k = &sf->blocks[bk[i]];
+		if (k->codec != CODEC_NONE)
+			return bad_block(sf, e, bk[i], "index block compressed");
+		static const int bitno[SEGFILE_IXB_COUNT] = {0, 0, 1, 2, 2, 3};
+		col->info.ix_bytes[bitno[i]] += k->stored;
+		if ((i == SEGFILE_IXB_RANGE_ROWS && (k->raw & 3)) ||
+		    (i == SEGFILE_IXB_BLOOM &&
+		     (k->raw < SEGBLOOM_HEADER_BYTES + 8 || (k->raw & 7))))
+			return bad_block(sf, e, bk[i], "size does not fit the index");
+	}
+	return 0;
+}
+
 static int
 parse_col(SegFile *sf, Rd *r, int c, char **namep, Err *e)
 {
@@ -192,6 +260,10 @@ parse_col(SegFile *sf, Rd *r, int c, char **namep, Err *e)
 	uint64_t mn = rd64(r), mx = rd64(r);
 	col->dict_a = rd32(r);
 	col->dict_b = rd32(r);
+	ci->indexes = rd32(r);
+	for (int i = 0; i < SEGFILE_IXB_COUNT; i++)
+		col->ix_blk[i] = rd32(r);
+	uint32_t ixres = rd32(r);
 	if (r->bad)
 		return err_set(e, ERR_CORRUPT, "segment %s: footer: column %s record truncated",
 			       sf->path, ci->name);
@@ -287,6 +359,11 @@ parse_col(SegFile *sf, Rd *r, int c, char **namep, Err *e)
 		    (rc = check_ref(sf, rb->nulls, SEGFILE_K_NULLS, c, (n + 63) / 64 * 8, e)) != 0)
 			return rc;
 	}
+	if (ixres != 0)
+		return err_set(e, ERR_CORRUPT, "segment %s: column %s: reserved bytes not zero",
+			       sf->path, ci->name);
+	if ((rc = parse_indexes(sf, c, e)) != 0)
+		return rc;
 	for (uint32_t b = 0; b < sf->meta.nblocks; b++)
 		if (sf->blocks[b].col == c) {
 			ci->stored_bytes += sf->blocks[b].stored;
@@ -1103,6 +1180,8 @@ check_padding(SegFile *sf, Err *e)
 	return rc;
 }
 
+static int ix_check(SegFile *sf, int c, unsigned which, int force, Err *e);
+
 int
 segfile_verify(SegFile *sf, Err *e)
 {
@@ -1131,6 +1210,377 @@ segfile_verify(SegFile *sf, Err *e)
 		segfile_cursor_free(&cur);
 		if (rc)
 			return rc;
+		for (unsigned bit = 1; bit <= SEGFILE_IX_BLOOM; bit <<= 1)
+			if ((sf->cols[c].info.indexes & bit) && (rc = ix_check(sf, c, bit, 1, e)) != 0)
+				return rc;
 	}
+	return 0;
+}
+
+/* ---- indexes ---- */
+
+static const void *
+blk_ptr(const SegFile *sf, uint32_t b)
+{
+	return sf->map + sf->blocks[b].off;
+}
+
+static uint32_t
+ld32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* (card + 1) u32 starts: 0 first, non-decreasing, `last` at the end. */
+static int
+check_starts(SegFile *sf, uint32_t b, uint32_t card, uint64_t last, Err *e)
+{
+	const uint32_t *st = blk_ptr(sf, b);
+	if (st[0] != 0 || st[card] != last)
+		return bad_block(sf, e, b, "starts do not cover the rows");
+	for (uint32_t i = 0; i < card; i++)
+		if (st[i + 1] < st[i])
+			return bad_block(sf, e, b, "starts out of order");
+	return 0;
+}
+
+static int
+check_rows(SegFile *sf, uint32_t b, Err *e)
+{
+	const uint32_t *rows = blk_ptr(sf, b);
+	uint64_t n = sf->blocks[b].raw / 4;
+	uint32_t m = 0;
+	for (uint64_t i = 0; i < n; i++)
+		m = rows[i] > m ? rows[i] : m;
+	if (n && m >= sf->meta.nrows)
+		return bad_block(sf, e, b, "row number out of range");
+	return 0;
+}
+
+static int
+check_inverted(SegFile *sf, int c, Err *e)
+{
+	const Col *col = &sf->cols[c];
+	uint32_t bd = col->ix_blk[SEGFILE_IXB_INV_DIR], bb = col->ix_blk[SEGFILE_IXB_INV_BITMAPS];
+	int rc;
+	if ((rc = block_crc(sf, bd, e)) != 0 || (rc = block_crc(sf, bb, e)) != 0)
+		return rc;
+	const unsigned char *dir = blk_ptr(sf, bd), *data = blk_ptr(sf, bb);
+	uint64_t draw = sf->blocks[bb].raw, nrows = sf->meta.nrows, nw = (nrows + 63) / 64;
+	for (uint32_t id = 0; id < col->info.card; id++) {
+		const unsigned char *ent = dir + (size_t)id * SEGFILE_INV_ENTRY_BYTES;
+		uint32_t off = ld32(ent), len = ld32(ent + 4), cnt = ld32(ent + 8), enc = ld32(ent + 12);
+		if ((off & 7) || off > draw || len > draw - off)
+			return bad_block(sf, e, bd, "bitmap outside the bitmaps block");
+		if (enc == SEGFILE_INV_EMPTY) {
+			if (len || cnt)
+				return bad_block(sf, e, bd, "empty bitmap with rows");
+		} else if (enc == SEGFILE_INV_BITSET) {
+			if (len != nw * 8)
+				return bad_block(sf, e, bd, "bitset length does not match the rows");
+			const uint64_t *wv = (const uint64_t *)(const void *)(data + off);
+			uint64_t pc = 0;
+			for (uint64_t k = 0; k < nw; k++)
+				pc += (uint64_t)__builtin_popcountll(wv[k]);
+			if (pc != cnt || ((nrows & 63) && (wv[nw - 1] >> (nrows & 63))))
+				return bad_block(sf, e, bb, "bitset does not match its row count");
+		} else if (enc == SEGFILE_INV_ROARING) {
+			uint64_t card;
+			const char *why = "";
+			if (rbitmap_check(data + off, len, (uint32_t)nrows, &card, &why) != 0)
+				return bad_block(sf, e, bb, why);
+			if (card != cnt)
+				return bad_block(sf, e, bb, "roaring bitmap does not match its row count");
+		} else {
+			return bad_block(sf, e, bd, "unknown bitmap encoding");
+		}
+	}
+	return 0;
+}
+
+static int
+check_range(SegFile *sf, int c, Err *e)
+{
+	const Col *col = &sf->cols[c];
+	uint32_t ba = col->ix_blk[SEGFILE_IXB_RANGE_A], br = col->ix_blk[SEGFILE_IXB_RANGE_ROWS];
+	int rc;
+	if (ba == SEGFILE_NONE)
+		return 0;	/* served by the inverted or sorted index */
+	if ((rc = block_crc(sf, ba, e)) != 0 || (rc = block_crc(sf, br, e)) != 0 ||
+	    (rc = check_rows(sf, br, e)) != 0)
+		return rc;
+	if (col->info.has_dict)
+		return check_starts(sf, ba, col->info.card, sf->blocks[br].raw / 4, e);
+	const unsigned char *v = blk_ptr(sf, ba);
+	uint64_t n = sf->blocks[ba].raw / 8;
+	int fl = type_is_float(col->info.type);
+	for (uint64_t i = 1; i < n; i++) {
+		uint64_t a, b;
+		memcpy(&a, v + 8 * (i - 1), 8);
+		memcpy(&b, v + 8 * i, 8);
+		int ok;
+		if (fl) {
+			double x, y;
+			memcpy(&x, &a, 8);
+			memcpy(&y, &b, 8);
+			ok = fkey(x) <= fkey(y);
+		} else {
+			ok = (int64_t)a <= (int64_t)b;
+		}
+		if (!ok)
+			return bad_block(sf, e, ba, "values not sorted");
+	}
+	return 0;
+}
+
+static int
+check_bloom(SegFile *sf, int c, Err *e)
+{
+	uint32_t b = sf->cols[c].ix_blk[SEGFILE_IXB_BLOOM];
+	int rc;
+	if ((rc = block_crc(sf, b, e)) != 0)
+		return rc;
+	const unsigned char *p = blk_ptr(sf, b);
+	uint32_t k = ld32(p), res = ld32(p + 4);
+	uint64_t m;
+	memcpy(&m, p + 8, 8);
+	if (k == 0 || k > 32 || res != 0 || m != (sf->blocks[b].raw - SEGBLOOM_HEADER_BYTES) * 8)
+		return bad_block(sf, e, b, "bad bloom filter header");
+	return 0;
+}
+
+/* Checks index `which` (one SEGFILE_IX_* bit) of column c once; force:
+ * again even if it passed before. */
+static int
+ix_check(SegFile *sf, int c, unsigned which, int force, Err *e)
+{
+	Col *col = &sf->cols[c];
+	if (!force && (__atomic_load_n(&col->ix_ok, __ATOMIC_ACQUIRE) & which))
+		return 0;
+	int rc = 0;
+	switch (which) {
+	case SEGFILE_IX_INVERTED:
+		rc = check_inverted(sf, c, e);
+		break;
+	case SEGFILE_IX_SORTED: {
+		uint32_t b = col->ix_blk[SEGFILE_IXB_SORTED];
+		if ((rc = block_crc(sf, b, e)) == 0)
+			rc = check_starts(sf, b, col->info.card, sf->meta.nrows, e);
+		break;
+	}
+	case SEGFILE_IX_RANGE:
+		rc = check_range(sf, c, e);
+		break;
+	default:
+		rc = check_bloom(sf, c, e);
+		break;
+	}
+	if (rc == 0)
+		__atomic_fetch_or(&col->ix_ok, which, __ATOMIC_RELEASE);
+	return rc;
+}
+
+static int
+ix_col(SegFile *sf, int c, const char *fn, Err *e)
+{
+	if (c < 0 || c >= sf->meta.ncols)
+		return err_set(e, ERR_INVALID, "segment %s: %s: no column %d", sf->path, fn, c);
+	return 0;
+}
+
+static void
+set_bits(uint64_t *w, uint64_t a, uint64_t b)
+{
+	while (a < b && (a & 63)) {
+		w[a >> 6] |= (uint64_t)1 << (a & 63);
+		a++;
+	}
+	for (; a + 64 <= b; a += 64)
+		w[a >> 6] = ~(uint64_t)0;
+	for (; a < b; a++)
+		w[a >> 6] |= (uint64_t)1 << (a & 63);
+}
+
+int
+segfile_ix_ids(SegFile *sf, int c, uint32_t lo, uint32_t hi, uint64_t *rows,
+	       uint64_t *entries, Err *e)
+{
+	int rc;
+	if (entries)
+		*entries = 0;
+	if ((rc = ix_col(sf, c, "segfile_ix_ids", e)) != 0)
+		return rc;
+	const Col *col = &sf->cols[c];
+	const SegColInfo *ci = &col->info;
+	unsigned ix = ci->indexes;
+	if (!ci->has_dict || !(ix & (SEGFILE_IX_INVERTED | SEGFILE_IX_SORTED | SEGFILE_IX_RANGE)))
+		return err_set(e, ERR_INVALID,
+			       "segment %s: column %s has no inverted, sorted or range index",
+			       sf->path, ci->name);
+	if (hi > ci->card)
+		hi = ci->card;
+	if (lo >= hi)
+		return 0;
+	if (ix & SEGFILE_IX_SORTED) {
+		if ((rc = ix_check(sf, c, SEGFILE_IX_SORTED, 0, e)) != 0)
+			return rc;
+		const uint32_t *st = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_SORTED]);
+		set_bits(rows, st[lo], st[hi]);
+		if (entries)
+			*entries = hi - lo;
+		return 0;
+	}
+	if (ix & SEGFILE_IX_INVERTED) {
+		if ((rc = ix_check(sf, c, SEGFILE_IX_INVERTED, 0, e)) != 0)
+			return rc;
+		uint32_t bb = col->ix_blk[SEGFILE_IXB_INV_BITMAPS];
+		const unsigned char *dir = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_INV_DIR]);
+		const unsigned char *data = blk_ptr(sf, bb);
+		uint64_t nw = (sf->meta.nrows + 63) / 64;
+		for (uint32_t id = lo; id < hi; id++) {
+			const unsigned char *ent = dir + (size_t)id * SEGFILE_INV_ENTRY_BYTES;
+			uint32_t off = ld32(ent), len = ld32(ent + 4), enc = ld32(ent + 12);
+			if (enc == SEGFILE_INV_BITSET) {
+				const uint64_t *wv = (const uint64_t *)(const void *)(data + off);
+				for (uint64_t k = 0; k < nw; k++)
+					rows[k] |= wv[k];
+			} else if (enc == SEGFILE_INV_ROARING) {
+				rc = rbitmap_or_into(data + off, len, rows);
+				if (rc == ERR_NOMEM)
+					return err_set(e, rc, "segment %s: reading an index", sf->path);
+				if (rc)
+					return bad_block(sf, e, bb, "roaring bitmap rejected");
+			}
+		}
+		if (entries)
+			*entries = hi - lo;
+		return 0;
+	}
+	if ((rc = ix_check(sf, c, SEGFILE_IX_RANGE, 0, e)) != 0)
+		return rc;
+	const uint32_t *st = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_RANGE_A]);
+	const uint32_t *rl = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_RANGE_ROWS]);
+	for (uint32_t k = st[lo]; k < st[hi]; k++)
+		rows[rl[k] >> 6] |= (uint64_t)1 << (rl[k] & 63);
+	if (entries)
+		*entries = st[hi] - st[lo];
+	return 0;
+}
+
+int
+segfile_ix_range(SegFile *sf, int c, SegNum lo, SegNum hi, uint64_t *rows,
+		 uint64_t *entries, Err *e)
+{
+	int rc;
+	if (entries)
+		*entries = 0;
+	if ((rc = ix_col(sf, c, "segfile_ix_range", e)) != 0)
+		return rc;
+	const Col *col = &sf->cols[c];
+	const SegColInfo *ci = &col->info;
+	if (ci->has_dict || !(ci->indexes & SEGFILE_IX_RANGE))
+		return err_set(e, ERR_INVALID, "segment %s: column %s has no raw range index",
+			       sf->path, ci->name);
+	if ((rc = ix_check(sf, c, SEGFILE_IX_RANGE, 0, e)) != 0)
+		return rc;
+	const unsigned char *v = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_RANGE_A]);
+	const uint32_t *rl = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_RANGE_ROWS]);
+	uint64_t n = sf->blocks[col->ix_blk[SEGFILE_IXB_RANGE_A]].raw / 8;
+	int fl = type_is_float(ci->type);
+	uint64_t klo, khi;	/* order keys: the range is [klo, khi] */
+	if (fl) {
+		if (lo.d != lo.d || hi.d != hi.d || lo.d > hi.d)
+			return 0;
+		klo = fkey(lo.d == 0 ? -0.0 : lo.d);
+		khi = fkey(hi.d == 0 ? 0.0 : hi.d);
+	} else {
+		if (lo.i > hi.i)
+			return 0;
+		klo = (uint64_t)lo.i ^ ((uint64_t)1 << 63);
+		khi = (uint64_t)hi.i ^ ((uint64_t)1 << 63);
+	}
+	uint64_t a = 0, b = n;	/* first entry with key >= klo */
+	uint64_t bounds[2];
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t target = pass ? khi : klo;
+		a = 0;
+		b = n;
+		while (a < b) {
+			uint64_t mid = a + (b - a) / 2, raw, key;
+			memcpy(&raw, v + 8 * mid, 8);
+			if (fl) {
+				double d;
+				memcpy(&d, &raw, 8);
+				key = fkey(d);
+			} else {
+				key = raw ^ ((uint64_t)1 << 63);
+			}
+			if (key < target || (pass && key == target))
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		bounds[pass] = a;
+	}
+	for (uint64_t k = bounds[0]; k < bounds[1]; k++)
+		rows[rl[k] >> 6] |= (uint64_t)1 << (rl[k] & 63);
+	if (entries)
+		*entries = bounds[1] - bounds[0];
+	return 0;
+}
+
+int
+segfile_bloom_check(SegFile *sf, int c, const Value *v, int *may, Err *e)
+{
+	int rc;
+	*may = 1;
+	if ((rc = ix_col(sf, c, "segfile_bloom_check", e)) != 0)
+		return rc;
+	const Col *col = &sf->cols[c];
+	const SegColInfo *ci = &col->info;
+	if (!(ci->indexes & SEGFILE_IX_BLOOM) || v->null || v->mv)
+		return 0;
+	uint64_t h;
+	WbType vt = (WbType)v->type;
+	if (type_is_var(ci->type)) {
+		if (!type_is_var(vt))
+			return 0;
+		h = segbloom_hash_str(v->u.s, v->u.s ? v->n : 0);
+	} else if (type_is_float(ci->type)) {
+		double d;
+		if (type_is_float(vt)) {
+			d = v->u.d;
+		} else if (type_is_integer(vt)) {
+			d = (double)v->u.i;
+			if (d >= 9223372036854775808.0 || (int64_t)d != v->u.i)
+				return 0;	/* not exact as a double: cannot judge */
+		} else {
+			return 0;
+		}
+		h = segbloom_hash_f64(d);
+	} else {
+		if (type_is_integer(vt)) {
+			h = segbloom_hash_int(v->u.i);
+		} else if (type_is_float(vt)) {
+			double d = v->u.d;
+			if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+			    d != (double)(int64_t)d) {
+				*may = 0;	/* no integer equals it */
+				return 0;
+			}
+			h = segbloom_hash_int((int64_t)d);
+		} else {
+			return 0;
+		}
+	}
+	if ((rc = ix_check(sf, c, SEGFILE_IX_BLOOM, 0, e)) != 0)
+		return rc;
+	const unsigned char *p = blk_ptr(sf, col->ix_blk[SEGFILE_IXB_BLOOM]);
+	uint64_t m;
+	memcpy(&m, p + 8, 8);
+	*may = segbloom_has((const uint64_t *)(const void *)(p + SEGBLOOM_HEADER_BYTES), m, ld32(p),
+			    h);
 	return 0;
 }

@@ -22,7 +22,7 @@
 #include "storage/types.h"
 #include "storage/value.h"
 
-#define SEGFILE_VERSION 1
+#define SEGFILE_VERSION 2
 #define SEGFILE_BLOCK_ROWS 65536	/* rows per row block (= MutSeg chunk) */
 #define SEGFILE_NONE UINT32_MAX		/* "no such id / block" */
 
@@ -49,7 +49,32 @@ enum {
 	SEGFILE_K_NULLS = 5,		/* null bitmap words of a row block */
 	SEGFILE_K_MV_ENDS = 6,		/* multi-value: u32 element end per row */
 	SEGFILE_K_MV_ELEMS = 7,		/* multi-value: packed ids or values */
+	SEGFILE_K_INV_DIR = 8,		/* inverted index: 16-byte entry per id */
+	SEGFILE_K_INV_BITMAPS = 9,	/* inverted index: bitsets / Roaring bitmaps */
+	SEGFILE_K_SORTED = 10,		/* sorted index: card+1 u32 row starts */
+	SEGFILE_K_RANGE_STARTS = 11,	/* range index (dictionary): card+1 u32 */
+	SEGFILE_K_RANGE_VALUES = 12,	/* range index (raw): sorted 8-byte values */
+	SEGFILE_K_RANGE_ROWS = 13,	/* range index: u32 row per entry */
+	SEGFILE_K_BLOOM = 14,		/* bloom filter */
 	SEGFILE_K_COUNT
+};
+
+/* The index block references of a column record, in footer order. */
+enum {
+	SEGFILE_IXB_INV_DIR,
+	SEGFILE_IXB_INV_BITMAPS,
+	SEGFILE_IXB_SORTED,
+	SEGFILE_IXB_RANGE_A,		/* RANGE_STARTS or RANGE_VALUES */
+	SEGFILE_IXB_RANGE_ROWS,
+	SEGFILE_IXB_BLOOM,
+	SEGFILE_IXB_COUNT
+};
+
+#define SEGFILE_INV_ENTRY_BYTES 16	/* u32 offset, u32 length, u32 rows, u32 encoding */
+enum {
+	SEGFILE_INV_EMPTY = 0,		/* no row */
+	SEGFILE_INV_BITSET = 1,		/* (nrows + 63) / 64 u64 words */
+	SEGFILE_INV_ROARING = 2		/* portable Roaring bitmap */
 };
 
 /* ---- reader ---- */
@@ -93,7 +118,17 @@ typedef struct SegColInfo {
 				 * dictionary ids for var-length types */
 	uint64_t stored_bytes;	/* bytes of the column's blocks in the file */
 	uint64_t raw_bytes;	/* same, uncompressed */
+	unsigned indexes;	/* a set of SEGFILE_IX_* bits */
+	uint64_t ix_bytes[4];	/* stored bytes of each index, by bit number
+				 * (inverted, sorted, range, bloom); 0 for a
+				 * dictionary range index served by the
+				 * inverted or sorted index */
 } SegColInfo;
+
+#define SEGFILE_IX_INVERTED 1u	/* bitmap of rows per dictionary id */
+#define SEGFILE_IX_SORTED   2u	/* rows sorted by this column: a row range per dictionary id */
+#define SEGFILE_IX_RANGE    4u	/* range queries by value (dictionary or raw numeric column) */
+#define SEGFILE_IX_BLOOM    8u	/* bloom filter over the column's distinct values */
 
 /* Maps and checks path; *out is owned by the caller (segfile_close). */
 int segfile_open(const char *path, SegFile **out, Err *e);
@@ -176,5 +211,43 @@ int segfile_read_mv(SegCursor *cur, size_t row, size_t n, uint64_t *start, uint3
 int segfile_read_elems(SegCursor *cur, uint64_t elem, size_t n, void *out, Err *e);
 /* Row r as a Value (strings into the mapping; MV arrays in a). */
 int segfile_value(SegCursor *cur, size_t r, Value *out, Arena *a, Err *e);
+
+/* ---- indexes (format v2) ----
+ *
+ * Rows as a dense bitset over the segment: word k holds rows 64k..64k+63
+ * (bit r%64), (nrows+63)/64 words, allocated and zeroed by the caller.
+ * The functions OR their rows into it.
+ *
+ * Indexes cover the values rows STORE: a NULL row is found under the
+ * default value it stores (a NULL multi-value row under the elements it
+ * keeps), as a scan of the stored values would; callers remove NULL rows
+ * with the null bitmap.  A multi-value row is found when any element
+ * matches.  *entries counts what was read: dictionary ids for the sorted
+ * and inverted indexes, (id, row) or (value, row) entries for a range
+ * index.  Each index is checked on first use (ERR_CORRUPT naming file,
+ * column and block) and then read in place; safe from any thread. */
+
+/* Rows whose value of dictionary column c has an id in [lo, hi), through the
+ * inverted, sorted or range index (whichever the column has; fastest first).
+ * ERR_INVALID if the column has none of them; ERR_CORRUPT on a damaged index block.
+ * *entries (may be NULL) gets the number of index entries read (for
+ * numEntriesScannedInFilter). */
+int segfile_ix_ids(SegFile *sf, int c, uint32_t lo, uint32_t hi, uint64_t *rows,
+		   uint64_t *entries, Err *e);
+
+/* Rows of a raw (no-dictionary) numeric single-value column c with a range
+ * index whose value lies in [lo, hi] (both inclusive; SegNum.i for integer
+ * types, SegNum.d for FLOAT/DOUBLE).  ERR_INVALID without a range index. */
+int segfile_ix_range(SegFile *sf, int c, SegNum lo, SegNum hi, uint64_t *rows,
+		     uint64_t *entries, Err *e);
+
+/* *may = 0 if no row of column c can equal v (the bloom filter says absent),
+ * 1 if some may (also 1 when the column has no bloom filter).  v is of the
+ * column's type family (string for var-length, integer or double otherwise).
+ * ERR_CORRUPT on a damaged filter block.  Values hash by what they are, so
+ * -0.0 finds 0.0 and an integral double finds the integer; a FLOAT column
+ * holds floats, so ask for (double)(float)x.  A NULL or multi-value v, or
+ * one of another family, gets *may = 1. */
+int segfile_bloom_check(SegFile *sf, int c, const Value *v, int *may, Err *e);
 
 #endif

@@ -14,14 +14,29 @@
  * buffer (ids remapped and bit-packed, or raw values), compressed with the
  * column's codec, checksummed and appended at an 8-byte aligned offset;
  * null words and multi-value ends/elements become blocks of their own.
- * Min/max and null counts are gathered on the way.  The footer (schema,
- * counts, block table, row-block records) and the trailer come last.
+ * Min/max and null counts are gathered on the way.  Then the column's
+ * indexes, as its SegColOpt asks (docs/segment-format.md, "Indexes"): for
+ * a dictionary column one pass over its rows (in written order) counts
+ * the rows per id (a multi-value row once per distinct id) and a second
+ * lists them, giving CSR arrays (starts per id, rows ascending) that
+ * become the inverted index (per id a bitset when the id is on at least
+ * 1/16 of the rows, else a Roaring bitmap through rbitmap.c), the sorted
+ * index of the sort column (the starts alone) and the range index (starts
+ * and rows, only when neither of the others can serve ranges).  A raw
+ * numeric column's range index is its (value, row) pairs sorted by
+ * value.  Bloom filters (segbloom.c) take the distinct values: the
+ * dictionary entries, or the distinct sorted raw values.  Index blocks
+ * are stored uncompressed so readers use them in place.  The footer
+ * (schema, counts, block table, row-block and index references) and the
+ * trailer come last.
  *
  * Durability: the file is written as path.tmp, fsynced, renamed over path
  * and the directory fsynced; any failure removes the temporary.
  *
- * Memory: scratch buffers, remap arrays and the footer are allocated with
- * mem_* per write and freed before returning; nothing outlives the call.
+ * Memory: scratch buffers, remap arrays, index arrays (4 bytes per row
+ * and index entry, for the column being written) and the footer are
+ * allocated with mem_* per write and freed before returning; nothing
+ * outlives the call.  Roaring's own allocations stay inside rbitmap.c.
  * Allocation failure is ERR_NOMEM, write failure ERR_IO naming the path.
  *
  * Exports: segwrite_file.
@@ -35,6 +50,8 @@
 #include "base/mem.h"
 #include "storage/bitpack.h"
 #include "storage/codec.h"
+#include "storage/rbitmap.h"
+#include "storage/segbloom.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +104,8 @@ typedef struct ColW {
 	uint64_t kmin, kmax;	/* order keys (ids for dictionary columns) */
 	uint32_t dict_a, dict_b;
 	RbRec *rbs;
+	unsigned ix;		/* SEGFILE_IX_* written */
+	uint32_t ix_blk[SEGFILE_IXB_COUNT];	/* index blocks, SEGFILE_NONE if absent */
 } ColW;
 
 static int
@@ -639,6 +658,360 @@ sort_rows(ColW *cw, size_t n, uint32_t *perm, W *w)
 	return 0;
 }
 
+/* ---- indexes ---- */
+
+#define IX_MAX_RAW ((uint64_t)1 << 31)	/* largest block a reader accepts */
+
+static int
+ix_block(W *w, int kind, int col, const void *raw, uint64_t n, uint32_t *idx)
+{
+	if (n > IX_MAX_RAW)
+		return err_set(w->e, ERR_TOO_LARGE, "segment %s: column %d: index block too large",
+			       w->path, col);
+	return w_block(w, kind, col, CODEC_NONE, raw, (size_t)n, idx);
+}
+
+/* MutSeg row of written row i. */
+static inline size_t
+orig_row(const uint32_t *perm, size_t i)
+{
+	return perm ? perm[i] : i;
+}
+
+/* Index state of a dictionary column: rows per id as CSR (starts[card+1],
+ * rows ascending per id, a multi-value row once per distinct id it holds)
+ * and, for the bloom filter, one MutSeg slot per id. */
+typedef struct DictIx {
+	uint32_t *starts;
+	uint32_t *rows;
+	const void **rep;
+	int sorted;		/* 1: ids never decrease along the rows */
+} DictIx;
+
+static int
+dict_ix_build(ColW *cw, const uint32_t *perm, size_t n, int want_rows, int want_rep, DictIx *dx,
+	      W *w, int col)
+{
+	uint32_t card = cw->card;
+	uint32_t *last = mem_alloc(sizeof(uint32_t) * ((size_t)card + 1));
+	uint32_t *pos = mem_alloc(sizeof(uint32_t) * ((size_t)card + 1));
+	dx->starts = mem_calloc((size_t)card + 1, sizeof(uint32_t));
+	dx->rep = want_rep ? mem_calloc((size_t)card + 1, sizeof(void *)) : NULL;
+	dx->sorted = 1;
+	int rc = 0;
+	if (last == NULL || pos == NULL || dx->starts == NULL || (want_rep && dx->rep == NULL)) {
+		rc = err_set(w->e, ERR_NOMEM, "indexing column %d", col);
+		goto out;
+	}
+	memset(last, 0xff, sizeof(uint32_t) * ((size_t)card + 1));
+	uint64_t total = 0;
+	uint32_t prev = 0;
+	for (int pass = 0; pass < 1 + want_rows; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			size_t r = orig_row(perm, i);
+			uint64_t s = 0;
+			uint32_t cnt = 1;
+			if (cw->mv)
+				mutcol_mv_range(cw->mc, r, &s, &cnt);
+			for (uint32_t k = 0; k < cnt; k++) {
+				const void *slot = cw->mv ? mutcol_elem(cw->mc, s + k)
+							  : mutcol_data(cw->mc, r);
+				uint32_t id = slot_id(cw, slot);
+				if (id >= card || last[id] == (uint32_t)i)
+					continue;
+				last[id] = (uint32_t)i;
+				if (pass == 0) {
+					dx->starts[id + 1]++;
+					total++;
+					if (dx->rep && dx->rep[id] == NULL)
+						dx->rep[id] = slot;
+					if (!cw->mv && id < prev)
+						dx->sorted = 0;
+					prev = id;
+				} else {
+					dx->rows[pos[id]++] = (uint32_t)i;
+				}
+			}
+		}
+		if (pass == 0) {
+			if (total * 4 > IX_MAX_RAW) {
+				rc = err_set(w->e, ERR_TOO_LARGE, "indexing column %d: too many entries",
+					     col);
+				goto out;
+			}
+			for (uint32_t id = 0; id < card; id++)
+				dx->starts[id + 1] += dx->starts[id];
+			if (!want_rows)
+				break;
+			memcpy(pos, dx->starts, sizeof(uint32_t) * card);
+			memset(last, 0xff, sizeof(uint32_t) * ((size_t)card + 1));
+			dx->rows = mem_alloc(sizeof(uint32_t) * (total ? total : 1));
+			if (dx->rows == NULL) {
+				rc = err_set(w->e, ERR_NOMEM, "indexing column %d", col);
+				goto out;
+			}
+		}
+	}
+out:
+	mem_free(last);
+	mem_free(pos);
+	return rc;
+}
+
+static void
+dict_ix_free(DictIx *dx)
+{
+	mem_free(dx->starts);
+	mem_free(dx->rows);
+	mem_free((void *)dx->rep);
+	memset(dx, 0, sizeof(*dx));
+}
+
+/* Inverted index: a directory entry per id and the bitmaps, each a
+ * bitset when the id is on at least 1/16 of the rows, else Roaring. */
+static int
+write_inverted(W *w, ColW *cw, const DictIx *dx, size_t n, int col)
+{
+	uint32_t card = cw->card;
+	size_t nw = (n + 63) / 64;
+	uint32_t *dir = mem_calloc((size_t)card * 4 + 1, sizeof(uint32_t));
+	uint64_t *bits = mem_alloc(sizeof(uint64_t) * (nw ? nw : 1));
+	Buf data;
+	buf_init(&data);
+	int rc = 0;
+	if (dir == NULL || bits == NULL) {
+		rc = err_set(w->e, ERR_NOMEM, "indexing column %d", col);
+		goto out;
+	}
+	for (uint32_t id = 0; id < card; id++) {
+		uint32_t a = dx->starts[id], cnt = dx->starts[id + 1] - a;
+		static const char zeros[8];
+		if (data.len & 7)
+			buf_append(&data, zeros, 8 - (data.len & 7));
+		uint32_t *ent = dir + (size_t)id * 4;
+		ent[0] = (uint32_t)data.len;
+		ent[2] = cnt;
+		if (cnt == 0) {
+			ent[3] = SEGFILE_INV_EMPTY;
+		} else if ((uint64_t)cnt * 16 >= n) {
+			ent[3] = SEGFILE_INV_BITSET;
+			memset(bits, 0, nw * 8);
+			for (uint32_t k = 0; k < cnt; k++) {
+				uint32_t r = dx->rows[a + k];
+				bits[r >> 6] |= (uint64_t)1 << (r & 63);
+			}
+			buf_append(&data, bits, nw * 8);
+		} else {
+			ent[3] = SEGFILE_INV_ROARING;
+			if (rbitmap_encode(dx->rows + a, cnt, &data) != 0)
+				data.oom = 1;
+		}
+		if (data.oom || data.len > IX_MAX_RAW) {
+			rc = err_set(w->e, data.oom ? ERR_NOMEM : ERR_TOO_LARGE, "indexing column %d",
+				     col);
+			goto out;
+		}
+		ent[1] = (uint32_t)(data.len - ent[0]);
+	}
+	if ((rc = ix_block(w, SEGFILE_K_INV_DIR, col, dir, (uint64_t)card * SEGFILE_INV_ENTRY_BYTES,
+			   &cw->ix_blk[SEGFILE_IXB_INV_DIR])) != 0)
+		goto out;
+	rc = ix_block(w, SEGFILE_K_INV_BITMAPS, col, data.p ? data.p : "", data.len,
+		      &cw->ix_blk[SEGFILE_IXB_INV_BITMAPS]);
+out:
+	mem_free(dir);
+	mem_free(bits);
+	buf_free(&data);
+	return rc;
+}
+
+/* Bloom filter block: u32 k, u32 0, u64 m, then m / 64 words. */
+static int
+write_bloom(W *w, ColW *cw, const uint64_t *hashes, size_t nh, int col)
+{
+	uint64_t m = segbloom_bits(nh);
+	uint64_t bytes = SEGBLOOM_HEADER_BYTES + m / 8;
+	if (bytes > IX_MAX_RAW)
+		return err_set(w->e, ERR_TOO_LARGE, "bloom filter of column %d too large", col);
+	unsigned char *blk = mem_calloc((size_t)bytes, 1);
+	if (blk == NULL)
+		return err_set(w->e, ERR_NOMEM, "bloom filter of column %d", col);
+	uint32_t k = SEGBLOOM_K;
+	memcpy(blk, &k, 4);
+	memcpy(blk + 8, &m, 8);
+	uint64_t *words = (uint64_t *)(void *)(blk + SEGBLOOM_HEADER_BYTES);
+	for (size_t i = 0; i < nh; i++)
+		segbloom_add(words, m, k, hashes[i]);
+	int rc = ix_block(w, SEGFILE_K_BLOOM, col, blk, bytes, &cw->ix_blk[SEGFILE_IXB_BLOOM]);
+	mem_free(blk);
+	return rc;
+}
+
+/* Bloom hash of a numeric order key (as slot_key makes them). */
+static uint64_t
+key_hash(WbType t, uint64_t k)
+{
+	if (type_is_float(t))
+		return segbloom_hash_f64(f64_of_key(k));
+	return segbloom_hash_int((int64_t)(k ^ ((uint64_t)1 << 63)));
+}
+
+static int
+dict_indexes(W *w, ColW *cw, const SegColOpt *o, int sorted, const uint32_t *perm, size_t n,
+	     int col)
+{
+	DictIx dx = {0};
+	int want_range = o->range && !o->inverted && !sorted;
+	int rc = dict_ix_build(cw, perm, n, o->inverted || want_range, o->bloom, &dx, w, col);
+	if (rc)
+		goto out;
+	if (o->inverted) {
+		if ((rc = write_inverted(w, cw, &dx, n, col)) != 0)
+			goto out;
+		cw->ix |= SEGFILE_IX_INVERTED;
+	}
+	if (sorted) {
+		if (!dx.sorted || dx.starts[cw->card] != n) {
+			rc = err_set(w->e, ERR_INTERNAL, "column %d: rows not sorted", col);
+			goto out;
+		}
+		if ((rc = ix_block(w, SEGFILE_K_SORTED, col, dx.starts,
+				   ((uint64_t)cw->card + 1) * 4, &cw->ix_blk[SEGFILE_IXB_SORTED])) != 0)
+			goto out;
+		cw->ix |= SEGFILE_IX_SORTED;
+	}
+	if (want_range) {
+		if ((rc = ix_block(w, SEGFILE_K_RANGE_STARTS, col, dx.starts,
+				   ((uint64_t)cw->card + 1) * 4, &cw->ix_blk[SEGFILE_IXB_RANGE_A])) != 0 ||
+		    (rc = ix_block(w, SEGFILE_K_RANGE_ROWS, col, dx.rows ? (void *)dx.rows : "",
+				   (uint64_t)dx.starts[cw->card] * 4,
+				   &cw->ix_blk[SEGFILE_IXB_RANGE_ROWS])) != 0)
+			goto out;
+	}
+	if (o->range)
+		cw->ix |= SEGFILE_IX_RANGE;
+	if (o->bloom) {
+		uint64_t *h = mem_alloc(sizeof(uint64_t) * ((size_t)cw->card + 1));
+		if (h == NULL) {
+			rc = err_set(w->e, ERR_NOMEM, "bloom filter of column %d", col);
+			goto out;
+		}
+		size_t nh = 0;
+		for (uint32_t id = 0; id < cw->card; id++) {
+			if (type_is_var(cw->type)) {
+				if (dx.rep[id] == NULL)
+					continue;
+				uint32_t mid, len;
+				memcpy(&mid, dx.rep[id], 4);
+				const char *p = mutcol_dict_get(cw->mc, mid, &len);
+				h[nh++] = segbloom_hash_str(p, len);
+			} else {
+				h[nh++] = key_hash(cw->type, cw->keys[id]);
+			}
+		}
+		rc = write_bloom(w, cw, h, nh, col);
+		mem_free(h);
+		if (rc)
+			goto out;
+		cw->ix |= SEGFILE_IX_BLOOM;
+	}
+out:
+	dict_ix_free(&dx);
+	return rc;
+}
+
+/* Range index and bloom filter of a raw numeric column: (value, row)
+ * pairs sorted by value then row. */
+static int
+raw_indexes(W *w, ColW *cw, const SegColOpt *o, const uint32_t *perm, size_t n, int col)
+{
+	uint64_t total = cw->mv ? cw->nelems : n;
+	if (total * 8 > IX_MAX_RAW)
+		return err_set(w->e, ERR_TOO_LARGE, "indexing column %d: too many values", col);
+	KeyRow *kr = mem_alloc(sizeof(KeyRow) * (total ? total : 1));
+	uint64_t *vals = NULL;
+	uint32_t *rows = NULL;
+	int rc = 0;
+	if (kr == NULL) {
+		rc = err_set(w->e, ERR_NOMEM, "indexing column %d", col);
+		goto out;
+	}
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t r = orig_row(perm, i);
+		uint64_t s = 0;
+		uint32_t cnt = 1;
+		if (cw->mv)
+			mutcol_mv_range(cw->mc, r, &s, &cnt);
+		for (uint32_t k = 0; k < cnt && j < total; k++, j++) {
+			const void *slot = cw->mv ? mutcol_elem(cw->mc, s + k) : mutcol_data(cw->mc, r);
+			kr[j].key = slot_key(cw->type, slot);
+			kr[j].row = (uint32_t)i;
+			kr[j].pad_ = 0;
+		}
+	}
+	total = j;
+	qsort(kr, total, sizeof(KeyRow), cmp_keyrow);
+	if (o->range) {
+		vals = mem_alloc(sizeof(uint64_t) * (total ? total : 1));
+		rows = mem_alloc(sizeof(uint32_t) * (total ? total : 1));
+		if (vals == NULL || rows == NULL) {
+			rc = err_set(w->e, ERR_NOMEM, "indexing column %d", col);
+			goto out;
+		}
+		for (size_t i = 0; i < total; i++) {
+			vals[i] = key_stored(cw->type, kr[i].key);
+			rows[i] = kr[i].row;
+		}
+		if ((rc = ix_block(w, SEGFILE_K_RANGE_VALUES, col, vals, total * 8,
+				   &cw->ix_blk[SEGFILE_IXB_RANGE_A])) != 0 ||
+		    (rc = ix_block(w, SEGFILE_K_RANGE_ROWS, col, rows, total * 4,
+				   &cw->ix_blk[SEGFILE_IXB_RANGE_ROWS])) != 0)
+			goto out;
+		cw->ix |= SEGFILE_IX_RANGE;
+	}
+	if (o->bloom) {
+		/* distinct values, hashed, over the keys already read (hash
+		 * nh is written at or below byte 8 * i + 8, key i is read
+		 * at byte 16 * i first) */
+		uint64_t *h = vals ? vals : (uint64_t *)(void *)kr;
+		size_t nh = 0;
+		uint64_t prev = 0;
+		for (size_t i = 0; i < total; i++) {
+			uint64_t k = kr[i].key;
+			if (i == 0 || k != prev)
+				h[nh++] = key_hash(cw->type, k);
+			prev = k;
+		}
+		if ((rc = write_bloom(w, cw, h, nh, col)) != 0)
+			goto out;
+		cw->ix |= SEGFILE_IX_BLOOM;
+	}
+out:
+	mem_free(kr);
+	mem_free(vals);
+	mem_free(rows);
+	return rc;
+}
+
+/* Writes column c's indexes (after its row blocks) as its options ask. */
+static int
+write_indexes(W *w, ColW *cw, const SegWriteSpec *sp, const uint32_t *perm, size_t n, int c)
+{
+	const SegColOpt *o = &sp->cols[c];
+	int sorted = sp->sort_col == c && cw->dict;
+	if (cw->dict) {
+		if (!o->inverted && !o->range && !o->bloom && !sorted)
+			return 0;
+		return dict_indexes(w, cw, o, sorted, perm, n, c);
+	}
+	/* raw columns are numeric; an inverted index needs a dictionary
+	 * and is not written for them */
+	if (!o->range && !o->bloom)
+		return 0;
+	return raw_indexes(w, cw, o, perm, n, c);
+}
+
 /* ---- footer ---- */
 
 static void
@@ -714,6 +1087,8 @@ setup_col(ColW *cw, const SegWriteSpec *sp, int c, size_t n, W *w)
 	cw->dict = type_is_var(cw->type) || sp->cols[c].dict;
 	cw->codec = sp->cols[c].codec;
 	cw->dict_a = cw->dict_b = SEGFILE_NONE;
+	for (int i = 0; i < SEGFILE_IXB_COUNT; i++)
+		cw->ix_blk[i] = SEGFILE_NONE;
 	if (!cw->dict)
 		return 0;
 	return type_is_var(cw->type) ? build_var_dict(cw, n, w, c) : build_num_dict(cw, n, w, c);
@@ -786,6 +1161,8 @@ write_body(W *w, const SegWriteSpec *sp, size_t n, Buf *cols_out, int64_t tm[3])
 			if ((rc = write_rowblock(w, &cw, &sc, c, perm, r0, k, &cw.rbs[rb])) != 0)
 				goto out;
 		}
+		if ((rc = write_indexes(w, &cw, sp, perm, n, c)) != 0)
+			goto out;
 		/* column record */
 		const char *name = sp->cols[c].name;
 		size_t nl = strlen(name);
@@ -814,6 +1191,10 @@ write_body(W *w, const SegWriteSpec *sp, size_t n, Buf *cols_out, int64_t tm[3])
 		put_u64(cols_out, mx);
 		put_u32(cols_out, cw.dict_a);
 		put_u32(cols_out, cw.dict_b);
+		put_u32(cols_out, cw.ix);
+		for (int i = 0; i < SEGFILE_IXB_COUNT; i++)
+			put_u32(cols_out, cw.ix_blk[i]);
+		put_u32(cols_out, 0);
 		for (size_t rb = 0; rb < nrb; rb++) {
 			put_u32(cols_out, cw.rbs[rb].data);
 			put_u32(cols_out, cw.rbs[rb].nulls);

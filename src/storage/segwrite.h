@@ -17,13 +17,20 @@ typedef struct SegColOpt {
 	int dict;		/* 1: sorted dictionary + bit-packed ids; STRING,
 				 * JSON and BYTES always get one */
 	int codec;		/* CodecId for the column's row blocks */
+	int inverted;		/* 1: inverted index (dictionary columns; ignored
+				 * for a raw column) */
+	int range;		/* 1: range index: a dictionary column's ranges
+				 * of ids (through its inverted or sorted index
+				 * when it has one), a raw column's values */
+	int bloom;		/* 1: bloom filter over the distinct values */
 } SegColOpt;
 
 typedef struct SegWriteSpec {
 	const MutSeg *seg;	/* rows [0, nrows) are written */
 	size_t nrows;		/* 0: every row published when the write starts */
 	const SegColOpt *cols;	/* one per column of seg */
-	int sort_col;		/* -1, or a single-value column to sort rows by */
+	int sort_col;		/* -1, or a single-value column to sort rows by;
+				 * a dictionary column also gets a sorted index */
 	int time_col;		/* -1, or an INT/LONG/TIMESTAMP single-value
 				 * column whose min/max is the time range */
 	const SegSource *sources;

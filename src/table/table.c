@@ -149,9 +149,13 @@ configure_parts(Table *t, const Schema *s)
 		cols[i].codec = CODEC_LZ4;
 		/* dimensions get a sorted dictionary unless the config says
 		 * otherwise; metrics and times are stored raw */
+		int nodict = name_in(f->name, cfg->no_dictionary, cfg->nnodict);
+		cols[i].inverted = name_in(f->name, cfg->inverted, cfg->ninverted);
+		cols[i].range = name_in(f->name, cfg->range, cfg->nrange);
+		cols[i].bloom = name_in(f->name, cfg->bloom, cfg->nbloom);
+		/* an inverted index needs a dictionary (as in Pinot) */
 		cols[i].dict = type_is_var(f->type) ||
-			       (f->kind == FIELD_DIMENSION &&
-				!name_in(f->name, cfg->no_dictionary, cfg->nnodict));
+			       (!nodict && (f->kind == FIELD_DIMENSION || cols[i].inverted));
 	}
 	if (cfg->sorted_column) {
 		int c = schema_find(s, cfg->sorted_column);

@@ -152,6 +152,7 @@ static SegFile *
 write_file(const char *name, int variant)
 {
 	SegColOpt o[NC];
+	memset(o, 0, sizeof(o));
 	for (int c = 0; c < NC; c++) {
 		o[c].name = cols[c].name;
 		o[c].dict = variant == 1;
