@@ -43,6 +43,10 @@ EVENT_TYPES = ["created", "paid", "allocated", "picked", "packed", "labeled", "d
 	       "in_transit", "out_for_delivery", "delivered", "failed", "cancelled"]
 STATUSES = ["OK", "OK", "OK", "OK", "RETRY", "ERROR", "TIMEOUT"]
 T0 = 1764000000000
+# Both systems keep rows ordered by market (Waybill: sortedColumn; the
+# ClickHouse table: ORDER BY (market, event_time)), as a user of either
+# would for a table filtered by market.
+SORTED = "market"
 DIMS = [("order_id", "STRING"), ("market", "STRING"), ("service", "STRING"),
 	("event_type", "STRING"), ("status", "STRING"), ("store_id", "INT"), ("driver_id", "STRING")]
 METRICS = [("latency_ms", "INT"), ("amount", "DOUBLE"), ("attempt", "INT")]
@@ -128,7 +132,8 @@ class WaybillSealed(e2e.Waybill):
 					     "format": "1:MILLISECONDS:EPOCH", "granularity": "1:MILLISECONDS"}]}
 		c = {"tableName": name, "tableType": "OFFLINE",
 		     "segmentsConfig": {"schemaName": name, "timeColumnName": ts, "replication": "1"},
-		     "tenants": {}, "tableIndexConfig": {"loadMode": "MMAP"}, "metadata": {}}
+		     "tenants": {}, "tableIndexConfig": {"loadMode": "MMAP", "sortedColumn": [SORTED]},
+		     "metadata": {}}
 		for path, body in (("/schemas", s), ("/tables", c)):
 			st, txt = e2e.http_post(self.port, path, json.dumps(body))
 			if st != 200:
@@ -204,9 +209,9 @@ def main():
 		try:
 			ch = e2e.ClickHouse(tmp)
 			ch.create = lambda name, dims, metrics, ts="ts": ch.sql(
-				"CREATE TABLE %s (%s) ENGINE = MergeTree ORDER BY %s" % (
+				"CREATE TABLE %s (%s) ENGINE = MergeTree ORDER BY (%s, %s)" % (
 					name, ", ".join("%s %s" % (n, ch.TYPES[t]) for n, t in
-							dims + metrics + [(ts, "LONG")]), ts))
+							dims + metrics + [(ts, "LONG")]), SORTED, ts))
 			load(ch, a.rows)
 			ch.sql("OPTIMIZE TABLE orders FINAL")
 			b = ch.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE table = 'orders' AND active")

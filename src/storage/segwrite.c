@@ -229,6 +229,13 @@ w_block(W *w, int kind, int col, int codec, const void *raw, size_t n, uint32_t 
 		if ((rc = codec_compress(codec, raw, n, w->cbuf, w->ccap, &outlen, w->e)) != 0)
 			return rc;
 		out = w->cbuf;
+		if (outlen > n - n / 4) {
+			/* saving less than a quarter is not worth a decode at
+			 * every scan: stored raw, read in place */
+			codec = CODEC_NONE;
+			out = raw;
+			outlen = n;
+		}
 	}
 	BlockEnt *b = &w->blocks[w->nblocks];
 	b->off = w->pos;
