@@ -78,7 +78,7 @@ static const BindCol segments_cols[] = {
 	{"path", TYPE_STRING, 0},      {"state", TYPE_STRING, 0},   {"numRows", TYPE_LONG, 0},
 	{"bytes", TYPE_LONG, 0},       {"startTime", TYPE_LONG, 0}, {"endTime", TYPE_LONG, 0},
 	{"startOffset", TYPE_LONG, 0}, {"endOffset", TYPE_LONG, 0}, {"seqNumber", TYPE_LONG, 0},
-	{"creationTime", TYPE_TIMESTAMP, 0}, {"reason", TYPE_STRING, 0},
+	{"creationTime", TYPE_TIMESTAMP, 0}, {"reason", TYPE_STRING, 0}, {"indexes", TYPE_STRING, 0},
 };
 
 static int
@@ -113,6 +113,7 @@ segments_build(Table *t, RowBatch *b, Err *e)
 		row[12] = si[i].created_ms > 0 ? value_int(TYPE_TIMESTAMP, si[i].created_ms)
 					       : value_null(TYPE_TIMESTAMP);
 		row[13] = si[i].reason[0] ? str(&b->arena, si[i].reason) : value_null(TYPE_STRING);
+		row[14] = str(&b->arena, si[i].indexes);
 	}
 	mem_free(si);
 	return rc;

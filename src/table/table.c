@@ -764,6 +764,36 @@ seg_name(char *out, size_t cap, const char *table, int p, uint64_t seq, int64_t 
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
 }
 
+/* "col:sorted,col:inverted+bloom" for the indexes of a segment file. */
+static void
+index_list(const SegFile *f, char *out, size_t cap)
+{
+	static const struct { unsigned bit; const char *name; } kinds[] = {
+		{SEGFILE_IX_SORTED, "sorted"}, {SEGFILE_IX_INVERTED, "inverted"},
+		{SEGFILE_IX_RANGE, "range"}, {SEGFILE_IX_BLOOM, "bloom"}};
+	size_t len = 0;
+	out[0] = '\0';
+	for (int c = 0; c < segfile_meta(f)->ncols; c++) {
+		const SegColInfo *ci = segfile_col(f, c);
+		if (ci->indexes == 0)
+			continue;
+		int n = snprintf(out + len, cap - len, "%s%s:", len ? "," : "", ci->name);
+		if (n < 0 || (size_t)n >= cap - len)
+			return;
+		len += (size_t)n;
+		int first = 1;
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			if (!(ci->indexes & kinds[k].bit))
+				continue;
+			n = snprintf(out + len, cap - len, "%s%s", first ? "" : "+", kinds[k].name);
+			if (n < 0 || (size_t)n >= cap - len)
+				return;
+			len += (size_t)n;
+			first = 0;
+		}
+	}
+}
+
 /* Appends entries for the files in DIR/quarantine of partition p. */
 static SegInfo *
 add_quarantined(Table *t, int p, SegInfo *si, int *count)
@@ -843,6 +873,7 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 				s->min_time = m->tmin;
 				s->max_time = m->tmax;
 				s->created_ms = m->created_ms;
+				index_list(ps->file, s->indexes, sizeof(s->indexes));
 			} else {
 				snprintf(s->path, sizeof(s->path), "%s/p%d", t->dir, i);
 				s->bytes = mutseg_bytes(ps->mut);

@@ -99,6 +99,7 @@ typedef struct SegInfo {
 	uint64_t seq;		/* segment number in the partition */
 	int64_t created_ms;	/* SEALED: creation time */
 	char reason[256];	/* QUARANTINED: why */
+	char indexes[512];	/* SEALED: "col:sorted,col:inverted+bloom,..." */
 	char name[256];
 	char path[512];
 	size_t rows;

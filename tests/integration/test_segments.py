@@ -341,3 +341,29 @@ def test_time_threshold_seals(make_server):
 		time.sleep(0.1)
 	assert srv.rows("SELECT state, numRows FROM sys.segments WHERE tableName = 'tt' ORDER BY state") == [
 		["MUTABLE", 0], ["SEALED", 10]]
+
+
+def test_indexes_listed_and_used(make_server):
+	srv = make_server()
+	srv.add_schema(EV)
+	srv.add_table(sealing_config("ev", extra_index={
+		"sortedColumn": ["market"], "invertedIndexColumns": ["status", "tags"],
+		"rangeIndexColumns": ["qty"], "bloomFilterColumns": ["order_id"]}))
+	rnd = random.Random(21)
+	srv.ingest("ev", ndjson(ev_rows(0, 3000, rnd)))
+	before = answers(srv)
+	assert srv.post("/tables/ev/forceCommit").status_code == 200
+	assert answers(srv) == before
+	ix = srv.scalar("SELECT indexes FROM sys.segments WHERE tableName = 'ev' AND state = 'SEALED'")
+	for want in ("market:sorted", "status:inverted", "tags:inverted", "qty:range", "order_id:bloom"):
+		assert want in ix, ix
+	# a point lookup for an absent key is pruned by the bloom filter or
+	# the dictionary; present ones are found
+	r = srv.query("SELECT count(*) FROM ev WHERE order_id = 123456789")
+	assert r["resultTable"]["rows"] == [[0]] and r["numSegmentsPrunedByValue"] >= 1, r
+	assert srv.scalar("SELECT count(*) FROM ev WHERE order_id = 1234") == 1
+	# the sorted and inverted indexes answer the filter: few entries read
+	r = srv.query("SELECT count(*) FROM ev WHERE market = 'de' AND status = 'PAID'")
+	want = sum(1 for x in ev_rows(0, 3000, random.Random(21)) if x["market"] == "de" and x.get("status") == "PAID")
+	assert r["resultTable"]["rows"] == [[want]]
+	assert r["numEntriesScannedInFilter"] < 3000, r
