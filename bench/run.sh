@@ -37,4 +37,8 @@ WB_SEGFILE_ROWS=5000000 build/test_segfile 2>&1 | grep '^\[segfile\] [0-9]' || t
 echo "== scans: segment file vs mutable segment (2M rows)"
 WB_SCANFILE_ROWS=2000000 build/test_scanfile 2>&1 | grep 'Mrows/s' || true
 
+echo "== sealed segments (bench/segments.py)"
+/usr/bin/python3 bench/segments.py --waybill build/waybill \
+	$(case " $* " in *" --no-clickhouse "*) echo --no-clickhouse;; esac) || true
+
 exec /usr/bin/python3 bench/e2e.py --waybill build/waybill "$@"
