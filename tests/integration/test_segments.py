@@ -367,3 +367,24 @@ def test_indexes_listed_and_used(make_server):
 	want = sum(1 for x in ev_rows(0, 3000, random.Random(21)) if x["market"] == "de" and x.get("status") == "PAID")
 	assert r["resultTable"]["rows"] == [[want]]
 	assert r["numEntriesScannedInFilter"] < 3000, r
+
+
+def test_seal_frees_memory(make_server):
+	"""A sealed segment lives in its mapped file: the mutable segment's
+	memory is given back once no query holds it."""
+	import re
+	srv = make_server()
+	srv.add_schema(schema("m", dims=[("id", "LONG"), ("s", "STRING")], metrics=[("v", "DOUBLE")]))
+	srv.add_table(sealing_config("m"))
+
+	def mem():
+		t = srv.get("/metrics").text
+		return int(re.search(r"^waybill_memory_allocated_bytes (\d+)", t, re.M).group(1))
+	for k in range(10):
+		srv.ingest("m", ndjson([{"id": i, "s": "str%d" % (i % 1000), "v": i * 0.5}
+					for i in range(k * 50000, (k + 1) * 50000)]))
+	full = mem()
+	assert srv.post("/tables/m/forceCommit").status_code == 200
+	assert srv.count("m") == 500000
+	after = mem()
+	assert after < full * 0.3, (full, after)
