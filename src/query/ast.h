@@ -49,6 +49,7 @@ typedef struct Ast {
 	Value val;
 	int nargs;
 	struct Ast **args;
+	struct Ast *filter;	/* AST_FUNC: an aggregate's FILTER (WHERE ...) */
 } Ast;
 
 typedef struct AstTarget {

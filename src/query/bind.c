@@ -135,6 +135,9 @@ ast_equal(const Ast *x, const Ast *y)
 	for (int i = 0; i < x->nargs; i++)
 		if (!ast_equal(x->args[i], y->args[i]))
 			return 0;
+	if ((x->filter == NULL) != (y->filter == NULL) ||
+	    (x->filter && !ast_equal(x->filter, y->filter)))
+		return 0;
 	return 1;
 }
 
@@ -967,8 +970,12 @@ bind_func(B *b, const Ast *n, Expr **out)
 {
 	AggKind k;
 	int rc;
-	if (agg_lookup(n->name, n->distinct, &k) != 0)
+	if (agg_lookup(n->name, n->distinct, &k) != 0) {
+		if (n->filter)
+			return fail(b, ERR_SQL_PARSE, n->pos, "FILTER specified, but %s is not an aggregate function",
+				    n->name);
 		return bind_scalar(b, n, out);
+	}
 	if (b->in_agg)
 		return fail(b, ERR_GROUPING, n->pos, "aggregate function calls cannot be nested");
 	if (!b->agg_ctx)
@@ -1025,6 +1032,21 @@ bind_func(B *b, const Ast *n, Expr **out)
 		if ((k == AGG_MIN || k == AGG_MAX) && type_is_var(at) && !ag.arg->mv)
 			ag.kind = k == AGG_MIN ? AGG_MIN_STR : AGG_MAX_STR;
 		ag.param = param;
+	}
+	if (n->filter) {
+		/* evaluated per row, before the aggregate sees it */
+		b->in_agg = 1;
+		b->agg_ctx = 0;
+		const char *clause = b->clause;
+		b->clause = "FILTER";
+		rc = bind_expr(b, n->filter, &ag.filter);
+		b->clause = clause;
+		b->in_agg = 0;
+		b->agg_ctx = 1;
+		if (rc != 0)
+			return rc;
+		if ((rc = check_bool(b, ag.filter, "FILTER", n->filter->pos)) != 0)
+			return rc;
 	}
 	Err tmp;
 	err_clear(&tmp);
@@ -1745,8 +1767,10 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 	expr_number(p->where, &next);
 	for (int g = 0; g < p->ngroup; g++)
 		expr_number(p->group[g], &next);
-	for (int i = 0; i < p->nagg; i++)
+	for (int i = 0; i < p->nagg; i++) {
 		expr_number(p->aggs[i].arg, &next);
+		expr_number(p->aggs[i].filter, &next);
+	}
 	expr_number(p->having, &next);
 	for (int i = 0; i < p->nout; i++)
 		expr_number(p->out[i], &next);

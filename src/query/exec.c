@@ -511,8 +511,10 @@ post_filter_cols(const Plan *p)
 	if (p->is_agg) {
 		for (int k = 0; k < p->ngroup; k++)
 			mark_cols(p->group[k], seen, p->tab.ncols, &n);
-		for (int k = 0; k < p->nagg; k++)
+		for (int k = 0; k < p->nagg; k++) {
 			mark_cols(p->aggs[k].arg, seen, p->tab.ncols, &n);
+			mark_cols(p->aggs[k].filter, seen, p->tab.ncols, &n);
+		}
 	} else {
 		for (int k = 0; k < p->nout; k++)
 			mark_cols(p->out[k], seen, p->tab.ncols, &n);

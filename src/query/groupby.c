@@ -535,9 +535,21 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 		}
 		gidx = gt->gidx;
 	}
+	uint16_t fsel[EXPR_BATCH];
+	const uint16_t *sel0 = sel;
+	int nsel0 = nsel;
 	for (int a = 0; a < p->nagg; a++) {
 		const Vec *arg = NULL;
 		const Expr *in = p->aggs[a].arg;
+		sel = sel0;
+		nsel = nsel0;
+		if (p->aggs[a].filter) {
+			int nf = 0;
+			if ((rc = exprvec_filter(cx, p->aggs[a].filter, b, sel0, nsel0, fsel, &nf, e)) != 0)
+				return rc;
+			sel = fsel;
+			nsel = nf;
+		}
 		if (in && (rc = exprvec_eval(cx, in, b, sel, nsel, &arg, e)) != 0)
 			return rc;
 		if (!has_mv) {

@@ -390,8 +390,6 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 		PgQuery__FuncCall *f = node->func_call;
 		if (f->over != NULL)
 			return unsupported(cv, "window function", f->location);
-		if (f->agg_filter != NULL)
-			return unsupported(cv, "aggregate FILTER", f->location);
 		const char *fname = f->n_funcname > 0 ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
 		if (fname == NULL)
 			return unsupported(cv, "function name", f->location);
@@ -426,6 +424,8 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 		n->star = f->agg_star;
 		n->distinct = f->agg_distinct;
 		if ((rc = conv_list(cv, n, 0, f->args, f->n_args)) != 0)
+			return rc;
+		if (f->agg_filter != NULL && (rc = conv_expr(cv, f->agg_filter, &n->filter)) != 0)
 			return rc;
 		*out = n;
 		return 0;

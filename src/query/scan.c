@@ -178,8 +178,10 @@ scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t en
 	mark_str(p->where, s->need_str, p->tab.ncols);
 	for (int k = 0; k < p->ngroup; k++)
 		mark_str(p->group[k], s->need_str, p->tab.ncols);
-	for (int k = 0; k < p->nagg; k++)
+	for (int k = 0; k < p->nagg; k++) {
 		mark_str(p->aggs[k].arg, s->need_str, p->tab.ncols);
+		mark_str(p->aggs[k].filter, s->need_str, p->tab.ncols);
+	}
 	if (!p->is_agg) {
 		for (int k = 0; k < p->nout; k++)
 			mark_str(p->out[k], s->need_str, p->tab.ncols);
