@@ -44,9 +44,12 @@
  * next one; estimate = kept / (lim / 2^64).  Union = keep the hashes
  * below the smaller lim.  Serialized: lim, then the DISTINCT form.
  *
- * Exports: agg_func, agg_lookup, agg_result_type, agg_is_mv.
+ * Exports: agg_func, agg_lookup, agg_result_type, agg_is_mv, agg_is_two_arg,
+ * agg_update2.
  */
 #include "query/agg.h"
+
+#include <stddef.h>
 #include "base/hash.h"
 #include "base/mem.h"
 
@@ -973,6 +976,192 @@ strmm_destroy(void *st)
 	strmm_init(s);
 }
 
+/* ---- ARG_MAX / ARG_MIN (DuckDB), LASTWITHTIME / FIRSTWITHTIME (Pinot) ----
+ * The value at the row with the greatest (least) key; rows where the
+ * value or the key is NULL are skipped.  Ties: ARG_MAX, ARG_MIN and
+ * FIRSTWITHTIME keep the row seen first, LASTWITHTIME the row seen last
+ * (Pinot).  A string value is copied into a buffer the state owns and
+ * reuses, so a stream of improvements costs a copy, not an allocation. */
+
+typedef struct {
+	int64_t ki;		/* the key: integer ... */
+	double kd;		/* ... or floating (kf) */
+	int64_t vi;		/* the value: integer, floating or string */
+	double vd;
+	char *s;
+	uint32_t n, cap;
+	uint8_t has, kf, vf, vs;
+} ArgSt;
+
+static void arg_init(void *st) { memset(st, 0, sizeof(ArgSt)); }
+
+/* -1, 0, 1: key of (ki, kd) against the state's */
+static int
+arg_keycmp(const ArgSt *s, int kf, int64_t ki, double kd)
+{
+	if (kf)
+		return (kd > s->kd) - (kd < s->kd);
+	return (ki > s->ki) - (ki < s->ki);
+}
+
+static int
+arg_set_str(ArgSt *s, const char *p, uint32_t n)
+{
+	if (n + 1 > s->cap) {
+		uint32_t cap = n + 1 < 32 ? 32 : n + 1;
+		char *d = mem_realloc(s->s, cap);
+		if (d == NULL)
+			return ERR_NOMEM;
+		s->s = d;
+		s->cap = cap;
+	}
+	memcpy(s->s, p, n);
+	s->s[n] = '\0';
+	s->n = n;
+	s->vs = 1;
+	return 0;
+}
+
+/* dir: 1 keep the greatest key, -1 the least; last: ties go to the newer */
+static int
+arg_offer(ArgSt *s, int kf, int64_t ki, double kd, const Value *v, int dir, int last)
+{
+	if (s->has) {
+		int c = arg_keycmp(s, kf, ki, kd) * dir;
+		if (c < 0 || (c == 0 && !last))
+			return 0;
+	}
+	s->kf = (uint8_t)kf;
+	s->ki = ki;
+	s->kd = kd;
+	s->has = 1;
+	if (type_is_var((WbType)v->type))
+		return arg_set_str(s, v->u.s ? v->u.s : "", v->n);
+	s->vs = 0;
+	s->vf = (uint8_t)type_is_float((WbType)v->type);
+	if (s->vf)
+		s->vd = v->u.d;
+	else
+		s->vi = v->u.i;
+	return 0;
+}
+
+static int
+arg_dir(AggKind k, int *last)
+{
+	*last = k == AGG_LAST_WITH_TIME;
+	return k == AGG_ARG_MIN || k == AGG_FIRST_WITH_TIME ? -1 : 1;
+}
+
+int
+agg_update2(AggKind k, char *states, const uint32_t *gidx, const Vec *a, const Vec *key,
+	    const uint16_t *sel, int nsel)
+{
+	int last, dir = arg_dir(k, &last);
+	int kf = key->enc == VEC_F64;
+	if (key->enc != VEC_I64 && key->enc != VEC_F64)
+		return ERR_TYPE;
+	for (int j = 0; j < nsel; j++) {
+		int r = ROW(j);
+		if (isnull(a, r) || isnull(key, r))
+			continue;
+		Value v;
+		if (a->enc == VEC_I64)
+			v = value_int(TYPE_LONG, a->i[r]);
+		else if (a->enc == VEC_F64)
+			v = value_double(TYPE_DOUBLE, a->d[r]);
+		else if (exprvec_value(a, r, &v, NULL) != 0 || v.null || v.mv)
+			continue;
+		int rc = arg_offer(ST(ArgSt, r), kf, kf ? 0 : key->i[r], kf ? key->d[r] : 0, &v, dir, last);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+arg_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
+{
+	(void)states; (void)gidx; (void)a; (void)sel; (void)nsel;
+	return ERR_INTERNAL;	/* two arguments: agg_update2 */
+}
+
+static int
+arg_merge_dir(void *dst, const void *src, AggKind k)
+{
+	const ArgSt *s = src;
+	if (!s->has)
+		return 0;
+	int last, dir = arg_dir(k, &last);
+	Value v = s->vs ? value_str(TYPE_STRING, s->s, s->n)
+		      : s->vf ? value_double(TYPE_DOUBLE, s->vd) : value_int(TYPE_LONG, s->vi);
+	return arg_offer(dst, s->kf, s->ki, s->kd, &v, dir, last);
+}
+
+static int argmax_merge(void *d, const void *s) { return arg_merge_dir(d, s, AGG_ARG_MAX); }
+static int argmin_merge(void *d, const void *s) { return arg_merge_dir(d, s, AGG_ARG_MIN); }
+static int lastwt_merge(void *d, const void *s) { return arg_merge_dir(d, s, AGG_LAST_WITH_TIME); }
+static int firstwt_merge(void *d, const void *s) { return arg_merge_dir(d, s, AGG_FIRST_WITH_TIME); }
+
+/* The result (a string points into the state) in type t. */
+static void
+arg_final(const void *st, WbType t, Value *out)
+{
+	const ArgSt *s = st;
+	if (!s->has)
+		*out = value_null(t);
+	else if (type_is_var(t))
+		*out = s->vs ? value_str(t, s->s, s->n) : value_null(t);
+	else if (s->vs)
+		*out = value_null(t);
+	else if (type_is_float(t))
+		*out = value_double(t, s->vf ? s->vd : (double)s->vi);
+	else
+		*out = value_int(t, s->vf ? (int64_t)s->vd : s->vi);
+}
+
+static void
+arg_ser(const void *st, Buf *o)
+{
+	const ArgSt *s = st;
+	buf_append(o, s, offsetof(ArgSt, s));
+	buf_append(o, &s->n, 4);
+	buf_append(o, &s->has, 4);	/* has, kf, vf, vs */
+	if (s->has && s->vs)
+		buf_append(o, s->s, s->n);
+}
+
+static int
+arg_de(void *st, const char *p, size_t n, size_t *used, Err *e)
+{
+	ArgSt *s = st;
+	size_t head = offsetof(ArgSt, s) + 8;
+	arg_init(s);
+	if (n < head)
+		return err_set(e, ERR_CORRUPT, "arg_max state truncated");
+	memcpy(s, p, offsetof(ArgSt, s));
+	uint32_t len;
+	memcpy(&len, p + offsetof(ArgSt, s), 4);
+	memcpy(&s->has, p + offsetof(ArgSt, s) + 4, 4);
+	*used = head;
+	if (s->has && s->vs) {
+		if (len > n - head)
+			return err_set(e, ERR_CORRUPT, "arg_max state truncated");
+		if (arg_set_str(s, p + head, len) != 0)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		*used += len;
+	}
+	return 0;
+}
+
+static void
+arg_destroy(void *st)
+{
+	ArgSt *s = st;
+	mem_free(s->s);
+	arg_init(s);
+}
+
 static void
 pct_ser(const void *st, Buf *o)
 {
@@ -1494,6 +1683,10 @@ static const AggFunc funcs[] = {
 	{AGG_PERCENTILE_DISC, "percentile_disc", sizeof(PctSt), pct_init, pct_update, pct_merge, pctd_final, pct_ser, pct_de, pct_destroy, pct_param},
 	{AGG_MIN_STR, "min", sizeof(StrSt), strmm_init, strmin_update, strmin_merge, strmm_final, strmm_ser, strmm_de, strmm_destroy, NULL},
 	{AGG_MAX_STR, "max", sizeof(StrSt), strmm_init, strmax_update, strmax_merge, strmm_final, strmm_ser, strmm_de, strmm_destroy, NULL},
+	{AGG_ARG_MAX, "arg_max", sizeof(ArgSt), arg_init, arg_update, argmax_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
+	{AGG_ARG_MIN, "arg_min", sizeof(ArgSt), arg_init, arg_update, argmin_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
+	{AGG_LAST_WITH_TIME, "lastwithtime", sizeof(ArgSt), arg_init, arg_update, lastwt_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
+	{AGG_FIRST_WITH_TIME, "firstwithtime", sizeof(ArgSt), arg_init, arg_update, firstwt_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
 };
 
 const AggFunc *
@@ -1517,6 +1710,9 @@ static const struct {
 	{"approx_count_distinct", AGG_HLL}, {"distinctcounthllmv", AGG_HLL_MV},
 	{"distinctcountthetasketch", AGG_THETA},
 	{"percentile_cont", AGG_PERCENTILE_CONT}, {"percentile_disc", AGG_PERCENTILE_DISC},
+	{"arg_max", AGG_ARG_MAX}, {"argmax", AGG_ARG_MAX}, {"max_by", AGG_ARG_MAX},
+	{"arg_min", AGG_ARG_MIN}, {"argmin", AGG_ARG_MIN}, {"min_by", AGG_ARG_MIN},
+	{"lastwithtime", AGG_LAST_WITH_TIME}, {"firstwithtime", AGG_FIRST_WITH_TIME},
 };
 
 int
@@ -1532,6 +1728,13 @@ agg_lookup(const char *name, int distinct, AggKind *out)
 			return 0;
 		}
 	return -1;
+}
+
+int
+agg_is_two_arg(AggKind k)
+{
+	return k == AGG_ARG_MAX || k == AGG_ARG_MIN || k == AGG_LAST_WITH_TIME ||
+	       k == AGG_FIRST_WITH_TIME;
 }
 
 int
@@ -1564,8 +1767,8 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 	default:
 		break;
 	}
-	if (k == AGG_MIN_STR || k == AGG_MAX_STR) {
-		*out = t;
+	if (k == AGG_MIN_STR || k == AGG_MAX_STR || agg_is_two_arg(k)) {
+		*out = t == TYPE_NULL ? TYPE_INT : t;	/* the value's type */
 		return 0;
 	}
 	if (!type_is_numeric(t) && t != TYPE_NULL)

@@ -37,7 +37,9 @@ typedef enum AggKind {
 	 * (ORDER BY x): exact, f in [0, 1] kept as p = 100 f */
 	AGG_PERCENTILE_CONT, AGG_PERCENTILE_DISC,
 	/* MIN/MAX of strings (the binder picks them for var-length input) */
-	AGG_MIN_STR, AGG_MAX_STR
+	AGG_MIN_STR, AGG_MAX_STR,
+	/* (value, key): the value at the greatest / least key */
+	AGG_ARG_MAX, AGG_ARG_MIN, AGG_LAST_WITH_TIME, AGG_FIRST_WITH_TIME
 } AggKind;
 
 typedef struct AggFunc {
@@ -69,5 +71,12 @@ int agg_lookup(const char *name, int distinct, AggKind *out);
 int agg_result_type(AggKind k, WbType t, WbType *out, Err *e);
 /* 1 for the aggregates whose argument must be a multi-value column. */
 int agg_is_mv(AggKind k);
+/* 1 for the (value, key) aggregates: ARG_MAX, ARG_MIN, LASTWITHTIME,
+ * FIRSTWITHTIME; their update is agg_update2 (AggFunc.update fails). */
+int agg_is_two_arg(AggKind k);
+/* Vectorized update of a (value, key) aggregate; key is an integer or
+ * floating vector (ERR_TYPE otherwise), ERR_NOMEM possible. */
+int agg_update2(AggKind k, char *states, const uint32_t *gidx, const Vec *value, const Vec *key,
+		const uint16_t *sel, int nsel);
 
 #endif

@@ -36,6 +36,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -284,6 +285,17 @@ check_scalar(B *b, const Expr *e, int pos)
 	if (e->mv)
 		return fail(b, ERR_UNSUPPORTED, pos, "multi-value column in an expression");
 	return 0;
+}
+
+/* Pinot type name (any case) of n bytes at s; 1 if known. */
+static int
+type_name_in(const char *s, uint32_t n, WbType *out)
+{
+	char buf[32];
+	for (uint32_t i = 0; i < n && i < sizeof(buf) - 1; i++)
+		buf[i] = (char)toupper((unsigned char)s[i]);
+	buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
+	return type_from_name(buf, out) == 0;
 }
 
 static int
@@ -992,7 +1004,44 @@ bind_func(B *b, const Ast *n, Expr **out)
 		}
 	PlanAgg ag = {.kind = k};
 	WbType at = TYPE_NULL;
-	if (n->star) {
+	WbType declared = TYPE_NULL;
+	if (agg_is_two_arg(k)) {
+		int wt = k == AGG_LAST_WITH_TIME || k == AGG_FIRST_WITH_TIME;
+		if (n->star || n->nargs < 2 || n->nargs > 2 + wt)
+			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes %s", n->name,
+				    wt ? "(value, time[, 'dataType'])" : "two arguments (value, key)");
+		if (n->nargs == 3) {
+			const Ast *ta = n->args[2];
+			if (ta->kind != AST_CONST || ta->val.null || !type_is_var(ta->val.type) ||
+			    ta->val.n >= 32 || !type_name_in(ta->val.u.s, ta->val.n, &declared) ||
+			    !(type_is_numeric(declared) || declared == TYPE_STRING || declared == TYPE_BOOLEAN))
+				return fail(b, ERR_TYPE, ta->pos,
+					    "the dataType of %s must be 'INT', 'LONG', 'FLOAT', 'DOUBLE', 'BOOLEAN' or 'STRING'",
+					    n->name);
+		}
+		b->in_agg = 1;
+		b->agg_ctx = 0;
+		rc = bind_expr(b, n->args[0], &ag.arg);
+		if (rc == 0)
+			rc = bind_expr(b, n->args[1], &ag.arg2);
+		b->in_agg = 0;
+		b->agg_ctx = 1;
+		if (rc != 0)
+			return rc;
+		if (ag.arg->mv || ag.arg2->mv)
+			return fail(b, ERR_UNSUPPORTED, n->pos, "%s over a multi-value column", n->name);
+		if (!type_is_numeric(ag.arg2->type) && ag.arg2->type != TYPE_TIMESTAMP &&
+		    ag.arg2->type != TYPE_NULL)
+			return fail(b, ERR_TYPE, n->args[1]->pos, "the %s of %s must be a number or a timestamp, not %s",
+				    wt ? "time" : "key", n->name, type_name(ag.arg2->type));
+		at = ag.arg->type;
+		if (declared != TYPE_NULL) {
+			if (type_is_var(at) != (declared == TYPE_STRING))
+				return fail(b, ERR_TYPE, n->args[0]->pos, "%s: a %s value cannot be returned as %s",
+					    n->name, type_name(at), type_name(declared));
+			at = declared;
+		}
+	} else if (n->star) {
 		if (k != AGG_COUNT)
 			return fail(b, ERR_SQL_PARSE, n->pos, "%s(*) is not valid", n->name);
 		ag.kind = AGG_COUNT_STAR;
@@ -1769,6 +1818,7 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 		expr_number(p->group[g], &next);
 	for (int i = 0; i < p->nagg; i++) {
 		expr_number(p->aggs[i].arg, &next);
+		expr_number(p->aggs[i].arg2, &next);
 		expr_number(p->aggs[i].filter, &next);
 	}
 	expr_number(p->having, &next);

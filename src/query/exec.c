@@ -514,6 +514,7 @@ post_filter_cols(const Plan *p)
 		for (int k = 0; k < p->nagg; k++) {
 			mark_cols(p->aggs[k].arg, seen, p->tab.ncols, &n);
 			mark_cols(p->aggs[k].filter, seen, p->tab.ncols, &n);
+			mark_cols(p->aggs[k].arg2, seen, p->tab.ncols, &n);
 		}
 	} else {
 		for (int k = 0; k < p->nout; k++)

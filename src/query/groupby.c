@@ -451,11 +451,17 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 }
 
 static int
-agg_update(GroupTable *gt, int a, const uint32_t *gidx, const Vec *arg, const uint16_t *sel,
-	   int nsel, Err *e)
+agg_update(GroupTable *gt, int a, const uint32_t *gidx, const Vec *arg, const Vec *key,
+	   const uint16_t *sel, int nsel, Err *e)
 {
 	const AggFunc *f = agg_func(gt->p->aggs[a].kind);
 	int rc;
+	if (key != NULL) {
+		if ((rc = agg_update2(gt->p->aggs[a].kind, gt->states[a], gidx, arg, key, sel, nsel)) != 0)
+			return err_set(e, rc, rc == ERR_NOMEM ? "out of memory in %s" : "%s: unsupported argument",
+				       f->name);
+		return 0;
+	}
 	if (arg && arg->enc == VEC_MV && !agg_is_mv(gt->p->aggs[a].kind)) {
 		/* COUNT(mv column): counts non-NULL rows */
 		Vec tmp = *arg;
@@ -552,8 +558,11 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 		}
 		if (in && (rc = exprvec_eval(cx, in, b, sel, nsel, &arg, e)) != 0)
 			return rc;
+		const Vec *key = NULL;
+		if (p->aggs[a].arg2 && (rc = exprvec_eval(cx, p->aggs[a].arg2, b, sel, nsel, &key, e)) != 0)
+			return rc;
 		if (!has_mv) {
-			if ((rc = agg_update(gt, a, gidx, arg, sel, nsel, e)) != 0)
+			if ((rc = agg_update(gt, a, gidx, arg, key, sel, nsel, e)) != 0)
 				return rc;
 			continue;
 		}
@@ -567,7 +576,7 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 					gt->gidx[r] = gt->mvg[gt->mvoff[r] + j];
 				}
 			}
-			if ((rc = agg_update(gt, a, gidx, arg, gt->sel2, n2, e)) != 0)
+			if ((rc = agg_update(gt, a, gidx, arg, key, gt->sel2, n2, e)) != 0)
 				return rc;
 		}
 	}

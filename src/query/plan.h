@@ -40,6 +40,8 @@ typedef struct PlanAgg {
 	Expr *arg;		/* NULL for COUNT(*) */
 	WbType type;		/* result type */
 	double param;		/* constant parameter (PERCENTILE's p), else 0 */
+	Expr *arg2;		/* the key of a (value, key) aggregate
+				 * (agg_is_two_arg), else NULL */
 	Expr *filter;		/* FILTER (WHERE ...): rows it is not true for
 				 * are not aggregated; NULL = none */
 } PlanAgg;

@@ -181,6 +181,7 @@ scan_init_file(Scan *s, const Plan *p, const SegFile *f, size_t begin, size_t en
 	for (int k = 0; k < p->nagg; k++) {
 		mark_str(p->aggs[k].arg, s->need_str, p->tab.ncols);
 		mark_str(p->aggs[k].filter, s->need_str, p->tab.ncols);
+		mark_str(p->aggs[k].arg2, s->need_str, p->tab.ncols);
 	}
 	if (!p->is_agg) {
 		for (int k = 0; k < p->nout; k++)
