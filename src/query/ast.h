@@ -73,7 +73,10 @@ typedef struct AstSelect {
 	int distinct;
 	int ntargets;
 	AstTarget *targets;
-	const char *table;	/* NULL: no FROM */
+	const char *table;	/* NULL: no FROM (or a derived table) */
+	struct AstSelect *from_sub;	/* FROM (SELECT ...) alias, or a
+					 * WITH query named in FROM */
+	const char *from_alias;	/* the derived table's name */
 	const char *schema;	/* "sys" in sys.tables, else NULL */
 	int table_quoted;
 	int table_pos;

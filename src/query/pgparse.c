@@ -30,11 +30,19 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
+typedef struct Cte {
+	const char *name;
+	struct AstSelect *q;
+	struct Cte *next;
+} Cte;
+
 typedef struct Conv {
 	const char *sql;
 	size_t sqllen;
 	Arena *a;
 	Err *e;
+	Cte *ctes;		/* WITH queries in scope (innermost first) */
+	int depth;		/* nesting of subqueries */
 } Conv;
 
 static int
@@ -522,14 +530,62 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 	}
 }
 
+static int conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q);
+
+/* A nested SELECT (a subquery in FROM, a WITH query) into a new AstSelect. */
+static int
+conv_sub(Conv *cv, PgQuery__Node *n, int location, AstSelect **out)
+{
+	if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+		return unsupported(cv, "this subquery", location);
+	if (cv->depth >= 64)
+		return unsupported(cv, "subqueries nested more than 64 deep", location);
+	AstSelect *q = arena_calloc(cv->a, sizeof(AstSelect));
+	if (q == NULL)
+		return nomem(cv);
+	cv->depth++;
+	Cte *saved = cv->ctes;
+	int rc = conv_select(cv, n->select_stmt, q);
+	cv->ctes = saved;	/* the subquery's own WITH queries end with it */
+	cv->depth--;
+	*out = q;
+	return rc;
+}
+
+/* WITH a AS (...), b AS (...): each in scope for the ones after it and
+ * for the statement. */
+static int
+conv_with(Conv *cv, PgQuery__WithClause *w)
+{
+	if (w->recursive)
+		return unsupported(cv, "WITH RECURSIVE", w->location);
+	for (size_t i = 0; i < w->n_ctes; i++) {
+		PgQuery__Node *n = w->ctes[i];
+		if (n->node_case != PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR)
+			return unsupported(cv, "this WITH item", w->location);
+		PgQuery__CommonTableExpr *c = n->common_table_expr;
+		if (c->n_aliascolnames > 0)
+			return unsupported(cv, "column names after a WITH query's name", c->location);
+		Cte *ct = arena_calloc(cv->a, sizeof(Cte));
+		if (ct == NULL || (ct->name = arena_strdup(cv->a, c->ctename ? c->ctename : "")) == NULL)
+			return nomem(cv);
+		int rc = conv_sub(cv, c->ctequery, c->location, &ct->q);
+		if (rc != 0)
+			return rc;
+		ct->next = cv->ctes;
+		cv->ctes = ct;
+	}
+	return 0;
+}
+
 static int
 conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 {
 	int rc;
 	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
 		return unsupported(cv, "UNION/INTERSECT/EXCEPT", -1);
-	if (s->with_clause)
-		return unsupported(cv, "WITH", s->with_clause->location);
+	if (s->with_clause && (rc = conv_with(cv, s->with_clause)) != 0)
+		return rc;
 	if (s->n_values_lists > 0)
 		return unsupported(cv, "VALUES", -1);
 	if (s->into_clause)
@@ -552,14 +608,37 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 		return unsupported(cv, "more than one table in FROM (joins)", -1);
 	if (s->n_from_clause == 1) {
 		PgQuery__Node *f = s->from_clause[0];
-		if (f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR) {
+		if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
+			PgQuery__RangeSubselect *rs = f->range_subselect;
+			if (rs->lateral)
+				return unsupported(cv, "LATERAL", -1);
+			if ((rc = conv_sub(cv, rs->subquery, -1, &q->from_sub)) != 0)
+				return rc;
+			q->from_alias = rs->alias && rs->alias->aliasname
+					? arena_strdup(cv->a, rs->alias->aliasname) : "subquery";
+			if (q->from_alias == NULL)
+				return nomem(cv);
+			if (rs->alias && rs->alias->n_colnames > 0)
+				return unsupported(cv, "column names after a subquery's alias", -1);
+		} else if (f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR) {
 			if (f->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
 				return unsupported(cv, "JOIN", -1);
-			if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
-				return unsupported(cv, "subquery in FROM", -1);
 			return unsupported(cv, "this FROM item", -1);
 		}
-		PgQuery__RangeVar *rv = f->range_var;
+		PgQuery__RangeVar *rv = f->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ? f->range_var : NULL;
+		for (Cte *ct = cv->ctes; rv && ct; ct = ct->next) {
+			if ((rv->schemaname && rv->schemaname[0]) || strcmp(ct->name, rv->relname ? rv->relname : "") != 0)
+				continue;
+			q->from_sub = ct->q;
+			q->from_alias = rv->alias && rv->alias->aliasname ? arena_strdup(cv->a, rv->alias->aliasname)
+									  : ct->name;
+			if (q->from_alias == NULL)
+				return nomem(cv);
+			rv = NULL;
+		}
+	}
+	if (s->n_from_clause == 1 && q->from_sub == NULL) {
+		PgQuery__RangeVar *rv = s->from_clause[0]->range_var;
 		if (rv->catalogname && rv->catalogname[0])
 			return unsupported(cv, "catalog-qualified table name", rv->location);
 		if ((q->table = arena_strdup(cv->a, rv->relname ? rv->relname : "")) == NULL)

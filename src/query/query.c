@@ -161,31 +161,20 @@ find_table(Catalog *cat, const AstSelect *q, char *name, size_t cap)
 	return catalog_get_table_ci(cat, name);
 }
 
-/* force: bind afresh even if the cache holds a plan (it was bound against
- * columns the table no longer has). */
+/* Looks up q's table (a system table, or the catalog's) and binds q
+ * against it. */
 static int
-plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Err *e)
+bind_ast(Catalog *cat, const AstSelect *q, Arena *a, int pl, Plan **out, Err *e)
 {
-	unsigned long ver = cat ? catalog_version(cat) : 0;
-	CachedPlan *cp = force ? NULL : cache_get(sql, cat, ver, pl);
-	if (cp != NULL) {
-		*out = cp;
-		return 0;
-	}
-	Arena a;
-	arena_init(&a, 8192);
-	AstSelect *q;
-	int rc = pgparse_parse(sql, &a, &q, e);
+	int rc = 0;
 	Plan *plan = NULL;
-	if (rc != 0)
-		goto done;
 	BindTable bt = {0};
 	BindCol *cols = NULL;
 	const SysTab *vt = NULL;
 	Table *t = NULL;
 	if (q->table != NULL) {
 		if ((vt = systab_find(q->schema, q->table)) != NULL) {
-			bt.name = arena_printf(&a, "sys.%s", systab_name(vt));
+			bt.name = arena_printf(a, "sys.%s", systab_name(vt));
 			bt.ncols = systab_ncols(vt);
 			bt.cols = systab_cols(vt);
 		} else {
@@ -195,14 +184,14 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Err
 				rc = err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist at position %d", name,
 					     q->table_pos);
 				e->pos = q->table_pos;
-				goto done;
+				goto out;
 			}
 			const Schema *sc = table_schema(t);
 			cols = mem_calloc((size_t)sc->nfields + 1, sizeof(BindCol));
 			if (cols == NULL) {
 				table_unref(t);
 				rc = err_set(e, ERR_NOMEM, "out of memory");
-				goto done;
+				goto out;
 			}
 			for (int i = 0; i < sc->nfields; i++)
 				cols[i] = (BindCol){sc->fields[i].name, sc->fields[i].type, !sc->fields[i].single_value};
@@ -226,9 +215,48 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Err
 		plan->tab.cols = pc;
 		plan->tab.name = plan->table;
 	}
+out:
 	mem_free(cols);
 	if (t)
 		table_unref(t);
+	*out = rc == 0 ? plan : NULL;
+	return rc;
+}
+
+#define NEEDS_DERIVED 2	/* plan_for: the statement reads a derived table */
+
+typedef struct Derived {
+	Arena a;		/* owns q */
+	AstSelect *q;
+} Derived;
+
+/* force: bind afresh even if the cache holds a plan (it was bound against
+ * columns the table no longer has).  A statement reading a derived table
+ * (FROM (SELECT ...), WITH) is not bound here: NEEDS_DERIVED, with the
+ * parsed statement in *d (the caller frees d->a). */
+static int
+plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Derived *d, Err *e)
+{
+	unsigned long ver = cat ? catalog_version(cat) : 0;
+	CachedPlan *cp = force ? NULL : cache_get(sql, cat, ver, pl);
+	if (cp != NULL) {
+		*out = cp;
+		return 0;
+	}
+	Arena a;
+	arena_init(&a, 8192);
+	AstSelect *q;
+	int rc = pgparse_parse(sql, &a, &q, e);
+	Plan *plan = NULL;
+	if (rc != 0)
+		goto done;
+	if (q->from_sub != NULL) {
+		/* a derived table: bound once its rows exist (not cached) */
+		d->a = a;
+		d->q = q;
+		return NEEDS_DERIVED;
+	}
+	rc = bind_ast(cat, q, &a, pl, &plan, e);
 	if (rc != 0)
 		goto done;
 	cp = mem_calloc(1, sizeof(CachedPlan));
@@ -381,6 +409,145 @@ run_table(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *
 	return rc;
 }
 
+static int64_t clamp_i(int64_t want, int64_t ceil);
+static size_t clamp_z(size_t want, size_t ceil);
+
+/* Effective limits: the client's options and the statement's SET ones
+ * (p may be NULL), never above the server's ceilings. */
+static ExecLimits
+limits_of(const Plan *p, const QueryOpts *o)
+{
+	ExecLimits lim;
+	int64_t t = p && p->set_timeout_ms > 0 ? p->set_timeout_ms : o->timeout_ms;
+	size_t r = p && p->set_max_rows > 0 ? (size_t)p->set_max_rows : o->max_rows;
+	lim.timeout_ms = clamp_i(t, atomic_load(&ceil_timeout_ms));
+	lim.max_rows = clamp_z(r, atomic_load(&ceil_max_rows));
+	lim.mem_limit = clamp_z(o->mem_limit, atomic_load(&ceil_mem));
+	lim.ignore_nulls = o->no_null_handling;
+	return lim;
+}
+
+/* Runs a bound plan over its table, a system table, or no table. */
+static int
+run_plan(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *e)
+{
+	if (p->explain)
+		return explain(c, p, lim->ignore_nulls, rs, e);
+	if (p->table == NULL)
+		return exec_run(p, NULL, lim, rs, e);
+	if (p->systables) {
+		MutSeg *s = NULL;
+		int rc = systab_build(systab_get(p->systables), c, &s, e);
+		if (rc == 0) {
+			SnapSeg seg = {s, mutseg_rows(s), 0};
+			TableSnap snap = {NULL, 1, &seg, seg.rows};
+			rc = exec_run(p, &snap, lim, rs, e);
+			mutseg_free(s);
+		}
+		return rc;
+	}
+	int rc = run_table(c, p, lim, rs, e);
+	if (rc == STALE_PLAN)
+		rc = err_set(e, ERR_BUSY, "the schema of table %s changed during the query; retry", p->table);
+	return rc;
+}
+
+/* Runs q (parsed, not cached), whose FROM may be a derived table: the
+ * inner statement runs first (depth-first), its rows become a temporary
+ * mutable segment, and q is bound against its columns (named by the
+ * inner select list) under the derived table's alias.  A derived table
+ * is materialized within the statement's memory budget. */
+static int
+run_ast(Catalog *c, const AstSelect *q, int pl, const ExecLimits *lim, int depth, ResultSet *rs,
+	Err *e)
+{
+	Plan *plan = NULL;
+	int rc;
+	if (q->from_sub == NULL) {
+		Arena a;
+		arena_init(&a, 4096);
+		rc = bind_ast(c, q, &a, pl, &plan, e);
+		if (rc == 0) {
+			if (plan->table)
+				rs->table = arena_strdup(&rs->arena, plan->table);
+			rc = run_plan(c, plan, lim, rs, e);
+		}
+		bind_free(plan);
+		arena_free(&a);
+		return rc;
+	}
+	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
+	if (in == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	arena_init(&in->arena, 16 * 1024);
+	/* the inner statement: no implicit LIMIT, no row ceiling cut */
+	ExecLimits il = *lim;
+	il.max_rows = 0;
+	rc = run_ast(c, q->from_sub, 0, &il, depth + 1, in, e);
+	if (rc == 0 && in->partial)
+		rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling",
+			     q->from_alias);
+	ColDesc *cd = NULL;
+	BindCol *bc = NULL;
+	MutSeg *seg = NULL;
+	if (rc == 0) {
+		cd = mem_calloc((size_t)in->ncols + 1, sizeof(ColDesc));
+		bc = mem_calloc((size_t)in->ncols + 1, sizeof(BindCol));
+		if (cd == NULL || bc == NULL)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+	}
+	for (int i = 0; rc == 0 && i < in->ncols; i++) {
+		WbType t = in->cols[i].type == TYPE_NULL ? TYPE_STRING : in->cols[i].type;
+		cd[i].type = t;
+		cd[i].mv = in->cols[i].mv;
+		bc[i] = (BindCol){in->cols[i].name, t, in->cols[i].mv};
+	}
+	if (rc == 0 && (seg = mutseg_create(in->ncols, cd)) == NULL)
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	/* rows go in batches, so a big derived table needs no second copy */
+	RowBatch b;
+	rowbatch_init(&b, in->ncols);
+	for (size_t r0 = 0; rc == 0 && r0 < in->nrows; r0 += 4096) {
+		size_t n = in->nrows - r0 < 4096 ? in->nrows - r0 : 4096;
+		rowbatch_reset(&b);
+		for (size_t r = r0; r < r0 + n; r++) {
+			Value *row = rowbatch_add_row(&b);
+			if (row == NULL) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				break;
+			}
+			for (int k = 0; k < in->ncols; k++) {
+				row[k] = in->rows[r * (size_t)in->ncols + (size_t)k];
+				if (row[k].null || in->cols[k].type == TYPE_NULL)
+					row[k] = value_null(cd[k].type);
+				row[k].type = (uint8_t)cd[k].type;
+			}
+		}
+		if (rc == 0 && (rc = mutseg_append(seg, &b, e)) == 0)
+			mutseg_publish(seg);
+	}
+	rowbatch_free(&b);
+	if (rc == 0) {
+		BindTable bt = {q->from_alias, in->ncols, bc};
+		rc = bind_select(q, &bt, pl, &plan, e);
+	}
+	if (rc == 0) {
+		plan->tab.cols = bc;
+		rs->table = arena_strdup(&rs->arena, q->from_alias);
+		SnapSeg ss = {seg, mutseg_rows(seg), 0};
+		TableSnap snap = {NULL, 1, &ss, ss.rows};
+		rc = plan->explain ? err_set(e, ERR_UNSUPPORTED, "EXPLAIN of a query with a derived table")
+				   : exec_run(plan, &snap, lim, rs, e);
+	}
+	bind_free(plan);
+	mutseg_free(seg);
+	mem_free(cd);
+	mem_free(bc);
+	result_free(in);
+	(void)depth;
+	return rc;
+}
+
 static int exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out,
 			  Err *e);
 
@@ -429,7 +596,25 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 	if (sql == NULL)
 		return err_set(e, ERR_SQL_PARSE, "empty query");
 	CachedPlan *cp = NULL;
-	int rc = plan_for(c, sql, o.pinot_default_limit, 0, &cp, e);
+	Derived d = {0};
+	int rc = plan_for(c, sql, o.pinot_default_limit, 0, &cp, &d, e);
+	if (rc == NEEDS_DERIVED) {
+		ExecLimits lim = limits_of(NULL, &o);
+		ResultSet *rs = mem_calloc(1, sizeof(ResultSet));
+		rc = rs ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+		if (rs)
+			arena_init(&rs->arena, 16 * 1024);
+		if (rc == 0)
+			rc = run_ast(c, d.q, o.pinot_default_limit, &lim, 0, rs, e);
+		arena_free(&d.a);
+		if (rc != 0) {
+			result_free(rs);
+			return rc;
+		}
+		rs->stats.time_used_ms = (clock_mono_ns() - t0) / 1000000;
+		*out = rs;
+		return 0;
+	}
 	if (rc != 0)
 		return rc;
 	const Plan *p = cp->plan;
@@ -441,37 +626,18 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 	arena_init(&rs->arena, 16 * 1024);
 	if (p->table)
 		rs->table = arena_strdup(&rs->arena, p->table);
-	ExecLimits lim;
-	lim.timeout_ms = clamp_i(p->set_timeout_ms > 0 ? p->set_timeout_ms : o.timeout_ms, atomic_load(&ceil_timeout_ms));
-	lim.max_rows = clamp_z(p->set_max_rows > 0 ? (size_t)p->set_max_rows : o.max_rows, atomic_load(&ceil_max_rows));
-	lim.mem_limit = clamp_z(o.mem_limit, atomic_load(&ceil_mem));
-	lim.ignore_nulls = o.no_null_handling;
+	ExecLimits lim = limits_of(p, &o);
 
-	if (p->explain) {
-		rc = explain(c, p, lim.ignore_nulls, rs, e);
-	} else if (p->table == NULL) {
-		rc = exec_run(p, NULL, &lim, rs, e);
-	} else if (p->systables) {
-		MutSeg *s = NULL;
-		if ((rc = systab_build(systab_get(p->systables), c, &s, e)) == 0) {
-			SnapSeg seg = {s, mutseg_rows(s), 0};
-			TableSnap snap = {NULL, 1, &seg, seg.rows};
-			rc = exec_run(p, &snap, &lim, rs, e);
-			mutseg_free(s);
-		}
-	} else {
-		rc = run_table(c, p, &lim, rs, e);
-		if (rc == STALE_PLAN) {
-			/* columns were added between binding and the snapshot */
-			cp_release(cp);
-			cp = NULL;
-			if ((rc = plan_for(c, sql, o.pinot_default_limit, 1, &cp, e)) == 0) {
-				p = cp->plan;
-				rc = run_table(c, p, &lim, rs, e);
-			}
-			if (rc == STALE_PLAN)
-				rc = err_set(e, ERR_BUSY, "the schema of table %s changed during the query; retry",
-					     p->table);
+	rc = run_plan(c, p, &lim, rs, e);
+	if (rc == ERR_BUSY && p->table && !p->systables) {
+		/* columns were added between binding and the snapshot: bind
+		 * afresh and run once more */
+		cp_release(cp);
+		cp = NULL;
+		err_clear(e);
+		if ((rc = plan_for(c, sql, o.pinot_default_limit, 1, &cp, &d, e)) == 0) {
+			p = cp->plan;
+			rc = run_plan(c, p, &lim, rs, e);
 		}
 	}
 	cp_release(cp);
