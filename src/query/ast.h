@@ -31,9 +31,16 @@ typedef enum AstKind {
 	AST_BETWEEN,		/* args[0] BETWEEN args[1] AND args[2]; neg */
 	AST_LIKE,		/* args[0] LIKE args[1]; neg; ilike */
 	AST_NULLTEST,		/* args[0] IS NULL; neg = IS NOT NULL */
-	AST_CASE		/* args: operand (or NULL), when0, then0, ...,
+	AST_CASE,		/* args: operand (or NULL), when0, then0, ...,
 				 * else (or NULL); nargs = 2 + 2 * whens */
+	AST_SUBLINK		/* a subquery in an expression (sub): neg = 0
+				 * and nargs = 1: args[0] IN (sub); nargs = 0:
+				 * EXISTS (sub) when ilike = 1, else the scalar
+				 * value of sub.  Replaced by constants before
+				 * binding (query.c) */
 } AstKind;
+
+struct AstSelect;
 
 typedef struct Ast {
 	AstKind kind;
@@ -50,6 +57,7 @@ typedef struct Ast {
 	int nargs;
 	struct Ast **args;
 	struct Ast *filter;	/* AST_FUNC: an aggregate's FILTER (WHERE ...) */
+	struct AstSelect *sub;	/* AST_SUBLINK */
 } Ast;
 
 typedef struct AstTarget {
@@ -77,6 +85,7 @@ typedef struct AstSelect {
 	struct AstSelect *from_sub;	/* FROM (SELECT ...) alias, or a
 					 * WITH query named in FROM */
 	const char *from_alias;	/* the derived table's name */
+	int has_sublink;	/* an expression holds an AST_SUBLINK */
 	const char *schema;	/* "sys" in sys.tables, else NULL */
 	int table_quoted;
 	int table_pos;

@@ -1143,6 +1143,10 @@ bind_expr(B *b, const Ast *n, Expr **out)
 			}
 	}
 	switch (n->kind) {
+	case AST_SUBLINK:
+		/* query.c runs subqueries before binding; one left here is in
+		 * a place that is not searched (e.g. an aggregate's FILTER) */
+		return fail(b, ERR_UNSUPPORTED, n->pos, "a subquery in this place");
 	case AST_COLREF: {
 		int c;
 		if (b->agg_ctx && !b->in_agg) {

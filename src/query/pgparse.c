@@ -43,7 +43,10 @@ typedef struct Conv {
 	Err *e;
 	Cte *ctes;		/* WITH queries in scope (innermost first) */
 	int depth;		/* nesting of subqueries */
+	struct AstSelect *cur;	/* the SELECT being converted */
 } Conv;
+
+static int conv_sub(Conv *cv, PgQuery__Node *n, int location, struct AstSelect **out);
 
 static int
 pos1(int32_t loc)
@@ -460,8 +463,31 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 		*out = n;
 		return 0;
 	}
-	case PG_QUERY__NODE__NODE_SUB_LINK:
-		return unsupported(cv, "subquery", node->sub_link->location);
+	case PG_QUERY__NODE__NODE_SUB_LINK: {
+		PgQuery__SubLink *sl = node->sub_link;
+		int in = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK;
+		int exists = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK;
+		int scalar = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK;
+		if (!in && !exists && !scalar)
+			return unsupported(cv, "this kind of subquery (ALL, ARRAY, ...)", sl->location);
+		if (in && sl->n_oper_name > 0) {
+			const char *op = str_of(sl->oper_name[sl->n_oper_name - 1]);
+			if (op == NULL || strcmp(op, "=") != 0)
+				return unsupported(cv, "a comparison with ANY/SOME other than =", sl->location);
+		}
+		if ((n = mk(cv, AST_SUBLINK, sl->location, in ? 1 : 0)) == NULL)
+			return nomem(cv);
+		n->ilike = exists;
+		if (in && (rc = conv_expr(cv, sl->testexpr, &n->args[0])) != 0)
+			return rc;
+		AstSelect *outer = cv->cur;
+		if ((rc = conv_sub(cv, sl->subselect, sl->location, &n->sub)) != 0)
+			return rc;
+		if (outer)
+			outer->has_sublink = 1;
+		*out = n;
+		return 0;
+	}
 	case PG_QUERY__NODE__NODE_CASE_EXPR: {
 		PgQuery__CaseExpr *c = node->case_expr;
 		if ((n = mk(cv, AST_CASE, c->location, 2 + 2 * (int)c->n_args)) == NULL)
@@ -545,8 +571,10 @@ conv_sub(Conv *cv, PgQuery__Node *n, int location, AstSelect **out)
 		return nomem(cv);
 	cv->depth++;
 	Cte *saved = cv->ctes;
+	AstSelect *outer = cv->cur;
 	int rc = conv_select(cv, n->select_stmt, q);
 	cv->ctes = saved;	/* the subquery's own WITH queries end with it */
+	cv->cur = outer;
 	cv->depth--;
 	*out = q;
 	return rc;
@@ -582,6 +610,7 @@ static int
 conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 {
 	int rc;
+	cv->cur = q;
 	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
 		return unsupported(cv, "UNION/INTERSECT/EXCEPT", -1);
 	if (s->with_clause && (rc = conv_with(cv, s->with_clause)) != 0)

@@ -250,8 +250,9 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Plan *plan = NULL;
 	if (rc != 0)
 		goto done;
-	if (q->from_sub != NULL) {
-		/* a derived table: bound once its rows exist (not cached) */
+	if (q->from_sub != NULL || q->has_sublink) {
+		/* a derived table or a subquery: bound once its rows exist
+		 * (not cached) */
 		d->a = a;
 		d->q = q;
 		return NEEDS_DERIVED;
@@ -457,9 +458,135 @@ run_plan(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *e
  * mutable segment, and q is bound against its columns (named by the
  * inner select list) under the derived table's alias.  A derived table
  * is materialized within the statement's memory budget. */
+static int run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a,
+		   ResultSet *rs, Err *e);
+static int run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth,
+			    Arena *sa, ResultSet *rs, Err *e);
+
+/* Replaces the subqueries in expression n (and below) by constants: x IN
+ * (SELECT ...) by x IN (v1, v2, ...) -- FALSE when the subquery has no
+ * row --, EXISTS (...) by TRUE/FALSE, a scalar subquery by its one value
+ * (NULL without rows; more than one row is an error).  Subqueries are
+ * uncorrelated: a reference to an outer column fails to bind inside. */
 static int
-run_ast(Catalog *c, const AstSelect *q, int pl, const ExecLimits *lim, int depth, ResultSet *rs,
+resolve_sublinks(Catalog *c, Ast *n, Arena *a, const ExecLimits *lim, int depth, Err *e)
+{
+	if (n == NULL)
+		return 0;
+	for (int i = 0; i < n->nargs; i++) {
+		int rc = resolve_sublinks(c, n->args[i], a, lim, depth, e);
+		if (rc != 0)
+			return rc;
+	}
+	if (n->filter) {
+		int rc = resolve_sublinks(c, n->filter, a, lim, depth, e);
+		if (rc != 0)
+			return rc;
+	}
+	if (n->kind != AST_SUBLINK)
+		return 0;
+	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
+	if (in == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	arena_init(&in->arena, 16 * 1024);
+	ExecLimits il = *lim;
+	il.max_rows = 0;
+	int rc = run_ast(c, n->sub, 0, &il, depth + 1, a, in, e);
+	int exists = n->nargs == 0 && n->ilike;
+	if (rc == 0 && in->partial)
+		rc = err_set(e, ERR_TOO_LARGE, "a subquery at position %d has more rows than the server's row ceiling",
+			     n->pos);
+	if (rc == 0 && !exists && in->ncols != 1)
+		rc = err_set(e, ERR_SQL_PARSE, "subquery at position %d must return only one column", n->pos);
+	if (rc == 0 && n->nargs == 0 && !exists && in->nrows > 1)
+		rc = err_set(e, ERR_INVALID, "more than one row returned by a subquery used as an expression (position %d)",
+			     n->pos);
+	if (rc != 0) {
+		if (e->pos == 0)
+			e->pos = n->pos;
+		result_free(in);
+		return rc;
+	}
+	if (exists || (n->nargs == 1 && in->nrows == 0)) {
+		/* EXISTS, or IN over no row (false even for a NULL left side) */
+		n->kind = AST_CONST;
+		n->val = value_int(TYPE_BOOLEAN, exists ? in->nrows > 0 : 0);
+		n->nargs = 0;
+	} else if (n->nargs == 0) {
+		n->kind = AST_CONST;
+		n->val = in->nrows ? in->rows[0] : value_null(in->cols[0].type);
+		if (n->val.mv)
+			rc = err_set(e, ERR_UNSUPPORTED, "a multi-value scalar subquery (position %d)", n->pos);
+		else if (!n->val.null && (rc = value_copy(&n->val, &in->rows[0], a)) != 0)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+	} else {
+		Ast **args = arena_alloc(a, sizeof(Ast *) * (in->nrows + 1));
+		Ast *consts = arena_calloc(a, sizeof(Ast) * in->nrows);
+		if (args == NULL || consts == NULL)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+		for (size_t r = 0; rc == 0 && r < in->nrows; r++) {
+			Ast *k = &consts[r];
+			k->kind = AST_CONST;
+			k->pos = n->pos;
+			k->val = in->rows[r];
+			if (k->val.mv)
+				rc = err_set(e, ERR_UNSUPPORTED, "IN over a multi-value subquery column (position %d)",
+					     n->pos);
+			else if (!k->val.null && value_copy(&k->val, &in->rows[r], a) != 0)
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+			args[r + 1] = k;
+		}
+		if (rc == 0) {
+			args[0] = n->args[0];
+			n->kind = AST_IN;
+			n->args = args;
+			n->nargs = (int)in->nrows + 1;
+		}
+	}
+	n->sub = NULL;
+	result_free(in);
+	return rc;
+}
+
+/* Every subquery in q's own expressions (not in its derived table, which
+ * resolves its own when it runs). */
+static int
+resolve_select(Catalog *c, AstSelect *q, Arena *a, const ExecLimits *lim, int depth, Err *e)
+{
+	int rc = 0;
+	if (!q->has_sublink)
+		return 0;
+	for (int i = 0; rc == 0 && i < q->ntargets; i++)
+		rc = resolve_sublinks(c, q->targets[i].expr, a, lim, depth, e);
+	if (rc == 0)
+		rc = resolve_sublinks(c, q->where, a, lim, depth, e);
+	for (int i = 0; rc == 0 && i < q->ngroup; i++)
+		rc = resolve_sublinks(c, q->group[i], a, lim, depth, e);
+	if (rc == 0)
+		rc = resolve_sublinks(c, q->having, a, lim, depth, e);
+	for (int i = 0; rc == 0 && i < q->norder; i++)
+		rc = resolve_sublinks(c, q->order[i].expr, a, lim, depth, e);
+	if (rc == 0)
+		q->has_sublink = 0;
+	return rc;
+}
+
+/* Runs q with its subqueries resolved; the constants replacing them go
+ * to a, the statement's arena (a WITH query named twice runs twice over
+ * the same, already resolved, tree). */
+static int
+run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a, ResultSet *rs,
 	Err *e)
+{
+	if (depth > 64)
+		return err_set(e, ERR_UNSUPPORTED, "subqueries nested more than 64 deep");
+	int rc = resolve_select(c, q, a, lim, depth, e);
+	return rc ? rc : run_ast_resolved(c, q, pl, lim, depth, a, rs, e);
+}
+
+static int
+run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *sa,
+		 ResultSet *rs, Err *e)
 {
 	Plan *plan = NULL;
 	int rc;
@@ -483,7 +610,7 @@ run_ast(Catalog *c, const AstSelect *q, int pl, const ExecLimits *lim, int depth
 	/* the inner statement: no implicit LIMIT, no row ceiling cut */
 	ExecLimits il = *lim;
 	il.max_rows = 0;
-	rc = run_ast(c, q->from_sub, 0, &il, depth + 1, in, e);
+	rc = run_ast(c, q->from_sub, 0, &il, depth + 1, sa, in, e);
 	if (rc == 0 && in->partial)
 		rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling",
 			     q->from_alias);
@@ -544,7 +671,6 @@ run_ast(Catalog *c, const AstSelect *q, int pl, const ExecLimits *lim, int depth
 	mem_free(cd);
 	mem_free(bc);
 	result_free(in);
-	(void)depth;
 	return rc;
 }
 
@@ -605,7 +731,7 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 		if (rs)
 			arena_init(&rs->arena, 16 * 1024);
 		if (rc == 0)
-			rc = run_ast(c, d.q, o.pinot_default_limit, &lim, 0, rs, e);
+			rc = run_ast(c, d.q, o.pinot_default_limit, &lim, 0, &d.a, rs, e);
 		arena_free(&d.a);
 		if (rc != 0) {
 			result_free(rs);
