@@ -144,7 +144,15 @@ expr_like(const char *p, size_t pn, const char *s, size_t sn)
 					si++;
 					continue;
 				}
-			} else if (pc == '_' || pc == s[si]) {
+			} else if (pc == '_') {
+				/* one character: a UTF-8 lead byte and its
+				 * continuation bytes */
+				pi++;
+				si++;
+				while (si < sn && ((unsigned char)s[si] & 0xC0) == 0x80)
+					si++;
+				continue;
+			} else if (pc == s[si]) {
 				pi++;
 				si++;
 				continue;
@@ -153,7 +161,10 @@ expr_like(const char *p, size_t pn, const char *s, size_t sn)
 		if (star_p == (size_t)-1)
 			return 0;
 		pi = star_p;
+		/* % resumes at the next character, never inside one */
 		si = ++star_s;
+		while (si < sn && ((unsigned char)s[si] & 0xC0) == 0x80)
+			si = ++star_s;
 	}
 	while (pi < pn && p[pi] == '%')
 		pi++;

@@ -86,6 +86,10 @@ typedef struct AstSelect {
 					 * WITH query named in FROM */
 	const char *from_alias;	/* the derived table's name */
 	int has_sublink;	/* an expression holds an AST_SUBLINK */
+	int nbranch;		/* > 0: q is UNION [ALL] of these selects, then
+				 * its order / limit / offset */
+	struct AstSelect **branches;
+	int union_distinct;	/* UNION (not UNION ALL) */
 	const char *schema;	/* "sys" in sys.tables, else NULL */
 	int table_quoted;
 	int table_pos;

@@ -556,7 +556,73 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 	}
 }
 
+/* ORDER BY, LIMIT, OFFSET of s into q. */
+static int
+conv_order_limit(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
+{
+	int rc;
+	if (s->n_sort_clause > 0) {
+		q->norder = (int)s->n_sort_clause;
+		if ((q->order = arena_calloc(cv->a, sizeof(AstOrder) * s->n_sort_clause)) == NULL)
+			return nomem(cv);
+		for (size_t i = 0; i < s->n_sort_clause; i++) {
+			PgQuery__Node *o = s->sort_clause[i];
+			if (o->node_case != PG_QUERY__NODE__NODE_SORT_BY)
+				return unsupported(cv, "ORDER BY item", -1);
+			PgQuery__SortBy *sb = o->sort_by;
+			if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
+				return unsupported(cv, "ORDER BY USING", sb->location);
+			q->order[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+			q->order[i].nulls = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ? 1
+					  : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST ? 2 : 0;
+			if ((rc = conv_expr(cv, sb->node, &q->order[i].expr)) != 0)
+				return rc;
+		}
+	}
+	if (s->limit_count && (rc = conv_expr(cv, s->limit_count, &q->limit)) != 0)
+		return rc;
+	if (s->limit_offset && (rc = conv_expr(cv, s->limit_offset, &q->offset)) != 0)
+		return rc;
+	return 0;
+}
+
 static int conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q);
+
+/* A branch of UNION [ALL]: a SELECT, or a nested set operation of the
+ * same kind, flattened into q's branch list. */
+static int
+conv_branches(Conv *cv, PgQuery__SelectStmt *s, PgQuery__SetOperation op, int all, AstSelect *q)
+{
+	if (s->op == op && s->all == all && s->n_sort_clause == 0 && s->limit_count == NULL &&
+	    s->limit_offset == NULL && s->with_clause == NULL) {
+		int rc = conv_branches(cv, s->larg, op, all, q);
+		return rc ? rc : conv_branches(cv, s->rarg, op, all, q);
+	}
+	if (q->nbranch >= 256)
+		return unsupported(cv, "more than 256 UNION branches", -1);
+	AstSelect *b = arena_calloc(cv->a, sizeof(AstSelect));
+	if (b == NULL)
+		return nomem(cv);
+	cv->depth++;
+	Cte *saved = cv->ctes;
+	AstSelect *outer = cv->cur;
+	int rc = conv_select(cv, s, b);
+	cv->ctes = saved;
+	cv->cur = outer;
+	cv->depth--;
+	if (rc != 0)
+		return rc;
+	if (q->nbranch % 8 == 0) {
+		AstSelect **nb = arena_alloc(cv->a, sizeof(AstSelect *) * (size_t)(q->nbranch + 8));
+		if (nb == NULL)
+			return nomem(cv);
+		if (q->nbranch)
+			memcpy(nb, q->branches, sizeof(AstSelect *) * (size_t)q->nbranch);
+		q->branches = nb;
+	}
+	q->branches[q->nbranch++] = b;
+	return 0;
+}
 
 /* A nested SELECT (a subquery in FROM, a WITH query) into a new AstSelect. */
 static int
@@ -611,10 +677,20 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 {
 	int rc;
 	cv->cur = q;
-	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-		return unsupported(cv, "UNION/INTERSECT/EXCEPT", -1);
 	if (s->with_clause && (rc = conv_with(cv, s->with_clause)) != 0)
 		return rc;
+	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
+		if (s->op != PG_QUERY__SET_OPERATION__SETOP_UNION)
+			return unsupported(cv, "INTERSECT/EXCEPT", -1);
+		if (cv->depth >= 64)
+			return unsupported(cv, "subqueries nested more than 64 deep", -1);
+		q->union_distinct = !s->all;
+		if ((rc = conv_branches(cv, s->larg, s->op, s->all, q)) != 0 ||
+		    (rc = conv_branches(cv, s->rarg, s->op, s->all, q)) != 0)
+			return rc;
+		cv->cur = q;
+		return conv_order_limit(cv, s, q);
+	}
 	if (s->n_values_lists > 0)
 		return unsupported(cv, "VALUES", -1);
 	if (s->into_clause)
@@ -716,29 +792,7 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 	}
 	if (s->having_clause && (rc = conv_expr(cv, s->having_clause, &q->having)) != 0)
 		return rc;
-	if (s->n_sort_clause > 0) {
-		q->norder = (int)s->n_sort_clause;
-		if ((q->order = arena_calloc(cv->a, sizeof(AstOrder) * s->n_sort_clause)) == NULL)
-			return nomem(cv);
-		for (size_t i = 0; i < s->n_sort_clause; i++) {
-			PgQuery__Node *o = s->sort_clause[i];
-			if (o->node_case != PG_QUERY__NODE__NODE_SORT_BY)
-				return unsupported(cv, "ORDER BY item", -1);
-			PgQuery__SortBy *sb = o->sort_by;
-			if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
-				return unsupported(cv, "ORDER BY USING", sb->location);
-			q->order[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-			q->order[i].nulls = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ? 1
-					  : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST ? 2 : 0;
-			if ((rc = conv_expr(cv, sb->node, &q->order[i].expr)) != 0)
-				return rc;
-		}
-	}
-	if (s->limit_count && (rc = conv_expr(cv, s->limit_count, &q->limit)) != 0)
-		return rc;
-	if (s->limit_offset && (rc = conv_expr(cv, s->limit_offset, &q->offset)) != 0)
-		return rc;
-	return 0;
+	return conv_order_limit(cv, s, q);
 }
 
 static int

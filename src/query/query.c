@@ -250,7 +250,7 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Plan *plan = NULL;
 	if (rc != 0)
 		goto done;
-	if (q->from_sub != NULL || q->has_sublink) {
+	if (q->from_sub != NULL || q->has_sublink || q->nbranch > 0) {
 		/* a derived table or a subquery: bound once its rows exist
 		 * (not cached) */
 		d->a = a;
@@ -584,13 +584,105 @@ run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Aren
 	return rc ? rc : run_ast_resolved(c, q, pl, lim, depth, a, rs, e);
 }
 
+/* The rows of ins (same column count; the first names the columns; types
+ * must agree, or are widened: integers with floats to DOUBLE) become a
+ * temporary mutable segment named alias, and q runs over it. */
+static int
+derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
+       const ExecLimits *lim, ResultSet *rs, Err *e)
+{
+	int ncols = ins[0]->ncols;
+	int rc = 0;
+	Plan *plan = NULL;
+	ColDesc *cd = mem_calloc((size_t)ncols + 1, sizeof(ColDesc));
+	BindCol *bc = mem_calloc((size_t)ncols + 1, sizeof(BindCol));
+	MutSeg *seg = NULL;
+	if (cd == NULL || bc == NULL)
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	for (int i = 0; rc == 0 && i < ncols; i++) {
+		WbType t = ins[0]->cols[i].type;
+		int mv = ins[0]->cols[i].mv;
+		for (int k = 1; rc == 0 && k < nin; k++) {
+			const ResultCol *o = &ins[k]->cols[i];
+			if (ins[k]->ncols != ncols) {
+				rc = err_set(e, ERR_SQL_PARSE, "each UNION query must have the same number of columns (%d and %d)",
+					     ncols, ins[k]->ncols);
+				break;
+			}
+			if (o->type == t || o->type == TYPE_NULL)
+				continue;
+			if (t == TYPE_NULL)
+				t = o->type;
+			else if (type_is_numeric(t) && type_is_numeric(o->type) && o->mv == mv)
+				t = type_is_float(t) || type_is_float(o->type) ? TYPE_DOUBLE : TYPE_LONG;
+			else
+				rc = err_set(e, ERR_TYPE, "UNION types %s and %s cannot be matched (column %d)",
+					     type_name(t), type_name(o->type), i + 1);
+		}
+		if (t == TYPE_NULL)
+			t = TYPE_STRING;
+		cd[i].type = t;
+		cd[i].mv = mv;
+		bc[i] = (BindCol){ins[0]->cols[i].name, t, mv};
+	}
+	if (rc == 0 && (seg = mutseg_create(ncols, cd)) == NULL)
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	/* rows go in batches, so a big derived table needs no second copy */
+	RowBatch b;
+	rowbatch_init(&b, ncols);
+	for (int k = 0; rc == 0 && k < nin; k++) {
+		const ResultSet *in = ins[k];
+		for (size_t r0 = 0; rc == 0 && r0 < in->nrows; r0 += 4096) {
+			size_t n = in->nrows - r0 < 4096 ? in->nrows - r0 : 4096;
+			rowbatch_reset(&b);
+			for (size_t r = r0; r < r0 + n; r++) {
+				Value *row = rowbatch_add_row(&b);
+				if (row == NULL) {
+					rc = err_set(e, ERR_NOMEM, "out of memory");
+					break;
+				}
+				for (int i = 0; i < ncols; i++) {
+					Value v = in->rows[r * (size_t)ncols + (size_t)i];
+					WbType t = cd[i].type;
+					if (v.null || in->cols[i].type == TYPE_NULL)
+						v = value_null(t);
+					else if (!v.mv && type_is_float(t) && !type_is_float((WbType)v.type))
+						v = value_double(t, (double)v.u.i);
+					v.type = (uint8_t)t;
+					row[i] = v;
+				}
+			}
+			if (rc == 0 && (rc = mutseg_append(seg, &b, e)) == 0)
+				mutseg_publish(seg);
+		}
+	}
+	rowbatch_free(&b);
+	if (rc == 0) {
+		BindTable bt = {alias, ncols, bc};
+		rc = bind_select(q, &bt, pl, &plan, e);
+	}
+	if (rc == 0) {
+		plan->tab.cols = bc;
+		rs->table = arena_strdup(&rs->arena, alias);
+		SnapSeg ss = {seg, mutseg_rows(seg), 0};
+		TableSnap snap = {NULL, 1, &ss, ss.rows};
+		rc = plan->explain ? err_set(e, ERR_UNSUPPORTED, "EXPLAIN of a query with a derived table")
+				   : exec_run(plan, &snap, lim, rs, e);
+	}
+	bind_free(plan);
+	mutseg_free(seg);
+	mem_free(cd);
+	mem_free(bc);
+	return rc;
+}
+
 static int
 run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *sa,
 		 ResultSet *rs, Err *e)
 {
 	Plan *plan = NULL;
 	int rc;
-	if (q->from_sub == NULL) {
+	if (q->from_sub == NULL && q->nbranch == 0) {
 		Arena a;
 		arena_init(&a, 4096);
 		rc = bind_ast(c, q, &a, pl, &plan, e);
@@ -603,74 +695,47 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 		arena_free(&a);
 		return rc;
 	}
-	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
-	if (in == NULL)
+	int nin = q->nbranch > 0 ? q->nbranch : 1;
+	ResultSet **ins = mem_calloc((size_t)nin, sizeof(ResultSet *));
+	if (ins == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	arena_init(&in->arena, 16 * 1024);
-	/* the inner statement: no implicit LIMIT, no row ceiling cut */
+	/* inner statements: no implicit LIMIT, no row ceiling cut */
 	ExecLimits il = *lim;
 	il.max_rows = 0;
-	rc = run_ast(c, q->from_sub, 0, &il, depth + 1, sa, in, e);
-	if (rc == 0 && in->partial)
-		rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling",
-			     q->from_alias);
-	ColDesc *cd = NULL;
-	BindCol *bc = NULL;
-	MutSeg *seg = NULL;
-	if (rc == 0) {
-		cd = mem_calloc((size_t)in->ncols + 1, sizeof(ColDesc));
-		bc = mem_calloc((size_t)in->ncols + 1, sizeof(BindCol));
-		if (cd == NULL || bc == NULL)
+	rc = 0;
+	for (int i = 0; rc == 0 && i < nin; i++) {
+		if ((ins[i] = mem_calloc(1, sizeof(ResultSet))) == NULL) {
 			rc = err_set(e, ERR_NOMEM, "out of memory");
-	}
-	for (int i = 0; rc == 0 && i < in->ncols; i++) {
-		WbType t = in->cols[i].type == TYPE_NULL ? TYPE_STRING : in->cols[i].type;
-		cd[i].type = t;
-		cd[i].mv = in->cols[i].mv;
-		bc[i] = (BindCol){in->cols[i].name, t, in->cols[i].mv};
-	}
-	if (rc == 0 && (seg = mutseg_create(in->ncols, cd)) == NULL)
-		rc = err_set(e, ERR_NOMEM, "out of memory");
-	/* rows go in batches, so a big derived table needs no second copy */
-	RowBatch b;
-	rowbatch_init(&b, in->ncols);
-	for (size_t r0 = 0; rc == 0 && r0 < in->nrows; r0 += 4096) {
-		size_t n = in->nrows - r0 < 4096 ? in->nrows - r0 : 4096;
-		rowbatch_reset(&b);
-		for (size_t r = r0; r < r0 + n; r++) {
-			Value *row = rowbatch_add_row(&b);
-			if (row == NULL) {
-				rc = err_set(e, ERR_NOMEM, "out of memory");
-				break;
-			}
-			for (int k = 0; k < in->ncols; k++) {
-				row[k] = in->rows[r * (size_t)in->ncols + (size_t)k];
-				if (row[k].null || in->cols[k].type == TYPE_NULL)
-					row[k] = value_null(cd[k].type);
-				row[k].type = (uint8_t)cd[k].type;
-			}
+			break;
 		}
-		if (rc == 0 && (rc = mutseg_append(seg, &b, e)) == 0)
-			mutseg_publish(seg);
+		arena_init(&ins[i]->arena, 16 * 1024);
+		AstSelect *sub = q->nbranch > 0 ? q->branches[i] : q->from_sub;
+		rc = run_ast(c, sub, 0, &il, depth + 1, sa, ins[i], e);
+		if (rc == 0 && ins[i]->partial)
+			rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling",
+				     q->nbranch > 0 ? "of UNION" : q->from_alias);
 	}
-	rowbatch_free(&b);
 	if (rc == 0) {
-		BindTable bt = {q->from_alias, in->ncols, bc};
-		rc = bind_select(q, &bt, pl, &plan, e);
+		if (q->nbranch > 0) {
+			/* SELECT [DISTINCT] * FROM (the branches) ORDER BY ... LIMIT ... */
+			AstSelect top = {0};
+			Ast star = {.kind = AST_STAR, .pos = 1};
+			AstTarget t = {&star, NULL, 1};
+			top.distinct = q->union_distinct;
+			top.ntargets = 1;
+			top.targets = &t;
+			top.norder = q->norder;
+			top.order = q->order;
+			top.limit = q->limit;
+			top.offset = q->offset;
+			rc = derive(&top, "union", ins, nin, pl, lim, rs, e);
+		} else {
+			rc = derive(q, q->from_alias, ins, 1, pl, lim, rs, e);
+		}
 	}
-	if (rc == 0) {
-		plan->tab.cols = bc;
-		rs->table = arena_strdup(&rs->arena, q->from_alias);
-		SnapSeg ss = {seg, mutseg_rows(seg), 0};
-		TableSnap snap = {NULL, 1, &ss, ss.rows};
-		rc = plan->explain ? err_set(e, ERR_UNSUPPORTED, "EXPLAIN of a query with a derived table")
-				   : exec_run(plan, &snap, lim, rs, e);
-	}
-	bind_free(plan);
-	mutseg_free(seg);
-	mem_free(cd);
-	mem_free(bc);
-	result_free(in);
+	for (int i = 0; i < nin; i++)
+		result_free(ins[i]);
+	mem_free(ins);
 	return rc;
 }
 
