@@ -90,6 +90,9 @@ typedef struct AstSelect {
 				 * its order / limit / offset */
 	struct AstSelect **branches;
 	int union_distinct;	/* UNION (not UNION ALL) */
+	int ngsets;		/* > 0: GROUPING SETS / ROLLUP / CUBE: each set
+				 * a bit mask over group[] (at most 64) */
+	uint64_t *gsets;
 	const char *schema;	/* "sys" in sys.tables, else NULL */
 	int table_quoted;
 	int table_pos;

@@ -142,6 +142,12 @@ ast_equal(const Ast *x, const Ast *y)
 	return 1;
 }
 
+int
+bind_ast_equal(const Ast *x, const Ast *y)
+{
+	return ast_equal(x, y);
+}
+
 static int
 ast_has_agg(const Ast *n)
 {

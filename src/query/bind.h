@@ -14,6 +14,9 @@
  * ERR_GROUPING, ERR_FUNC_MISSING, ERR_UNSUPPORTED, with e->pos set. */
 int bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out, Err *e);
 void bind_free(Plan *p);
+/* 1 if two expressions are the same (names case-insensitive unless
+ * quoted), as the binder matches GROUP BY items with select items. */
+int bind_ast_equal(const Ast *x, const Ast *y);
 /* Maps a SQL type name (int, bigint, varchar, timestamp, long, ...). */
 int bind_type_name(const char *name, WbType *out);
 

@@ -556,6 +556,138 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 	}
 }
 
+/* Appends expression node g to q->group; *bit gets its mask bit. */
+static int
+group_add(Conv *cv, AstSelect *q, PgQuery__Node *g, int cap, uint64_t *bit)
+{
+	if (q->ngroup >= cap)
+		return unsupported(cv, "more than 64 expressions in GROUPING SETS/ROLLUP/CUBE", -1);
+	int rc = conv_expr(cv, g, &q->group[q->ngroup]);
+	if (rc != 0)
+		return rc;
+	*bit = 1ull << q->ngroup++;
+	return 0;
+}
+
+/* The sets of one GROUP BY item, as masks (at most 64). */
+static int
+group_item(Conv *cv, AstSelect *q, PgQuery__Node *g, int cap, uint64_t *sets, int *n)
+{
+	*n = 0;
+	if (g->node_case != PG_QUERY__NODE__NODE_GROUPING_SET) {
+		*n = 1;
+		return group_add(cv, q, g, cap, &sets[0]);
+	}
+	PgQuery__GroupingSet *gs = g->grouping_set;
+	uint64_t bits[64];
+	int nb = 0, rc;
+	switch (gs->kind) {
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_EMPTY:
+		sets[(*n)++] = 0;
+		return 0;
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SIMPLE: {
+		uint64_t m = 0;
+		for (size_t i = 0; i < gs->n_content; i++) {
+			uint64_t b;
+			if ((rc = group_add(cv, q, gs->content[i], cap, &b)) != 0)
+				return rc;
+			m |= b;
+		}
+		sets[(*n)++] = m;
+		return 0;
+	}
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_ROLLUP:
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE:
+		for (size_t i = 0; i < gs->n_content; i++) {
+			PgQuery__Node *c = gs->content[i];
+			if (c->node_case == PG_QUERY__NODE__NODE_GROUPING_SET || c->node_case == PG_QUERY__NODE__NODE_ROW_EXPR)
+				return unsupported(cv, "a composite element in ROLLUP/CUBE", gs->location);
+			if (nb >= 6 && gs->kind == PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE)
+				return unsupported(cv, "CUBE of more than 6 expressions", gs->location);
+			if ((rc = group_add(cv, q, c, cap, &bits[nb])) != 0)
+				return rc;
+			nb++;
+		}
+		if (gs->kind == PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_ROLLUP) {
+			/* (a, b, c), (a, b), (a), () */
+			if (nb >= 64)
+				return unsupported(cv, "ROLLUP of 64 expressions or more", gs->location);
+			for (int k = nb; k >= 0; k--) {
+				uint64_t m = 0;
+				for (int i = 0; i < k; i++)
+					m |= bits[i];
+				sets[(*n)++] = m;
+			}
+		} else {
+			for (int sub = (1 << nb) - 1; sub >= 0; sub--) {
+				uint64_t m = 0;
+				for (int i = 0; i < nb; i++)
+					if (sub & (1 << i))
+						m |= bits[i];
+				sets[(*n)++] = m;
+			}
+		}
+		return 0;
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SETS:
+		for (size_t i = 0; i < gs->n_content; i++) {
+			PgQuery__Node *c = gs->content[i];
+			if (c->node_case == PG_QUERY__NODE__NODE_GROUPING_SET &&
+			    c->grouping_set->kind != PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SIMPLE &&
+			    c->grouping_set->kind != PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_EMPTY)
+				return unsupported(cv, "ROLLUP/CUBE inside GROUPING SETS", gs->location);
+			if (*n >= 64)
+				return unsupported(cv, "more than 64 grouping sets", gs->location);
+			int one;
+			if ((rc = group_item(cv, q, c, cap, &sets[*n], &one)) != 0)
+				return rc;
+			*n += one;
+		}
+		return 0;
+	default:
+		return unsupported(cv, "this grouping set", gs->location);
+	}
+}
+
+/* GROUP BY: plain expressions, or with GROUPING SETS / ROLLUP / CUBE
+ * items, whose sets multiply (GROUP BY a, ROLLUP(b, c): (a, b, c),
+ * (a, b), (a)). */
+static int
+conv_group(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
+{
+	int any = 0, rc;
+	for (size_t i = 0; i < s->n_group_clause; i++)
+		any |= s->group_clause[i]->node_case == PG_QUERY__NODE__NODE_GROUPING_SET;
+	if (!any) {
+		q->ngroup = (int)s->n_group_clause;
+		if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * s->n_group_clause)) == NULL)
+			return nomem(cv);
+		for (size_t i = 0; i < s->n_group_clause; i++)
+			if ((rc = conv_expr(cv, s->group_clause[i], &q->group[i])) != 0)
+				return rc;
+		return 0;
+	}
+	if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * 64)) == NULL ||
+	    (q->gsets = arena_calloc(cv->a, sizeof(uint64_t) * 64)) == NULL)
+		return nomem(cv);
+	q->gsets[0] = 0;
+	q->ngsets = 1;
+	for (size_t i = 0; i < s->n_group_clause; i++) {
+		uint64_t item[64], out[64];
+		int ni, no = 0;
+		if ((rc = group_item(cv, q, s->group_clause[i], 64, item, &ni)) != 0)
+			return rc;
+		for (int a = 0; a < q->ngsets; a++)
+			for (int b = 0; b < ni; b++) {
+				if (no >= 64)
+					return unsupported(cv, "more than 64 grouping sets", -1);
+				out[no++] = q->gsets[a] | item[b];
+			}
+		memcpy(q->gsets, out, sizeof(uint64_t) * (size_t)no);
+		q->ngsets = no;
+	}
+	return 0;
+}
+
 /* ORDER BY, LIMIT, OFFSET of s into q. */
 static int
 conv_order_limit(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
@@ -778,18 +910,8 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 	}
 	if (s->where_clause && (rc = conv_expr(cv, s->where_clause, &q->where)) != 0)
 		return rc;
-	if (s->n_group_clause > 0) {
-		q->ngroup = (int)s->n_group_clause;
-		if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * s->n_group_clause)) == NULL)
-			return nomem(cv);
-		for (size_t i = 0; i < s->n_group_clause; i++) {
-			PgQuery__Node *g = s->group_clause[i];
-			if (g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
-				return unsupported(cv, "GROUPING SETS/ROLLUP/CUBE", g->grouping_set->location);
-			if ((rc = conv_expr(cv, g, &q->group[i])) != 0)
-				return rc;
-		}
-	}
+	if (s->n_group_clause > 0 && (rc = conv_group(cv, s, q)) != 0)
+		return rc;
 	if (s->having_clause && (rc = conv_expr(cv, s->having_clause, &q->having)) != 0)
 		return rc;
 	return conv_order_limit(cv, s, q);

@@ -250,7 +250,7 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Plan *plan = NULL;
 	if (rc != 0)
 		goto done;
-	if (q->from_sub != NULL || q->has_sublink || q->nbranch > 0) {
+	if (q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0) {
 		/* a derived table or a subquery: bound once its rows exist
 		 * (not cached) */
 		d->a = a;
@@ -571,6 +571,63 @@ resolve_select(Catalog *c, AstSelect *q, Arena *a, const ExecLimits *lim, int de
 	return rc;
 }
 
+/* GROUPING SETS / ROLLUP / CUBE as a UNION ALL of one grouped query per
+ * set: select items equal to a group expression left out of a set read
+ * NULL there (named as before, so ORDER BY by name works); the ORDER BY,
+ * LIMIT and OFFSET apply to the whole.  The branches live in a. */
+static AstSelect *
+expand_gsets(const AstSelect *q, Arena *a)
+{
+	AstSelect *u = arena_calloc(a, sizeof(AstSelect));
+	AstSelect **br = arena_calloc(a, sizeof(AstSelect *) * (size_t)q->ngsets);
+	if (u == NULL || br == NULL)
+		return NULL;
+	for (int k = 0; k < q->ngsets; k++) {
+		AstSelect *b = arena_alloc(a, sizeof(AstSelect));
+		Ast **g = arena_calloc(a, sizeof(Ast *) * (size_t)(q->ngroup + 1));
+		AstTarget *t = arena_calloc(a, sizeof(AstTarget) * (size_t)(q->ntargets + 1));
+		if (b == NULL || g == NULL || t == NULL)
+			return NULL;
+		*b = *q;
+		b->ngsets = 0;
+		b->gsets = NULL;
+		b->norder = 0;
+		b->order = NULL;
+		b->limit = b->offset = NULL;
+		b->ngroup = 0;
+		for (int i = 0; i < q->ngroup; i++)
+			if (q->gsets[k] & (1ull << i))
+				g[b->ngroup++] = q->group[i];
+		b->group = g;
+		for (int j = 0; j < q->ntargets; j++) {
+			t[j] = q->targets[j];
+			int omitted = 0;
+			for (int i = 0; i < q->ngroup && !omitted; i++)
+				omitted = !(q->gsets[k] & (1ull << i)) && bind_ast_equal(q->targets[j].expr, q->group[i]);
+			if (!omitted)
+				continue;
+			Ast *nul = arena_calloc(a, sizeof(Ast));
+			if (nul == NULL)
+				return NULL;
+			nul->kind = AST_CONST;
+			nul->pos = t[j].pos;
+			nul->val = value_null(TYPE_NULL);
+			if (t[j].alias == NULL && q->targets[j].expr->kind == AST_COLREF)
+				t[j].alias = q->targets[j].expr->name;
+			t[j].expr = nul;
+		}
+		b->targets = t;
+		br[k] = b;
+	}
+	u->nbranch = q->ngsets;
+	u->branches = br;
+	u->norder = q->norder;
+	u->order = q->order;
+	u->limit = q->limit;
+	u->offset = q->offset;
+	return u;
+}
+
 /* Runs q with its subqueries resolved; the constants replacing them go
  * to a, the statement's arena (a WITH query named twice runs twice over
  * the same, already resolved, tree). */
@@ -580,6 +637,12 @@ run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Aren
 {
 	if (depth > 64)
 		return err_set(e, ERR_UNSUPPORTED, "subqueries nested more than 64 deep");
+	if (q->ngsets > 0) {
+		AstSelect *u = expand_gsets(q, a);
+		if (u == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		return run_ast(c, u, pl, lim, depth, a, rs, e);
+	}
 	int rc = resolve_select(c, q, a, lim, depth, e);
 	return rc ? rc : run_ast_resolved(c, q, pl, lim, depth, a, rs, e);
 }
