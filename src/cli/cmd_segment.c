@@ -124,7 +124,9 @@ inspect(SegFile *sf, FILE *out)
 			buf_puts(&mm, "-");
 		}
 		fprintf(out, "%-24s %-10s %-3s %-22s %-5s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "  %s\n",
-			ci->name, type_name(ci->type), ci->mv ? "yes" : "no", enc, codec_name(ci->codec),
+			ci->name, type_name(ci->type), ci->mv ? "yes" : "no", enc,
+			/* blocks a codec barely shrinks are stored raw */
+			ci->stored_bytes < ci->raw_bytes ? codec_name(ci->codec) : "none",
 			ci->stored_bytes, ci->raw_bytes, ci->null_count, mm.p ? mm.p : "");
 		if (ci->mv)
 			fprintf(out, "%-24s   %" PRIu64 " elements\n", "", ci->nelems);
