@@ -49,6 +49,26 @@ status_json(HttpResp *resp, const char *unrecognized, const char *fmt, const cha
  * segment files, damaged log bytes set aside) does not stop serving, so
  * the status stays 200, but each one is listed after the first line,
  * "OK (degraded: N quarantined)", so an operator's check sees it. */
+static void
+not_found(HttpResp *resp, const char *name)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg), "Table %s not found", name);
+	http_error(resp, 404, msg);
+}
+
+/* The table named by the route's first parameter (referenced), or NULL
+ * after answering 404. */
+static Table *
+table_of(void *app, HttpReq *req, HttpResp *resp)
+{
+	const char *name = http_param(req, 0);
+	Table *t = catalog_get_table(cat_of(app), name);
+	if (t == NULL)
+		not_found(resp, name);
+	return t;
+}
+
 void
 ctlapi_health(void *app, HttpReq *req, HttpResp *resp)
 {
@@ -93,14 +113,9 @@ ctlapi_health(void *app, HttpReq *req, HttpResp *resp)
 void
 ctlapi_force_commit(void *app, HttpReq *req, HttpResp *resp)
 {
-	const char *name = http_param(req, 0);
-	Table *t = catalog_get_table(cat_of(app), name);
-	if (t == NULL) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "Table %s not found", name);
-		http_error(resp, 404, msg);
+	Table *t = table_of(app, req, resp);
+	if (t == NULL)
 		return;
-	}
 	TableStats after;
 	Err e = {0};
 	int rc = table_seal(t, &e);
@@ -119,14 +134,9 @@ ctlapi_force_commit(void *app, HttpReq *req, HttpResp *resp)
 void
 ctlapi_list_segments(void *app, HttpReq *req, HttpResp *resp)
 {
-	const char *name = http_param(req, 0);
-	Table *t = catalog_get_table(cat_of(app), name);
-	if (t == NULL) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "Table %s not found", name);
-		http_error(resp, 404, msg);
+	Table *t = table_of(app, req, resp);
+	if (t == NULL)
 		return;
-	}
 	SegInfo *si;
 	int n;
 	Err e = {0};
@@ -335,14 +345,12 @@ ctlapi_get_table(void *app, HttpReq *req, HttpResp *resp)
 	int type = type_filter(req, resp);
 	if (type == -2)
 		return;
-	const char *name = http_param(req, 0);
-	Table *t = catalog_get_table(cat_of(app), name);
-	if (t == NULL || strncmp(table_name(t), "sys.", 4) == 0) {
-		if (t)
-			table_unref(t);
-		char msg[512];
-		snprintf(msg, sizeof(msg), "Table %s not found", name);
-		http_error(resp, 404, msg);
+	Table *t = table_of(app, req, resp);
+	if (t == NULL)
+		return;
+	if (strncmp(table_name(t), "sys.", 4) == 0) {
+		table_unref(t);
+		not_found(resp, http_param(req, 0));
 		return;
 	}
 	buf_putc(&resp->body, '{');
@@ -378,14 +386,9 @@ ctlapi_delete_table(void *app, HttpReq *req, HttpResp *resp)
 void
 ctlapi_get_table_schema(void *app, HttpReq *req, HttpResp *resp)
 {
-	const char *name = http_param(req, 0);
-	Table *t = catalog_get_table(cat_of(app), name);
-	if (t == NULL) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "Table %s not found", name);
-		http_error(resp, 404, msg);
+	Table *t = table_of(app, req, resp);
+	if (t == NULL)
 		return;
-	}
 	buf_puts(&resp->body, table_schema(t)->json);
 	table_unref(t);
 }

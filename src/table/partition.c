@@ -849,6 +849,37 @@ set_sealed(Partition *p, SegRef **l, int n)
 	p->nsealed = p->capsealed = n;
 }
 
+/* Moves the segment file src into DIR/quarantine with a .reason file
+ * beside it (a missing src is no error: nothing to move). */
+static int
+move_to_quarantine(Partition *p, const char *src, const char *reason, Err *e)
+{
+	char qdir[4200], dst[4400], why[4500];
+	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+	snprintf(qdir, sizeof(qdir), "%s/quarantine", p->dir);
+	snprintf(dst, sizeof(dst), "%s/%s", qdir, base);
+	snprintf(why, sizeof(why), "%s.reason", dst);
+	int rc = file_mkdirs(qdir, e);
+	if (rc != 0 || !file_exists(src))
+		return rc;
+	if (rename(src, dst) != 0)
+		return err_set(e, ERR_IO, "rename %s to %s: %s", src, dst, strerror(errno));
+	return file_write_atomic(why, reason, strlen(reason), e);
+}
+
+/* A copy of n column options, names included, in a (NULL: no memory). */
+static SegColOpt *
+colopts_dup(Arena *a, const SegColOpt *cols, int n)
+{
+	SegColOpt *out = arena_alloc(a, sizeof(SegColOpt) * (size_t)(n + 1));
+	for (int i = 0; out && i < n; i++) {
+		out[i] = cols[i];
+		if ((out[i].name = arena_strdup(a, cols[i].name)) == NULL)
+			return NULL;
+	}
+	return out;
+}
+
 /* Writes, maps and commits the SEALING segment (sealer thread). */
 static void
 seal_one(Partition *p)
@@ -862,13 +893,7 @@ seal_one(Partition *p)
 	SegColOpt *cols = NULL;
 	int ok = s != NULL && p->cfg.cols != NULL && p->cfg.ncols == mutseg_ncols(s->mut);
 	if (ok) {
-		cols = arena_alloc(&a, sizeof(SegColOpt) * (size_t)p->cfg.ncols);
-		for (int i = 0; cols && i < p->cfg.ncols; i++) {
-			cols[i] = p->cfg.cols[i];
-			cols[i].name = arena_strdup(&a, p->cfg.cols[i].name);
-			if (cols[i].name == NULL)
-				cols = NULL;
-		}
+		cols = colopts_dup(&a, p->cfg.cols, p->cfg.ncols);
 		spec.sort_col = p->cfg.sort_col;
 		spec.time_col = p->cfg.time_col;
 	}
@@ -966,18 +991,10 @@ quarantine(Partition *p, SegRef *r, const char *reason)
 		pthread_mutex_unlock(&p->man_mu);
 		return;
 	}
-	char qdir[4200], dst[4400], why[4500];
-	snprintf(qdir, sizeof(qdir), "%s/quarantine", p->dir);
 	const char *src = segfile_path(r->file);
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-	snprintf(dst, sizeof(dst), "%s/%s", qdir, base);
-	snprintf(why, sizeof(why), "%s.reason", dst);
 	Err e = {0};
-	int rc = file_mkdirs(qdir, &e);
-	if (rc == 0 && rename(src, dst) != 0)
-		rc = err_set(&e, ERR_IO, "rename %s to %s: %s", src, dst, strerror(errno));
-	if (rc == 0)
-		rc = file_write_atomic(why, reason, strlen(reason), &e);
+	int rc = move_to_quarantine(p, src, reason, &e);
 	if (rc == 0)
 		rc = manifest_write(p, l, n, p->wal_through, p->next_seq, &e);
 	if (rc) {
@@ -992,8 +1009,8 @@ quarantine(Partition *p, SegRef *r, const char *reason)
 	pthread_mutex_unlock(&p->man_mu);
 	atomic_fetch_add(&p->quarantined, 1);
 	metric_add(METRIC_SEGMENTS_QUARANTINED, 1);
-	log_error("partition %s: segment file %s is damaged (%s); moved to %s, the rest is served",
-		  p->dir, base, reason, qdir);
+	log_error("partition %s: segment file %s is damaged (%s); moved to %s/quarantine, the rest is served",
+		  p->dir, base, reason, p->dir);
 	ref_put(r);
 }
 
@@ -1186,15 +1203,11 @@ open_segments(Partition *p, Err *e)
 				*e = se;
 				return src;
 			}
-			char qdir[4200], dst[4400], why[4500];
-			snprintf(qdir, sizeof(qdir), "%s/quarantine", p->dir);
-			snprintf(dst, sizeof(dst), "%s/seg-%06" PRIu64 ".wbs", qdir, m[i].seq);
-			snprintf(why, sizeof(why), "%s.reason", dst);
 			Err qe = {0};
-			if (file_mkdirs(qdir, &qe) == 0 && file_exists(path) && rename(path, dst) == 0)
-				file_write_atomic(why, err_msg(&se), strlen(err_msg(&se)), &qe);
+			if (move_to_quarantine(p, path, err_msg(&se), &qe) != 0)
+				log_error("partition %s: %s", p->dir, err_msg(&qe));
 			log_error("partition %s: segment %" PRIu64 " cannot be used (%s); it is quarantined "
-				  "in %s and the rest is served", p->dir, m[i].seq, err_msg(&se), qdir);
+				  "in %s/quarantine and the rest is served", p->dir, m[i].seq, err_msg(&se), p->dir);
 			continue;
 		}
 		SegRef *r = ref_new(NULL, sf, m[i].seq);
@@ -1483,12 +1496,7 @@ partition_configure(Partition *p, const PartConfig *cfg, Err *e)
 {
 	Arena a;
 	arena_init(&a, 1024);
-	SegColOpt *cols = arena_alloc(&a, sizeof(SegColOpt) * (size_t)(cfg->ncols + 1));
-	for (int i = 0; cols && i < cfg->ncols; i++) {
-		cols[i] = cfg->cols[i];
-		if ((cols[i].name = arena_strdup(&a, cfg->cols[i].name)) == NULL)
-			cols = NULL;
-	}
+	SegColOpt *cols = colopts_dup(&a, cfg->cols, cfg->ncols);
 	if (cols == NULL) {
 		arena_free(&a);
 		return err_set(e, ERR_NOMEM, "configuring partition %s", p->dir);
