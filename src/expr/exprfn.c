@@ -6,8 +6,10 @@
  * fntime.c (timestamps), fntext.c (full-text TEXT_MATCH) and fnmv.c
  * (multi-value and map/JSON extraction); each exports a table terminated by a NULL
  * name.  A name may appear more than once (overloads by arity or argument
- * class); the binder tries the entries in order.  Tables are constant
- * and shared by every thread.
+ * class); the binder tries the entries in order.  A name that matches
+ * no entry exactly is looked up again in Pinot's canonical form (case
+ * and underscores ignored: regexpLike finds regexp_like).  Tables are
+ * constant and shared by every thread.
  *
  * Exports: exprfn_find, exprfn_exists, exprfn_interval_parse, exprfn_str,
  * exprfn_fail.
@@ -24,20 +26,48 @@
 static const ExprFn *const tables[] = {fnstr_table, fnmath_table, fntime_table, fntext_table,
 					 fnmv_table};
 
-const ExprFn *
-exprfn_find(const char *name, int *n)
+/* Pinot's canonical form of a function name: lowercase without
+ * underscores (regexp_like = regexpLike = REGEXP_LIKE). */
+static int
+canon_eq(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '_')
+			a++;
+		while (*b == '_')
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return 0;
+		if (*a == '\0')
+			return 1;
+		a++;
+		b++;
+	}
+}
+
+/* The run of entries named name (exactly, or by canonical form when
+ * canon) in table order. */
+static const ExprFn *
+find_run(const char *name, int canon, int *n)
 {
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const ExprFn *f = tables[t]; f->name; f++)
-			if (strcmp(f->name, name) == 0) {
+			if (canon ? canon_eq(f->name, name) : strcmp(f->name, name) == 0) {
 				int k = 0;
-				while (f[k].name && strcmp(f[k].name, name) == 0)
+				while (f[k].name && strcmp(f[k].name, f->name) == 0)
 					k++;
 				*n = k;
 				return f;
 			}
 	*n = 0;
 	return NULL;
+}
+
+const ExprFn *
+exprfn_find(const char *name, int *n)
+{
+	const ExprFn *f = find_run(name, 0, n);
+	return f ? f : find_run(name, 1, n);
 }
 
 int

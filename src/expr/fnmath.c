@@ -2,7 +2,11 @@
  * fnmath.c -- numeric scalar functions: PostgreSQL's abs, ceil/ceiling,
  * floor, round, trunc, sqrt, cbrt, exp, ln, log/log10, power/pow, mod,
  * sign, pi, and Pinot's add, sub, mult, div (and plus, minus, times,
- * divide).
+ * divide), roundDecimal, and Pinot's bit functions (bitAnd, bitOr,
+ * bitXor, bitNot, bitShiftLeft, bitShiftRight, bitShiftRightUnsigned /
+ * bitShiftRightLogical, bitMask, bitExtract / extractBit) with Java's
+ * int / long semantics: INT arguments give INT results wrapping at 32
+ * bits, shift counts are taken modulo the width.
  *
  * PostgreSQL names keep PostgreSQL's semantics: integer arguments stay
  * integers where PostgreSQL's result is exact (abs, ceil, floor, round,
@@ -268,6 +272,129 @@ static int f_sub(FnCall *c) { return pinot_fold(c, 1); }
 static int f_mult(FnCall *c) { return pinot_fold(c, 2); }
 static int f_div(FnCall *c) { return pinot_fold(c, 3); }
 
+/* ---- Pinot's bit functions: Java's two's-complement int / long ---- */
+
+/* Stores v as the node's integer type: an INT result wraps to 32 bits. */
+static inline int64_t
+as_type(const FnCall *c, uint64_t v)
+{
+	return c->e->type == TYPE_INT ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
+}
+
+static int
+bit_binary(FnCall *c, int op)
+{
+	const Vec *a = c->a[0], *b = c->a[1];
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		uint64_t x = (uint64_t)a->i[r], y = (uint64_t)b->i[r];
+		c->oi[r] = as_type(c, op == 0 ? x & y : op == 1 ? x | y : x ^ y);
+	}
+	return 0;
+}
+
+static int f_bitand(FnCall *c) { return bit_binary(c, 0); }
+static int f_bitor(FnCall *c) { return bit_binary(c, 1); }
+static int f_bitxor(FnCall *c) { return bit_binary(c, 2); }
+
+static int
+f_bitnot(FnCall *c)
+{
+	FN_FOR(c, k, r) {
+		if (!c->on[r])
+			c->oi[r] = as_type(c, ~(uint64_t)c->a[0]->i[r]);
+	}
+	return 0;
+}
+
+/* Shifts as Java's <<, >> and >>> on the first argument's type: the
+ * count is taken modulo 32 (INT) or 64 (LONG). */
+static int
+bit_shift(FnCall *c, int op)
+{
+	const Vec *a = c->a[0], *n = c->a[1];
+	int is32 = c->e->type == TYPE_INT;
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		unsigned sh = (unsigned)((uint64_t)n->i[r] & (is32 ? 31u : 63u));
+		if (is32) {
+			uint32_t x = (uint32_t)a->i[r];
+			uint32_t v = op == 0 ? x << sh : op == 1 ? (x >> sh) | ((x >> 31) && sh ? ~(UINT32_MAX >> sh) : 0)
+							   : x >> sh;
+			c->oi[r] = (int64_t)(int32_t)v;
+		} else {
+			uint64_t x = (uint64_t)a->i[r];
+			uint64_t v = op == 0 ? x << sh : op == 1 ? (x >> sh) | ((x >> 63) && sh ? ~(UINT64_MAX >> sh) : 0)
+							   : x >> sh;
+			c->oi[r] = (int64_t)v;
+		}
+	}
+	return 0;
+}
+
+static int f_shl(FnCall *c) { return bit_shift(c, 0); }
+static int f_shr(FnCall *c) { return bit_shift(c, 1); }
+static int f_shru(FnCall *c) { return bit_shift(c, 2); }
+
+/* bitMask(n): the LONG with only bit n set; 0 for n outside 0..63. */
+static int
+f_bitmask(FnCall *c)
+{
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		int64_t n = c->a[0]->i[r];
+		c->oi[r] = n >= 0 && n < 64 ? (int64_t)(UINT64_C(1) << n) : 0;
+	}
+	return 0;
+}
+
+/* bitExtract(x, n): bit n of x as 0 or 1; 0 for n outside 0..63. */
+static int
+f_bitextract(FnCall *c)
+{
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		int64_t n = c->a[1]->i[r];
+		c->oi[r] = n >= 0 && n < 64 ? (int64_t)(((uint64_t)c->a[0]->i[r] >> n) & 1) : 0;
+	}
+	return 0;
+}
+
+/* roundDecimal(x[, scale]): Pinot's, half away from zero (HALF_UP) to
+ * scale decimals (0 without); a DOUBLE. */
+static int
+f_round_decimal(FnCall *c)
+{
+	int two = c->e->nargs > 1;
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		double x = exprfn_d(c->a[0], r);
+		int64_t sc = two ? c->a[1]->i[r] : 0;
+		if (!isfinite(x) || sc > 330) {
+			c->od[r] = x;
+			continue;
+		}
+		if (sc < -330) {
+			c->od[r] = 0 * x;
+			continue;
+		}
+		double p = pow(10.0, (double)(sc < 0 ? -sc : sc));
+		double y = sc >= 0 ? x * p : x / p;
+		if (!isfinite(y)) {
+			c->od[r] = x;	/* more decimals than a double has */
+			continue;
+		}
+		y = round(y);
+		c->od[r] = sc >= 0 ? y / p : y * p;
+	}
+	return 0;
+}
+
 const ExprFn fnmath_table[] = {
 	{"abs", "N", '0', FN_STRICT, NULL, f_abs, NULL},
 	{"ceil", "N", '0', FN_STRICT, NULL, f_ceil, NULL},
@@ -299,5 +426,18 @@ const ExprFn fnmath_table[] = {
 	{"times", "NN*", 'D', FN_STRICT, NULL, f_mult, NULL},
 	{"div", "NN", 'D', FN_STRICT, NULL, f_div, NULL},
 	{"divide", "NN", 'D', FN_STRICT, NULL, f_div, NULL},
+	{"bitand", "II", 'n', FN_STRICT, NULL, f_bitand, NULL},
+	{"bitor", "II", 'n', FN_STRICT, NULL, f_bitor, NULL},
+	{"bitxor", "II", 'n', FN_STRICT, NULL, f_bitxor, NULL},
+	{"bitnot", "I", '0', FN_STRICT, NULL, f_bitnot, NULL},
+	{"bitshiftleft", "II", '0', FN_STRICT, NULL, f_shl, NULL},
+	{"bitshiftright", "II", '0', FN_STRICT, NULL, f_shr, NULL},
+	{"bitshiftrightunsigned", "II", '0', FN_STRICT, NULL, f_shru, NULL},
+	{"bitshiftrightlogical", "II", '0', FN_STRICT, NULL, f_shru, NULL},
+	{"bitmask", "I", 'L', FN_STRICT, NULL, f_bitmask, NULL},
+	{"bitextract", "II", 'I', FN_STRICT, NULL, f_bitextract, NULL},
+	{"extractbit", "II", 'I', FN_STRICT, NULL, f_bitextract, NULL},
+	{"rounddecimal", "N", 'D', FN_STRICT, NULL, f_round_decimal, NULL},
+	{"rounddecimal", "NI", 'D', FN_STRICT, NULL, f_round_decimal, NULL},
 	{NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -13,7 +13,10 @@
  * strpos, regexpreplace global with $1).  See docs/sql.md.  (In Pinot's
  * dialect the binder rewrites substr's constant arguments into Pinot's
  * 0-based begin / exclusive end.)  regexp_like also takes a multi-value
- * string column: true when any element matches.
+ * string column: true when any element matches.  Pinot's
+ * regexpExtract(s, pattern[, group[, default]]) gives a group of the
+ * first match (pointing into s) or the default.  md5(bytes) is Pinot's
+ * (RFC 1321 computed here; lowercase hex).
  *
  * Regular expressions are POSIX extended (regcomp); the pattern must be
  * a constant: it is checked when the query is bound and compiled once per
@@ -27,6 +30,8 @@
 #include "expr/exprfn.h"
 #include "base/mem.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <string.h>
 
@@ -747,11 +752,17 @@ prep_regex(Expr *e, Arena *a, Err *err)
 				       e->fn->name);
 	if (e->args[1]->val.null)
 		return 0;
-	int flag_arg = strcmp(e->fn->name, "regexp_like") == 0 ? 2 : 3;
+	int ext = strcmp(e->fn->name, "regexpextract") == 0;
+	int flag_arg = ext ? e->nargs : strcmp(e->fn->name, "regexp_like") == 0 ? 2 : 3;
 	Rx *x;
 	int rc = rx_compile(e, 1, flag_arg, &x, err);
-	if (rc == 0)
-		free_regex(x);
+	if (rc != 0)
+		return rc;
+	if (ext && e->nargs > 2 && !e->args[2]->val.null &&
+	    (e->args[2]->val.u.i < 0 || (uint64_t)e->args[2]->val.u.i > x->re.re_nsub || e->args[2]->val.u.i > 9))
+		rc = err_set(err, ERR_INVALID, "regexpExtract: group %lld does not exist in the pattern (it has %zu)",
+			     (long long)e->args[2]->val.u.i, (size_t)x->re.re_nsub);
+	free_regex(x);
 	return rc;
 }
 
@@ -785,6 +796,40 @@ f_regexp_like(FnCall *c)
 		m[0].rm_eo = (regoff_t)n;
 		int rc = regexec(&x->re, n ? s : "", 1, m, REG_STARTEND);
 		c->oi[r] = rc == 0;
+	}
+	return 0;
+}
+
+/* Pinot's regexpExtract(s, pattern [, group [, default]]): the text of
+ * the group (0 = the whole match) of the first match, else default
+ * ('' without). */
+static int
+f_regexp_extract(FnCall *c)
+{
+	Rx *x = rx_state(c, c->e->nargs);
+	if (x == NULL)
+		return c->err->code;
+	/* the group is a constant (FN_CONSTARGS), checked by prep_regex */
+	int64_t g = c->e->nargs > 2 ? c->e->args[2]->val.u.i : 0;
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		uint32_t n;
+		const char *s = ARG(0, r, n);
+		regmatch_t m[10];
+		m[0].rm_so = 0;
+		m[0].rm_eo = (regoff_t)n;
+		if (g >= 0 && g <= 9 && (size_t)g <= x->re.re_nsub &&
+		    regexec(&x->re, n ? s : "", 10, m, REG_STARTEND) == 0 && m[g].rm_so >= 0) {
+			c->os[r] = s + m[g].rm_so;
+			c->ol[r] = (uint32_t)(m[g].rm_eo - m[g].rm_so);
+		} else if (c->e->nargs > 3) {
+			c->os[r] = ARG(3, r, n);
+			c->ol[r] = n;
+		} else {
+			c->os[r] = "";
+			c->ol[r] = 0;
+		}
 	}
 	return 0;
 }
@@ -898,6 +943,121 @@ f_regexp_replace(FnCall *c)
 	return 0;
 }
 
+/* ---- md5(bytes): Pinot's, the digest as 32 lowercase hex digits ---------- */
+
+/* RFC 1321.  The sine table is computed once (K[i] = floor(|sin(i+1)| *
+ * 2^32), exact in double precision); the per-round shifts are fixed. */
+static uint32_t md5_k[64];
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+
+static void
+md5_init_k(void)
+{
+	for (int i = 0; i < 64; i++)
+		md5_k[i] = (uint32_t)(fabs(sin((double)(i + 1))) * 4294967296.0);
+}
+
+static inline uint32_t
+rotl32(uint32_t x, int c)
+{
+	return (x << c) | (x >> (32 - c));
+}
+
+static void
+md5_block(uint32_t h[4], const unsigned char *p)
+{
+	static const int sh[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
+	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[i * 4] | (uint32_t)p[i * 4 + 1] << 8 | (uint32_t)p[i * 4 + 2] << 16 |
+		       (uint32_t)p[i * 4 + 3] << 24;
+	for (int i = 0; i < 64; i++) {
+		uint32_t f;
+		int g;
+		if (i < 16) {
+			f = (b & c) | (~b & d);
+			g = i;
+		} else if (i < 32) {
+			f = (d & b) | (~d & c);
+			g = (5 * i + 1) & 15;
+		} else if (i < 48) {
+			f = b ^ c ^ d;
+			g = (3 * i + 5) & 15;
+		} else {
+			f = c ^ (b | ~d);
+			g = (7 * i) & 15;
+		}
+		uint32_t t = d;
+		d = c;
+		c = b;
+		b = b + rotl32(a + f + md5_k[i] + w[g], sh[(i >> 4) * 4 + (i & 3)]);
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+}
+
+/* Writes the 32 hex digits of md5(p[0..n)) into out (33 bytes with the
+ * terminator). */
+static void
+md5_hex(const char *p, uint32_t n, char *out)
+{
+	uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
+	unsigned char tail[128];
+	uint32_t full = n & ~63u;
+	pthread_once(&md5_once, md5_init_k);
+	for (uint32_t i = 0; i < full; i += 64)
+		md5_block(h, (const unsigned char *)p + i);
+	uint32_t rem = n - full;
+	memcpy(tail, p + full, rem);
+	tail[rem] = 0x80;
+	uint32_t tl = rem + 1 + 8 <= 64 ? 64 : 128;
+	memset(tail + rem + 1, 0, tl - rem - 1);
+	uint64_t bits = (uint64_t)n * 8;
+	for (int i = 0; i < 8; i++)
+		tail[tl - 8 + i] = (unsigned char)(bits >> (8 * i));
+	md5_block(h, tail);
+	if (tl == 128)
+		md5_block(h, tail + 64);
+	static const char hx[] = "0123456789abcdef";
+	for (int i = 0; i < 16; i++) {
+		unsigned char byte = (unsigned char)(h[i / 4] >> (8 * (i % 4)));
+		out[i * 2] = hx[byte >> 4];
+		out[i * 2 + 1] = hx[byte & 15];
+	}
+	out[32] = '\0';
+}
+
+static int
+prep_md5(Expr *e, Arena *a, Err *err)
+{
+	(void)a;
+	WbType t = e->args[0]->type;
+	if (t != TYPE_BYTES && t != TYPE_STRING && t != TYPE_JSON && t != TYPE_NULL)
+		return err_set(err, ERR_TYPE, "md5: the argument must be BYTES or a string, not %s", type_name(t));
+	return 0;
+}
+
+static int
+f_md5(FnCall *c)
+{
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		uint32_t n;
+		const char *s = ARG(0, r, n);
+		char *d = arena_alloc(c->arena, 33);
+		if (d == NULL)
+			return err_set(c->err, ERR_NOMEM, "out of memory in md5");
+		md5_hex(s, n, d);
+		c->os[r] = d;
+		c->ol[r] = 32;
+	}
+	return 0;
+}
+
 const ExprFn fnstr_table[] = {
 	{"lower", "S", 'S', FN_STRICT, NULL, f_lower, NULL},
 	{"upper", "S", 'S', FN_STRICT, NULL, f_upper, NULL},
@@ -940,5 +1100,7 @@ const ExprFn fnstr_table[] = {
 	{"regexp_like", "VS|S", 'B', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_like_mv, free_regex},
 	{"regexp_replace", "SSS|S", 'S', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_replace, free_regex},
 	{"regexpreplace", "SSS", 'S', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_replace, free_regex},
+	{"regexpextract", "SS|IS", 'S', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_extract, free_regex},
+	{"md5", "A", 'S', FN_STRICT, prep_md5, f_md5, NULL},
 	{NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

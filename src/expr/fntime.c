@@ -3,7 +3,11 @@
  * EXTRACT / date_part, now(), to_timestamp, timestamp +/- interval, and
  * Pinot's DATETRUNC, year()/month()/..., toEpoch{Seconds,Minutes,Hours,
  * Days}[Rounded|Bucket], fromEpoch{...}[Bucket], ToDateTime,
- * FromDateTime and ago().
+ * FromDateTime, ago() and DATETIMECONVERT (Pinot's format strings,
+ * EPOCH / TIMESTAMP / SIMPLE_DATE_FORMAT in both the 'size:UNIT:FORMAT'
+ * and the 'FORMAT|...' spelling; bucketing by the granularity from the
+ * epoch, or with a bucket time zone from the start of the next larger
+ * calendar unit, as Pinot does; UTC is the only time zone).
  *
  * A TIMESTAMP is milliseconds since 1970-01-01 UTC; the session time zone
  * is always UTC, so there is no daylight-saving ambiguity.  Calendar
@@ -21,6 +25,7 @@
 #include "base/clock.h"
 #include "base/mem.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -770,6 +775,310 @@ f_fromdatetime(FnCall *c)
 	return 0;
 }
 
+/* ---- Pinot's DATETIMECONVERT --------------------------------------------- */
+
+/* A Pinot date-time format: 'size:UNIT:EPOCH', 'size:UNIT:TIMESTAMP',
+ * 'size:UNIT:SIMPLE_DATE_FORMAT:pattern' (the pattern may end with
+ * ' tz(zone)'), or the newer 'EPOCH|UNIT[|size]', 'TIMESTAMP',
+ * 'SIMPLE_DATE_FORMAT|pattern[|zone]'.  One EPOCH value is num / den
+ * milliseconds. */
+enum { DT_EPOCH, DT_TIMESTAMP, DT_SDF };
+
+typedef struct DtFmt {
+	int kind;
+	int64_t num, den;
+	const char *pat;
+	uint32_t patn;
+} DtFmt;
+
+/* ms per unit (num / den) and the calendar unit one level up (for
+ * bucketing with a time zone); -1 for an unknown name. */
+static int
+dt_unit(const char *s, uint32_t n, int64_t *num, int64_t *den, int *parent)
+{
+	static const struct { const char *name; int64_t num, den; int parent; } units[] = {
+		{"NANOSECONDS", 1, 1000000, U_MS}, {"MICROSECONDS", 1, 1000, U_MS},
+		{"MILLISECONDS", 1, 1, U_SECOND}, {"SECONDS", 1000, 1, U_MINUTE},
+		{"MINUTES", 60000, 1, U_HOUR}, {"HOURS", 3600000, 1, U_DAY}, {"DAYS", DAY_MS, 1, U_MONTH},
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].name) == n && strncasecmp(units[i].name, s, n) == 0) {
+			*num = units[i].num;
+			*den = units[i].den;
+			*parent = units[i].parent;
+			return 0;
+		}
+	return -1;
+}
+
+/* 1 for the zone names that mean UTC (the only zone Waybill has). */
+static int
+dt_utc(const char *s, uint32_t n)
+{
+	static const char *const utc[] = {"UTC", "GMT", "Z", "Etc/UTC", "Etc/GMT", "+00:00", "-00:00", "UCT",
+					  "Zulu", "GMT0", "Universal"};
+	while (n > 0 && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++)
+		if (strlen(utc[i]) == n && strncasecmp(utc[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Parses a positive integer of at most 9 digits. */
+static int
+dt_size(const char *s, uint32_t n, int64_t *out)
+{
+	int64_t v = 0;
+	if (n == 0 || n > 9)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Splits s at the first `max - 1` separators sep into parts. */
+static int
+dt_split(const char *s, uint32_t n, char sep, int max, const char **p, uint32_t *pn)
+{
+	int k = 0;
+	uint32_t st = 0;
+	for (uint32_t i = 0; i <= n; i++)
+		if (i == n || (s[i] == sep && k < max - 1)) {
+			p[k] = s + st;
+			pn[k] = i - st;
+			k++;
+			st = i + 1;
+		}
+	return k;
+}
+
+static int
+dt_fmt(const char *what, const Value *v, DtFmt *f, Err *err)
+{
+	const char *p[4];
+	uint32_t pn[4];
+	int parent;
+	const char *s = v->u.s ? v->u.s : "";
+	memset(f, 0, sizeof(*f));
+	f->num = f->den = 1;
+	if (memchr(s, '|', v->n) != NULL || (v->n == 9 && strncasecmp(s, "TIMESTAMP", 9) == 0) ||
+	    (v->n == 5 && strncasecmp(s, "EPOCH", 5) == 0)) {
+		int k = dt_split(s, v->n, '|', 3, p, pn);
+		if (pn[0] == 5 && strncasecmp(p[0], "EPOCH", 5) == 0) {
+			int64_t size = 1;
+			if ((k >= 2 && dt_unit(p[1], pn[1], &f->num, &f->den, &parent) != 0) ||
+			    (k == 3 && dt_size(p[2], pn[2], &size) != 0))
+				goto bad;
+			f->kind = DT_EPOCH;
+			f->num *= size;
+			return 0;
+		}
+		if (pn[0] == 9 && strncasecmp(p[0], "TIMESTAMP", 9) == 0 && k == 1) {
+			f->kind = DT_TIMESTAMP;
+			return 0;
+		}
+		if (pn[0] == 18 && strncasecmp(p[0], "SIMPLE_DATE_FORMAT", 18) == 0 && k >= 2) {
+			if (k == 3 && !dt_utc(p[2], pn[2]))
+				return err_set(err, ERR_UNSUPPORTED,
+					       "DATETIMECONVERT: %s: time zone '%.*s' is not supported (only UTC)", what,
+					       (int)pn[2], p[2]);
+			f->kind = DT_SDF;
+			f->pat = p[1];
+			f->patn = pn[1];
+			return pattern_ok(f->pat, f->patn, err, "DATETIMECONVERT");
+		}
+		goto bad;
+	}
+	int k = dt_split(s, v->n, ':', 4, p, pn);
+	int64_t size;
+	if (k < 3 || dt_size(p[0], pn[0], &size) != 0 || dt_unit(p[1], pn[1], &f->num, &f->den, &parent) != 0)
+		goto bad;
+	f->num *= size;
+	if (k == 3 && pn[2] == 5 && strncasecmp(p[2], "EPOCH", 5) == 0) {
+		f->kind = DT_EPOCH;
+		return 0;
+	}
+	if (k == 3 && pn[2] == 9 && strncasecmp(p[2], "TIMESTAMP", 9) == 0) {
+		f->kind = DT_TIMESTAMP;
+		return 0;
+	}
+	if (k == 4 && pn[2] == 18 && strncasecmp(p[2], "SIMPLE_DATE_FORMAT", 18) == 0) {
+		const char *pat = p[3];
+		uint32_t n = pn[3];
+		const char *tz = n >= 4 ? strstr(pat, "tz(") : NULL;
+		if (tz != NULL && tz < pat + n) {
+			const char *close = memchr(tz, ')', (size_t)(pat + n - tz));
+			if (close == NULL || !dt_utc(tz + 3, (uint32_t)(close - tz - 3)))
+				return err_set(err, ERR_UNSUPPORTED,
+					       "DATETIMECONVERT: %s: only the UTC time zone is supported in tz(...)", what);
+			n = (uint32_t)(tz - pat);
+			while (n > 0 && pat[n - 1] == ' ')
+				n--;
+		}
+		if (n == 0)
+			goto bad;
+		f->kind = DT_SDF;
+		f->pat = pat;
+		f->patn = n;
+		return pattern_ok(f->pat, f->patn, err, "DATETIMECONVERT");
+	}
+bad:
+	return err_set(err, ERR_INVALID,
+		       "DATETIMECONVERT: invalid %s '%.*s' (expected e.g. '1:MILLISECONDS:EPOCH', "
+		       "'1:DAYS:SIMPLE_DATE_FORMAT:yyyy-MM-dd' or 'EPOCH|SECONDS')",
+		       what, (int)(v->n > 100 ? 100 : v->n), s);
+}
+
+/* The granularity 'size:UNIT' (or 'size|UNIT') in milliseconds, and the
+ * calendar unit one level up. */
+static int
+dt_gran(const Value *v, int64_t *ms, int *parent, Err *err)
+{
+	const char *p[2];
+	uint32_t pn[2];
+	const char *s = v->u.s ? v->u.s : "";
+	int64_t size, num, den;
+	char sep = memchr(s, '|', v->n) ? '|' : ':';
+	int k = dt_split(s, v->n, sep, 2, p, pn);
+	if (k != 2 || dt_size(p[0], pn[0], &size) != 0 || dt_unit(p[1], pn[1], &num, &den, parent) != 0)
+		return err_set(err, ERR_INVALID,
+			       "DATETIMECONVERT: invalid granularity '%.*s' (expected e.g. '1:HOURS' or '15:MINUTES')",
+			       (int)(v->n > 100 ? 100 : v->n), s);
+	if (size * num % den != 0)
+		return err_set(err, ERR_UNSUPPORTED,
+			       "DATETIMECONVERT: granularity '%.*s' is not a whole number of milliseconds", (int)v->n, s);
+	*ms = size * num / den;
+	return 0;
+}
+
+/* The parsed arguments of one DATETIMECONVERT node. */
+typedef struct DtSpec {
+	DtFmt in, out;
+	int64_t gran;
+	int parent;		/* calendar unit for bucketing; -1 = none */
+} DtSpec;
+
+static int
+dt_spec(const Expr *e, DtSpec *sp, Err *err)
+{
+	int rc;
+	if ((rc = dt_fmt("input format", &e->args[1]->val, &sp->in, err)) != 0 ||
+	    (rc = dt_fmt("output format", &e->args[2]->val, &sp->out, err)) != 0 ||
+	    (rc = dt_gran(&e->args[3]->val, &sp->gran, &sp->parent, err)) != 0)
+		return rc;
+	if (e->nargs < 5) {
+		sp->parent = -1;
+	} else if (!dt_utc(e->args[4]->val.u.s, e->args[4]->val.n)) {
+		return err_set(err, ERR_UNSUPPORTED, "DATETIMECONVERT: bucket time zone '%.*s' is not supported (only UTC)",
+			       (int)e->args[4]->val.n, e->args[4]->val.u.s);
+	}
+	return 0;
+}
+
+static int
+prep_dtconvert(Expr *e, Arena *a, Err *err)
+{
+	DtSpec sp;
+	(void)a;
+	for (int j = 1; j < e->nargs; j++)
+		if (e->args[j]->kind != EXPR_CONST || e->args[j]->val.null || !type_is_var(e->args[j]->type))
+			return err_set(err, ERR_TYPE, "DATETIMECONVERT: argument %d must be a string constant", j + 1);
+	int rc = dt_spec(e, &sp, err);
+	if (rc != 0)
+		return rc;
+	WbType t = e->args[0]->type;
+	if (e->args[0]->kind == EXPR_CONST && e->args[0]->val.null)
+		t = TYPE_NULL;	/* a bare NULL: the result is NULL */
+	if (sp.in.kind == DT_SDF ? !(type_is_var(t) || t == TYPE_NULL)
+				 : !(type_is_integer(t) || type_is_float(t) || t == TYPE_NULL) || t == TYPE_BOOLEAN)
+		return err_set(err, ERR_TYPE, "DATETIMECONVERT: a %s value does not fit the input format %s", type_name(t),
+			       sp.in.kind == DT_SDF ? "SIMPLE_DATE_FORMAT (needs a string)" : "(needs a number or a timestamp)");
+	e->type = sp.out.kind == DT_SDF ? TYPE_STRING : TYPE_LONG;
+	return 0;
+}
+
+static int
+f_dtconvert(FnCall *c)
+{
+	DtSpec sp;
+	int rc = dt_spec(c->e, &sp, c->err);
+	if (rc != 0)
+		return rc;
+	Buf b;
+	buf_init(&b);
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		int64_t ms, v;
+		if (sp.in.kind == DT_SDF) {
+			uint32_t n;
+			const char *s = exprfn_str(c->a[0], r, &n);
+			if (parse_joda(sp.in.pat, sp.in.patn, s, n, &ms) != 0) {
+				buf_free(&b);
+				return exprfn_fail(c, ERR_INVALID, "DATETIMECONVERT: \"%.*s\" does not match the pattern \"%.*s\"",
+						   (int)(n > 100 ? 100 : n), s, (int)sp.in.patn, sp.in.pat);
+			}
+		} else {
+			const Vec *a = c->a[0];
+			if (a->enc == VEC_F64 && !(fabs(a->d[r]) < 9.2e18)) {
+				buf_free(&b);
+				return exprfn_fail(c, ERR_OVERFLOW, "DATETIMECONVERT: %g is out of range", a->d[r]);
+			}
+			v = exprfn_i(a, r);
+			if (sp.in.kind == DT_TIMESTAMP)
+				ms = v;
+			else if (__builtin_mul_overflow(v, sp.in.num, &ms)) {
+				buf_free(&b);
+				return exprfn_fail(c, ERR_OVERFLOW, "DATETIMECONVERT: %lld is out of range for the input format",
+						   (long long)v);
+			} else {
+				ms /= sp.in.den;	/* Java's TimeUnit truncates */
+			}
+		}
+		if (sp.parent < 0) {
+			ms = ms / sp.gran * sp.gran;
+		} else {
+			int64_t st = trunc_ms(ms, sp.parent);
+			ms = st + fdiv(ms - st, sp.gran) * sp.gran;
+		}
+		if (sp.out.kind == DT_SDF) {
+			buf_reset(&b);
+			format_joda(&b, sp.out.pat, sp.out.patn, ms);
+			char *d = b.oom ? NULL : arena_strndup(c->arena, b.p ? b.p : "", b.len);
+			if (d == NULL) {
+				buf_free(&b);
+				return err_set(c->err, ERR_NOMEM, "out of memory in DATETIMECONVERT");
+			}
+			c->os[r] = d;
+			c->ol[r] = (uint32_t)b.len;
+		} else if (sp.out.kind == DT_TIMESTAMP) {
+			c->oi[r] = ms;
+		} else if (sp.out.den > 1) {
+			if (__builtin_mul_overflow(ms, sp.out.den, &v)) {
+				buf_free(&b);
+				return exprfn_fail(c, ERR_OVERFLOW, "DATETIMECONVERT: %lld ms is out of range for the output format",
+						   (long long)ms);
+			}
+			c->oi[r] = v / sp.out.num;
+		} else {
+			c->oi[r] = ms / sp.out.num;
+		}
+	}
+	buf_free(&b);
+	return 0;
+}
+
 #define TOEPOCH(nm) {nm, "M", 'L', FN_STRICT, NULL, f_to_epoch, NULL}
 #define TOEPOCH2(nm) {nm, "MI", 'L', FN_STRICT, NULL, f_to_epoch, NULL}
 #define FROMEPOCH(nm) {nm, "I", 'L', FN_STRICT, NULL, f_from_epoch, NULL}
@@ -799,6 +1108,7 @@ const ExprFn fntime_table[] = {
 	FROMEPOCH2("fromepochhoursbucket"), FROMEPOCH2("fromepochdaysbucket"),
 	{"todatetime", "MS|S", 'S', FN_STRICT | FN_CONSTARGS, prep_datetime, f_todatetime, NULL},
 	{"fromdatetime", "SS|S", 'L', FN_STRICT | FN_CONSTARGS, prep_datetime, f_fromdatetime, NULL},
+	{"datetimeconvert", "ASSS|S", 'L', FN_STRICT | FN_CONSTARGS, prep_dtconvert, f_dtconvert, NULL},
 	FIELD("year"), FIELD("yearofweek"), FIELD("yow"), FIELD("quarter"), FIELD("month"),
 	FIELD("week"), FIELD("weekofyear"), FIELD("dayofyear"), FIELD("doy"), FIELD("day"),
 	FIELD("dayofmonth"), FIELD("dayofweek"), FIELD("dow"), FIELD("hour"), FIELD("minute"),

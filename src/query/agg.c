@@ -44,8 +44,33 @@
  * next one; estimate = kept / (lim / 2^64).  Union = keep the hashes
  * below the smaller lim.  Serialized: lim, then the DISTINCT form.
  *
- * Exports: agg_func, agg_lookup, agg_result_type, agg_is_mv, agg_is_two_arg,
- * agg_update2.
+ * SKEWNESS / KURTOSIS keep count, mean and the 2nd..4th central moment
+ * sums (updated per value, merged pairwise) and finish with Apache
+ * Commons Math's sample formulas, as Pinot: NaN below 3 / 4 values, 0
+ * for (nearly) constant input, NULL for none.  DISTINCTSUM / DISTINCTAVG
+ * are COUNT(DISTINCT)'s set read back as values (DOUBLE).  PERCENTILEKLL
+ * is exact with KLL's inclusive rank rule (the smallest value whose
+ * rank share reaches p).  PERCENTILEEST truncates its input to longs
+ * first (Pinot's q-digest holds longs).  DISTINCTCOUNTSMARTHLL is exact
+ * up to a threshold, then moves its keys into the HyperLogLog.
+ * bit_and / bit_or / bit_xor are PostgreSQL's (found by agg_lookup_args
+ * with one argument only: with two, bit_and is Pinot's scalar).
+ * FUNNELCOUNT keeps one distinct set of correlation ids per step; step
+ * j counts the ids of step 0 also found in steps 1..j.  FUNNELMAXSTEP
+ * keeps (time, matched steps) events and finds the most steps reached in
+ * order within the window from an event of step 1 (Pinot's default
+ * mode; its STRICT_* modes are not implemented).
+ *
+ * Names: exact first, then Pinot's canonical form (case and underscores
+ * ignored: percentile_tdigest = percentileTDigest).  Constant arguments
+ * after the value (a percentile, DISTINCTCOUNTHLL's log2m, smart HLL's
+ * options) are described by agg_const_args and checked by
+ * agg_const_arg.
+ *
+ * Exports: agg_func, agg_lookup, agg_lookup_args, agg_const_args,
+ * agg_const_arg, agg_result_type, agg_result_mv, agg_is_mv,
+ * agg_is_two_arg, agg_update2, agg_update_funnel, agg_update_funnel_steps,
+ * agg_funnel_config.
  */
 #include "query/agg.h"
 
@@ -53,9 +78,11 @@
 #include "base/hash.h"
 #include "base/mem.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ROW(k) (sel ? sel[k] : (k))
 #define ST(T, r) ((T *)(states + (size_t)(gidx ? gidx[r] : 0) * sizeof(T)))
@@ -1652,6 +1679,781 @@ hll_destroy(void *st)
 	s->reg = NULL;
 }
 
+/* ---- SKEWNESS, KURTOSIS (sample statistics, as Apache Commons Math) ---- */
+
+/* Count, mean and the sums of the 2nd to 4th powers of the deviations,
+ * updated one value at a time (Terriberry) and merged pairwise (Pebay). */
+typedef struct { double n, mean, m2, m3, m4; } MomSt;
+
+static void mom_init(void *st) { memset(st, 0, sizeof(MomSt)); }
+
+static int
+put_mom(void *st, double x)
+{
+	MomSt *s = st;
+	double n1 = s->n;
+	s->n += 1;
+	double n = s->n;
+	double delta = x - s->mean, dn = delta / n, dn2 = dn * dn, t1 = delta * dn * n1;
+	s->mean += dn;
+	s->m4 += t1 * dn2 * (n * n - 3 * n + 3) + 6 * dn2 * s->m2 - 4 * dn * s->m3;
+	s->m3 += t1 * dn * (n - 2) - 3 * dn * s->m2;
+	s->m2 += t1;
+	return 0;
+}
+
+MVU(mom_update, MomSt, sv_each_d, put_mom)
+
+static int
+mom_merge(void *dv, const void *sv)
+{
+	MomSt *d = dv;
+	const MomSt *s = sv;
+	if (s->n == 0)
+		return 0;
+	if (d->n == 0) {
+		*d = *s;
+		return 0;
+	}
+	double na = d->n, nb = s->n, n = na + nb;
+	double delta = s->mean - d->mean, d2 = delta * delta;
+	double m2 = d->m2 + s->m2 + d2 * na * nb / n;
+	double m3 = d->m3 + s->m3 + d2 * delta * na * nb * (na - nb) / (n * n) +
+		    3 * delta * (na * s->m2 - nb * d->m2) / n;
+	double m4 = d->m4 + s->m4 + d2 * d2 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n) +
+		    6 * d2 * (na * na * s->m2 + nb * nb * d->m2) / (n * n) +
+		    4 * delta * (na * s->m3 - nb * d->m3) / n;
+	d->mean += delta * nb / n;
+	d->n = n;
+	d->m2 = m2;
+	d->m3 = m3;
+	d->m4 = m4;
+	return 0;
+}
+
+/* NULL for no rows; NaN below 3 (skewness) or 4 (kurtosis) values; 0
+ * when the values are (nearly) all equal. */
+static void
+skew_final(const void *st, WbType t, Value *out)
+{
+	const MomSt *s = st;
+	double n = s->n;
+	(void)t;
+	if (n == 0) {
+		*out = value_null(TYPE_DOUBLE);
+		return;
+	}
+	double var = n > 1 ? s->m2 / (n - 1) : 0;
+	double r = n < 3 ? NAN : var < 1e-19 ? 0 : n / ((n - 1) * (n - 2)) * s->m3 / (var * sqrt(var));
+	*out = value_double(TYPE_DOUBLE, r);
+}
+
+static void
+kurt_final(const void *st, WbType t, Value *out)
+{
+	const MomSt *s = st;
+	double n = s->n;
+	(void)t;
+	if (n == 0) {
+		*out = value_null(TYPE_DOUBLE);
+		return;
+	}
+	double var = n > 1 ? s->m2 / (n - 1) : 0, r;
+	if (n < 4)
+		r = NAN;
+	else if (var < 1e-19)
+		r = 0;
+	else
+		r = n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * s->m4 / (var * var) -
+		    3 * (n - 1) * (n - 1) / ((n - 2) * (n - 3));
+	*out = value_double(TYPE_DOUBLE, r);
+}
+
+static void mom_ser(const void *st, Buf *o) { raw_ser(st, sizeof(MomSt), o); }
+static int mom_de(void *st, const char *p, size_t n, size_t *u, Err *e) { return raw_de(st, sizeof(MomSt), p, n, u, e); }
+
+/* ---- DISTINCTSUM, DISTINCTAVG ---- */
+
+/* The distinct set of COUNT(DISTINCT) (integers and doubles are kept by
+ * value, so the keys give the values back) and whether they are doubles
+ * (1) or integers (0). */
+typedef struct { DistSt d; int64_t isf; } DsumSt;
+
+static void dsum_init(void *st) { memset(st, 0, sizeof(DsumSt)); }
+
+static int
+dsum_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
+{
+	if (a->enc != VEC_I64 && a->enc != VEC_F64)
+		return ERR_TYPE;
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		uint64_t key = 0;
+		if (isnull(a, r))
+			continue;
+		sv_key(a, r, &key);
+		DsumSt *s = ST(DsumSt, r);
+		s->isf = a->enc == VEC_F64;
+		HSet *h = dist_set(&s->d);
+		if (h == NULL || hset_add(h, key) != 0)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+dsum_merge(void *dv, const void *sv)
+{
+	DsumSt *d = dv;
+	const DsumSt *s = sv;
+	if (s->d.set != NULL)
+		d->isf = s->isf;
+	return dist_merge(&d->d, &s->d);
+}
+
+static double
+dsum_key(uint64_t k, int isf)
+{
+	if (!isf)
+		return (double)(int64_t)k;
+	double x;
+	memcpy(&x, &k, 8);
+	return x;
+}
+
+/* Sum and count of the distinct values; 0 values = NULL. */
+static int
+dsum_total(const DsumSt *s, double *sum, double *n)
+{
+	const HSet *h = s->d.set;
+	*sum = 0;
+	*n = 0;
+	if (h == NULL)
+		return 0;
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->keys[i] != 0)
+			*sum += dsum_key(h->keys[i], (int)s->isf);
+	*n = (double)h->n + h->has_zero;
+	return *n > 0;
+}
+
+static void
+dsum_final(const void *st, WbType t, Value *out)
+{
+	double sum, n;
+	(void)t;
+	*out = dsum_total(st, &sum, &n) ? value_double(TYPE_DOUBLE, sum) : value_null(TYPE_DOUBLE);
+}
+
+static void
+davg_final(const void *st, WbType t, Value *out)
+{
+	double sum, n;
+	(void)t;
+	*out = dsum_total(st, &sum, &n) ? value_double(TYPE_DOUBLE, sum / n) : value_null(TYPE_DOUBLE);
+}
+
+static void
+dsum_ser(const void *st, Buf *o)
+{
+	const DsumSt *s = st;
+	uint8_t f = (uint8_t)s->isf;
+	buf_append(o, &f, 1);
+	dist_ser(&s->d, o);
+}
+
+static int
+dsum_de(void *st, const char *p, size_t n, size_t *used, Err *e)
+{
+	DsumSt *s = st;
+	int rc;
+	if (n < 1 || (p[0] != 0 && p[0] != 1))
+		return err_set(e, ERR_CORRUPT, "distinct sum state truncated or invalid");
+	s->isf = p[0];
+	if ((rc = dist_de(&s->d, p + 1, n - 1, used, e)) != 0)
+		return rc;
+	*used += 1;
+	return 0;
+}
+
+static void dsum_destroy(void *st) { dist_destroy(&((DsumSt *)st)->d); }
+
+/* ---- DISTINCTCOUNTSMARTHLL ---- */
+
+/* Exact (the COUNT(DISTINCT) set) until more than `threshold` distinct
+ * values, then the HyperLogLog of DISTINCTCOUNTHLL (the set's keys are
+ * moved into it).  threshold: Pinot's hllConversionThreshold, default
+ * 100,000 (agg_const_arg parses it from the options; the state takes it
+ * once the binder passes it on, see agg_const_args). */
+typedef struct { DistSt d; HllSt h; double threshold; } SmartSt;
+
+#define SMART_THRESHOLD 100000.0
+
+static void
+smart_init(void *st)
+{
+	memset(st, 0, sizeof(SmartSt));
+	((SmartSt *)st)->threshold = SMART_THRESHOLD;
+}
+
+/* Moves the exact set into the registers. */
+static int
+smart_convert(SmartSt *s)
+{
+	HSet *h = s->d.set;
+	if (h == NULL)
+		return 0;
+	if (h->has_zero && put_hll(&s->h, 0) != 0)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->keys[i] != 0 && put_hll(&s->h, h->keys[i]) != 0)
+			return ERR_NOMEM;
+	dist_destroy(&s->d);
+	return 0;
+}
+
+static int
+put_smart(void *st, uint64_t k)
+{
+	SmartSt *s = st;
+	if (s->h.reg != NULL)
+		return put_hll(&s->h, k);
+	HSet *h = dist_set(&s->d);
+	if (h == NULL || hset_add(h, k) != 0)
+		return ERR_NOMEM;
+	return (double)(h->n + (size_t)h->has_zero) > s->threshold ? smart_convert(s) : 0;
+}
+
+MVU(smart_update, SmartSt, sv_each_k, put_smart)
+
+static int
+smart_merge(void *dv, const void *sv)
+{
+	SmartSt *d = dv;
+	const SmartSt *s = sv;
+	int rc;
+	if (s->h.reg != NULL) {
+		if ((rc = smart_convert(d)) != 0)
+			return rc;
+		return hll_merge(&d->h, &s->h);
+	}
+	if (s->d.set == NULL)
+		return 0;
+	if (d->h.reg != NULL) {
+		if (s->d.set->has_zero && put_hll(&d->h, 0) != 0)
+			return ERR_NOMEM;
+		for (size_t i = 0; i < s->d.set->cap; i++)
+			if (s->d.set->keys[i] != 0 && put_hll(&d->h, s->d.set->keys[i]) != 0)
+				return ERR_NOMEM;
+		return 0;
+	}
+	if ((rc = dist_merge(&d->d, &s->d)) != 0)
+		return rc;
+	return (double)(d->d.set->n + (size_t)d->d.set->has_zero) > d->threshold ? smart_convert(d) : 0;
+}
+
+static void
+smart_final(const void *st, WbType t, Value *out)
+{
+	const SmartSt *s = st;
+	if (s->h.reg != NULL)
+		hll_final(&s->h, t, out);
+	else
+		dist_final(&s->d, t, out);
+}
+
+/* Serialized: threshold, then u8 0 and the exact form or u8 1 and the
+ * HyperLogLog form. */
+static void
+smart_ser(const void *st, Buf *o)
+{
+	const SmartSt *s = st;
+	uint8_t f = s->h.reg != NULL;
+	buf_append(o, &s->threshold, 8);
+	buf_append(o, &f, 1);
+	if (f)
+		hll_ser(&s->h, o);
+	else
+		dist_ser(&s->d, o);
+}
+
+static int
+smart_de(void *st, const char *p, size_t n, size_t *used, Err *e)
+{
+	SmartSt *s = st;
+	int rc;
+	if (n < 9 || (p[8] != 0 && p[8] != 1))
+		return err_set(e, ERR_CORRUPT, "smart HyperLogLog state truncated or invalid");
+	memcpy(&s->threshold, p, 8);
+	if (p[8] == 1)
+		rc = hll_de(&s->h, p + 9, n - 9, used, e);
+	else
+		rc = dist_de(&s->d, p + 9, n - 9, used, e);
+	if (rc != 0)
+		return rc;
+	*used += 9;
+	return 0;
+}
+
+static void
+smart_destroy(void *st)
+{
+	SmartSt *s = st;
+	dist_destroy(&s->d);
+	hll_destroy(&s->h);
+}
+
+/* ---- PERCENTILEEST: Pinot's q-digest holds longs ---- */
+
+/* Java's (long) x: NaN is 0, out of range saturates. */
+static double
+java_long(double x)
+{
+	if (isnan(x))
+		return 0;
+	if (x >= 9223372036854775807.0)
+		return 9223372036854775807.0;
+	if (x <= -9223372036854775808.0)
+		return -9223372036854775808.0;
+	return (double)(int64_t)x;
+}
+
+static int put_td_long(void *st, double x) { return td_add(st, java_long(x), 1); }
+
+MVU(tdl_update, TdSt, sv_each_d, put_td_long)
+MVU(tdlmv_update, TdSt, mv_each_d, put_td_long)
+
+/* ---- BIT_AND, BIT_OR, BIT_XOR (PostgreSQL's aggregates) ---- */
+
+typedef struct { int64_t v; int64_t has; } BitSt;
+
+static void bit_init(void *st) { memset(st, 0, sizeof(BitSt)); }
+
+static inline void
+bit_put(BitSt *s, int64_t x, int op)
+{
+	if (!s->has)
+		s->v = x;
+	else if (op == 0)
+		s->v &= x;
+	else if (op == 1)
+		s->v |= x;
+	else
+		s->v ^= x;
+	s->has = 1;
+}
+
+static int
+bit_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel, int op)
+{
+	if (a->enc != VEC_I64)
+		return ERR_TYPE;
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		if (!isnull(a, r))
+			bit_put(ST(BitSt, r), a->i[r], op);
+	}
+	return 0;
+}
+
+static int bitand_update(char *s, const uint32_t *g, const Vec *a, const uint16_t *sel, int n) { return bit_update(s, g, a, sel, n, 0); }
+static int bitor_update(char *s, const uint32_t *g, const Vec *a, const uint16_t *sel, int n) { return bit_update(s, g, a, sel, n, 1); }
+static int bitxor_update(char *s, const uint32_t *g, const Vec *a, const uint16_t *sel, int n) { return bit_update(s, g, a, sel, n, 2); }
+
+static int
+bit_merge(void *dv, const void *sv, int op)
+{
+	const BitSt *s = sv;
+	if (s->has)
+		bit_put(dv, s->v, op);
+	return 0;
+}
+
+static int bitand_merge(void *d, const void *s) { return bit_merge(d, s, 0); }
+static int bitor_merge(void *d, const void *s) { return bit_merge(d, s, 1); }
+static int bitxor_merge(void *d, const void *s) { return bit_merge(d, s, 2); }
+
+static void
+bit_final(const void *st, WbType t, Value *out)
+{
+	const BitSt *s = st;
+	if (!s->has)
+		*out = value_null(t);
+	else if (t == TYPE_INT)
+		*out = value_int(t, (int32_t)s->v);
+	else
+		*out = value_int(t, s->v);
+}
+
+static void bit_ser(const void *st, Buf *o) { raw_ser(st, sizeof(BitSt), o); }
+static int bit_de(void *st, const char *p, size_t n, size_t *u, Err *e) { return raw_de(st, sizeof(BitSt), p, n, u, e); }
+
+/* ---- FUNNELCOUNT(STEPS(c1, ..., cn), CORRELATE_BY(id)) ---- */
+
+/* One distinct set of correlation ids per step (ids keyed as
+ * COUNT(DISTINCT) keys them); the result, computed by finalize into res
+ * (owned by the state), is the per-step count of ids that matched that
+ * step and every earlier one. */
+typedef struct {
+	HSet *set[AGG_FUNNEL_MAX];
+	Value *res;		/* nsteps LONG elements, allocated with the first id */
+	int64_t nsteps;
+} FunnelSt;
+
+static void funnel_init(void *st) { memset(st, 0, sizeof(FunnelSt)); }
+
+static void
+funnel_param(void *st, double n)
+{
+	FunnelSt *s = st;
+	s->nsteps = n >= 1 && n <= AGG_FUNNEL_MAX ? (int64_t)n : 1;
+}
+
+static int
+funnel_sets(FunnelSt *s)
+{
+	if (s->res == NULL && (s->res = mem_calloc((size_t)s->nsteps, sizeof(Value))) == NULL)
+		return ERR_NOMEM;
+	for (int64_t j = 0; j < s->nsteps; j++)
+		if (s->set[j] == NULL && (s->set[j] = mem_calloc(1, sizeof(HSet))) == NULL)
+			return ERR_NOMEM;
+	return 0;
+}
+
+static int
+funnel_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
+{
+	(void)states; (void)gidx; (void)a; (void)sel; (void)nsel;
+	return ERR_UNSUPPORTED;	/* see agg_update_funnel */
+}
+
+int
+agg_update_funnel(char *states, const uint32_t *gidx, const Vec *corr, const Vec *const *steps, int nsteps,
+		  const uint16_t *sel, int nsel)
+{
+	for (int j = 0; j < nsteps; j++)
+		if (steps[j]->enc != VEC_I64)
+			return ERR_TYPE;
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		uint64_t key;
+		if (isnull(corr, r))
+			continue;
+		if (sv_key(corr, r, &key) != 0)
+			return ERR_UNSUPPORTED;
+		FunnelSt *s = ST(FunnelSt, r);
+		if (s->nsteps != nsteps)
+			return ERR_INTERNAL;	/* setparam was not given the step count */
+		for (int j = 0; j < nsteps; j++) {
+			if (isnull(steps[j], r) || steps[j]->i[r] == 0)
+				continue;
+			if (funnel_sets(s) != 0 || hset_add(s->set[j], key) != 0)
+				return ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+static int
+hset_has(const HSet *h, uint64_t k)
+{
+	if (h == NULL)
+		return 0;
+	if (k == 0)
+		return h->has_zero;
+	if (h->cap == 0)
+		return 0;
+	size_t j = hash_u64(k) & (h->cap - 1);
+	while (h->keys[j] != 0) {
+		if (h->keys[j] == k)
+			return 1;
+		j = (j + 1) & (h->cap - 1);
+	}
+	return 0;
+}
+
+static int
+funnel_merge(void *dv, const void *sv)
+{
+	FunnelSt *d = dv;
+	const FunnelSt *s = sv;
+	if (s->res == NULL)
+		return 0;
+	if (d->nsteps != s->nsteps)
+		return ERR_INTERNAL;
+	if (funnel_sets(d) != 0)
+		return ERR_NOMEM;
+	for (int64_t j = 0; j < s->nsteps; j++) {
+		DistSt dd = {d->set[j]}, ss = {s->set[j]};
+		if (dist_merge(&dd, &ss) != 0)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* Counts the ids of step 0 that reach each later step. */
+static void
+funnel_count(const FunnelSt *s, int64_t *cnt)
+{
+	const HSet *h0 = s->set[0];
+	memset(cnt, 0, sizeof(int64_t) * (size_t)s->nsteps);
+	if (h0 == NULL)
+		return;
+	for (size_t i = 0; i <= h0->cap; i++) {
+		uint64_t k;
+		if (i == h0->cap) {
+			if (!h0->has_zero)
+				break;
+			k = 0;
+		} else if ((k = h0->keys[i]) == 0) {
+			continue;
+		}
+		for (int64_t j = 0; j < s->nsteps && (j == 0 || hset_has(s->set[j], k)); j++)
+			cnt[j]++;
+	}
+}
+
+/* A LONG multi-value result of nsteps elements; it points into the
+ * state (valid until destroy).  No ids at all: every count is 0, as in
+ * Pinot (the empty array when the state never saw a row). */
+static void
+funnel_final(const void *st, WbType t, Value *out)
+{
+	const FunnelSt *s = st;
+	int64_t cnt[AGG_FUNNEL_MAX];
+	(void)t;
+	memset(out, 0, sizeof(*out));
+	out->type = TYPE_LONG;
+	out->mv = 1;
+	if (s->res == NULL)
+		return;
+	funnel_count(s, cnt);
+	for (int64_t j = 0; j < s->nsteps; j++)
+		s->res[j] = value_int(TYPE_LONG, cnt[j]);
+	out->n = (uint32_t)s->nsteps;
+	out->u.mv = s->res;
+}
+
+/* Serialized: u8 step count (0 = empty), then each step's set in the
+ * COUNT(DISTINCT) form. */
+static void
+funnel_ser(const void *st, Buf *o)
+{
+	const FunnelSt *s = st;
+	uint8_t n = s->res ? (uint8_t)s->nsteps : 0;
+	buf_append(o, &n, 1);
+	for (int j = 0; j < n; j++) {
+		DistSt d = {s->set[j]};
+		dist_ser(&d, o);
+	}
+}
+
+static int
+funnel_de(void *st, const char *p, size_t n, size_t *used, Err *e)
+{
+	FunnelSt *s = st;
+	size_t off = 1;
+	if (n < 1 || (uint8_t)p[0] > AGG_FUNNEL_MAX || (p[0] != 0 && s->nsteps != (uint8_t)p[0]))
+		return err_set(e, ERR_CORRUPT, "funnel state truncated or for another step count");
+	if (p[0] != 0 && funnel_sets(s) != 0)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (int j = 0; j < (uint8_t)p[0]; j++) {
+		DistSt d = {s->set[j]};
+		size_t u = 0;
+		int rc = dist_de(&d, p + off, n - off, &u, e);
+		s->set[j] = d.set;
+		if (rc != 0)
+			return rc;
+		off += u;
+	}
+	*used = off;
+	return 0;
+}
+
+static void
+funnel_destroy(void *st)
+{
+	FunnelSt *s = st;
+	for (int j = 0; j < AGG_FUNNEL_MAX; j++) {
+		DistSt d = {s->set[j]};
+		dist_destroy(&d);
+		s->set[j] = NULL;
+	}
+	mem_free(s->res);
+	s->res = NULL;
+}
+
+/* ---- FUNNELMAXSTEP(ts, window, n, step1, ..., stepn) ---- */
+
+/* The events (time, mask of the steps the row matched) of the group;
+ * finalize sorts them by time and, from each event matching step 1,
+ * follows the later events within the window (time - start < window),
+ * advancing one step at each event that matches the next step; the
+ * result is the most steps reached (0 when step 1 never matched). */
+typedef struct { int64_t ts; uint32_t mask; } FmsEv;
+
+typedef struct {
+	FmsEv *ev;
+	uint64_t n, cap;
+	int64_t window;
+	int64_t nsteps;
+} FmsSt;
+
+static void fms_init(void *st) { memset(st, 0, sizeof(FmsSt)); }
+
+void
+agg_funnel_config(AggKind k, void *st, int nsteps, int64_t window)
+{
+	if (k == AGG_FUNNEL_MAX_STEP) {
+		FmsSt *s = st;
+		s->nsteps = nsteps;
+		s->window = window;
+	} else if (k == AGG_FUNNEL_COUNT) {
+		funnel_param(st, nsteps);
+	}
+}
+
+static int
+fms_put(FmsSt *s, int64_t ts, uint32_t mask)
+{
+	if (s->n == s->cap) {
+		uint64_t cap = s->cap ? s->cap * 2 : 16;
+		FmsEv *v = mem_realloc(s->ev, sizeof(FmsEv) * cap);
+		if (v == NULL)
+			return ERR_NOMEM;
+		s->ev = v;
+		s->cap = cap;
+	}
+	s->ev[s->n].ts = ts;
+	s->ev[s->n].mask = mask;
+	s->n++;
+	return 0;
+}
+
+static int
+fms_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
+{
+	(void)states; (void)gidx; (void)a; (void)sel; (void)nsel;
+	return ERR_UNSUPPORTED;	/* see agg_update_funnel_steps */
+}
+
+int
+agg_update_funnel_steps(char *states, const uint32_t *gidx, const Vec *ts, const Vec *const *steps, int nsteps,
+			const uint16_t *sel, int nsel)
+{
+	if (ts->enc != VEC_I64 || nsteps < 1 || nsteps > AGG_FUNNEL_MAX)
+		return ERR_TYPE;
+	for (int j = 0; j < nsteps; j++)
+		if (steps[j]->enc != VEC_I64)
+			return ERR_TYPE;
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		if (isnull(ts, r))
+			continue;
+		FmsSt *s = ST(FmsSt, r);
+		if (s->nsteps != nsteps)
+			return ERR_INTERNAL;	/* agg_funnel_config was not called */
+		uint32_t mask = 0;
+		for (int j = 0; j < nsteps; j++)
+			if (!isnull(steps[j], r) && steps[j]->i[r] != 0)
+				mask |= UINT32_C(1) << j;
+		if (mask != 0 && fms_put(s, ts->i[r], mask) != 0)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+fms_merge(void *dv, const void *sv)
+{
+	FmsSt *d = dv;
+	const FmsSt *s = sv;
+	for (uint64_t i = 0; i < s->n; i++)
+		if (fms_put(d, s->ev[i].ts, s->ev[i].mask) != 0)
+			return ERR_NOMEM;
+	return 0;
+}
+
+static int
+evcmp(const void *a, const void *b)
+{
+	const FmsEv *x = a, *y = b;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static void
+fms_final(const void *st, WbType t, Value *out)
+{
+	const FmsSt *s = st;
+	int64_t best = 0;
+	(void)t;
+	/* sorting reorders the kept events only: the state stays equivalent */
+	if (s->n > 1)
+		qsort(s->ev, s->n, sizeof(FmsEv), evcmp);
+	for (uint64_t i = 0; i < s->n && best < s->nsteps; i++) {
+		if (!(s->ev[i].mask & 1))
+			continue;
+		int64_t cur = 1;
+		for (uint64_t j = i + 1; j < s->n && cur < s->nsteps; j++) {
+			if ((uint64_t)s->ev[j].ts - (uint64_t)s->ev[i].ts >= (uint64_t)s->window)
+				break;
+			if (s->ev[j].mask & (UINT32_C(1) << cur))
+				cur++;
+		}
+		if (cur > best)
+			best = cur;
+	}
+	*out = value_int(TYPE_LONG, best);
+}
+
+/* Serialized: window, step count, event count, then (time, mask) pairs. */
+static void
+fms_ser(const void *st, Buf *o)
+{
+	const FmsSt *s = st;
+	buf_append(o, &s->window, 8);
+	buf_append(o, &s->nsteps, 8);
+	buf_append(o, &s->n, 8);
+	for (uint64_t i = 0; i < s->n; i++) {
+		buf_append(o, &s->ev[i].ts, 8);
+		buf_append(o, &s->ev[i].mask, 4);
+	}
+}
+
+static int
+fms_de(void *st, const char *p, size_t n, size_t *used, Err *e)
+{
+	FmsSt *s = st;
+	uint64_t cnt;
+	int64_t w, ns;
+	if (n < 24)
+		return err_set(e, ERR_CORRUPT, "funnel max step state truncated");
+	memcpy(&w, p, 8);
+	memcpy(&ns, p + 8, 8);
+	memcpy(&cnt, p + 16, 8);
+	if (ns != s->nsteps || w != s->window || cnt > (n - 24) / 12)
+		return err_set(e, ERR_CORRUPT, "funnel max step state truncated or for another funnel");
+	for (uint64_t i = 0; i < cnt; i++) {
+		int64_t ts;
+		uint32_t mask;
+		memcpy(&ts, p + 24 + i * 12, 8);
+		memcpy(&mask, p + 32 + i * 12, 4);
+		if (fms_put(s, ts, mask) != 0)
+			return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	*used = 24 + cnt * 12;
+	return 0;
+}
+
+static void
+fms_destroy(void *st)
+{
+	FmsSt *s = st;
+	mem_free(s->ev);
+	s->ev = NULL;
+	s->n = s->cap = 0;
+}
+
 static void nop_destroy(void *st) { (void)st; }
 
 static const AggFunc funcs[] = {
@@ -1672,8 +2474,8 @@ static const AggFunc funcs[] = {
 	{AGG_DISTINCT_MV, "distinctcountmv", sizeof(DistSt), dist_init, distmv_update, dist_merge, dist_final, dist_ser, dist_de, dist_destroy, NULL},
 	{AGG_PERCENTILE, "percentile", sizeof(PctSt), pct_init, pct_update, pct_merge, pct_final, pct_ser, pct_de, pct_destroy, pct_param},
 	{AGG_PERCENTILE_MV, "percentilemv", sizeof(PctSt), pct_init, pctmv_update, pct_merge, pct_final, pct_ser, pct_de, pct_destroy, pct_param},
-	{AGG_PERCENTILE_EST, "percentileest", sizeof(TdSt), td_init, td_update, td_merge, td_final, td_ser, td_de, td_destroy, td_param},
-	{AGG_PERCENTILE_EST_MV, "percentileestmv", sizeof(TdSt), td_init, tdmv_update, td_merge, td_final, td_ser, td_de, td_destroy, td_param},
+	{AGG_PERCENTILE_EST, "percentileest", sizeof(TdSt), td_init, tdl_update, td_merge, td_final, td_ser, td_de, td_destroy, td_param},
+	{AGG_PERCENTILE_EST_MV, "percentileestmv", sizeof(TdSt), td_init, tdlmv_update, td_merge, td_final, td_ser, td_de, td_destroy, td_param},
 	{AGG_PERCENTILE_TDIGEST, "percentiletdigest", sizeof(TdSt), td_init, td_update, td_merge, td_final, td_ser, td_de, td_destroy, td_param},
 	{AGG_PERCENTILE_TDIGEST_MV, "percentiletdigestmv", sizeof(TdSt), td_init, tdmv_update, td_merge, td_final, td_ser, td_de, td_destroy, td_param},
 	{AGG_HLL, "distinctcounthll", sizeof(HllSt), hll_init, hll_update, hll_merge, hll_final, hll_ser, hll_de, hll_destroy, NULL},
@@ -1687,6 +2489,18 @@ static const AggFunc funcs[] = {
 	{AGG_ARG_MIN, "arg_min", sizeof(ArgSt), arg_init, arg_update, argmin_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
 	{AGG_LAST_WITH_TIME, "lastwithtime", sizeof(ArgSt), arg_init, arg_update, lastwt_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
 	{AGG_FIRST_WITH_TIME, "firstwithtime", sizeof(ArgSt), arg_init, arg_update, firstwt_merge, arg_final, arg_ser, arg_de, arg_destroy, NULL},
+	{AGG_SKEWNESS, "skewness", sizeof(MomSt), mom_init, mom_update, mom_merge, skew_final, mom_ser, mom_de, nop_destroy, NULL},
+	{AGG_KURTOSIS, "kurtosis", sizeof(MomSt), mom_init, mom_update, mom_merge, kurt_final, mom_ser, mom_de, nop_destroy, NULL},
+	{AGG_DISTINCT_SUM, "distinctsum", sizeof(DsumSt), dsum_init, dsum_update, dsum_merge, dsum_final, dsum_ser, dsum_de, dsum_destroy, NULL},
+	{AGG_DISTINCT_AVG, "distinctavg", sizeof(DsumSt), dsum_init, dsum_update, dsum_merge, davg_final, dsum_ser, dsum_de, dsum_destroy, NULL},
+	{AGG_PERCENTILE_KLL, "percentilekll", sizeof(PctSt), pct_init, pct_update, pct_merge, pctd_final, pct_ser, pct_de, pct_destroy, pct_param},
+	{AGG_PERCENTILE_KLL_MV, "percentilekllmv", sizeof(PctSt), pct_init, pctmv_update, pct_merge, pctd_final, pct_ser, pct_de, pct_destroy, pct_param},
+	{AGG_SMART_HLL, "distinctcountsmarthll", sizeof(SmartSt), smart_init, smart_update, smart_merge, smart_final, smart_ser, smart_de, smart_destroy, NULL},
+	{AGG_BIT_AND, "bit_and", sizeof(BitSt), bit_init, bitand_update, bitand_merge, bit_final, bit_ser, bit_de, nop_destroy, NULL},
+	{AGG_BIT_OR, "bit_or", sizeof(BitSt), bit_init, bitor_update, bitor_merge, bit_final, bit_ser, bit_de, nop_destroy, NULL},
+	{AGG_BIT_XOR, "bit_xor", sizeof(BitSt), bit_init, bitxor_update, bitxor_merge, bit_final, bit_ser, bit_de, nop_destroy, NULL},
+	{AGG_FUNNEL_COUNT, "funnelcount", sizeof(FunnelSt), funnel_init, funnel_update, funnel_merge, funnel_final, funnel_ser, funnel_de, funnel_destroy, funnel_param},
+	{AGG_FUNNEL_MAX_STEP, "funnelmaxstep", sizeof(FmsSt), fms_init, fms_update, fms_merge, fms_final, fms_ser, fms_de, fms_destroy, NULL},
 };
 
 const AggFunc *
@@ -1713,7 +2527,31 @@ static const struct {
 	{"arg_max", AGG_ARG_MAX}, {"argmax", AGG_ARG_MAX}, {"max_by", AGG_ARG_MAX},
 	{"arg_min", AGG_ARG_MIN}, {"argmin", AGG_ARG_MIN}, {"min_by", AGG_ARG_MIN},
 	{"lastwithtime", AGG_LAST_WITH_TIME}, {"firstwithtime", AGG_FIRST_WITH_TIME},
+	{"skewness", AGG_SKEWNESS}, {"kurtosis", AGG_KURTOSIS},
+	{"distinctsum", AGG_DISTINCT_SUM}, {"distinctavg", AGG_DISTINCT_AVG},
+	{"percentilekll", AGG_PERCENTILE_KLL}, {"percentilekllmv", AGG_PERCENTILE_KLL_MV},
+	{"segmentpartitioneddistinctcount", AGG_COUNT_DISTINCT},
+	{"distinctcountsmarthll", AGG_SMART_HLL},
 };
+
+/* Equal as Pinot canonicalizes function names: case and underscores
+ * ignored (percentile_tdigest = percentileTDigest). */
+static int
+canon_eq(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '_')
+			a++;
+		while (*b == '_')
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return 0;
+		if (*a == '\0')
+			return 1;
+		a++;
+		b++;
+	}
+}
 
 int
 agg_lookup(const char *name, int distinct, AggKind *out)
@@ -1727,7 +2565,172 @@ agg_lookup(const char *name, int distinct, AggKind *out)
 			*out = names[i].kind;
 			return 0;
 		}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (canon_eq(name, names[i].name)) {
+			*out = names[i].kind;
+			return 0;
+		}
 	return -1;
+}
+
+int
+agg_lookup_args(const char *name, int distinct, int nargs, AggKind *out)
+{
+	static const struct { const char *name; AggKind kind; } bits[] = {
+		{"bit_and", AGG_BIT_AND}, {"bit_or", AGG_BIT_OR}, {"bit_xor", AGG_BIT_XOR},
+	};
+	if (nargs >= 2 && canon_eq(name, "funnelcount")) {
+		*out = AGG_FUNNEL_COUNT;
+		return 0;
+	}
+	if (nargs >= 4 && canon_eq(name, "funnelmaxstep")) {
+		*out = AGG_FUNNEL_MAX_STEP;
+		return 0;
+	}
+	if (nargs == 1)
+		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+			if (strcmp(name, bits[i].name) == 0) {
+				*out = bits[i].kind;
+				return 0;
+			}
+	return agg_lookup(name, distinct, out);
+}
+
+void
+agg_const_args(AggKind k, int *lo, int *hi)
+{
+	*lo = *hi = 0;
+	switch (k) {
+	case AGG_PERCENTILE: case AGG_PERCENTILE_MV: case AGG_PERCENTILE_EST:
+	case AGG_PERCENTILE_EST_MV: case AGG_PERCENTILE_CONT: case AGG_PERCENTILE_DISC:
+		*lo = *hi = 1;
+		break;
+	case AGG_PERCENTILE_TDIGEST: case AGG_PERCENTILE_TDIGEST_MV:
+	case AGG_PERCENTILE_KLL: case AGG_PERCENTILE_KLL_MV:
+		*lo = 1;	/* then t-digest's compression / KLL's k */
+		*hi = 2;
+		break;
+	case AGG_HLL: case AGG_HLL_MV: case AGG_SMART_HLL:
+		*hi = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Parses Pinot's 'key=value;key=value' options of DISTINCTCOUNTSMARTHLL:
+ * hllConversionThreshold (or threshold) and hllLog2m, positive
+ * integers; algorithm (hll / hllplus) is accepted. */
+static int
+smart_options(const char *fname, const char *s, uint32_t n, double *threshold, Err *e)
+{
+	uint32_t i = 0;
+	while (i < n) {
+		uint32_t ks = i;
+		while (i < n && s[i] != '=' && s[i] != ';')
+			i++;
+		uint32_t kn = i - ks;
+		while (kn > 0 && isspace((unsigned char)s[ks + kn - 1]))
+			kn--;
+		while (kn > 0 && isspace((unsigned char)s[ks])) {
+			ks++;
+			kn--;
+		}
+		if (kn == 0 && (i >= n || s[i] == ';')) {
+			i++;
+			continue;
+		}
+		if (i >= n || s[i] != '=')
+			return err_set(e, ERR_TYPE, "%s: option '%.*s' needs a value (key=value)", fname,
+				       (int)kn, s + ks);
+		i++;
+		uint32_t vs = i;
+		while (i < n && s[i] != ';')
+			i++;
+		char val[32];
+		uint32_t vn = i - vs;
+		while (vn > 0 && isspace((unsigned char)s[vs])) {
+			vs++;
+			vn--;
+		}
+		while (vn > 0 && isspace((unsigned char)s[vs + vn - 1]))
+			vn--;
+		i++;
+		int is_thr = (kn == 22 && strncasecmp(s + ks, "hllConversionThreshold", 22) == 0) ||
+			     (kn == 9 && strncasecmp(s + ks, "threshold", 9) == 0);
+		int is_log = kn == 8 && strncasecmp(s + ks, "hllLog2m", 8) == 0;
+		if (kn == 9 && strncasecmp(s + ks, "algorithm", 9) == 0) {
+			if (!((vn == 3 && strncasecmp(s + vs, "hll", 3) == 0) ||
+			      (vn == 7 && strncasecmp(s + vs, "hllplus", 7) == 0)))
+				return err_set(e, ERR_TYPE, "%s: algorithm must be 'hll' or 'hllplus', not '%.*s'",
+					       fname, (int)vn, s + vs);
+			continue;
+		}
+		if (kn == 4 && strncasecmp(s + ks, "hllp", 4) == 0)
+			is_log = 1;
+		if (!is_thr && !is_log)
+			return err_set(e, ERR_TYPE,
+				       "%s: unknown option '%.*s' (hllConversionThreshold, hllLog2m, algorithm)",
+				       fname, (int)kn, s + ks);
+		char *end;
+		if (vn == 0 || vn >= sizeof(val))
+			return err_set(e, ERR_TYPE, "%s: option '%.*s' needs a positive integer", fname, (int)kn,
+				       s + ks);
+		memcpy(val, s + vs, vn);
+		val[vn] = '\0';
+		long long x = strtoll(val, &end, 10);
+		if (*end != '\0' || x <= 0 || (is_log && x > 30))
+			return err_set(e, ERR_TYPE, "%s: option '%.*s' must be a positive integer%s, not '%s'",
+				       fname, (int)kn, s + ks, is_log ? " up to 30" : "", val);
+		if (is_thr)
+			*threshold = (double)x;
+	}
+	return 0;
+}
+
+int
+agg_const_arg(AggKind k, const char *fname, int i, const Value *v, double *param, Err *e)
+{
+	int num = !v->null && type_is_numeric((WbType)v->type) && v->type != TYPE_BOOLEAN;
+	double x = !num ? 0 : type_is_float((WbType)v->type) ? v->u.d : (double)v->u.i;
+	switch (k) {
+	case AGG_PERCENTILE_CONT: case AGG_PERCENTILE_DISC:
+		if (i != 1 || !num || !(x >= 0 && x <= 1))
+			return err_set(e, ERR_TYPE, "the fraction of %s must be a number constant between 0 and 1",
+				       fname);
+		*param = x * 100;	/* the state keeps percent */
+		return 0;
+	case AGG_PERCENTILE: case AGG_PERCENTILE_MV: case AGG_PERCENTILE_EST:
+	case AGG_PERCENTILE_EST_MV: case AGG_PERCENTILE_TDIGEST: case AGG_PERCENTILE_TDIGEST_MV:
+	case AGG_PERCENTILE_KLL: case AGG_PERCENTILE_KLL_MV:
+		if (i == 1) {
+			if (!num || !(x >= 0 && x <= 100))
+				return err_set(e, ERR_TYPE,
+					       "the percentile of %s must be a number constant between 0 and 100",
+					       fname);
+			*param = x;
+			return 0;
+		}
+		if (i == 2 && num && x >= 1 && x <= 1e6 && x == floor(x))
+			return 0;	/* compression / k: Waybill's own size is kept */
+		return err_set(e, ERR_TYPE, "argument %d of %s (%s) must be an integer constant between 1 and 1000000",
+			       i + 1, fname,
+			       k == AGG_PERCENTILE_KLL || k == AGG_PERCENTILE_KLL_MV ? "k" : "compression");
+	case AGG_HLL: case AGG_HLL_MV:
+		/* log2m: Waybill's registers stay 2^12 (at least as precise) */
+		if (i == 1 && num && x >= 1 && x <= 30 && x == floor(x))
+			return 0;
+		return err_set(e, ERR_TYPE, "the log2m of %s must be an integer constant between 1 and 30", fname);
+	case AGG_SMART_HLL:
+		if (i != 1 || v->null || !type_is_var((WbType)v->type))
+			return err_set(e, ERR_TYPE,
+				       "the options of %s must be a string constant like 'hllConversionThreshold=100000;hllLog2m=12'",
+				       fname);
+		*param = SMART_THRESHOLD;
+		return smart_options(fname, v->u.s ? v->u.s : "", v->u.s ? v->n : 0, param, e);
+	default:
+		return err_set(e, ERR_TYPE, "%s takes no argument %d", fname, i + 1);
+	}
 }
 
 int
@@ -1738,12 +2741,19 @@ agg_is_two_arg(AggKind k)
 }
 
 int
+agg_result_mv(AggKind k)
+{
+	return k == AGG_FUNNEL_COUNT;
+}
+
+int
 agg_is_mv(AggKind k)
 {
 	switch (k) {
 	case AGG_COUNT_MV: case AGG_SUM_MV: case AGG_MIN_MV: case AGG_MAX_MV: case AGG_AVG_MV:
 	case AGG_MINMAXRANGE_MV: case AGG_DISTINCT_MV: case AGG_PERCENTILE_MV:
 	case AGG_PERCENTILE_EST_MV: case AGG_PERCENTILE_TDIGEST_MV: case AGG_HLL_MV:
+	case AGG_PERCENTILE_KLL_MV:
 		return 1;
 	default:
 		return 0;
@@ -1762,6 +2772,9 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 	case AGG_HLL:
 	case AGG_HLL_MV:
 	case AGG_THETA:
+	case AGG_SMART_HLL:
+	case AGG_FUNNEL_COUNT:
+	case AGG_FUNNEL_MAX_STEP:
 		*out = TYPE_LONG;
 		return 0;
 	default:
@@ -1773,6 +2786,9 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 	}
 	if (!type_is_numeric(t) && t != TYPE_NULL)
 		return err_set(e, ERR_TYPE, "%s(%s) is not supported", funcs[k].name, type_name(t));
+	if ((k == AGG_SKEWNESS || k == AGG_KURTOSIS || k == AGG_DISTINCT_SUM || k == AGG_DISTINCT_AVG ||
+	     k == AGG_PERCENTILE_KLL) && (t == TYPE_BOOLEAN || t == TYPE_TIMESTAMP))
+		return err_set(e, ERR_TYPE, "%s(%s) is not supported: it takes numbers", funcs[k].name, type_name(t));
 	switch (k) {
 	case AGG_SUM:
 		*out = type_is_float(t) ? TYPE_DOUBLE : TYPE_LONG;
@@ -1787,6 +2803,14 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 		break;
 	case AGG_PERCENTILE_DISC:
 		*out = t == TYPE_NULL ? TYPE_DOUBLE : t;	/* a value of the input */
+		break;
+	case AGG_BIT_AND:
+	case AGG_BIT_OR:
+	case AGG_BIT_XOR:
+		if (t != TYPE_INT && t != TYPE_LONG && t != TYPE_NULL)
+			return err_set(e, ERR_TYPE, "%s(%s) is not supported: it takes INT or LONG", funcs[k].name,
+				       type_name(t));
+		*out = t == TYPE_NULL ? TYPE_INT : t;
 		break;
 	default:
 		*out = TYPE_DOUBLE;

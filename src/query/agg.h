@@ -39,8 +39,29 @@ typedef enum AggKind {
 	/* MIN/MAX of strings (the binder picks them for var-length input) */
 	AGG_MIN_STR, AGG_MAX_STR,
 	/* (value, key): the value at the greatest / least key */
-	AGG_ARG_MAX, AGG_ARG_MIN, AGG_LAST_WITH_TIME, AGG_FIRST_WITH_TIME
+	AGG_ARG_MAX, AGG_ARG_MIN, AGG_LAST_WITH_TIME, AGG_FIRST_WITH_TIME,
+	/* sample skewness / excess kurtosis (Apache Commons Math's) */
+	AGG_SKEWNESS, AGG_KURTOSIS,
+	/* Pinot's DISTINCTSUM / DISTINCTAVG: over the distinct values */
+	AGG_DISTINCT_SUM, AGG_DISTINCT_AVG,
+	/* (x, p): KLL's inclusive rank rule, computed exactly */
+	AGG_PERCENTILE_KLL, AGG_PERCENTILE_KLL_MV,
+	/* exact up to a threshold (setparam), then HyperLogLog */
+	AGG_SMART_HLL,
+	/* PostgreSQL's bit_and / bit_or / bit_xor of integers (found by
+	 * agg_lookup_args only: Pinot's bit_and(a, b) is a scalar) */
+	AGG_BIT_AND, AGG_BIT_OR, AGG_BIT_XOR,
+	/* Pinot's FUNNELCOUNT(STEPS(c1, ...), CORRELATE_BY(id)): setparam
+	 * takes the step count, agg_update_funnel the rows; the result is a
+	 * LONG multi-value (agg_result_mv) */
+	AGG_FUNNEL_COUNT,
+	/* Pinot's FUNNELMAXSTEP(ts, window, n, step1, ..., stepn): the most
+	 * steps reached in order within the window (LONG); configured by
+	 * agg_funnel_config, updated by agg_update_funnel_steps */
+	AGG_FUNNEL_MAX_STEP
 } AggKind;
+
+#define AGG_FUNNEL_MAX 32	/* steps of a FUNNELCOUNT */
 
 typedef struct AggFunc {
 	AggKind kind;
@@ -66,9 +87,44 @@ const AggFunc *agg_func(AggKind k);
 /* Maps a SQL function name (lowercase) to an aggregate; -1 if none.
  * distinct: COUNT(DISTINCT x). */
 int agg_lookup(const char *name, int distinct, AggKind *out);
+/* As agg_lookup, knowing the call's argument count: finds the
+ * aggregates whose name is also a scalar function of another arity
+ * (bit_and(x) is PostgreSQL's aggregate, bit_and(a, b) Pinot's scalar);
+ * -1 if the name with nargs arguments is not an aggregate. */
+int agg_lookup_args(const char *name, int distinct, int nargs, AggKind *out);
+/* How many constant arguments may follow the value (*lo to *hi):
+ * PERCENTILE's p, DISTINCTCOUNTHLL's log2m, DISTINCTCOUNTSMARTHLL's
+ * options, ...  0 and 0 for the others (and for the two-argument
+ * aggregates, whose second argument is an expression). */
+void agg_const_args(AggKind k, int *lo, int *hi);
+/* Checks constant argument i (1 = the one after the value) given to
+ * aggregate k (called fname in the query) and folds it into *param, the
+ * value later given to setparam (the caller starts *param at 0 and
+ * passes every present argument in order).  ERR_TYPE with a message
+ * naming the function and the argument. */
+int agg_const_arg(AggKind k, const char *fname, int i, const Value *v, double *param, Err *e);
 /* Result type for argument type t; ERR_TYPE (with message) when the
  * aggregate does not accept t. */
 int agg_result_type(AggKind k, WbType t, WbType *out, Err *e);
+/* 1 for the aggregates whose result is a multi-value of the result
+ * type (FUNNELCOUNT); finalize points it into the state (valid until
+ * destroy: copy it before). */
+int agg_result_mv(AggKind k);
+/* Vectorized update of FUNNELCOUNT: corr the CORRELATE_BY values (any
+ * single-value type, NULL skipped), steps[0..nsteps) the step
+ * conditions (BOOLEAN vectors; NULL = not matched).  nsteps must equal
+ * the count given to setparam.  ERR_NOMEM, ERR_TYPE possible. */
+int agg_update_funnel(char *states, const uint32_t *gidx, const Vec *corr, const Vec *const *steps, int nsteps,
+		      const uint16_t *sel, int nsel);
+/* Vectorized update of FUNNELMAXSTEP: ts the time (integer or
+ * TIMESTAMP; NULL rows skipped), steps the step conditions as for
+ * agg_update_funnel.  ERR_NOMEM, ERR_TYPE possible. */
+int agg_update_funnel_steps(char *states, const uint32_t *gidx, const Vec *ts, const Vec *const *steps,
+			    int nsteps, const uint16_t *sel, int nsel);
+/* Gives a FUNNELCOUNT / FUNNELMAXSTEP state (right after init) its step
+ * count (1..AGG_FUNNEL_MAX) and, for FUNNELMAXSTEP, the window (in the
+ * time argument's units, > 0). */
+void agg_funnel_config(AggKind k, void *st, int nsteps, int64_t window);
 /* 1 for the aggregates whose argument must be a multi-value column. */
 int agg_is_mv(AggKind k);
 /* 1 for the (value, key) aggregates: ARG_MAX, ARG_MIN, LASTWITHTIME,

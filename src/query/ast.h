@@ -41,6 +41,37 @@ typedef enum AstKind {
 } AstKind;
 
 struct AstSelect;
+struct AstOrder;
+
+/* OVER (PARTITION BY ... ORDER BY ... frame) of a window function call.
+ * frame_options holds PostgreSQL's FRAMEOPTION_* bits (AST_FRAME_*). */
+typedef struct AstWindow {
+	int npart;
+	struct Ast **part;
+	int norder;
+	struct AstOrder *order;
+	int frame_options;
+	struct Ast *start_off;	/* constant, or NULL */
+	struct Ast *end_off;
+	int pos;
+} AstWindow;
+
+#define AST_FRAME_NONDEFAULT 0x00001
+#define AST_FRAME_RANGE 0x00002
+#define AST_FRAME_ROWS 0x00004
+#define AST_FRAME_GROUPS 0x00008
+#define AST_FRAME_BETWEEN 0x00010
+#define AST_FRAME_START_UNBOUNDED_PRECEDING 0x00020
+#define AST_FRAME_END_UNBOUNDED_PRECEDING 0x00040
+#define AST_FRAME_START_UNBOUNDED_FOLLOWING 0x00080
+#define AST_FRAME_END_UNBOUNDED_FOLLOWING 0x00100
+#define AST_FRAME_START_CURRENT_ROW 0x00200
+#define AST_FRAME_END_CURRENT_ROW 0x00400
+#define AST_FRAME_START_OFFSET_PRECEDING 0x00800
+#define AST_FRAME_END_OFFSET_PRECEDING 0x01000
+#define AST_FRAME_START_OFFSET_FOLLOWING 0x02000
+#define AST_FRAME_END_OFFSET_FOLLOWING 0x04000
+#define AST_FRAME_EXCLUDE 0x38000	/* EXCLUDE CURRENT ROW / GROUP / TIES */
 
 typedef struct Ast {
 	AstKind kind;
@@ -58,6 +89,7 @@ typedef struct Ast {
 	struct Ast **args;
 	struct Ast *filter;	/* AST_FUNC: an aggregate's FILTER (WHERE ...) */
 	struct AstSelect *sub;	/* AST_SUBLINK */
+	AstWindow *over;	/* AST_FUNC: a window function call */
 } Ast;
 
 typedef struct AstTarget {
@@ -77,6 +109,27 @@ typedef struct AstOption {
 	Value val;
 } AstOption;
 
+typedef enum AstJoin {
+	AST_JOIN_INNER, AST_JOIN_LEFT, AST_JOIN_RIGHT, AST_JOIN_FULL, AST_JOIN_CROSS
+} AstJoin;
+
+/* One item of a FROM list with joins: a table or a derived table (or
+ * WITH query), the name that qualifies its columns, and how it joins the
+ * items before it (ignored for the first). */
+typedef struct AstFrom {
+	const char *table;	/* a table, or NULL when sub is set */
+	const char *schema;
+	int table_quoted;
+	int table_pos;
+	struct AstSelect *sub;
+	const char *alias;	/* alias, or the table's / WITH query's name */
+	AstJoin join;
+	struct Ast *on;		/* ON condition, or NULL */
+	int nusing;		/* USING (a, b): names */
+	const char **usings;
+	int natural;		/* NATURAL JOIN */
+} AstFrom;
+
 typedef struct AstSelect {
 	int distinct;
 	int ntargets;
@@ -86,6 +139,8 @@ typedef struct AstSelect {
 					 * WITH query named in FROM */
 	const char *from_alias;	/* the derived table's name */
 	int has_sublink;	/* an expression holds an AST_SUBLINK */
+	int has_window;		/* the select list or ORDER BY calls a window
+				 * function (query.c runs it through winplan.h) */
 	int nbranch;		/* > 0: q is UNION [ALL] of these selects, then
 				 * its order / limit / offset */
 	struct AstSelect **branches;
@@ -93,6 +148,9 @@ typedef struct AstSelect {
 	int ngsets;		/* > 0: GROUPING SETS / ROLLUP / CUBE: each set
 				 * a bit mask over group[] (at most 64) */
 	uint64_t *gsets;
+	int nfrom;		/* > 0: FROM with joins or several items (from[]);
+				 * table and from_sub are then unset */
+	AstFrom *from;
 	const char *schema;	/* "sys" in sys.tables, else NULL */
 	int table_quoted;
 	int table_pos;

@@ -168,7 +168,8 @@ resolve_col(B *b, const Ast *n, int *out)
 	const BindTable *t = b->t;
 	if (t == NULL)
 		return fail(b, ERR_COLUMN_MISSING, n->pos, "Unknown column '%s'", n->name);
-	if (n->qual != NULL && strcasecmp(n->qual, t->name) != 0) {
+	if (n->qual != NULL && strcasecmp(n->qual, t->name) != 0 &&
+	    (t->alias == NULL || strcmp(n->qual, t->alias) != 0)) {
 		const char *dot = strrchr(t->name, '.');
 		if (dot == NULL || strcasecmp(n->qual, dot + 1) != 0)
 			return fail(b, ERR_COLUMN_MISSING, n->pos, "Unknown column '%s.%s'", n->qual, n->name);
@@ -585,11 +586,18 @@ bind_case(B *b, const Ast *n, Expr **out)
  * sqrt and the logarithms follow IEEE (NaN, -Infinity) as Java does, and
  * SUBSTR(s, begin[, end]) takes Pinot's 0-based begin and exclusive end
  * (end -1 = to the end of s), rewritten into PostgreSQL's 1-based start
- * and length when begin and end are constants.
+ * and length when begin and end are constants; CONCAT(a, b, separator)
+ * is Pinot's a || separator || b.
  */
 static int
 pinot_scalar_args(B *b, const char *name, Expr *e)
 {
+	if (!strcmp(name, "concat") && e->nargs == 3) {
+		Expr *sep = e->args[2];
+		e->args[2] = e->args[1];
+		e->args[1] = sep;
+		return 0;
+	}
 	if (!strcmp(name, "sqrt") || !strcmp(name, "ln") || !strcmp(name, "log10") ||
 	    (!strcmp(name, "log") && e->nargs == 1)) {
 		e->aux = FNMATH_IEEE;
@@ -988,6 +996,8 @@ bind_func(B *b, const Ast *n, Expr **out)
 {
 	AggKind k;
 	int rc;
+	if (n->over != NULL)
+		return fail(b, ERR_GROUPING, n->pos, "window functions are not allowed in %s", b->clause);
 	if (agg_lookup(n->name, n->distinct, &k) != 0) {
 		if (n->filter)
 			return fail(b, ERR_SQL_PARSE, n->pos, "FILTER specified, but %s is not an aggregate function",
@@ -1632,6 +1642,7 @@ apply_options(B *b, const AstSelect *q)
 	Plan *p = b->p;
 	p->set_timeout_ms = -1;
 	p->set_max_rows = -1;
+	p->set_max_groups = -1;
 	p->set_pinot_limit = -1;
 	for (int i = 0; i < q->noptions; i++) {
 		const AstOption *o = &q->options[i];
@@ -1644,6 +1655,8 @@ apply_options(B *b, const AstSelect *q)
 			p->set_timeout_ms = iv;
 		else if (strcasecmp(o->name, "maxrows") == 0)
 			p->set_max_rows = iv;
+		else if (strcasecmp(o->name, "numgroupslimit") == 0 || strcasecmp(o->name, "maxgroups") == 0)
+			p->set_max_groups = iv;
 		else if (strcasecmp(o->name, "pinotdefaultlimit") == 0)
 			p->set_pinot_limit = iv != 0;
 	}
@@ -1817,9 +1830,10 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 		goto out;
 	if (p->offset < 0)
 		p->offset = 0;
-	if (p->set_pinot_limit >= 0)
-		pinot_limit = p->set_pinot_limit;
-	if (q->limit == NULL && pinot_limit)
+	int implicit = pinot_limit == 1;
+	if (p->set_pinot_limit >= 0 && pinot_limit != 2)
+		implicit = p->set_pinot_limit != 0;
+	if (q->limit == NULL && implicit)
 		p->limit = 10;
 
 	int next = 0;

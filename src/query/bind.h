@@ -8,8 +8,10 @@
 #include "query/ast.h"
 #include "query/plan.h"
 
-/* Binds q against table t (NULL when q has no FROM).  pinot_limit adds
- * LIMIT 10 when q has none.  On success *out is owned by the caller
+/* Binds q against table t (NULL when q has no FROM).  pinot_limit: 0
+ * PostgreSQL's dialect; 1 Pinot's (its function semantics and result
+ * types) with LIMIT 10 when q has none; 2 Pinot's without that limit (a
+ * statement inside another).  On success *out is owned by the caller
  * (bind_free).  Errors: ERR_COLUMN_MISSING, ERR_AMBIGUOUS, ERR_TYPE,
  * ERR_GROUPING, ERR_FUNC_MISSING, ERR_UNSUPPORTED, with e->pos set. */
 int bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out, Err *e);

@@ -17,9 +17,19 @@
  *
  * Limits: the deadline is checked before every batch (ERR_TIMEOUT); the
  * query's MemBudget is installed on every thread while it runs this
- * query's work, so an allocation beyond it fails and the query ends with
- * ERR_MEM_LIMIT.  Everything charged to the budget is freed before
- * exec_run returns; the ResultSet is allocated outside it.
+ * query's work (the calling thread and the pool's workers: run_task and
+ * prep_task install it first thing, so every scan buffer, expression
+ * vector, group table, aggregate state -- distinct sets, digests --,
+ * collected row, sort array and post-aggregation row is charged), so an
+ * allocation beyond it fails and the query ends with ERR_MEM_LIMIT; the
+ * other queries have budgets of their own and go on.  When the caller
+ * already charges a budget of its own (a statement's, over its derived
+ * tables and subqueries), this query's budget is at most what is left of
+ * it.  Group tables stop at ExecLimits.max_groups (ERR_TOO_LARGE).
+ * Everything charged to the budget is freed before exec_run returns; the
+ * ResultSet is allocated outside it (it outlives the query), but its size
+ * is computed first and counted against the budget: a result that would
+ * not fit fails with ERR_MEM_LIMIT before it is copied.
  *
  * A segment is a MutSeg or a segment file (SnapSeg.file; read by
  * scan_init_file); a damaged file block ends the query with the reader's
@@ -92,6 +102,9 @@ typedef struct Exec {
 	MemBudget budget;
 	int64_t deadline_ns;
 	int64_t timeout_ms;
+	size_t max_groups;	/* ExecLimits.max_groups */
+	size_t mem_shown;	/* the budget messages name: the query's, or
+				 * the caller's when that one is what binds */
 	_Atomic int stop;
 	_Atomic size_t produced;
 	size_t stop_at;		/* selection without ORDER BY: rows enough */
@@ -233,7 +246,8 @@ run_task(void *arg, int i)
 		sc.selbits = ix->rows;
 	have_scan = 1;
 	if (p->is_agg) {
-		if (groupby_init(&o->gt, p, &o->err) != 0)
+		GroupLimits gl = {x->max_groups, x->deadline_ns, x->timeout_ms};
+		if (groupby_init(&o->gt, p, &gl, &o->err) != 0)
 			goto out;
 		o->gt_init = 1;
 	}
@@ -445,9 +459,40 @@ done:
 	return 0;
 }
 
-static int
-build_result(const Plan *p, const Value **rows, size_t n, size_t max_rows, ResultSet *rs, Err *e)
+/* A budget's size for messages: "8 MiB", or "100000 bytes" when it is not
+ * a whole number of MiB below 16 MiB. */
+static const char *
+size_text(char *buf, size_t cap, size_t n)
 {
+	if (n >= ((size_t)16 << 20) || (n != 0 && n % ((size_t)1 << 20) == 0))
+		snprintf(buf, cap, "%zu MiB", n >> 20);
+	else
+		snprintf(buf, cap, "%zu bytes", n);
+	return buf;
+}
+
+/* Bytes value_copy needs for v beyond the Value itself (an upper bound:
+ * arena alignment included). */
+static size_t
+value_extra(const Value *v)
+{
+	if (v->null)
+		return 0;
+	if (v->mv) {
+		size_t n = sizeof(Value) * ((size_t)v->n + 1) + 8;
+		for (uint32_t i = 0; i < v->n; i++)
+			n += value_extra(&v->u.mv[i]);
+		return n;
+	}
+	if (type_is_var((WbType)v->type))
+		return (size_t)v->n + 16;
+	return 0;
+}
+
+static int
+build_result(Exec *x, const Value **rows, size_t n, size_t max_rows, ResultSet *rs, Err *e)
+{
+	const Plan *p = x->p;
 	size_t off = (size_t)p->offset;
 	size_t start = off < n ? off : n;
 	size_t count = n - start;
@@ -458,6 +503,24 @@ build_result(const Plan *p, const Value **rows, size_t n, size_t max_rows, Resul
 		rs->partial = 1;
 		snprintf(rs->warning, sizeof(rs->warning),
 			 "result cut to the server's ceiling of %zu rows; add a LIMIT", max_rows);
+	}
+	if (x->budget.limit) {
+		/* the copy lives outside the budget (it outlives the query) but
+		 * must fit in what the query may still use */
+		size_t need = sizeof(Value) * (size_t)p->nout * count;
+		for (size_t r = 0; r < count && need <= x->budget.limit; r++)
+			for (int c = 0; c < p->nout; c++)
+				need += value_extra(&rows[start + r][c]);
+		size_t used = atomic_load(&x->budget.used);
+		if (need > x->budget.limit || used + need > x->budget.limit) {
+			char lb[48], nb[48];
+			atomic_store(&x->budget.exceeded, 1);
+			return err_set(e, ERR_MEM_LIMIT,
+				       "the result (%zu rows, about %s) does not fit the query's memory budget of "
+				       "%s; add a LIMIT, select fewer columns, or raise queryOptions "
+				       "maxMemoryBytes up to the server's ceiling (waybill serve --query-memory)",
+				       count, size_text(nb, sizeof(nb), need), size_text(lb, sizeof(lb), x->mem_shown));
+		}
 	}
 	rs->ncols = p->nout;
 	rs->cols = arena_calloc(&rs->arena, sizeof(ResultCol) * (size_t)(p->nout + 1));
@@ -621,7 +684,19 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	x.p = p;
 	x.snap = snap;
 	x.ignore_nulls = lim->ignore_nulls;
-	mem_budget_init(&x.budget, lim->mem_limit);
+	/* within what is left of the caller's budget, if it has one */
+	size_t mlim = lim->mem_limit;
+	MemBudget *outer = mem_budget_set(NULL);
+	mem_budget_set(outer);
+	if (outer != NULL && outer->limit) {
+		size_t used = atomic_load(&outer->used);
+		size_t left = used < outer->limit ? outer->limit - used : 1;
+		if (mlim == 0 || left < mlim)
+			mlim = left;
+	}
+	mem_budget_init(&x.budget, mlim);
+	x.mem_shown = mlim == lim->mem_limit ? mlim : outer->limit;
+	x.max_groups = lim->max_groups;
 	x.timeout_ms = lim->timeout_ms;
 	x.deadline_ns = lim->timeout_ms > 0 ? t0 + lim->timeout_ms * 1000000 : 0;
 	MemBudget *old = mem_budget_set(&x.budget);
@@ -714,7 +789,8 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 		goto out;
 
 	if (p->is_agg) {
-		if (groupby_init(&global, p, e) != 0) {
+		GroupLimits gl = {x.max_groups, x.deadline_ns, x.timeout_ms};
+		if (groupby_init(&global, p, &gl, e) != 0) {
 			rc = e->code;
 			goto out;
 		}
@@ -746,11 +822,16 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	sort_rows(rows, nrows, p, p->nout);
 	rs->stats.num_entries_scanned_post_filter = rs->stats.num_docs_scanned * (uint64_t)post_filter_cols(p);
 	mem_budget_set(old);
-	rc = build_result(p, rows, nrows, lim->max_rows, rs, e);
+	rc = build_result(&x, rows, nrows, lim->max_rows, rs, e);
 	mem_budget_set(&x.budget);
 out:
 	if (rc == ERR_NOMEM && atomic_load(&x.budget.exceeded)) {
-		err_reset(e, ERR_MEM_LIMIT, "query exceeded its memory budget of %zu bytes", x.budget.limit);
+		char lb[48];
+		err_reset(e, ERR_MEM_LIMIT,
+			  "query exceeded its memory budget of %s; make it need less (fewer groups or "
+			  "distinct values, a LIMIT, a narrower filter) or raise queryOptions maxMemoryBytes up "
+			  "to the server's ceiling (waybill serve --query-memory)",
+			  size_text(lb, sizeof(lb), x.mem_shown));
 		rc = ERR_MEM_LIMIT;
 	}
 	mem_free(rows);

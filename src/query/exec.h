@@ -14,6 +14,7 @@ typedef struct ExecLimits {
 	size_t mem_limit;	/* 0 = none */
 	int ignore_nulls;	/* read NULLs as stored default values (Pinot's
 				 * enableNullHandling=false) */
+	size_t max_groups;	/* groups of one GROUP BY; 0 = none */
 } ExecLimits;
 
 /* Runs p over snap (NULL when the plan has no FROM) and fills rs, whose

@@ -27,20 +27,32 @@
  * aggregates then run once per "round" j over the rows that have a
  * (j+1)-th group, with gidx set to it.
  *
+ * Limits: a table holds at most max_groups groups (the query's cap, Pinot's
+ * numGroupsLimit, never above the server's --max-groups ceiling); the
+ * group past it fails the update with ERR_TOO_LARGE naming the limit and
+ * how to change it.  A task's table holds a subset of the final groups,
+ * so checking every table (task-local and global) is exact.  The query's
+ * deadline is checked inside long batches (ERR_TIMEOUT): every 64 Ki new
+ * groups and every multi-value row.
+ *
  * Memory: arrays through mem_* (charged to the query's budget), strings in
  * the table's arena; groupby_free releases both and destroys states.
- * Failures: ERR_NOMEM / ERR_MEM_LIMIT from allocation.
+ * Failures: ERR_NOMEM from allocation (exec turns it into ERR_MEM_LIMIT
+ * when the budget refused it), ERR_TOO_LARGE past max_groups.
  *
  * Exports: groupby_init, groupby_free, groupby_update, groupby_merge,
  * groupby_row.
  */
 #include "query/groupby.h"
+#include "base/clock.h"
 #include "base/hash.h"
 #include "base/mem.h"
 
 #include <string.h>
 
 #define DIRECT_MAX (1u << 16)
+/* group numbers and hash slots are uint32_t: stay clear of overflow */
+#define GROUPS_MAX (1u << 30)
 /* direct[0 .. DHDR): the dictionary source (a pointer); slots follow */
 #define DHDR ((uint32_t)(sizeof(void *) / sizeof(uint32_t)))
 
@@ -91,8 +103,40 @@ grow(GroupTable *gt, Err *e)
 }
 
 static int
+too_many(GroupTable *gt, Err *e)
+{
+	return err_set(e, ERR_TOO_LARGE,
+		       "GROUP BY exceeded the limit of %zu groups; group by fewer distinct keys or filter "
+		       "more, or raise the limit with 'SET numGroupsLimit = N;' or queryOptions "
+		       "numGroupsLimit=N, up to the server's ceiling (waybill serve --max-groups)",
+		       gt->max_groups);
+}
+
+/* Past the deadline?  Checked where one batch can take long: every 64 Ki
+ * new groups (building or merging a big table) and every multi-value row
+ * (whose cross product may make thousands of groups). */
+static int
+late(const GroupTable *gt)
+{
+	return gt->deadline_ns != 0 && clock_mono_ns() > gt->deadline_ns;
+}
+
+static int
+timed_out(const GroupTable *gt, Err *e)
+{
+	return err_set(e, ERR_TIMEOUT, "query timed out after %lld ms (in GROUP BY, with %u groups)",
+		       (long long)gt->timeout_ms, gt->n);
+}
+
+static int
 new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t *out, Err *e)
 {
+	if (gt->max_groups && gt->n >= gt->max_groups)
+		return too_many(gt, e);
+	if (gt->n >= GROUPS_MAX)
+		return err_set(e, ERR_TOO_LARGE, "GROUP BY exceeded %u groups, the most one table holds", gt->n);
+	if ((gt->n & 0xffff) == 0xffff && late(gt))
+		return timed_out(gt, e);
 	if (gt->n == gt->cap && grow(gt, e) != 0)
 		return ERR_NOMEM;
 	uint32_t g = gt->n++;
@@ -111,10 +155,15 @@ new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t 
 }
 
 int
-groupby_init(GroupTable *gt, const Plan *p, Err *e)
+groupby_init(GroupTable *gt, const Plan *p, const GroupLimits *lim, Err *e)
 {
 	memset(gt, 0, sizeof(*gt));
 	gt->p = p;
+	if (lim != NULL) {
+		gt->max_groups = lim->max_groups;
+		gt->deadline_ns = lim->deadline_ns;
+		gt->timeout_ms = lim->timeout_ms;
+	}
 	gt->nkeys = p->ngroup;
 	arena_init(&gt->arena, 16 * 1024);
 	int nk = p->ngroup > 0 ? p->ngroup : 1;
@@ -244,8 +293,9 @@ lookup(GroupTable *gt, const uint64_t *w, const uint8_t *nl, uint32_t *out, Err 
 		j = (j + 1) & (gt->htcap - 1);
 	}
 	uint32_t g;
-	if (new_group(gt, w, nl, &g, e) != 0)
-		return ERR_NOMEM;
+	int rc = new_group(gt, w, nl, &g, e);
+	if (rc != 0)
+		return rc;
 	gt->ht[j] = g + 1;
 	*out = g;
 	return 0;
@@ -301,8 +351,9 @@ direct_gidx(GroupTable *gt, const Vec *v, const void *src, const uint16_t *sel, 
 					return nomem(e);
 				w = (uint64_t)(uintptr_t)in;
 			}
-			if (new_group(gt, &w, &nl, &g, e) != 0)
-				return ERR_NOMEM;
+			int rc = new_group(gt, &w, &nl, &g, e);
+			if (rc != 0)
+				return rc;
 			g1 = d[slot] = g + 1;
 		}
 		gt->gidx[r] = g1 - 1;
@@ -408,6 +459,8 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 	for (int kk = 0; kk < nsel; kk++) {
 		int r = sel ? sel[kk] : kk;
 		int empty = 0;
+		if (late(gt))
+			return timed_out(gt, e);
 		gt->mvoff[r] = gt->nmvg;
 		gt->mvcnt[r] = 0;
 		for (int k = 0; k < nk; k++) {

@@ -17,6 +17,10 @@ typedef struct GroupTable {
 	const Plan *p;
 	int nkeys;
 	uint32_t n, cap;
+	size_t max_groups;	/* 0 = none; a new group past it fails the
+				 * update with ERR_TOO_LARGE */
+	int64_t deadline_ns;	/* clock_mono_ns; 0 = none (ERR_TIMEOUT) */
+	int64_t timeout_ms;	/* for the message */
 	uint64_t *keys;		/* cap * nkeys */
 	uint8_t *knull;		/* cap * nkeys */
 	VecEnc *kenc;		/* per key: encoding the words come from */
@@ -38,7 +42,16 @@ typedef struct GroupTable {
 	Arena arena;
 } GroupTable;
 
-int groupby_init(GroupTable *gt, const Plan *p, Err *e);
+/* The query's limits as a table enforces them. */
+typedef struct GroupLimits {
+	size_t max_groups;	/* ExecLimits.max_groups; 0 = none: the table
+				 * never holds more, in any task or merged */
+	int64_t deadline_ns;	/* clock_mono_ns deadline; 0 = none */
+	int64_t timeout_ms;	/* the timeout, for the message */
+} GroupLimits;
+
+/* lim may be NULL (no limits). */
+int groupby_init(GroupTable *gt, const Plan *p, const GroupLimits *lim, Err *e);
 void groupby_free(GroupTable *gt);
 /* Adds the selected rows of b (keys and aggregate arguments evaluated
  * with cx) to the table. */

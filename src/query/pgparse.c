@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@ typedef struct Conv {
 	Cte *ctes;		/* WITH queries in scope (innermost first) */
 	int depth;		/* nesting of subqueries */
 	struct AstSelect *cur;	/* the SELECT being converted */
+	PgQuery__Node **wins;	/* its WINDOW clause: named windows */
+	size_t nwins;
+	int edepth;		/* expression nesting */
 } Conv;
 
 static int conv_sub(Conv *cv, PgQuery__Node *n, int location, struct AstSelect **out);
@@ -106,6 +110,7 @@ str_of(PgQuery__Node *n)
 }
 
 static int conv_expr(Conv *cv, PgQuery__Node *n, Ast **out);
+static int conv_window(Conv *cv, PgQuery__WindowDef *w, AstWindow **out);
 
 static int
 conv_const(Conv *cv, PgQuery__AConst *c, Ast **out)
@@ -330,8 +335,26 @@ lower_dup(Conv *cv, const char *s)
 	return d;
 }
 
+static int conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out);
+
+/* Expressions nest at most PGPARSE_MAX_DEPTH deep: everything after the
+ * parser (binder, evaluator) recurses over the tree. */
 static int
 conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
+{
+	if (++cv->edepth > PGPARSE_MAX_DEPTH) {
+		int rc = err_set(cv->e, ERR_TOO_LARGE, "expression nested more than %d levels deep",
+				 PGPARSE_MAX_DEPTH);
+		cv->edepth--;
+		return rc;
+	}
+	int rc = conv_expr_node(cv, node, out);
+	cv->edepth--;
+	return rc;
+}
+
+static int
+conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 {
 	Ast *n;
 	int rc;
@@ -399,8 +422,6 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 	}
 	case PG_QUERY__NODE__NODE_FUNC_CALL: {
 		PgQuery__FuncCall *f = node->func_call;
-		if (f->over != NULL)
-			return unsupported(cv, "window function", f->location);
 		const char *fname = f->n_funcname > 0 ? str_of(f->funcname[f->n_funcname - 1]) : NULL;
 		if (fname == NULL)
 			return unsupported(cv, "function name", f->location);
@@ -438,6 +459,14 @@ conv_expr(Conv *cv, PgQuery__Node *node, Ast **out)
 			return rc;
 		if (f->agg_filter != NULL && (rc = conv_expr(cv, f->agg_filter, &n->filter)) != 0)
 			return rc;
+		if (f->over != NULL) {
+			if (f->agg_filter != NULL)
+				return unsupported(cv, "FILTER in a window function call", f->location);
+			if ((rc = conv_window(cv, f->over, &n->over)) != 0)
+				return rc;
+			if (cv->cur != NULL)
+				cv->cur->has_window = 1;
+		}
 		*out = n;
 		return 0;
 	}
@@ -588,7 +617,7 @@ group_item(Conv *cv, AstSelect *q, PgQuery__Node *g, int cap, uint64_t *sets, in
 	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SIMPLE: {
 		uint64_t m = 0;
 		for (size_t i = 0; i < gs->n_content; i++) {
-			uint64_t b;
+			uint64_t b = 0;
 			if ((rc = group_add(cv, q, gs->content[i], cap, &b)) != 0)
 				return rc;
 			m |= b;
@@ -688,6 +717,90 @@ conv_group(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 	return 0;
 }
 
+/* ORDER BY items (SortBy nodes) into a new array. */
+static int
+conv_sortby(Conv *cv, PgQuery__Node **items, size_t n, AstOrder **out)
+{
+	AstOrder *o = arena_calloc(cv->a, sizeof(AstOrder) * (n + 1));
+	if (o == NULL)
+		return nomem(cv);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->node_case != PG_QUERY__NODE__NODE_SORT_BY)
+			return unsupported(cv, "ORDER BY item", -1);
+		PgQuery__SortBy *sb = items[i]->sort_by;
+		if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
+			return unsupported(cv, "ORDER BY USING", sb->location);
+		o[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+		o[i].nulls = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ? 1
+			   : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST ? 2 : 0;
+		int rc = conv_expr(cv, sb->node, &o[i].expr);
+		if (rc != 0)
+			return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+/* OVER (...) or OVER name: a named window (SELECT's WINDOW clause) is
+ * copied in; OVER (name ORDER BY ...) adds to it as PostgreSQL allows
+ * (the referenced window must not have an ORDER BY then, nor a frame). */
+static int
+conv_window(Conv *cv, PgQuery__WindowDef *w, AstWindow **out)
+{
+	AstWindow *aw = arena_calloc(cv->a, sizeof(AstWindow));
+	if (aw == NULL)
+		return nomem(cv);
+	aw->pos = pos1(w->location);
+	const char *ref = w->refname && w->refname[0] ? w->refname : w->name && w->name[0] ? w->name : NULL;
+	PgQuery__WindowDef *base = NULL;
+	if (ref != NULL) {
+		for (size_t i = 0; i < cv->nwins && base == NULL; i++) {
+			PgQuery__WindowDef *d = cv->wins[i]->window_def;
+			if (d && d->name && strcmp(d->name, ref) == 0)
+				base = d;
+		}
+		if (base == NULL) {
+			int rc = err_set(cv->e, ERR_SQL_PARSE, "window \"%s\" does not exist at position %d", ref,
+					 pos1(w->location));
+			if (cv->e)
+				cv->e->pos = pos1(w->location);
+			return rc;
+		}
+		if (base == w)
+			base = NULL;
+	}
+	PgQuery__WindowDef *pd = base && base->n_partition_clause > 0 ? base : w;
+	int rc;
+	if (base && w != base && w->n_partition_clause > 0)
+		return unsupported(cv, "PARTITION BY over a named window", w->location);
+	if (base && base->n_order_clause > 0 && w->n_order_clause > 0)
+		return unsupported(cv, "ORDER BY over a named window that has one", w->location);
+	aw->npart = (int)pd->n_partition_clause;
+	if (aw->npart > 0) {
+		if ((aw->part = arena_calloc(cv->a, sizeof(Ast *) * pd->n_partition_clause)) == NULL)
+			return nomem(cv);
+		for (size_t i = 0; i < pd->n_partition_clause; i++)
+			if ((rc = conv_expr(cv, pd->partition_clause[i], &aw->part[i])) != 0)
+				return rc;
+	}
+	PgQuery__WindowDef *od = base && base->n_order_clause > 0 ? base : w;
+	aw->norder = (int)od->n_order_clause;
+	if (aw->norder > 0 && (rc = conv_sortby(cv, od->order_clause, od->n_order_clause, &aw->order)) != 0)
+		return rc;
+	PgQuery__WindowDef *fd = (w->frame_options & AST_FRAME_NONDEFAULT) || base == NULL ? w : base;
+	aw->frame_options = fd->frame_options;
+	if (aw->frame_options & AST_FRAME_GROUPS)
+		return unsupported(cv, "GROUPS frames", w->location);
+	if (aw->frame_options & AST_FRAME_EXCLUDE)
+		return unsupported(cv, "EXCLUDE in a window frame", w->location);
+	if (fd->start_offset && (rc = conv_expr(cv, fd->start_offset, &aw->start_off)) != 0)
+		return rc;
+	if (fd->end_offset && (rc = conv_expr(cv, fd->end_offset, &aw->end_off)) != 0)
+		return rc;
+	*out = aw;
+	return 0;
+}
+
 /* ORDER BY, LIMIT, OFFSET of s into q. */
 static int
 conv_order_limit(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
@@ -695,21 +808,8 @@ conv_order_limit(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 	int rc;
 	if (s->n_sort_clause > 0) {
 		q->norder = (int)s->n_sort_clause;
-		if ((q->order = arena_calloc(cv->a, sizeof(AstOrder) * s->n_sort_clause)) == NULL)
-			return nomem(cv);
-		for (size_t i = 0; i < s->n_sort_clause; i++) {
-			PgQuery__Node *o = s->sort_clause[i];
-			if (o->node_case != PG_QUERY__NODE__NODE_SORT_BY)
-				return unsupported(cv, "ORDER BY item", -1);
-			PgQuery__SortBy *sb = o->sort_by;
-			if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING)
-				return unsupported(cv, "ORDER BY USING", sb->location);
-			q->order[i].desc = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-			q->order[i].nulls = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ? 1
-					  : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST ? 2 : 0;
-			if ((rc = conv_expr(cv, sb->node, &q->order[i].expr)) != 0)
-				return rc;
-		}
+		if ((rc = conv_sortby(cv, s->sort_clause, s->n_sort_clause, &q->order)) != 0)
+			return rc;
 	}
 	if (s->limit_count && (rc = conv_expr(cv, s->limit_count, &q->limit)) != 0)
 		return rc;
@@ -719,6 +819,120 @@ conv_order_limit(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 }
 
 static int conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q);
+static int conv_sub(Conv *cv, PgQuery__Node *n, int location, struct AstSelect **out);
+
+/* One table, derived table or WITH query of a FROM list with joins. */
+static int
+conv_from_item(Conv *cv, PgQuery__Node *f, AstFrom *it)
+{
+	int rc;
+	if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
+		PgQuery__RangeSubselect *rs = f->range_subselect;
+		if (rs->lateral)
+			return unsupported(cv, "LATERAL", -1);
+		if (rs->alias == NULL || rs->alias->aliasname == NULL)
+			return err_set(cv->e, ERR_SQL_PARSE, "a subquery in FROM must have an alias");
+		if (rs->alias->n_colnames > 0)
+			return unsupported(cv, "column names after a subquery's alias", -1);
+		if ((rc = conv_sub(cv, rs->subquery, -1, &it->sub)) != 0)
+			return rc;
+		if ((it->alias = arena_strdup(cv->a, rs->alias->aliasname)) == NULL)
+			return nomem(cv);
+		return 0;
+	}
+	if (f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+		return unsupported(cv, "this FROM item", -1);
+	PgQuery__RangeVar *rv = f->range_var;
+	const char *alias = rv->alias && rv->alias->aliasname ? rv->alias->aliasname : NULL;
+	if (rv->alias && rv->alias->n_colnames > 0)
+		return unsupported(cv, "column names after a table's alias", rv->location);
+	for (Cte *ct = cv->ctes; ct; ct = ct->next) {
+		if ((rv->schemaname && rv->schemaname[0]) || strcmp(ct->name, rv->relname ? rv->relname : "") != 0)
+			continue;
+		it->sub = ct->q;
+		if ((it->alias = arena_strdup(cv->a, alias ? alias : ct->name)) == NULL)
+			return nomem(cv);
+		return 0;
+	}
+	if (rv->catalogname && rv->catalogname[0])
+		return unsupported(cv, "catalog-qualified table name", rv->location);
+	if ((it->table = arena_strdup(cv->a, rv->relname ? rv->relname : "")) == NULL)
+		return nomem(cv);
+	if (rv->schemaname && rv->schemaname[0]) {
+		if ((it->schema = arena_strdup(cv->a, rv->schemaname)) == NULL)
+			return nomem(cv);
+		const char *dot = strchr(cv->sql + rv->location, '.');
+		it->table_quoted = dot != NULL && dot[1] == '"';
+	} else {
+		it->table_quoted = quoted_at(cv, rv->location);
+	}
+	it->table_pos = pos1(rv->location);
+	if ((it->alias = arena_strdup(cv->a, alias ? alias : it->table)) == NULL)
+		return nomem(cv);
+	return 0;
+}
+
+/* Flattens a join tree into q->from, left-deep: the leftmost item of
+ * node takes the join (type, ON) that attaches node to what precedes. */
+static int
+conv_join_tree(Conv *cv, PgQuery__Node *node, AstJoin jt, PgQuery__JoinExpr *how, AstSelect *q)
+{
+	int rc;
+	if (node->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
+		PgQuery__JoinExpr *j = node->join_expr;
+		if (j->alias != NULL || j->join_using_alias != NULL)
+			return unsupported(cv, "an alias on a JOIN", -1);
+		if (j->rarg->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
+			return unsupported(cv, "a parenthesized JOIN on the right of a JOIN", -1);
+		AstJoin t;
+		switch (j->jointype) {
+		case PG_QUERY__JOIN_TYPE__JOIN_INNER:
+			t = j->quals == NULL && j->n_using_clause == 0 && !j->is_natural ? AST_JOIN_CROSS
+											 : AST_JOIN_INNER;
+			break;
+		case PG_QUERY__JOIN_TYPE__JOIN_LEFT: t = AST_JOIN_LEFT; break;
+		case PG_QUERY__JOIN_TYPE__JOIN_RIGHT: t = AST_JOIN_RIGHT; break;
+		case PG_QUERY__JOIN_TYPE__JOIN_FULL: t = AST_JOIN_FULL; break;
+		default: return unsupported(cv, "this kind of JOIN", -1);
+		}
+		if ((rc = conv_join_tree(cv, j->larg, jt, how, q)) != 0)
+			return rc;
+		return conv_join_tree(cv, j->rarg, t, j, q);
+	}
+	if (q->nfrom >= 64)
+		return unsupported(cv, "more than 64 tables in one FROM", -1);
+	if (q->nfrom % 8 == 0) {
+		AstFrom *nf = arena_calloc(cv->a, sizeof(AstFrom) * (size_t)(q->nfrom + 8));
+		if (nf == NULL)
+			return nomem(cv);
+		if (q->nfrom)
+			memcpy(nf, q->from, sizeof(AstFrom) * (size_t)q->nfrom);
+		q->from = nf;
+	}
+	AstFrom *it = &q->from[q->nfrom];
+	memset(it, 0, sizeof(*it));
+	if ((rc = conv_from_item(cv, node, it)) != 0)
+		return rc;
+	cv->cur = q;
+	it->join = jt;
+	if (how != NULL && q->nfrom > 0) {
+		if (how->quals && (rc = conv_expr(cv, how->quals, &it->on)) != 0)
+			return rc;
+		it->natural = how->is_natural;
+		if (how->n_using_clause > 0) {
+			it->nusing = (int)how->n_using_clause;
+			if ((it->usings = arena_calloc(cv->a, sizeof(char *) * how->n_using_clause)) == NULL)
+				return nomem(cv);
+			for (size_t i = 0; i < how->n_using_clause; i++) {
+				const char *nm = str_of(how->using_clause[i]);
+				if (nm == NULL || (it->usings[i] = arena_strdup(cv->a, nm)) == NULL)
+					return nomem(cv);
+			}
+		}
+	}
+	q->nfrom++;
+	return 0;
+}
 
 /* A branch of UNION [ALL]: a SELECT, or a nested set operation of the
  * same kind, flattened into q's branch list. */
@@ -738,9 +952,13 @@ conv_branches(Conv *cv, PgQuery__SelectStmt *s, PgQuery__SetOperation op, int al
 	cv->depth++;
 	Cte *saved = cv->ctes;
 	AstSelect *outer = cv->cur;
+	PgQuery__Node **owins = cv->wins;
+	size_t onwins = cv->nwins;
 	int rc = conv_select(cv, s, b);
 	cv->ctes = saved;
 	cv->cur = outer;
+	cv->wins = owins;
+	cv->nwins = onwins;
 	cv->depth--;
 	if (rc != 0)
 		return rc;
@@ -770,9 +988,13 @@ conv_sub(Conv *cv, PgQuery__Node *n, int location, AstSelect **out)
 	cv->depth++;
 	Cte *saved = cv->ctes;
 	AstSelect *outer = cv->cur;
+	PgQuery__Node **owins = cv->wins;
+	size_t onwins = cv->nwins;
 	int rc = conv_select(cv, n->select_stmt, q);
 	cv->ctes = saved;	/* the subquery's own WITH queries end with it */
 	cv->cur = outer;
+	cv->wins = owins;
+	cv->nwins = onwins;
 	cv->depth--;
 	*out = q;
 	return rc;
@@ -827,8 +1049,8 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 		return unsupported(cv, "VALUES", -1);
 	if (s->into_clause)
 		return unsupported(cv, "SELECT INTO", -1);
-	if (s->n_window_clause > 0)
-		return unsupported(cv, "WINDOW", -1);
+	cv->wins = s->window_clause;
+	cv->nwins = s->n_window_clause;
 	if (s->n_locking_clause > 0)
 		return unsupported(cv, "FOR UPDATE/SHARE", -1);
 	if (s->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
@@ -841,9 +1063,13 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 			return unsupported(cv, "DISTINCT ON", -1);
 		q->distinct = 1;
 	}
-	if (s->n_from_clause > 1)
-		return unsupported(cv, "more than one table in FROM (joins)", -1);
-	if (s->n_from_clause == 1) {
+	if (s->n_from_clause > 1 ||
+	    (s->n_from_clause == 1 && s->from_clause[0]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)) {
+		for (size_t i = 0; i < s->n_from_clause; i++)
+			if ((rc = conv_join_tree(cv, s->from_clause[i], i ? AST_JOIN_CROSS : AST_JOIN_INNER, NULL, q)) != 0)
+				return rc;
+		cv->cur = q;
+	} else if (s->n_from_clause == 1) {
 		PgQuery__Node *f = s->from_clause[0];
 		if (f->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
 			PgQuery__RangeSubselect *rs = f->range_subselect;
@@ -874,8 +1100,11 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 			rv = NULL;
 		}
 	}
-	if (s->n_from_clause == 1 && q->from_sub == NULL) {
+	if (s->n_from_clause == 1 && q->from_sub == NULL && q->nfrom == 0) {
 		PgQuery__RangeVar *rv = s->from_clause[0]->range_var;
+		if (rv->alias && rv->alias->aliasname &&
+		    (q->from_alias = arena_strdup(cv->a, rv->alias->aliasname)) == NULL)
+			return nomem(cv);
 		if (rv->catalogname && rv->catalogname[0])
 			return unsupported(cv, "catalog-qualified table name", rv->location);
 		if ((q->table = arena_strdup(cv->a, rv->relname ? rv->relname : "")) == NULL)
@@ -940,8 +1169,8 @@ conv_set(Conv *cv, PgQuery__VariableSetStmt *v, AstSelect *q)
 	return 0;
 }
 
-int
-pgparse_parse(const char *sql, Arena *a, AstSelect **out, Err *e)
+static int
+parse_here(const char *sql, Arena *a, AstSelect **out, Err *e)
 {
 	Conv cv = {.sql = sql, .sqllen = strlen(sql), .a = a, .e = e};
 	PgQueryProtobufParseResult pr = pg_query_parse_protobuf(sql);
@@ -1009,6 +1238,53 @@ done:
 	if (rc == 0)
 		*out = q;
 	return rc;
+}
+
+typedef struct ParseJob {
+	const char *sql;
+	Arena *a;
+	AstSelect **out;
+	Err *e;
+	int rc;
+} ParseJob;
+
+static void *
+parse_thread(void *arg)
+{
+	ParseJob *j = arg;
+	j->rc = parse_here(j->sql, j->a, j->out, j->e);
+	return NULL;
+}
+
+/*
+ * libpg_query and protobuf-c recurse once per nesting level of the tree
+ * (1+1+1+... nests as deep as it is long), and a thread's usual stack
+ * ends at a few thousand levels.  Long statements therefore parse on a
+ * thread of their own with a large stack (reserved, touched only as
+ * deep as the statement goes); conv_expr then refuses trees deeper than
+ * PGPARSE_MAX_DEPTH, so nothing after the parser recurses further.
+ */
+int
+pgparse_parse(const char *sql, Arena *a, AstSelect **out, Err *e)
+{
+	size_t len = strlen(sql);
+	if (len > PGPARSE_MAX_SQL)
+		return err_set(e, ERR_TOO_LARGE, "SQL text too large: %zu bytes; at most %d are accepted", len,
+			       PGPARSE_MAX_SQL);
+	if (len < 4096)
+		return parse_here(sql, a, out, e);
+	ParseJob j = {sql, a, out, e, 0};
+	pthread_attr_t at;
+	pthread_t th;
+	if (pthread_attr_init(&at) != 0)
+		return err_set(e, ERR_NOMEM, "cannot start the parser thread");
+	pthread_attr_setstacksize(&at, (size_t)256 << 20);
+	int prc = pthread_create(&th, &at, parse_thread, &j);
+	pthread_attr_destroy(&at);
+	if (prc != 0)
+		return err_set(e, ERR_NOMEM, "cannot start the parser thread: %s", strerror(prc));
+	pthread_join(th, NULL);
+	return j.rc;
 }
 
 int

@@ -15,6 +15,11 @@
  * ERR_SQL_PARSE (libpg_query's message, e->pos its cursor position),
  * ERR_UNSUPPORTED naming the construct and its position. */
 int pgparse_parse(const char *sql, Arena *a, AstSelect **out, Err *e);
+
+/* Expressions may nest this deep; statements may be this long (bytes).
+ * Beyond either: ERR_TOO_LARGE. */
+#define PGPARSE_MAX_DEPTH 1000
+#define PGPARSE_MAX_SQL (8 << 20)
 /* libpg_query's fingerprint of sql (equal for queries that differ only in
  * constants and whitespace). */
 int pgparse_fingerprint(const char *sql, uint64_t *fp, Err *e);

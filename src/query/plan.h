@@ -33,6 +33,7 @@ typedef struct BindTable {
 	const char *name;
 	int ncols;
 	const BindCol *cols;
+	const char *alias;	/* FROM t AS alias: qualifies columns too */
 } BindTable;
 
 typedef struct PlanAgg {
@@ -74,6 +75,7 @@ typedef struct Plan {
 	/* leading SET statements, -1 / 0 = not set */
 	int64_t set_timeout_ms;
 	int64_t set_max_rows;
+	int64_t set_max_groups;
 	int set_pinot_limit;
 } Plan;
 

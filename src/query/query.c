@@ -44,6 +44,9 @@
 #include "query/exec.h"
 #include "query/pgparse.h"
 #include "query/prune.h"
+#include "query/join.h"
+#include "query/joinplan.h"
+#include "query/winplan.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -58,6 +61,7 @@
 static _Atomic int64_t ceil_timeout_ms = 10000;
 static _Atomic size_t ceil_max_rows = 1000000;
 static _Atomic size_t ceil_mem = (size_t)1 << 30;
+static _Atomic size_t ceil_groups = 5000000;
 static _Atomic uint64_t next_request_id = 1;
 
 typedef struct CachedPlan {
@@ -80,11 +84,12 @@ static CacheEnt cache[PLAN_CACHE_SIZE];
 static int cache_next;
 
 void
-query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit)
+query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit, size_t max_groups)
 {
 	atomic_store(&ceil_timeout_ms, timeout_ms);
 	atomic_store(&ceil_max_rows, max_rows);
 	atomic_store(&ceil_mem, mem_limit);
+	atomic_store(&ceil_groups, max_groups);
 }
 
 static void
@@ -196,6 +201,7 @@ bind_ast(Catalog *cat, const AstSelect *q, Arena *a, int pl, Plan **out, Err *e)
 			for (int i = 0; i < sc->nfields; i++)
 				cols[i] = (BindCol){sc->fields[i].name, sc->fields[i].type, !sc->fields[i].single_value};
 			bt.name = table_name(t);
+			bt.alias = q->from_alias;
 			bt.ncols = sc->nfields;
 			bt.cols = cols;
 		}
@@ -250,7 +256,8 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Plan *plan = NULL;
 	if (rc != 0)
 		goto done;
-	if (q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0) {
+	if (q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0 || q->has_window ||
+	    q->nfrom > 0) {
 		/* a derived table or a subquery: bound once its rows exist
 		 * (not cached) */
 		d->a = a;
@@ -424,6 +431,8 @@ limits_of(const Plan *p, const QueryOpts *o)
 	lim.timeout_ms = clamp_i(t, atomic_load(&ceil_timeout_ms));
 	lim.max_rows = clamp_z(r, atomic_load(&ceil_max_rows));
 	lim.mem_limit = clamp_z(o->mem_limit, atomic_load(&ceil_mem));
+	size_t g = p && p->set_max_groups > 0 ? (size_t)p->set_max_groups : o->max_groups;
+	lim.max_groups = clamp_z(g, atomic_load(&ceil_groups));
 	lim.ignore_nulls = o->no_null_handling;
 	return lim;
 }
@@ -566,6 +575,8 @@ resolve_select(Catalog *c, AstSelect *q, Arena *a, const ExecLimits *lim, int de
 		rc = resolve_sublinks(c, q->having, a, lim, depth, e);
 	for (int i = 0; rc == 0 && i < q->norder; i++)
 		rc = resolve_sublinks(c, q->order[i].expr, a, lim, depth, e);
+	for (int i = 0; rc == 0 && i < q->nfrom; i++)
+		rc = resolve_sublinks(c, q->from[i].on, a, lim, depth, e);
 	if (rc == 0)
 		q->has_sublink = 0;
 	return rc;
@@ -628,6 +639,39 @@ expand_gsets(const AstSelect *q, Arena *a)
 	return u;
 }
 
+static int derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
+		  const ExecLimits *lim, ResultSet *rs, Err *e);
+
+/* A statement with window functions: the statement without them runs
+ * first (winplan.h), the functions are computed over its rows, and the
+ * rest (DISTINCT, ORDER BY, LIMIT) runs over those as a derived table. */
+static int
+run_windowed(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a, ResultSet *rs,
+	     Err *e)
+{
+	WinPlan wp;
+	int rc = winplan_split(q, a, &wp, e);
+	if (rc != 0)
+		return rc;
+	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
+	if (in == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	arena_init(&in->arena, 16 * 1024);
+	ExecLimits il = *lim;
+	il.max_rows = 0;
+	ResultSet *x = NULL;
+	rc = run_ast(c, wp.inner, pl ? 2 : 0, &il, depth + 1, a, in, e);
+	if (rc == 0 && in->partial)
+		rc = err_set(e, ERR_TOO_LARGE, "the rows under the window functions exceed the server's row ceiling");
+	if (rc == 0)
+		rc = winplan_apply(&wp, in, a, &x, e);
+	if (rc == 0)
+		rc = derive(&wp.outer, "window", &x, 1, pl, lim, rs, e);
+	result_free(x);
+	result_free(in);
+	return rc;
+}
+
 /* Runs q with its subqueries resolved; the constants replacing them go
  * to a, the statement's arena (a WITH query named twice runs twice over
  * the same, already resolved, tree). */
@@ -637,6 +681,8 @@ run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Aren
 {
 	if (depth > 64)
 		return err_set(e, ERR_UNSUPPORTED, "subqueries nested more than 64 deep");
+	if (q->has_window)
+		return run_windowed(c, q, pl, lim, depth, a, rs, e);
 	if (q->ngsets > 0) {
 		AstSelect *u = expand_gsets(q, a);
 		if (u == NULL)
@@ -739,12 +785,138 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 	return rc;
 }
 
+/* The columns of FROM item f, a table or a sys. table, copied into a. */
+static int
+item_columns(Catalog *c, const AstFrom *f, Arena *a, JoinInput *in, Err *e)
+{
+	const SysTab *vt = systab_find(f->schema, f->table);
+	AstSelect probe = {0};
+	probe.table = f->table;
+	probe.schema = f->schema;
+	probe.table_quoted = f->table_quoted;
+	const BindCol *cols = NULL;
+	int n = 0;
+	Table *t = NULL;
+	if (vt != NULL) {
+		cols = systab_cols(vt);
+		n = systab_ncols(vt);
+	} else {
+		char name[512];
+		t = c ? find_table(c, &probe, name, sizeof(name)) : NULL;
+		if (t == NULL) {
+			int rc = err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist at position %d", name,
+					 f->table_pos);
+			e->pos = f->table_pos;
+			return rc;
+		}
+	}
+	const Schema *sc = t ? table_schema(t) : NULL;
+	if (sc)
+		n = sc->nfields;
+	const char **names = arena_calloc(a, sizeof(char *) * (size_t)(n + 1));
+	int rc = names ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+	for (int i = 0; rc == 0 && i < n; i++)
+		if ((names[i] = arena_strdup(a, sc ? sc->fields[i].name : cols[i].name)) == NULL)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+	if (t)
+		table_unref(t);
+	*in = (JoinInput){n, names, 1};
+	return rc;
+}
+
+static ResultSet *
+new_result(Err *e)
+{
+	ResultSet *r = mem_calloc(1, sizeof(ResultSet));
+	if (r == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	arena_init(&r->arena, 16 * 1024);
+	return r;
+}
+
+/* A FROM with joins (joinplan.h): derived tables run first and their
+ * rows are inputs as they are; each table is read by the scan statement
+ * the plan gives it; the rows are joined left to right (join.h), and the
+ * statement runs over the joined rows as over a derived table. */
+static int
+run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a, ResultSet *rs,
+	   Err *e)
+{
+	int n = q->nfrom, rc = 0;
+	ResultSet **rows = mem_calloc((size_t)n, sizeof(ResultSet *));
+	JoinInput *in = arena_calloc(a, sizeof(JoinInput) * (size_t)n);
+	ResultSet *acc = NULL;
+	if (rows == NULL || in == NULL) {
+		mem_free(rows);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	ExecLimits il = *lim;
+	il.max_rows = 0;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		const AstFrom *f = &q->from[i];
+		if (f->sub == NULL) {
+			rc = item_columns(c, f, a, &in[i], e);
+			continue;
+		}
+		if ((rows[i] = new_result(e)) == NULL)
+			rc = ERR_NOMEM;
+		else if ((rc = run_ast(c, f->sub, pl ? 2 : 0, &il, depth + 1, a, rows[i], e)) == 0 && rows[i]->partial)
+			rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling", f->alias);
+		if (rc != 0)
+			break;
+		const char **names = arena_calloc(a, sizeof(char *) * (size_t)(rows[i]->ncols + 1));
+		if (names == NULL) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			break;
+		}
+		for (int k = 0; k < rows[i]->ncols; k++)
+			names[k] = rows[i]->cols[k].name;
+		in[i] = (JoinInput){rows[i]->ncols, names, 0};
+	}
+	JoinPlan jp;
+	if (rc == 0)
+		rc = joinplan_plan(q, in, a, &jp, e);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (jp.scans[i] == NULL)
+			continue;
+		if ((rows[i] = new_result(e)) == NULL)
+			rc = ERR_NOMEM;
+		else if ((rc = run_ast(c, jp.scans[i], pl ? 2 : 0, &il, depth + 1, a, rows[i], e)) == 0 && rows[i]->partial)
+			rc = err_set(e, ERR_TOO_LARGE, "table %s has more matching rows than the server's row ceiling",
+				     q->from[i].alias);
+	}
+	int64_t deadline = lim->timeout_ms > 0 ? clock_mono_ns() + lim->timeout_ms * 1000000 : 0;
+	for (int i = 1; rc == 0 && i < n; i++) {
+		ResultSet *out = new_result(e);
+		if (out == NULL) {
+			rc = ERR_NOMEM;
+			break;
+		}
+		JoinSpec js = jp.steps[i];
+		js.deadline_ns = deadline;
+		rc = join_rows(i == 1 ? rows[0] : acc, rows[i], &js, jp.names, out, e);
+		result_free(acc);
+		acc = out;
+	}
+	if (rc == 0)
+		rc = derive(jp.final, "join", &acc, 1, pl, lim, rs, e);
+	result_free(acc);
+	for (int i = 0; i < n; i++)
+		result_free(rows[i]);
+	mem_free(rows);
+	return rc;
+}
+
 static int
 run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *sa,
 		 ResultSet *rs, Err *e)
 {
 	Plan *plan = NULL;
 	int rc;
+	if (q->nfrom > 0)
+		return run_joined(c, q, pl, lim, depth, sa, rs, e);
 	if (q->from_sub == NULL && q->nbranch == 0) {
 		Arena a;
 		arena_init(&a, 4096);
@@ -773,7 +945,7 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 		}
 		arena_init(&ins[i]->arena, 16 * 1024);
 		AstSelect *sub = q->nbranch > 0 ? q->branches[i] : q->from_sub;
-		rc = run_ast(c, sub, 0, &il, depth + 1, sa, ins[i], e);
+		rc = run_ast(c, sub, pl ? 2 : 0, &il, depth + 1, sa, ins[i], e);
 		if (rc == 0 && ins[i]->partial)
 			rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling",
 				     q->nbranch > 0 ? "of UNION" : q->from_alias);
@@ -854,13 +1026,35 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 	int rc = plan_for(c, sql, o.pinot_default_limit, 0, &cp, &d, e);
 	if (rc == NEEDS_DERIVED) {
 		ExecLimits lim = limits_of(NULL, &o);
+		/* derived tables, joins and window inputs are materialized:
+		 * they count against a budget of the statement's own */
+		MemBudget *sb = mem_calloc(1, sizeof(MemBudget));
+		if (sb == NULL) {
+			arena_free(&d.a);
+			return err_set(e, ERR_NOMEM, "out of memory");
+		}
+		mem_budget_init(sb, lim.mem_limit);
+		MemBudget *old = mem_budget_set(sb);
 		ResultSet *rs = mem_calloc(1, sizeof(ResultSet));
 		rc = rs ? 0 : err_set(e, ERR_NOMEM, "out of memory");
-		if (rs)
+		if (rs) {
 			arena_init(&rs->arena, 16 * 1024);
+			rs->budget = sb;
+		}
 		if (rc == 0)
 			rc = run_ast(c, d.q, o.pinot_default_limit, &lim, 0, &d.a, rs, e);
+		mem_budget_set(old);
+		if (rc == ERR_NOMEM && atomic_load(&sb->exceeded)) {
+			err_reset(e, ERR_MEM_LIMIT,
+				  "query exceeded its memory budget of %zu MiB with the rows of its subqueries, joins "
+				  "or window functions; make it need less or raise queryOptions maxMemoryBytes up to "
+				  "the server's ceiling",
+				  sb->limit >> 20);
+			rc = ERR_MEM_LIMIT;
+		}
 		arena_free(&d.a);
+		if (rs == NULL)
+			mem_free(sb);
 		if (rc != 0) {
 			result_free(rs);
 			return rc;
@@ -909,8 +1103,10 @@ result_free(ResultSet *r)
 {
 	if (r == NULL)
 		return;
+	struct MemBudget *b = r->budget;
 	arena_free(&r->arena);
 	mem_free(r);
+	mem_free(b);
 }
 
 int
@@ -952,6 +1148,11 @@ query_parse_options(const char *s, QueryOpts *opts, Err *e)
 				if (endp == v || x < 0)
 					return err_set(e, ERR_INVALID, "queryOptions %s: bad value '%s'", k, v);
 				opts->mem_limit = (size_t)x;
+			} else if (strcasecmp(k, "numGroupsLimit") == 0 || strcasecmp(k, "maxGroups") == 0) {
+				long long x = strtoll(v, &endp, 10);
+				if (endp == v || x < 0)
+					return err_set(e, ERR_INVALID, "queryOptions %s: bad value '%s'", k, v);
+				opts->max_groups = (size_t)x;
 			} else if (strcasecmp(k, "pinotDefaultLimit") == 0) {
 				opts->pinot_default_limit = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
 			} else if (strcasecmp(k, "enableNullHandling") == 0) {

@@ -22,6 +22,7 @@ typedef struct QueryOpts {
 	int64_t timeout_ms;	/* 0 = server default */
 	size_t max_rows;	/* result row ceiling; 0 = server default */
 	size_t mem_limit;	/* bytes; 0 = server default */
+	size_t max_groups;	/* GROUP BY groups (Pinot's numGroupsLimit); 0 = server default */
 	int pinot_default_limit;	/* implicit LIMIT 10 as Pinot does */
 	int no_null_handling;	/* Pinot's enableNullHandling=false: NULLs
 				 * read as the column's default null value */
@@ -70,10 +71,13 @@ typedef struct ResultSet {
 	char warning[256];
 	QueryStats stats;
 	Arena arena;		/* owns everything above */
+	struct MemBudget *budget;	/* a statement over derived rows: the
+					 * budget its materialized rows were
+					 * charged to (freed last), or NULL */
 } ResultSet;
 
 /* Server-wide ceilings; a client cannot raise a limit above them. */
-void query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit);
+void query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit, size_t max_groups);
 
 /* Runs one statement.  On success *out is owned by the caller
  * (result_free).  Errors carry position (1-based, into sql) when known. */

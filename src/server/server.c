@@ -9,6 +9,11 @@
  * The route table is the single list of HTTP endpoints (docs/http-api.md
  * describes each).
  *
+ * Query ceilings (time, memory, result rows, groups per GROUP BY) come
+ * from ServerOpts (waybill serve --query-timeout/--query-memory/
+ * --max-result-rows/--max-groups) and are installed with
+ * query_set_ceilings before the API starts.
+ *
  * Exports: server_opts_init, server_parse_addr, server_run,
  * server_request_stop.
  */
@@ -57,6 +62,10 @@ server_opts_init(ServerOpts *o)
 	o->http_port = 8099;
 	o->pg_host = "127.0.0.1";
 	o->pg_port = 5433;
+	o->query_timeout_ms = SERVER_QUERY_TIMEOUT_MS;
+	o->query_mem_limit = SERVER_QUERY_MEMORY;
+	o->max_result_rows = SERVER_MAX_RESULT_ROWS;
+	o->max_groups = SERVER_MAX_GROUPS;
 }
 
 int
@@ -107,6 +116,10 @@ server_run(const ServerOpts *o, Err *e)
 		ingest_limit = pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize / 4 : (size_t)1 << 30;
 	}
 	mem_budget_init(&app.ingest_mem, ingest_limit);
+	query_set_ceilings(o->query_timeout_ms > 0 ? o->query_timeout_ms : SERVER_QUERY_TIMEOUT_MS,
+			   o->max_result_rows ? o->max_result_rows : SERVER_MAX_RESULT_ROWS,
+			   o->query_mem_limit ? o->query_mem_limit : SERVER_QUERY_MEMORY,
+			   o->max_groups ? o->max_groups : SERVER_MAX_GROUPS);
 	int rc = catalog_open(o->data_dir, &app.cat, e);
 	if (rc)
 		return rc;

@@ -2,7 +2,9 @@
  * test_agg.c -- aggregate functions: update with NULLs and groups, merge
  * of partial states, serialize / deserialize round trip; the
  * multi-value forms over a real multi-value segment column; PERCENTILE,
- * the t-digest and HyperLogLog (accuracy, merge, serialize).
+ * the t-digest and HyperLogLog (accuracy, merge, serialize); skewness,
+ * kurtosis, DISTINCTSUM/AVG, PERCENTILEKLL, smart HLL, bit_and/or/xor,
+ * Pinot's name spellings and constant-argument checks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -326,6 +328,328 @@ test_sketches(void **st)
 	(void)st;
 }
 
+/* SKEWNESS / KURTOSIS: Apache Commons Math's sample statistics, through
+ * a split, serialized and merged state (Pinot's expected values). */
+static void
+test_moments(void **st)
+{
+	int64_t xs[8] = {1, 2, 3, 4, 4, 4, 7, 9};
+	Vec v = {.type = TYPE_INT, .enc = VEC_I64, .i = xs};
+	Value out;
+	run(AGG_SKEWNESS, TYPE_INT, &v, 8, &out);
+	assert_int_equal(out.type, TYPE_DOUBLE);
+	assert_true(fabs(out.u.d - 0.8647536091225356) < 1e-12);
+	run(AGG_KURTOSIS, TYPE_INT, &v, 8, &out);
+	assert_true(fabs(out.u.d - 0.3561662049861511) < 1e-12);
+	/* too few values: NaN; all equal: 0; none: NULL */
+	run(AGG_SKEWNESS, TYPE_INT, &v, 2, &out);
+	assert_true(isnan(out.u.d));
+	run(AGG_KURTOSIS, TYPE_INT, &v, 3, &out);
+	assert_true(isnan(out.u.d));
+	int64_t same[5] = {4, 4, 4, 4, 4};
+	Vec w = {.type = TYPE_INT, .enc = VEC_I64, .i = same};
+	run(AGG_SKEWNESS, TYPE_INT, &w, 5, &out);
+	assert_true(out.u.d == 0);
+	run(AGG_KURTOSIS, TYPE_INT, &w, 0, &out);
+	assert_true(out.null);
+	Err e;
+	WbType rt;
+	err_clear(&e);
+	assert_int_equal(agg_result_type(AGG_SKEWNESS, TYPE_STRING, &rt, &e), ERR_TYPE);
+}
+
+/* DISTINCTSUM / DISTINCTAVG over integers and doubles, NULLs skipped. */
+static void
+test_distinct_sum(void **st)
+{
+	int64_t xs[7] = {2, 2, 3, 100, 101, 0, 7};
+	uint8_t nl[7] = {0, 0, 0, 0, 0, 0, 1};
+	Vec v = {.type = TYPE_LONG, .enc = VEC_I64, .i = xs, .nulls = nl};
+	Value out;
+	run(AGG_DISTINCT_SUM, TYPE_LONG, &v, 7, &out);
+	assert_int_equal(out.type, TYPE_DOUBLE);
+	assert_true(out.u.d == 206);
+	run(AGG_DISTINCT_AVG, TYPE_LONG, &v, 7, &out);
+	assert_true(out.u.d == 206.0 / 5);
+	double ds[5] = {1.5, -1.5, 1.5, 0.0, -0.0};
+	Vec d = {.type = TYPE_DOUBLE, .enc = VEC_F64, .d = ds};
+	run(AGG_DISTINCT_SUM, TYPE_DOUBLE, &d, 5, &out);
+	assert_true(out.u.d == 0);
+	run(AGG_DISTINCT_AVG, TYPE_DOUBLE, &d, 5, &out);
+	assert_true(out.u.d == 0);
+	run(AGG_DISTINCT_SUM, TYPE_DOUBLE, &d, 0, &out);
+	assert_true(out.null);
+}
+
+/* PERCENTILEKLL: the smallest value whose rank share reaches p. */
+static void
+test_percentile_kll(void **st)
+{
+	double fs[4] = {100, 1, 1.01, 1.5};
+	Vec v = {.type = TYPE_DOUBLE, .enc = VEC_F64, .d = fs};
+	Value out;
+	run_p(AGG_PERCENTILE_KLL, TYPE_DOUBLE, &v, 4, 50, &out);
+	assert_true(out.u.d == 1.01);
+	run_p(AGG_PERCENTILE_KLL, TYPE_DOUBLE, &v, 4, 75, &out);
+	assert_true(out.u.d == 1.5);
+	run_p(AGG_PERCENTILE_KLL, TYPE_DOUBLE, &v, 4, 0, &out);
+	assert_true(out.u.d == 1);
+	run_p(AGG_PERCENTILE_KLL, TYPE_DOUBLE, &v, 4, 100, &out);
+	assert_true(out.u.d == 100);
+	/* PERCENTILEEST truncates to longs first, as Pinot's q-digest */
+	double es[5] = {300, 400, 1.75, 1.5, 1.01};
+	Vec w = {.type = TYPE_DOUBLE, .enc = VEC_F64, .d = es};
+	run_p(AGG_PERCENTILE_EST, TYPE_DOUBLE, &w, 5, 50, &out);
+	assert_int_equal(out.u.i, 1);
+}
+
+/* DISTINCTCOUNTSMARTHLL: exact below the threshold, HyperLogLog above
+ * (100,000 by default) with the usual accuracy; merge across the switch. */
+static void
+test_smart_hll(void **st)
+{
+	enum { N = 1000 };
+	static int64_t xs[N];
+	for (int i = 0; i < N; i++)
+		xs[i] = i % 300;
+	Vec v = {.type = TYPE_LONG, .enc = VEC_I64, .i = xs};
+	const AggFunc *f = agg_func(AGG_SMART_HLL);
+	char a[64], b[64];
+	f->init(a);
+	f->init(b);
+	assert_int_equal(f->update(a, NULL, &v, NULL, N), 0);
+	Value out;
+	f->finalize(a, TYPE_LONG, &out);
+	assert_int_equal(out.u.i, 300);
+	/* b past the threshold: 150,000 distinct values */
+	static int64_t big[1000];
+	for (int round = 0; round < 150; round++) {
+		for (int i = 0; i < 1000; i++)
+			big[i] = (int64_t)round * 1000 + i;
+		Vec bv = {.type = TYPE_LONG, .enc = VEC_I64, .i = big};
+		assert_int_equal(f->update(b, NULL, &bv, NULL, 1000), 0);
+	}
+	f->finalize(b, TYPE_LONG, &out);
+	assert_true(fabs((double)out.u.i - 150000) < 150000 * 0.05);
+	Buf buf;
+	buf_init(&buf);
+	f->serialize(b, &buf);
+	char c[64];
+	size_t used = 0;
+	Err e;
+	err_clear(&e);
+	f->init(c);
+	assert_int_equal(f->deserialize(c, buf.p, buf.len, &used, &e), 0);
+	assert_int_equal(used, buf.len);
+	buf_free(&buf);
+	assert_int_equal(f->merge(a, c), 0);	/* exact into sketch */
+	f->finalize(a, TYPE_LONG, &out);
+	assert_true(fabs((double)out.u.i - 150000) < 150000 * 0.05);
+	/* truncated state */
+	char d[64];
+	f->init(d);
+	assert_int_equal(f->deserialize(d, "\0\0\0\0\0\0\0\0\7", 9, &used, &e), ERR_CORRUPT);
+	f->destroy(a);
+	f->destroy(b);
+	f->destroy(c);
+	f->destroy(d);
+}
+
+/* PostgreSQL's bit_and / bit_or / bit_xor (found with one argument only). */
+static void
+test_bit_aggs(void **st)
+{
+	int64_t xs[4] = {6, 3, 7, 1};
+	uint8_t nl[4] = {0, 0, 0, 1};
+	Vec v = {.type = TYPE_INT, .enc = VEC_I64, .i = xs, .nulls = nl};
+	Value out;
+	run(AGG_BIT_AND, TYPE_INT, &v, 4, &out);
+	assert_int_equal(out.u.i, 2);
+	run(AGG_BIT_OR, TYPE_INT, &v, 4, &out);
+	assert_int_equal(out.u.i, 7);
+	run(AGG_BIT_XOR, TYPE_INT, &v, 4, &out);
+	assert_int_equal(out.u.i, 2);
+	run(AGG_BIT_AND, TYPE_INT, &v, 0, &out);
+	assert_true(out.null);
+	AggKind k;
+	assert_int_equal(agg_lookup_args("bit_and", 0, 1, &k), 0);
+	assert_int_equal(k, AGG_BIT_AND);
+	assert_int_equal(agg_lookup_args("bit_and", 0, 2, &k), -1);
+	assert_int_equal(agg_lookup("bit_or", 0, &k), -1);
+	Err e;
+	WbType rt;
+	err_clear(&e);
+	assert_int_equal(agg_result_type(AGG_BIT_OR, TYPE_DOUBLE, &rt, &e), ERR_TYPE);
+}
+
+/* Pinot's spellings and the constant arguments' checks. */
+static void
+test_names_and_args(void **st)
+{
+	AggKind k;
+	assert_int_equal(agg_lookup("percentile_tdigest", 0, &k), 0);
+	assert_int_equal(k, AGG_PERCENTILE_TDIGEST);
+	assert_int_equal(agg_lookup("min_max_range", 0, &k), 0);
+	assert_int_equal(k, AGG_MINMAXRANGE);
+	assert_int_equal(agg_lookup("distinct_count_theta_sketch", 0, &k), 0);
+	assert_int_equal(k, AGG_THETA);
+	assert_int_equal(agg_lookup("last_with_time", 0, &k), 0);
+	assert_int_equal(k, AGG_LAST_WITH_TIME);
+	assert_int_equal(agg_lookup("segment_partitioned_distinct_count", 0, &k), 0);
+	assert_int_equal(k, AGG_COUNT_DISTINCT);
+	assert_int_equal(agg_lookup("no_such_agg", 0, &k), -1);
+
+	int lo, hi;
+	agg_const_args(AGG_HLL, &lo, &hi);
+	assert_true(lo == 0 && hi == 1);
+	agg_const_args(AGG_PERCENTILE, &lo, &hi);
+	assert_true(lo == 1 && hi == 1);
+	agg_const_args(AGG_SUM, &lo, &hi);
+	assert_true(lo == 0 && hi == 0);
+
+	Err e;
+	err_clear(&e);
+	double p = 0;
+	Value eight = value_int(TYPE_INT, 8), big = value_int(TYPE_INT, 99);
+	assert_int_equal(agg_const_arg(AGG_HLL, "distinctcounthll", 1, &eight, &p, &e), 0);
+	assert_int_equal(agg_const_arg(AGG_HLL, "distinctcounthll", 1, &big, &p, &e), ERR_TYPE);
+	assert_non_null(strstr(e.msg, "distinctcounthll"));
+	Value fifty = value_double(TYPE_DOUBLE, 50.0);
+	assert_int_equal(agg_const_arg(AGG_PERCENTILE_KLL, "percentile_kll", 1, &fifty, &p, &e), 0);
+	assert_true(p == 50);
+	assert_int_equal(agg_const_arg(AGG_PERCENTILE, "percentile", 1, &big, &p, &e), 0);
+	Value half = value_double(TYPE_DOUBLE, 0.5);
+	assert_int_equal(agg_const_arg(AGG_PERCENTILE_CONT, "percentile_cont", 1, &half, &p, &e), 0);
+	assert_true(p == 50);
+	assert_int_equal(agg_const_arg(AGG_PERCENTILE_CONT, "percentile_cont", 1, &fifty, &p, &e), ERR_TYPE);
+
+	Value opt = {.type = TYPE_STRING, .u.s = "hllConversionThreshold=10; hllLog2m=8", .n = 37};
+	assert_int_equal(agg_const_arg(AGG_SMART_HLL, "distinctcountsmarthll", 1, &opt, &p, &e), 0);
+	assert_true(p == 10);
+	const char *bad[] = {"hllLog2m", "hllLog2m=x", "hllLog2m=99", "nope=1", "threshold=-1", "algorithm=foo"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		Value b = {.type = TYPE_STRING, .u.s = bad[i], .n = (uint32_t)strlen(bad[i])};
+		err_clear(&e);
+		assert_int_equal(agg_const_arg(AGG_SMART_HLL, "distinctcountsmarthll", 1, &b, &p, &e), ERR_TYPE);
+		assert_non_null(strstr(e.msg, "distinctcountsmarthll"));
+	}
+	Value empty = {.type = TYPE_STRING, .u.s = "", .n = 0};
+	assert_int_equal(agg_const_arg(AGG_SMART_HLL, "distinctcountsmarthll", 1, &empty, &p, &e), 0);
+	assert_int_equal(agg_const_arg(AGG_SMART_HLL, "distinctcountsmarthll", 1, &eight, &p, &e), ERR_TYPE);
+	assert_int_equal(agg_const_arg(AGG_SUM, "sum", 1, &eight, &p, &e), ERR_TYPE);
+}
+
+/* FUNNELCOUNT: per step, the ids that matched it and every earlier
+ * step; split, serialized and merged. */
+static void
+test_funnel(void **st)
+{
+	/* id 1: steps 0,1,2; id 2: steps 0,2 (not 1); id 3: step 1 only;
+	 * id 4: step 0, 1 (over two rows); NULL id skipped */
+	int64_t ids[8] = {1, 1, 2, 3, 4, 4, 1, 0};
+	uint8_t idn[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+	int64_t s0[8] = {1, 0, 1, 0, 1, 0, 0, 1};
+	int64_t s1[8] = {0, 1, 0, 1, 0, 1, 0, 1};
+	int64_t s2[8] = {0, 0, 1, 0, 0, 0, 1, 1};
+	Vec corr = {.type = TYPE_LONG, .enc = VEC_I64, .i = ids, .nulls = idn};
+	Vec v0 = {.type = TYPE_BOOLEAN, .enc = VEC_I64, .i = s0};
+	Vec v1 = {.type = TYPE_BOOLEAN, .enc = VEC_I64, .i = s1};
+	Vec v2 = {.type = TYPE_BOOLEAN, .enc = VEC_I64, .i = s2};
+	const Vec *steps[3] = {&v0, &v1, &v2};
+	const AggFunc *f = agg_func(AGG_FUNNEL_COUNT);
+	AggKind k;
+	assert_int_equal(agg_lookup_args("funnelCount", 0, 2, &k), 0);
+	assert_int_equal(k, AGG_FUNNEL_COUNT);
+	assert_int_equal(agg_lookup("funnelcount", 0, &k), -1);
+	assert_true(agg_result_mv(AGG_FUNNEL_COUNT));
+	char a[512], b[512], c[512];
+	f->init(a);
+	f->init(b);
+	f->init(c);
+	f->setparam(a, 3);
+	f->setparam(b, 3);
+	f->setparam(c, 3);
+	Value out;
+	f->finalize(a, TYPE_LONG, &out);
+	assert_true(out.mv && out.n == 0);
+	uint16_t first[4] = {0, 1, 2, 3}, second[4] = {4, 5, 6, 7};
+	assert_int_equal(agg_update_funnel(a, NULL, &corr, steps, 3, first, 4), 0);
+	assert_int_equal(agg_update_funnel(b, NULL, &corr, steps, 3, second, 4), 0);
+	assert_int_equal(agg_update_funnel(b, NULL, &corr, steps, 2, second, 4), ERR_INTERNAL);
+	Buf buf;
+	buf_init(&buf);
+	f->serialize(b, &buf);
+	size_t used = 0;
+	Err e;
+	err_clear(&e);
+	assert_int_equal(f->deserialize(c, buf.p, buf.len, &used, &e), 0);
+	assert_int_equal(used, buf.len);
+	assert_int_equal(f->deserialize(c, buf.p, buf.len - 1, &used, &e), ERR_CORRUPT);
+	buf_free(&buf);
+	assert_int_equal(f->merge(a, c), 0);
+	f->finalize(a, TYPE_LONG, &out);
+	assert_int_equal(out.n, 3);
+	assert_int_equal(out.u.mv[0].u.i, 3);	/* ids 1, 2, 4 */
+	assert_int_equal(out.u.mv[1].u.i, 2);	/* ids 1, 4 */
+	assert_int_equal(out.u.mv[2].u.i, 1);	/* id 1 */
+	f->destroy(a);
+	f->destroy(b);
+	f->destroy(c);
+}
+
+/* FUNNELMAXSTEP: steps in order within the window from a step-1 event. */
+static void
+test_funnel_max_step(void **st)
+{
+	/* times out of order; step1 at 10, step2 at 15, step3 at 40 (outside
+	 * the window of 20 from 10); a later step1 at 30 reaches step3 at 40 */
+	int64_t ts[6] = {40, 10, 15, 30, 35, 0};
+	uint8_t tn[6] = {0, 0, 0, 0, 0, 1};
+	int64_t s0[6] = {0, 1, 0, 1, 0, 1};
+	int64_t s1[6] = {0, 0, 1, 0, 1, 1};
+	int64_t s2[6] = {1, 0, 0, 0, 0, 1};
+	Vec tv = {.type = TYPE_LONG, .enc = VEC_I64, .i = ts, .nulls = tn};
+	Vec v0 = {.type = TYPE_BOOLEAN, .enc = VEC_I64, .i = s0};
+	Vec v1 = {.type = TYPE_BOOLEAN, .enc = VEC_I64, .i = s1};
+	Vec v2 = {.type = TYPE_BOOLEAN, .enc = VEC_I64, .i = s2};
+	const Vec *steps[3] = {&v0, &v1, &v2};
+	const AggFunc *f = agg_func(AGG_FUNNEL_MAX_STEP);
+	AggKind k;
+	assert_int_equal(agg_lookup_args("funnel_max_step", 0, 5, &k), 0);
+	assert_int_equal(k, AGG_FUNNEL_MAX_STEP);
+	char a[128], b[128], c[128];
+	f->init(a);
+	f->init(b);
+	f->init(c);
+	agg_funnel_config(k, a, 3, 20);
+	agg_funnel_config(k, b, 3, 20);
+	agg_funnel_config(k, c, 3, 20);
+	Value out;
+	f->finalize(a, TYPE_LONG, &out);
+	assert_int_equal(out.u.i, 0);
+	uint16_t first[3] = {0, 1, 2}, second[3] = {3, 4, 5};
+	assert_int_equal(agg_update_funnel_steps(a, NULL, &tv, steps, 3, first, 3), 0);
+	f->finalize(a, TYPE_LONG, &out);
+	assert_int_equal(out.u.i, 2);
+	assert_int_equal(agg_update_funnel_steps(b, NULL, &tv, steps, 3, second, 3), 0);
+	Buf buf;
+	buf_init(&buf);
+	f->serialize(b, &buf);
+	size_t used = 0;
+	Err e;
+	err_clear(&e);
+	assert_int_equal(f->deserialize(c, buf.p, buf.len, &used, &e), 0);
+	assert_int_equal(used, buf.len);
+	assert_int_equal(f->deserialize(c, buf.p, buf.len - 3, &used, &e), ERR_CORRUPT);
+	buf_free(&buf);
+	assert_int_equal(f->merge(a, c), 0);
+	f->finalize(a, TYPE_LONG, &out);
+	assert_int_equal(out.u.i, 3);
+	f->destroy(a);
+	f->destroy(b);
+	f->destroy(c);
+}
+
 int
 main(void)
 {
@@ -335,6 +659,14 @@ main(void)
 		cmocka_unit_test(test_multi_value),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_sketches),
+		cmocka_unit_test(test_moments),
+		cmocka_unit_test(test_distinct_sum),
+		cmocka_unit_test(test_percentile_kll),
+		cmocka_unit_test(test_smart_hll),
+		cmocka_unit_test(test_bit_aggs),
+		cmocka_unit_test(test_names_and_args),
+		cmocka_unit_test(test_funnel),
+		cmocka_unit_test(test_funnel_max_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,19 @@ test_accepts(void **st)
 	assert_int_equal(q->options[0].val.u.i, 100);
 	assert_int_equal(q->targets[0].expr->val.u.i, 3000000000LL);
 	assert_int_equal(q->targets[1].expr->val.u.i, -2);
+	/* joins flatten left-deep; window calls carry their OVER */
+	assert_int_equal(parse("SELECT * FROM t a LEFT JOIN u b ON a.x = b.x, v JOIN w USING (k)", &q, &a, &e), 0);
+	assert_int_equal(q->nfrom, 4);
+	assert_string_equal(q->from[1].alias, "b");
+	assert_int_equal(q->from[1].join, AST_JOIN_LEFT);
+	assert_non_null(q->from[1].on);
+	assert_int_equal(q->from[2].join, AST_JOIN_CROSS);
+	assert_int_equal(q->from[3].nusing, 1);
+	assert_int_equal(parse("SELECT rank() OVER w FROM t WINDOW w AS (PARTITION BY a ORDER BY b DESC)", &q, &a, &e), 0);
+	assert_true(q->has_window);
+	assert_int_equal(q->targets[0].expr->over->npart, 1);
+	assert_int_equal(q->targets[0].expr->over->norder, 1);
+	assert_true(q->targets[0].expr->over->order[0].desc);
 	arena_free(&a);
 	(void)st;
 }
@@ -69,12 +82,15 @@ test_errors(void **st)
 	static const struct { const char *sql; int code; int pos; } bad[] = {
 		{"SELECT * FORM t", ERR_SQL_PARSE, 10},
 		{"SELECT a FROM t WHERE", ERR_SQL_PARSE, 22},
-		{"SELECT a FROM t JOIN u ON t.a = u.a", ERR_UNSUPPORTED, 0},
+		{"SELECT a FROM t JOIN (u JOIN v ON u.a = v.a) ON t.a = u.a", ERR_UNSUPPORTED, 0},
+		{"SELECT a FROM t JOIN u ON t.a = u.a JOIN LATERAL (SELECT 1) x ON true", ERR_UNSUPPORTED, 0},
 		{"WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r", ERR_UNSUPPORTED, 0},
 		{"SELECT a FROM LATERAL (SELECT 1) x", ERR_UNSUPPORTED, 0},
 		{"SELECT a FROM t WHERE a > ALL (SELECT 1)", ERR_UNSUPPORTED, 0},
 		{"SELECT a FROM t INTERSECT SELECT b FROM u", ERR_UNSUPPORTED, 0},
-		{"SELECT row_number() OVER () FROM t", ERR_UNSUPPORTED, 8},
+		{"SELECT sum(a) OVER (ORDER BY a ROWS 1 PRECEDING EXCLUDE TIES) FROM t", ERR_UNSUPPORTED, 0},
+		{"SELECT sum(a) OVER w FROM t", ERR_SQL_PARSE, 0},
+		{"SELECT sum(a) FILTER (WHERE a > 1) OVER () FROM t", ERR_UNSUPPORTED, 0},
 		{"INSERT INTO t VALUES (1)", ERR_UNSUPPORTED, 1},
 		{"SELECT a FROM t WHERE a @@ 'x'", ERR_UNSUPPORTED, 25},
 		{"", ERR_SQL_PARSE, 0},

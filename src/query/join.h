@@ -1,0 +1,37 @@
+/*
+ * join.h -- hash join (and cross join) of two materialized row sets.
+ */
+#ifndef WB_JOIN_H
+#define WB_JOIN_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "query/ast.h"
+#include "query/query.h"
+
+typedef struct JoinSpec {
+	AstJoin type;		/* INNER, LEFT, RIGHT, FULL, CROSS */
+	int nkeys;		/* equality keys: l column lkey[i] = r column
+				 * rkey[i]; 0 = every pair (a cross product,
+				 * filtered later) */
+	const int *lkey;
+	const int *rkey;
+	int lcond;		/* a left BOOLEAN column that must be true for
+				 * a left row to match at all (a LEFT JOIN's ON
+				 * conjuncts over the left side only), -1 none */
+	int64_t deadline_ns;	/* clock_mono_ns() limit, 0 = none */
+} JoinSpec;
+
+/* Joins l and r into out (whose arena the caller initialized): out's
+ * columns are l's then r's, named as given in names (ncols l + r
+ * entries, borrowed for out's lifetime).  Rows of an outer join without a
+ * match get NULLs on the other side.  Keys compare by value across
+ * integer and floating types; NULL keys never match.  out's values point
+ * into l and r, which must outlive it.  Errors: ERR_TYPE (keys that
+ * cannot be compared: a string with a number, multi-value), ERR_MEM_LIMIT
+ * / ERR_NOMEM (a result too big for the query's budget), ERR_TIMEOUT. */
+int join_rows(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const char *const *names,
+	      ResultSet *out, Err *e);
+
+#endif
