@@ -154,7 +154,7 @@ ast_has_agg(const Ast *n)
 	AggKind k;
 	if (n == NULL)
 		return 0;
-	if (n->kind == AST_FUNC && agg_lookup(n->name, n->distinct, &k) == 0)
+	if (n->kind == AST_FUNC && agg_lookup_args(n->name, n->distinct, n->nargs, &k) == 0)
 		return 1;
 	for (int i = 0; i < n->nargs; i++)
 		if (ast_has_agg(n->args[i]))
@@ -998,7 +998,7 @@ bind_func(B *b, const Ast *n, Expr **out)
 	int rc;
 	if (n->over != NULL)
 		return fail(b, ERR_GROUPING, n->pos, "window functions are not allowed in %s", b->clause);
-	if (agg_lookup(n->name, n->distinct, &k) != 0) {
+	if (agg_lookup_args(n->name, n->distinct, n->nargs, &k) != 0) {
 		if (n->filter)
 			return fail(b, ERR_SQL_PARSE, n->pos, "FILTER specified, but %s is not an aggregate function",
 				    n->name);
@@ -1062,24 +1062,24 @@ bind_func(B *b, const Ast *n, Expr **out)
 			return fail(b, ERR_SQL_PARSE, n->pos, "%s(*) is not valid", n->name);
 		ag.kind = AGG_COUNT_STAR;
 	} else {
-		int wantp = agg_func(k)->setparam != NULL;
+		int lo, hi;
 		double param = 0;
-		if (n->nargs != 1 + wantp)
-			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes %s", n->name,
-				    wantp ? "two arguments (value, percentile)" : "one argument");
-		if (wantp) {
-			const Ast *pa = n->args[1];
-			int ok = pa->kind == AST_CONST && !pa->val.null && type_is_numeric(pa->val.type);
-			if (ok)
-				param = type_is_float(pa->val.type) ? pa->val.u.d : (double)pa->val.u.i;
-			int frac = k == AGG_PERCENTILE_CONT || k == AGG_PERCENTILE_DISC;
-			if (!ok || !(param >= 0 && param <= (frac ? 1 : 100)))
-				return fail(b, ERR_TYPE, pa->pos,
-					    frac ? "the fraction of %s must be a number constant between 0 and 1"
-						 : "the percentile of %s must be a number constant between 0 and 100",
+		agg_const_args(k, &lo, &hi);
+		if (n->nargs < 1 + lo || n->nargs > 1 + hi) {
+			if (lo == 0 && hi == 0)
+				return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes one argument", n->name);
+			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes a value and %d to %d constants",
+				    n->name, lo, hi);
+		}
+		for (int i = 1; i < n->nargs; i++) {
+			const Ast *pa = n->args[i];
+			if (pa->kind != AST_CONST)
+				return fail(b, ERR_TYPE, pa->pos, "argument %d of %s must be a constant", i + 1,
 					    n->name);
-			if (frac)
-				param *= 100;	/* the state keeps percent */
+			Err ce;
+			err_clear(&ce);
+			if (agg_const_arg(k, n->name, i, &pa->val, &param, &ce) != 0)
+				return fail(b, ce.code ? ce.code : ERR_TYPE, pa->pos, "%s", ce.msg);
 		}
 		b->in_agg = 1;
 		b->agg_ctx = 0;
@@ -1452,7 +1452,7 @@ scalar_name(B *b, const Ast *n, Buf *o, int depth)
 		return 0;
 	}
 	case AST_FUNC:
-		if (agg_lookup(n->name, n->distinct, &k) == 0 || n->star || n->distinct)
+		if (agg_lookup_args(n->name, n->distinct, n->nargs, &k) == 0 || n->star || n->distinct)
 			return -1;
 		buf_puts(o, n->name);
 		buf_putc(o, '(');
@@ -1484,7 +1484,7 @@ pinot_func_name(B *b, const Ast *n)
 	char buf[512];
 	size_t o = 0;
 	AggKind k;
-	if (agg_lookup(n->name, n->distinct, &k) != 0) {
+	if (agg_lookup_args(n->name, n->distinct, n->nargs, &k) != 0) {
 		Buf sb;
 		buf_init(&sb);
 		const char *r = n->name;

@@ -150,6 +150,11 @@ emit(ResultSet *out, size_t *n, const ResultSet *l, const Value *lrow, const Res
      const Value *rrow)
 {
 	Value *dst = &out->rows[*n * (size_t)out->ncols];
+	if (out->ncols == l->ncols + r->ncols + 2) {
+		/* row numbers of the pair (JoinSpec.rids) */
+		dst[l->ncols + r->ncols] = value_int(TYPE_LONG, (int64_t)((lrow - l->rows) / l->ncols));
+		dst[l->ncols + r->ncols + 1] = value_int(TYPE_LONG, (int64_t)((rrow - r->rows) / r->ncols));
+	}
 	if (lrow)
 		memcpy(dst, lrow, sizeof(Value) * (size_t)l->ncols);
 	else
@@ -233,6 +238,78 @@ probe(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const Table *t
 	return 0;
 }
 
+static int
+out_columns(const ResultSet *l, const ResultSet *r, const char *const *names, int rids, ResultSet *out,
+	    Err *e)
+{
+	out->ncols = l->ncols + r->ncols + (rids ? 2 : 0);
+	out->cols = arena_calloc(&out->arena, sizeof(ResultCol) * (size_t)(out->ncols + 1));
+	if (out->cols == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (int c = 0; c < l->ncols + r->ncols; c++) {
+		out->cols[c] = c < l->ncols ? l->cols[c] : r->cols[c - l->ncols];
+		out->cols[c].name = names[c];
+	}
+	if (rids) {
+		out->cols[l->ncols + r->ncols] = (ResultCol){"__lrid", TYPE_LONG, 0};
+		out->cols[l->ncols + r->ncols + 1] = (ResultCol){"__rrid", TYPE_LONG, 0};
+	}
+	return 0;
+}
+
+static int
+alloc_rows(ResultSet *out, size_t n, Err *e)
+{
+	size_t bytes = sizeof(Value) * (size_t)out->ncols;
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / 2 / (bytes ? bytes : 1) || (out->rows = arena_alloc(&out->arena, bytes * n)) == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory: the join produces %zu rows of %d columns", n,
+			       out->ncols);
+	return 0;
+}
+
+int
+join_from_pairs(const ResultSet *l, const ResultSet *r, AstJoin type, const int64_t *lrid,
+		const int64_t *rrid, size_t npairs, const char *const *names, ResultSet *out, Err *e)
+{
+	int louter = type == AST_JOIN_LEFT || type == AST_JOIN_FULL;
+	int router = type == AST_JOIN_RIGHT || type == AST_JOIN_FULL;
+	uint8_t *lm = mem_calloc(l->nrows + 1, 1), *rm = mem_calloc(r->nrows + 1, 1);
+	int rc = lm && rm ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+	size_t n = npairs;
+	for (size_t k = 0; rc == 0 && k < npairs; k++) {
+		if (lrid[k] < 0 || (size_t)lrid[k] >= l->nrows || rrid[k] < 0 || (size_t)rrid[k] >= r->nrows)
+			rc = err_set(e, ERR_INTERNAL, "join: row number out of range");
+		else
+			lm[lrid[k]] = rm[rrid[k]] = 1;
+	}
+	for (size_t i = 0; rc == 0 && louter && i < l->nrows; i++)
+		n += !lm[i];
+	for (size_t j = 0; rc == 0 && router && j < r->nrows; j++)
+		n += !rm[j];
+	if (rc == 0)
+		rc = out_columns(l, r, names, 0, out, e);
+	if (rc == 0)
+		rc = alloc_rows(out, n, e);
+	size_t w = 0;
+	/* the pairs, then left rows without one, then right rows without one */
+	for (size_t k = 0; rc == 0 && k < npairs; k++)
+		emit(out, &w, l, &l->rows[(size_t)lrid[k] * (size_t)l->ncols], r,
+		     &r->rows[(size_t)rrid[k] * (size_t)r->ncols]);
+	for (size_t i = 0; rc == 0 && louter && i < l->nrows; i++)
+		if (!lm[i])
+			emit(out, &w, l, &l->rows[i * (size_t)l->ncols], r, NULL);
+	for (size_t j = 0; rc == 0 && router && j < r->nrows; j++)
+		if (!rm[j])
+			emit(out, &w, l, NULL, r, &r->rows[j * (size_t)r->ncols]);
+	if (rc == 0)
+		out->nrows = w;
+	mem_free(lm);
+	mem_free(rm);
+	return rc;
+}
+
 int
 join_rows(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const char *const *names,
 	  ResultSet *out, Err *e)
@@ -248,25 +325,15 @@ join_rows(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const char
 	if (rc == 0 && router && (matched = mem_calloc(r->nrows + 1, 1)) == NULL)
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 	size_t n = 0;
-	out->ncols = l->ncols + r->ncols;
+	if (js->rids && js->type != AST_JOIN_INNER)
+		rc = err_set(e, ERR_INTERNAL, "join: row numbers of an outer join");
+	out->ncols = l->ncols + r->ncols + (js->rids ? 2 : 0);
 	if (rc == 0)
 		rc = probe(l, r, js, &t, matched, 0, out, &n, e);
-	if (rc == 0) {
-		out->cols = arena_calloc(&out->arena, sizeof(ResultCol) * (size_t)(out->ncols + 1));
-		if (out->cols == NULL)
-			rc = err_set(e, ERR_NOMEM, "out of memory");
-		for (int c = 0; rc == 0 && c < out->ncols; c++) {
-			out->cols[c] = c < l->ncols ? l->cols[c] : r->cols[c - l->ncols];
-			out->cols[c].name = names[c];
-		}
-	}
-	if (rc == 0 && n > 0) {
-		size_t bytes = sizeof(Value) * (size_t)out->ncols;
-		if (n > SIZE_MAX / 2 / (bytes ? bytes : 1) ||
-		    (out->rows = arena_alloc(&out->arena, bytes * n)) == NULL)
-			rc = err_set(e, ERR_NOMEM, "out of memory: the join produces %zu rows of %d columns", n,
-				     out->ncols);
-	}
+	if (rc == 0)
+		rc = out_columns(l, r, names, js->rids, out, e);
+	if (rc == 0)
+		rc = alloc_rows(out, n, e);
 	if (rc == 0 && n > 0) {
 		if (matched)
 			memset(matched, 0, r->nrows);

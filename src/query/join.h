@@ -21,6 +21,8 @@ typedef struct JoinSpec {
 				 * a left row to match at all (a LEFT JOIN's ON
 				 * conjuncts over the left side only), -1 none */
 	int64_t deadline_ns;	/* clock_mono_ns() limit, 0 = none */
+	int rids;		/* INNER only: two more LONG columns, the left
+				 * and right row numbers of each pair */
 } JoinSpec;
 
 /* Joins l and r into out (whose arena the caller initialized): out's
@@ -33,5 +35,13 @@ typedef struct JoinSpec {
  * / ERR_NOMEM (a result too big for the query's budget), ERR_TIMEOUT. */
 int join_rows(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const char *const *names,
 	      ResultSet *out, Err *e);
+
+/* The outer join of l and r (type LEFT, RIGHT or FULL; INNER gives the
+ * pairs alone) from the matching pairs found otherwise (an ON condition
+ * that is not an equality, filtered by the statement layer): pairs are
+ * (lrid[k], rrid[k]) row numbers; rows without a pair get NULLs on the
+ * other side.  Names, ownership and errors as join_rows. */
+int join_from_pairs(const ResultSet *l, const ResultSet *r, AstJoin type, const int64_t *lrid,
+		    const int64_t *rrid, size_t npairs, const char *const *names, ResultSet *out, Err *e);
 
 #endif

@@ -21,8 +21,10 @@
  *   - an ON conjunct over item i alone is pushed into its scan (inner and
  *     LEFT joins); a LEFT JOIN's ON conjuncts over one left table become a
  *     boolean scan column that gates matching;
- *   - any other conjunct of an inner join goes to the final WHERE;
- *     other ON conditions of outer joins are ERR_UNSUPPORTED.
+ *   - any other conjunct of an inner join goes to the final WHERE; those
+ *     of an outer join make a residual statement (JoinPlan.resid) that
+ *     filters the step's inner-join pairs before the unmatched rows are
+ *     added back with NULLs.
  * Without a key a step is a cross product (bounded by the memory budget).
  *
  * Name resolution follows SQL: a qualified name by its item's alias (or
@@ -56,7 +58,9 @@ typedef struct Side {
 
 typedef struct Merge {
 	const char *name;
-	Ref use;
+	Ref use;		/* what the unqualified name means */
+	Ref other;		/* FULL JOIN: the name means COALESCE(use, other) */
+	int full;
 } Merge;
 
 typedef struct P {
@@ -71,6 +75,7 @@ typedef struct P {
 	Ast ***extra;		/* per item: extra scan expressions */
 	int *nextra;
 	Ast **pushed;		/* per item: AND of pushed conjuncts */
+	Ast **resid;		/* per step: AND of residual ON conjuncts */
 	Side **lk, **rk;	/* per step: keys */
 	int *nk;
 	int *lcond;		/* per step: extra index of the gate, -1 */
@@ -161,7 +166,7 @@ items_of(P *p, const Ast *n, int lim, uint64_t *mask, int *unres, int *agg)
 	}
 	if (n->kind == AST_STAR || n->kind == AST_SUBLINK || n->over != NULL)
 		*unres = 1;
-	if (n->kind == AST_FUNC && agg_lookup(n->name, n->distinct, &k) == 0)
+	if (n->kind == AST_FUNC && agg_lookup_args(n->name, n->distinct, n->nargs, &k) == 0)
 		*agg = 1;
 	for (int i = 0; i < n->nargs; i++) {
 		int rc = items_of(p, n->args[i], lim, mask, unres, agg);
@@ -383,7 +388,8 @@ using_keys(P *p, int i)
 			return nomem(p);
 		if (p->nmerges)
 			memcpy(nm, p->merges, sizeof(Merge) * (size_t)p->nmerges);
-		nm[p->nmerges++] = (Merge){names[k], f->join == AST_JOIN_RIGHT ? r : l};
+		nm[p->nmerges++] = (Merge){names[k], f->join == AST_JOIN_RIGHT ? r : l, f->join == AST_JOIN_RIGHT ? l : r,
+					   f->join == AST_JOIN_FULL};
 		p->merges = nm;
 	}
 	return 0;
@@ -447,19 +453,72 @@ on_step(P *p, int i)
 			p->lcond_item[i] = item;
 			continue;
 		}
-		return fail(p, ERR_UNSUPPORTED, c->pos,
-			    "this condition in the ON clause of an outer join is not supported (use an equality "
-			    "between the two sides, or a condition on the joined table)");
+		if ((p->resid[i] = mk_and(p, p->resid[i], c)) == NULL)
+			return nomem(p);
+	}
+	return 0;
+}
+
+static int rewrite(P *p, const Ast *n, Ast **out);
+
+/* The residual statements of the outer join steps (after the final
+ * statement, before the scans: they too mark the columns they read). */
+static int
+build_resid(P *p)
+{
+	for (int i = 1; i < p->n; i++) {
+		if (p->resid[i] == NULL)
+			continue;
+		AstSelect *s = arena_calloc(p->a, sizeof(AstSelect));
+		AstTarget *ts = arena_calloc(p->a, sizeof(AstTarget) * 2);
+		Ast *l = arena_calloc(p->a, sizeof(Ast)), *r = arena_calloc(p->a, sizeof(Ast));
+		if (s == NULL || ts == NULL || l == NULL || r == NULL)
+			return nomem(p);
+		*l = (Ast){.kind = AST_COLREF, .name = "__lrid", .quoted = 1};
+		*r = (Ast){.kind = AST_COLREF, .name = "__rrid", .quoted = 1};
+		ts[0] = (AstTarget){l, "__lrid", 0};
+		ts[1] = (AstTarget){r, "__rrid", 0};
+		s->ntargets = 2;
+		s->targets = ts;
+		s->noptions = p->q->noptions;
+		s->options = p->q->options;
+		int rc = rewrite(p, p->resid[i], &s->where);
+		if (rc != 0)
+			return rc;
+		p->jp->resid[i] = s;
 	}
 	return 0;
 }
 
 /* A copy of n whose column references name the joined columns. */
+static int colref_of(P *p, int item, int col, Ast **out);
+
 static int
 rewrite(P *p, const Ast *n, Ast **out)
 {
 	if (n == NULL) {
 		*out = NULL;
+		return 0;
+	}
+	for (int m = p->nmerges; n->kind == AST_COLREF && n->qual == NULL && m-- > 0;) {
+		const Merge *mg = &p->merges[m];
+		if (!mg->full || !name_eq(mg->name, n->name, n->quoted))
+			continue;
+		/* a FULL JOIN's USING column: whichever side has it */
+		Ast *c = arena_calloc(p->a, sizeof(Ast));
+		Ast **args = arena_calloc(p->a, sizeof(Ast *) * 2);
+		if (c == NULL || args == NULL)
+			return nomem(p);
+		int rc;
+		if ((rc = colref_of(p, mg->use.item, mg->use.col, &args[0])) != 0 ||
+		    (rc = colref_of(p, mg->other.item, mg->other.col, &args[1])) != 0)
+			return rc;
+		c->kind = AST_FUNC;
+		c->name = "coalesce";
+		c->nargs = 2;
+		c->args = args;
+		c->pos = n->pos;
+		*out = c;
 		return 0;
 	}
 	if (n->kind == AST_COLREF) {
@@ -766,6 +825,8 @@ joinplan_plan(const AstSelect *q, const JoinInput *in, Arena *a, JoinPlan *jp, E
 	p->extra = arena_calloc(a, sizeof(Ast **) * (size_t)n);
 	p->nextra = arena_calloc(a, sizeof(int) * (size_t)n);
 	p->pushed = arena_calloc(a, sizeof(Ast *) * (size_t)n);
+	p->resid = arena_calloc(a, sizeof(Ast *) * (size_t)n);
+	jp->resid = arena_calloc(a, sizeof(AstSelect *) * (size_t)n);
 	p->lk = arena_calloc(a, sizeof(Side *) * (size_t)n);
 	p->rk = arena_calloc(a, sizeof(Side *) * (size_t)n);
 	p->nk = arena_calloc(a, sizeof(int) * (size_t)n);
@@ -773,7 +834,7 @@ joinplan_plan(const AstSelect *q, const JoinInput *in, Arena *a, JoinPlan *jp, E
 	p->lcond_item = arena_calloc(a, sizeof(int) * (size_t)n);
 	p->nullext = arena_calloc(a, (size_t)n);
 	if (!jp->scans || !jp->width || !jp->steps || !p->full || !p->needed || !p->extra || !p->nextra ||
-	    !p->pushed || !p->lk || !p->rk || !p->nk || !p->lcond || !p->lcond_item || !p->nullext)
+	    !p->pushed || !p->resid || !jp->resid || !p->lk || !p->rk || !p->nk || !p->lcond || !p->lcond_item || !p->nullext)
 		return nomem(p);
 	for (int i = 0; i < n; i++) {
 		for (int j = 0; j < i; j++)
@@ -843,7 +904,7 @@ joinplan_plan(const AstSelect *q, const JoinInput *in, Arena *a, JoinPlan *jp, E
 			if (p->rk[i][k].col >= 0)
 				p->needed[p->rk[i][k].item][p->rk[i][k].col] = 1;
 		}
-	if ((rc = build_final(p)) != 0)
+	if ((rc = build_final(p)) != 0 || (rc = build_resid(p)) != 0)
 		return rc;
 	return build_scans(p);
 }

@@ -29,15 +29,19 @@ typedef struct JoinPlan {
 	JoinSpec *steps;	/* steps[i], i >= 1: joins item i to the rows
 				 * of items 0..i-1 (lkey: their columns,
 				 * rkey: item i's) */
+	AstSelect **resid;	/* resid[i]: for an outer join step whose ON
+				 * has conditions other than keys, the
+				 * statement that picks the matching pairs
+				 * ("__lrid", "__rrid") among the inner join's
+				 * rows (with those row numbers, join.h); NULL
+				 * otherwise */
 	int ncols;		/* joined columns, named names[] */
 	const char **names;
 	AstSelect *final;	/* runs over the joined rows */
 } JoinPlan;
 
 /* Plans q (q->nfrom > 1 items, or one with a join).  Everything lives in
- * a.  Errors name the construct and position: ERR_UNSUPPORTED (an outer
- * join ON condition that is not an equality between the two sides or a
- * filter of the joined side), ERR_AMBIGUOUS (a column of several items),
+ * a.  Errors name the construct and position: ERR_AMBIGUOUS (a column of several items),
  * ERR_SQL_PARSE (a table named twice without aliases). */
 int joinplan_plan(const AstSelect *q, const JoinInput *in, Arena *a, JoinPlan *jp, Err *e);
 

@@ -791,8 +791,6 @@ conv_window(Conv *cv, PgQuery__WindowDef *w, AstWindow **out)
 	aw->frame_options = fd->frame_options;
 	if (aw->frame_options & AST_FRAME_GROUPS)
 		return unsupported(cv, "GROUPS frames", w->location);
-	if (aw->frame_options & AST_FRAME_EXCLUDE)
-		return unsupported(cv, "EXCLUDE in a window frame", w->location);
 	if (fd->start_offset && (rc = conv_expr(cv, fd->start_offset, &aw->start_off)) != 0)
 		return rc;
 	if (fd->end_offset && (rc = conv_expr(cv, fd->end_offset, &aw->end_off)) != 0)

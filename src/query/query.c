@@ -836,6 +836,41 @@ new_result(Err *e)
 	return r;
 }
 
+/* An outer join step whose ON is more than keys: the inner join's pairs
+ * (with their row numbers) are filtered by the plan's residual statement,
+ * then join_from_pairs adds the rows without a pair. */
+static int
+join_residual(const JoinPlan *jp, int i, const ResultSet *l, const ResultSet *r, const JoinSpec *js,
+	      int pl, const ExecLimits *lim, ResultSet *out, Err *e)
+{
+	JoinSpec inner = *js;
+	inner.type = AST_JOIN_INNER;
+	inner.rids = 1;
+	ResultSet *m = new_result(e), *pairs = new_result(e);
+	int64_t *lr = NULL, *rr = NULL;
+	int rc = m && pairs ? 0 : ERR_NOMEM;
+	if (rc == 0)
+		rc = join_rows(l, r, &inner, jp->names, m, e);
+	ExecLimits il = *lim;
+	il.max_rows = 0;
+	if (rc == 0)
+		rc = derive(jp->resid[i], "join", &m, 1, pl ? 2 : 0, &il, pairs, e);
+	if (rc == 0 && ((lr = mem_alloc(sizeof(int64_t) * (pairs->nrows + 1))) == NULL ||
+			(rr = mem_alloc(sizeof(int64_t) * (pairs->nrows + 1))) == NULL))
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	for (size_t k = 0; rc == 0 && k < pairs->nrows; k++) {
+		lr[k] = pairs->rows[2 * k].u.i;
+		rr[k] = pairs->rows[2 * k + 1].u.i;
+	}
+	if (rc == 0)
+		rc = join_from_pairs(l, r, js->type, lr, rr, pairs->nrows, jp->names, out, e);
+	mem_free(lr);
+	mem_free(rr);
+	result_free(m);
+	result_free(pairs);
+	return rc;
+}
+
 /* A FROM with joins (joinplan.h): derived tables run first and their
  * rows are inputs as they are; each table is read by the scan statement
  * the plan gives it; the rows are joined left to right (join.h), and the
@@ -896,7 +931,11 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 		}
 		JoinSpec js = jp.steps[i];
 		js.deadline_ns = deadline;
-		rc = join_rows(i == 1 ? rows[0] : acc, rows[i], &js, jp.names, out, e);
+		const ResultSet *left = i == 1 ? rows[0] : acc;
+		if (jp.resid[i] == NULL)
+			rc = join_rows(left, rows[i], &js, jp.names, out, e);
+		else
+			rc = join_residual(&jp, i, left, rows[i], &js, pl, lim, out, e);
 		result_free(acc);
 		acc = out;
 	}
@@ -1023,7 +1062,10 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 		return err_set(e, ERR_SQL_PARSE, "empty query");
 	CachedPlan *cp = NULL;
 	Derived d = {0};
-	int rc = plan_for(c, sql, o.pinot_default_limit, 0, &cp, &d, e);
+	/* Pinot's dialect with its implicit LIMIT 10, or without it (its
+	 * multi-stage engine) */
+	int pl = o.pinot_default_limit ? 1 : o.pinot_dialect ? 2 : 0;
+	int rc = plan_for(c, sql, pl, 0, &cp, &d, e);
 	if (rc == NEEDS_DERIVED) {
 		ExecLimits lim = limits_of(NULL, &o);
 		/* derived tables, joins and window inputs are materialized:
@@ -1042,7 +1084,7 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 			rs->budget = sb;
 		}
 		if (rc == 0)
-			rc = run_ast(c, d.q, o.pinot_default_limit, &lim, 0, &d.a, rs, e);
+			rc = run_ast(c, d.q, pl, &lim, 0, &d.a, rs, e);
 		mem_budget_set(old);
 		if (rc == ERR_NOMEM && atomic_load(&sb->exceeded)) {
 			err_reset(e, ERR_MEM_LIMIT,
@@ -1083,7 +1125,7 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 		cp_release(cp);
 		cp = NULL;
 		err_clear(e);
-		if ((rc = plan_for(c, sql, o.pinot_default_limit, 1, &cp, &d, e)) == 0) {
+		if ((rc = plan_for(c, sql, pl, 1, &cp, &d, e)) == 0) {
 			p = cp->plan;
 			rc = run_plan(c, p, &lim, rs, e);
 		}
@@ -1155,6 +1197,8 @@ query_parse_options(const char *s, QueryOpts *opts, Err *e)
 				opts->max_groups = (size_t)x;
 			} else if (strcasecmp(k, "pinotDefaultLimit") == 0) {
 				opts->pinot_default_limit = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
+			} else if (strcasecmp(k, "useMultiStageEngine") == 0) {
+				opts->pinot_dialect = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
 			} else if (strcasecmp(k, "enableNullHandling") == 0) {
 				opts->no_null_handling = strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0;
 			}

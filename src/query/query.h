@@ -24,6 +24,9 @@ typedef struct QueryOpts {
 	size_t mem_limit;	/* bytes; 0 = server default */
 	size_t max_groups;	/* GROUP BY groups (Pinot's numGroupsLimit); 0 = server default */
 	int pinot_default_limit;	/* implicit LIMIT 10 as Pinot does */
+	int pinot_dialect;	/* Pinot's function semantics and result types,
+				 * without the implicit limit (queryOptions
+				 * useMultiStageEngine=true) */
 	int no_null_handling;	/* Pinot's enableNullHandling=false: NULLs
 				 * read as the column's default null value */
 } QueryOpts;

@@ -971,6 +971,76 @@ acc_result(const Ctx *c, Acc *s, Value *v, Err *e)
 	return 0;
 }
 
+/* The frame [fs, fe) of position p less its EXCLUDE rows, as at most
+ * three ascending ranges r[2i] .. r[2i + 1]; returns their number. */
+static int
+frame_ranges(const Ctx *c, size_t p, size_t fs, size_t fe, size_t *r)
+{
+	size_t xs, xe;
+	switch (c->w->frame.exclude) {
+	case WINX_CURRENT_ROW:
+		xs = p, xe = p + 1;
+		break;
+	case WINX_GROUP:
+	case WINX_TIES:
+		xs = c->glo[p], xe = c->ghi[p];
+		break;
+	default:
+		r[0] = fs, r[1] = fe;
+		return 1;
+	}
+	int n = 0;
+	size_t cuts[3][2] = {{fs, xs < fe ? xs : fe}, {p, p + 1}, {xe > fs ? xe : fs, fe}};
+	for (int i = 0; i < 3; i++) {
+		if (i == 1 && (c->w->frame.exclude != WINX_TIES || p < fs || p >= fe))
+			continue;
+		if (cuts[i][0] < cuts[i][1]) {
+			r[2 * n] = cuts[i][0];
+			r[2 * n + 1] = cuts[i][1];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* One position's frame function when EXCLUDE leaves holes in the frame:
+ * computed from scratch over the included rows (O(frame)). */
+static int
+eval_excluded(const Ctx *c, size_t p, size_t fs, size_t fe, Value *v, Err *e)
+{
+	const WinSpec *w = c->w;
+	WbType t = w->out_type;
+	size_t r[6];
+	int nr = frame_ranges(c, p, fs, fe, r);
+	if (w->fn == WIN_FIRST_VALUE || w->fn == WIN_LAST_VALUE || w->fn == WIN_NTH_VALUE) {
+		size_t want = w->fn == WIN_NTH_VALUE ? (size_t)w->param - 1 : 0, seen = 0;
+		const Value *pick = NULL;
+		for (int i = 0; i < nr; i++)
+			for (size_t q = r[2 * i]; q < r[2 * i + 1]; q++) {
+				const Value *x = cell(c, q, w->arg);
+				if (w->ignore_nulls && x->null)
+					continue;
+				if (w->fn == WIN_LAST_VALUE)
+					pick = x;
+				else if (seen++ == want && pick == NULL)
+					pick = x;
+			}
+		*v = pick ? out_copy(pick, t) : value_null(t);
+		return 0;
+	}
+	Acc s;
+	acc_reset(&s, 0);
+	size_t rows = 0;
+	for (int i = 0; i < nr; i++) {
+		for (size_t q = r[2 * i]; q < r[2 * i + 1]; q++)
+			acc_step(c, &s, q, 1);
+		rows += r[2 * i + 1] - r[2 * i];
+	}
+	s.lo = 0;
+	s.hi = rows;	/* COUNT(*) reads the frame's size from these */
+	return acc_result(c, &s, v, e);
+}
+
 static int
 eval_frame_fns(const Ctx *c, Value *out, Err *e)
 {
@@ -986,7 +1056,11 @@ eval_frame_fns(const Ctx *c, Value *out, Err *e)
 		if (fe < fs)
 			fe = fs;
 		Value v;
-		if (is_value) {
+		if (w->frame.exclude != WINX_NO_OTHERS) {
+			int rc = eval_excluded(c, p, fs, fe, &v, e);
+			if (rc != 0)
+				return rc;
+		} else if (is_value) {
 			size_t k = w->fn == WIN_NTH_VALUE ? (size_t)w->param - 1 : 0;
 			size_t cnt = w->ignore_nulls ? c->pre[fe] - c->pre[fs] : fe - fs;
 			size_t pick = 0;

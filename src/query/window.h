@@ -34,6 +34,10 @@ typedef enum WinBound {
 	WINB_UNBOUNDED_FOLLOWING
 } WinBound;
 
+typedef enum WinExclude {
+	WINX_NO_OTHERS, WINX_CURRENT_ROW, WINX_GROUP, WINX_TIES
+} WinExclude;
+
 typedef struct WinFrame {
 	int given;		/* 0: the default frame (RANGE UNBOUNDED
 				 * PRECEDING .. CURRENT ROW with ORDER BY, the
@@ -41,6 +45,7 @@ typedef struct WinFrame {
 	int rows;		/* 1 ROWS, 0 RANGE */
 	WinBound start, end;
 	int64_t start_off, end_off;	/* for PRECEDING / FOLLOWING (>= 0) */
+	WinExclude exclude;	/* EXCLUDE ... : rows left out of each frame */
 } WinFrame;
 
 typedef struct WinSpec {

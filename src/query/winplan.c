@@ -99,9 +99,11 @@ inner_name(Arena *a, int k)
 }
 
 /* Adds expr as an inner target (reusing an equal one when dedupe) and
- * returns its index, or a negative error. */
+ * returns its index, or a negative error.  A select item keeps the
+ * user's alias, or none, so the inner binder names it as the user's
+ * statement would (whole = 1); the others are named __wK. */
 static int
-add_inner(Split *s, Ast *expr, const char *alias, int dedupe)
+add_inner_as(Split *s, Ast *expr, const char *alias, int dedupe, int whole)
 {
 	if (dedupe)
 		for (int i = 0; i < s->nin; i++)
@@ -110,10 +112,16 @@ add_inner(Split *s, Ast *expr, const char *alias, int dedupe)
 	int rc = grow_in(s);
 	if (rc != 0)
 		return rc;
-	s->in[s->nin] = (AstTarget){expr, alias ? alias : inner_name(s->a, s->nin), expr ? expr->pos : 0};
-	if (s->in[s->nin].alias == NULL)
+	s->in[s->nin] = (AstTarget){expr, alias || whole ? alias : inner_name(s->a, s->nin), expr ? expr->pos : 0};
+	if (s->in[s->nin].alias == NULL && !whole)
 		return nomem(s);
 	return s->nin++;
+}
+
+static int
+add_inner(Split *s, Ast *expr, const char *alias, int dedupe)
+{
+	return add_inner_as(s, expr, alias, dedupe, 0);
 }
 
 static Ast *
@@ -154,7 +162,7 @@ const_int(Split *s, const Ast *n, const char *fn, int64_t min, int64_t *out)
 	if (n->kind != AST_CONST || n->val.null || !type_is_integer((WbType)n->val.type) || n->val.u.i < min)
 		return fail(s, ERR_TYPE, n->pos,
 			    min > 0 ? "the argument of %s must be a positive integer constant (at position %d)"
-				    : "the offset of %s must be a non-negative integer constant (at position %d)",
+				    : "the offset of %s must be an integer constant (at position %d)",
 			    fn);
 	*out = n->val.u.i;
 	return 0;
@@ -178,6 +186,9 @@ frame_of(Split *s, const AstWindow *w, WinFrame *f)
 				    "");
 		*dst[i] = n->val.u.i;
 	}
+	f->exclude = o & AST_FRAME_EXCLUDE_CURRENT_ROW ? WINX_CURRENT_ROW
+		   : o & AST_FRAME_EXCLUDE_GROUP ? WINX_GROUP
+		   : o & AST_FRAME_EXCLUDE_TIES ? WINX_TIES : WINX_NO_OTHERS;
 	f->start = o & AST_FRAME_START_UNBOUNDED_PRECEDING ? WINB_UNBOUNDED_PRECEDING
 		 : o & AST_FRAME_START_OFFSET_PRECEDING ? WINB_PRECEDING
 		 : o & AST_FRAME_START_OFFSET_FOLLOWING ? WINB_FOLLOWING
@@ -253,7 +264,7 @@ add_call(Split *s, Ast *n, Ast **out)
 	case WIN_LAG:
 	case WIN_LEAD:
 		w->param = 1;
-		if (n->nargs > 1 && (rc = const_int(s, n->args[1], n->name, 0, &w->param)) != 0)
+		if (n->nargs > 1 && (rc = const_int(s, n->args[1], n->name, INT64_MIN, &w->param)) != 0)
 			return rc;
 		if (n->nargs > 2) {
 			if (n->args[2]->kind != AST_CONST)
@@ -320,13 +331,13 @@ lift(Split *s, Ast *n, Ast **out)
 		}
 		if ((rc = add_inner(s, n, NULL, 1)) < 0)
 			return rc;
-		if ((*out = colref(s, s->in[rc].alias, n->pos)) == NULL)
+		if ((*out = colref(s, inner_name(s->a, rc), n->pos)) == NULL)
 			return nomem(s);
 		return 0;
 	}
 	if (n->kind == AST_FUNC && n->over != NULL)
 		return add_call(s, n, out);
-	if (n->kind == AST_FUNC && agg_lookup(n->name, n->distinct, &k) == 0)
+	if (n->kind == AST_FUNC && agg_lookup_args(n->name, n->distinct, n->nargs, &k) == 0)
 		return fail(s, ERR_GROUPING, n->pos,
 			    "aggregate function calls cannot contain window function calls (%s at position %d)",
 			    n->name);
@@ -421,7 +432,7 @@ winplan_split(const AstSelect *q, Arena *a, WinPlan *wp, Err *e)
 				return rc;
 			continue;
 		}
-		if ((rc = add_inner(&s, t->expr, t->alias, 0)) < 0)
+		if ((rc = add_inner_as(&s, t->expr, t->alias, 0, 1)) < 0)
 			return rc;
 		wt->whole = rc;
 	}

@@ -14,8 +14,9 @@
 // from epoch milliseconds; CSV: a header line, empty field = NULL).  Then
 // each query runs and one JSON line per query goes to standard output, in
 // order:
-//   {"columns": [names], "types": [DuckDB type names], "rows": [[v, ...]]}
-//   {"error": "message"}                      when the query failed
+//   {"columns": [names], "types": [DuckDB type names], "rows": [[v, ...]],
+//    "ms": milliseconds the query took}
+//   {"error": "message", "ms": ...}           when the query failed
 // Values keep their types: integers of any width are exact JSON integers
 // (BIGINT/HUGEINT never pass through a double), floating point values are
 // JSON numbers with a decimal point or exponent ("NaN", "Infinity" and
@@ -95,6 +96,7 @@ async function main() {
 	}
 	const out = [];
 	for (const q of job.queries || []) {
+		const t0 = performance.now();
 		try {
 			const reader = await conn.runAndReadAll(q);
 			const names = reader.columnNames();
@@ -102,9 +104,10 @@ async function main() {
 			const rows = reader.getRowsJS().map((r) =>
 				'[' + r.map((v, i) => fmtTyped(v, types[i])).join(',') + ']');
 			out.push('{"columns":' + JSON.stringify(names) + ',"types":' +
-				 JSON.stringify(types) + ',"rows":[' + rows.join(',') + ']}');
+				 JSON.stringify(types) + ',"rows":[' + rows.join(',') + '],"ms":' +
+				 (performance.now() - t0).toFixed(1) + '}');
 		} catch (e) {
-			out.push(JSON.stringify({ error: e.message }));
+			out.push(JSON.stringify({ error: e.message, ms: +(performance.now() - t0).toFixed(1) }));
 		}
 	}
 	process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
