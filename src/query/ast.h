@@ -111,6 +111,8 @@ typedef struct AstOption {
 	Value val;
 } AstOption;
 
+enum { AST_SETOP_UNION, AST_SETOP_INTERSECT, AST_SETOP_EXCEPT };
+
 typedef enum AstJoin {
 	AST_JOIN_INNER, AST_JOIN_LEFT, AST_JOIN_RIGHT, AST_JOIN_FULL, AST_JOIN_CROSS
 } AstJoin;
@@ -146,7 +148,10 @@ typedef struct AstSelect {
 	int nbranch;		/* > 0: q is UNION [ALL] of these selects, then
 				 * its order / limit / offset */
 	struct AstSelect **branches;
-	int union_distinct;	/* UNION (not UNION ALL) */
+	int union_distinct;	/* UNION (not UNION ALL), INTERSECT, EXCEPT
+				 * (not ... ALL) */
+	int setop;		/* AST_SETOP_*: how the branches combine
+				 * (left to right) */
 	int ngsets;		/* > 0: GROUPING SETS / ROLLUP / CUBE: each set
 				 * a bit mask over group[] (at most 64) */
 	uint64_t *gsets;

@@ -20,7 +20,11 @@
  * returning; the output rows from out's arena.  Values are copied by
  * value: their strings still point into l and r.
  *
- * Exports: join_rows.
+ * join_setop does INTERSECT and EXCEPT the same way, keyed on every
+ * column, with NULLs equal (as set operations compare rows): the right
+ * rows are hashed with a count per distinct row, the left rows probe.
+ *
+ * Exports: join_rows, join_from_pairs, join_setop.
  */
 #include "query/join.h"
 
@@ -348,5 +352,171 @@ join_rows(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const char
 	mem_free(t.next);
 	mem_free(t.hashes);
 	mem_free(matched);
+	return rc;
+}
+
+/* ---- INTERSECT / EXCEPT ------------------------------------------------ */
+
+static uint64_t
+value_hash(const Value *v)
+{
+	if (v->null)
+		return 0x5bd1e995u;
+	if (!v->mv)
+		return key_hash(v);
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ v->n;
+	for (uint32_t i = 0; i < v->n; i++)
+		h = hash_u64(h ^ value_hash(&v->u.mv[i]));
+	return h;
+}
+
+/* Equal as set operations see values: NULLs equal each other. */
+static int
+value_same(const Value *a, const Value *b)
+{
+	if (a->null || b->null)
+		return a->null && b->null;
+	if (a->mv != b->mv)
+		return 0;
+	if (a->mv) {
+		if (a->n != b->n)
+			return 0;
+		for (uint32_t i = 0; i < a->n; i++)
+			if (!value_same(&a->u.mv[i], &b->u.mv[i]))
+				return 0;
+		return 1;
+	}
+	if (type_is_var((WbType)a->type) != type_is_var((WbType)b->type))
+		return 0;
+	return key_equal(a, b);
+}
+
+static uint64_t
+whole_hash(const Value *row, int ncols)
+{
+	uint64_t h = 0xC2B2AE3D27D4EB4Full;
+	for (int c = 0; c < ncols; c++)
+		h = hash_u64(h ^ value_hash(&row[c])) + (uint64_t)c;
+	return h;
+}
+
+static int
+rows_same(const Value *a, const Value *b, int ncols)
+{
+	for (int c = 0; c < ncols; c++)
+		if (!value_same(&a[c], &b[c]))
+			return 0;
+	return 1;
+}
+
+typedef struct RowSet {
+	uint32_t *heads, *next;
+	uint64_t *hashes;
+	int64_t *count;		/* per first row of a distinct value */
+	uint64_t mask;
+} RowSet;
+
+/* Indexes rows by whole-row value; the first row of each distinct value
+ * carries the number of its copies. */
+static int
+rowset_build(const ResultSet *r, RowSet *s, Err *e)
+{
+	uint64_t cap = 16;
+	while (cap < (uint64_t)r->nrows * 2)
+		cap <<= 1;
+	s->mask = cap - 1;
+	s->heads = mem_alloc(sizeof(uint32_t) * cap);
+	s->next = mem_alloc(sizeof(uint32_t) * (r->nrows + 1));
+	s->hashes = mem_alloc(sizeof(uint64_t) * (r->nrows + 1));
+	s->count = mem_calloc(r->nrows + 1, sizeof(int64_t));
+	if (s->heads == NULL || s->next == NULL || s->hashes == NULL || s->count == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory hashing %zu rows", r->nrows);
+	memset(s->heads, 0xFF, sizeof(uint32_t) * cap);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const Value *row = &r->rows[i * (size_t)r->ncols];
+		uint64_t h = whole_hash(row, r->ncols);
+		uint32_t j = s->heads[h & s->mask];
+		for (; j != NO_ROW; j = s->next[j])
+			if (s->hashes[j] == h && rows_same(&r->rows[(size_t)j * (size_t)r->ncols], row, r->ncols))
+				break;
+		if (j != NO_ROW) {
+			s->count[j]++;
+			continue;
+		}
+		s->hashes[i] = h;
+		s->count[i] = 1;
+		s->next[i] = s->heads[h & s->mask];
+		s->heads[h & s->mask] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* The row of s equal to row (its first copy), or NO_ROW. */
+static uint32_t
+rowset_find(const RowSet *s, const ResultSet *r, const Value *row, uint64_t h)
+{
+	for (uint32_t j = s->heads[h & s->mask]; j != NO_ROW; j = s->next[j])
+		if (s->hashes[j] == h && rows_same(&r->rows[(size_t)j * (size_t)r->ncols], row, r->ncols))
+			return j;
+	return NO_ROW;
+}
+
+static void
+rowset_free(RowSet *s)
+{
+	mem_free(s->heads);
+	mem_free(s->next);
+	mem_free(s->hashes);
+	mem_free(s->count);
+}
+
+int
+join_setop(const ResultSet *l, const ResultSet *r, int op, int all, ResultSet *out, Err *e)
+{
+	if (l->ncols != r->ncols)
+		return err_set(e, ERR_SQL_PARSE, "each %s query must have the same number of columns (%d and %d)",
+			       op == AST_SETOP_INTERSECT ? "INTERSECT" : "EXCEPT", l->ncols, r->ncols);
+	if (l->nrows >= NO_ROW || r->nrows >= NO_ROW)
+		return err_set(e, ERR_TOO_LARGE, "a set operation input has more than 2^32 rows");
+	RowSet rs = {0}, ls = {0};
+	int rc = rowset_build(r, &rs, e);
+	if (rc == 0)
+		rc = rowset_build(l, &ls, e);
+	/* per distinct left value (its first row): copies given so far */
+	int64_t *taken = rc == 0 ? mem_calloc(l->nrows + 1, sizeof(int64_t)) : NULL;
+	uint32_t *pick = rc == 0 ? mem_alloc(sizeof(uint32_t) * (l->nrows + 1)) : NULL;
+	if (rc == 0 && (taken == NULL || pick == NULL))
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	size_t n = 0;
+	for (size_t i = 0; rc == 0 && i < l->nrows; i++) {
+		const Value *row = &l->rows[i * (size_t)l->ncols];
+		uint64_t h = whole_hash(row, l->ncols);
+		uint32_t j = rowset_find(&rs, r, row, h), f = rowset_find(&ls, l, row, h);
+		int64_t m = ls.count[f], rn = j == NO_ROW ? 0 : rs.count[j];
+		int64_t copies = op == AST_SETOP_INTERSECT ? (all ? (m < rn ? m : rn) : rn > 0)
+							   : (all ? m - rn : rn == 0);
+		if (taken[f] < copies) {
+			taken[f]++;
+			pick[n++] = (uint32_t)i;
+		}
+	}
+	if (rc == 0) {
+		out->ncols = l->ncols;
+		out->cols = arena_calloc(&out->arena, sizeof(ResultCol) * (size_t)(l->ncols + 1));
+		out->rows = n ? arena_alloc(&out->arena, sizeof(Value) * n * (size_t)l->ncols) : NULL;
+		if (out->cols == NULL || (n && out->rows == NULL))
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+	}
+	if (rc == 0) {
+		memcpy(out->cols, l->cols, sizeof(ResultCol) * (size_t)l->ncols);
+		for (size_t k = 0; k < n; k++)
+			memcpy(&out->rows[k * (size_t)l->ncols], &l->rows[(size_t)pick[k] * (size_t)l->ncols],
+			       sizeof(Value) * (size_t)l->ncols);
+		out->nrows = n;
+	}
+	rowset_free(&rs);
+	rowset_free(&ls);
+	mem_free(taken);
+	mem_free(pick);
 	return rc;
 }

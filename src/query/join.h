@@ -44,4 +44,11 @@ int join_rows(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const 
 int join_from_pairs(const ResultSet *l, const ResultSet *r, AstJoin type, const int64_t *lrid,
 		    const int64_t *rrid, size_t npairs, const char *const *names, ResultSet *out, Err *e);
 
+/* INTERSECT / EXCEPT (op AST_SETOP_*) of two row sets with the same
+ * columns, as SQL defines them: rows compare by value with NULLs equal;
+ * without all, each distinct row at most once; with ALL, min(m, n) /
+ * max(m - n, 0) copies of a row l has m times and r n times.  out's
+ * rows are l's (kept in l's order), its columns l's; l must outlive it. */
+int join_setop(const ResultSet *l, const ResultSet *r, int op, int all, ResultSet *out, Err *e);
+
 #endif

@@ -935,15 +935,19 @@ conv_join_tree(Conv *cv, PgQuery__Node *node, AstJoin jt, PgQuery__JoinExpr *how
 /* A branch of UNION [ALL]: a SELECT, or a nested set operation of the
  * same kind, flattened into q's branch list. */
 static int
-conv_branches(Conv *cv, PgQuery__SelectStmt *s, PgQuery__SetOperation op, int all, AstSelect *q)
+conv_branches(Conv *cv, PgQuery__SelectStmt *s, PgQuery__SetOperation op, int all, int flat, AstSelect *q)
 {
-	if (s->op == op && s->all == all && s->n_sort_clause == 0 && s->limit_count == NULL &&
+	/* a chain of one operation flattens, EXCEPT only along its left
+	 * side: (a EXCEPT b) EXCEPT c is [a, b, c], a EXCEPT (b EXCEPT c) is
+	 * not */
+	int rflat = flat && op != PG_QUERY__SET_OPERATION__SETOP_EXCEPT;
+	if (flat && s->op == op && s->all == all && s->n_sort_clause == 0 && s->limit_count == NULL &&
 	    s->limit_offset == NULL && s->with_clause == NULL) {
-		int rc = conv_branches(cv, s->larg, op, all, q);
-		return rc ? rc : conv_branches(cv, s->rarg, op, all, q);
+		int rc = conv_branches(cv, s->larg, op, all, flat, q);
+		return rc ? rc : conv_branches(cv, s->rarg, op, all, rflat, q);
 	}
 	if (q->nbranch >= 256)
-		return unsupported(cv, "more than 256 UNION branches", -1);
+		return unsupported(cv, "more than 256 UNION / INTERSECT / EXCEPT branches", -1);
 	AstSelect *b = arena_calloc(cv->a, sizeof(AstSelect));
 	if (b == NULL)
 		return nomem(cv);
@@ -1031,14 +1035,17 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 	cv->cur = q;
 	if (s->with_clause && (rc = conv_with(cv, s->with_clause)) != 0)
 		return rc;
+	if (s->n_locking_clause > 0)
+		return unsupported(cv, "FOR UPDATE/SHARE", -1);
 	if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
-		if (s->op != PG_QUERY__SET_OPERATION__SETOP_UNION)
-			return unsupported(cv, "INTERSECT/EXCEPT", -1);
+		q->setop = s->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT ? AST_SETOP_INTERSECT
+			 : s->op == PG_QUERY__SET_OPERATION__SETOP_EXCEPT ? AST_SETOP_EXCEPT : AST_SETOP_UNION;
 		if (cv->depth >= 64)
 			return unsupported(cv, "subqueries nested more than 64 deep", -1);
 		q->union_distinct = !s->all;
-		if ((rc = conv_branches(cv, s->larg, s->op, s->all, q)) != 0 ||
-		    (rc = conv_branches(cv, s->rarg, s->op, s->all, q)) != 0)
+		if ((rc = conv_branches(cv, s->larg, s->op, s->all, 1, q)) != 0 ||
+		    (rc = conv_branches(cv, s->rarg, s->op, s->all, s->op != PG_QUERY__SET_OPERATION__SETOP_EXCEPT,
+					q)) != 0)
 			return rc;
 		cv->cur = q;
 		return conv_order_limit(cv, s, q);

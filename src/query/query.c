@@ -995,14 +995,31 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 			AstSelect top = {0};
 			Ast star = {.kind = AST_STAR, .pos = 1};
 			AstTarget t = {&star, NULL, 1};
-			top.distinct = q->union_distinct;
+			top.distinct = q->union_distinct && q->setop == AST_SETOP_UNION;
 			top.ntargets = 1;
 			top.targets = &t;
 			top.norder = q->norder;
 			top.order = q->order;
 			top.limit = q->limit;
 			top.offset = q->offset;
-			rc = derive(&top, "union", ins, nin, pl, lim, rs, e);
+			if (q->setop == AST_SETOP_UNION) {
+				rc = derive(&top, "union", ins, nin, pl, lim, rs, e);
+			} else {
+				/* INTERSECT / EXCEPT, left to right */
+				ResultSet *cur = NULL;
+				for (int k = 1; rc == 0 && k < nin; k++) {
+					ResultSet *next = new_result(e);
+					rc = next ? join_setop(k == 1 ? ins[0] : cur, ins[k], q->setop, !q->union_distinct,
+							       next, e)
+						  : ERR_NOMEM;
+					result_free(cur);
+					cur = next;
+				}
+				if (rc == 0)
+					rc = derive(&top, q->setop == AST_SETOP_INTERSECT ? "intersect" : "except", &cur, 1, pl,
+						    lim, rs, e);
+				result_free(cur);
+			}
 		} else {
 			rc = derive(q, q->from_alias, ins, 1, pl, lim, rs, e);
 		}
