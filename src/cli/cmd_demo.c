@@ -3,7 +3,8 @@
  * example tables loaded, and example queries printed as curl lines.
  *
  * Tables: `order_events`, an embedded, generated stream of retail order
- * events across services (always available); and, when Pinot's examples
+ * events across services, and `stores`, a small dimension table of the
+ * stores those orders come from (always available); and, when Pinot's examples
  * are found (--examples DIR, $WB_SHARED/pinot-examples, or
  * ../shared/pinot-examples next to the repository), airlineStats (Avro),
  * starbucksStores, billing, clickstreamFunnel, dimBaseballTeams (CSV) and
@@ -61,6 +62,17 @@ static const char orders_table[] =
 	"{\"tableName\":\"order_events\",\"tableType\":\"REALTIME\","
 	"\"segmentsConfig\":{\"schemaName\":\"order_events\",\"timeColumnName\":\"ts\",\"replication\":\"1\"},"
 	"\"tableIndexConfig\":{\"invertedIndexColumns\":[\"stage\",\"service\"]},"
+	"\"tenants\":{},\"metadata\":{}}";
+
+static const char stores_schema[] =
+	"{\"schemaName\":\"stores\",\"dimensionFieldSpecs\":["
+	"{\"name\":\"store_id\",\"dataType\":\"INT\"},"
+	"{\"name\":\"city\",\"dataType\":\"STRING\"},"
+	"{\"name\":\"region\",\"dataType\":\"STRING\"}],"
+	"\"primaryKeyColumns\":[\"store_id\"]}";
+static const char stores_table[] =
+	"{\"tableName\":\"stores\",\"tableType\":\"OFFLINE\",\"isDimTable\":true,"
+	"\"segmentsConfig\":{\"schemaName\":\"stores\",\"replication\":\"1\"},"
 	"\"tenants\":{},\"metadata\":{}}";
 
 typedef struct Demo {
@@ -190,6 +202,23 @@ gen_orders(Catalog *cat)
 		log_error("demo: order_events: %s", err_msg(&e));
 	else
 		fprintf(stderr, "  order_events       %8llu rows (generated)\n", (unsigned long long)accepted);
+	/* the 50 stores, in cities of the three markets' regions */
+	static const char *cities[] = {"Seattle", "Austin", "Boston", "Toronto", "Vancouver", "Monterrey",
+				       "Guadalajara"};
+	static const char *regions[] = {"US-West", "US-South", "US-East", "CA-East", "CA-West", "MX-North",
+					"MX-West"};
+	buf_reset(&b);
+	accepted = 0;
+	for (int s = 1; s <= 50; s++)
+		buf_printf(&b, "{\"store_id\":%d,\"city\":\"%s\",\"region\":\"%s\"}\n", s, cities[s % 7],
+			   regions[s % 7]);
+	if (catalog_put_schema(cat, stores_schema, sizeof(stores_schema) - 1, 1, NULL, &e) != 0 ||
+	    catalog_put_table(cat, stores_table, sizeof(stores_table) - 1, 0, NULL, NULL, &e) != 0 ||
+	    load_body(cat, "stores", DECODE_NDJSON, b.p, b.len, &accepted, &e) != 0)
+		log_error("demo: stores: %s", err_msg(&e));
+	else
+		fprintf(stderr, "  stores             %8llu rows (generated dimension table)\n",
+			(unsigned long long)accepted);
 	buf_free(&b);
 }
 
