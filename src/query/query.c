@@ -344,30 +344,36 @@ explain_segments(Catalog *c, const Plan *p, int ignore_nulls, Buf *b)
 	table_unref(t);
 }
 
-static int
-explain(Catalog *c, const Plan *p, int ignore_nulls, ResultSet *rs, Err *e)
+/* The plan of one bound statement as text lines (each ends in '\n'). */
+static void
+explain_text(Catalog *c, const Plan *p, int ignore_nulls, Buf *b)
 {
-	Buf b;
-	buf_init(&b);
-	buf_printf(&b, "SCAN %s (%d columns read)\n", p->table ? p->table : "(no table)", p->nout);
-	explain_segments(c, p, ignore_nulls, &b);
+	buf_printf(b, "SCAN %s (%d columns read)\n", p->table ? p->table : "(no table)", p->nout);
+	explain_segments(c, p, ignore_nulls, b);
 	if (p->where)
-		buf_printf(&b, "FILTER (vectorized, %d column(s))\n", p->nfilter_cols);
+		buf_printf(b, "FILTER (vectorized, %d column(s))\n", p->nfilter_cols);
 	if (p->is_agg)
-		buf_printf(&b, "AGGREGATE keys=%d aggregates=%d%s\n", p->ngroup, p->nagg, p->having ? " HAVING" : "");
+		buf_printf(b, "AGGREGATE keys=%d aggregates=%d%s\n", p->ngroup, p->nagg, p->having ? " HAVING" : "");
 	if (p->norder)
-		buf_printf(&b, "SORT keys=%d\n", p->norder);
+		buf_printf(b, "SORT keys=%d\n", p->norder);
 	if (p->limit >= 0 || p->offset > 0)
-		buf_printf(&b, "LIMIT %lld OFFSET %lld\n", (long long)p->limit, (long long)p->offset);
-	buf_printf(&b, "PROJECT %d column(s)\n", p->nout);
+		buf_printf(b, "LIMIT %lld OFFSET %lld\n", (long long)p->limit, (long long)p->offset);
+	buf_printf(b, "PROJECT %d column(s)\n", p->nout);
+}
+
+/* A one-column result "QUERY PLAN" of b's lines. */
+static int
+plan_result(Buf *b, ResultSet *rs, Err *e)
+{
+	if (b->oom)
+		return err_set(e, ERR_NOMEM, "out of memory");
 	int lines = 0;
-	for (size_t i = 0; i < b.len; i++)
-		lines += b.p[i] == '\n';
+	for (size_t i = 0; i < b->len; i++)
+		lines += b->p[i] == '\n';
 	rs->ncols = 1;
 	rs->cols = arena_calloc(&rs->arena, sizeof(ResultCol));
 	rs->rows = arena_calloc(&rs->arena, sizeof(Value) * (size_t)lines + 1);
-	char *text = b.p ? arena_strndup(&rs->arena, b.p, b.len) : NULL;
-	buf_free(&b);
+	char *text = b->p ? arena_strndup(&rs->arena, b->p, b->len) : NULL;
 	if (rs->cols == NULL || rs->rows == NULL || text == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	rs->cols[0] = (ResultCol){"QUERY PLAN", TYPE_STRING, 0};
@@ -380,6 +386,17 @@ explain(Catalog *c, const Plan *p, int ignore_nulls, ResultSet *rs, Err *e)
 	}
 	rs->nrows = (size_t)lines;
 	return 0;
+}
+
+static int
+explain(Catalog *c, const Plan *p, int ignore_nulls, ResultSet *rs, Err *e)
+{
+	Buf b;
+	buf_init(&b);
+	explain_text(c, p, ignore_nulls, &b);
+	int rc = plan_result(&b, rs, e);
+	buf_free(&b);
+	return rc;
 }
 
 /* 1 if plan p was bound against exactly the columns of sc. */
@@ -1033,6 +1050,210 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 static int exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out,
 			  Err *e);
 
+/* ---- EXPLAIN of statements over derived rows ----------------------------- */
+
+static void
+indent(Buf *b, int ind)
+{
+	for (int i = 0; i < ind; i++)
+		buf_puts(b, "  ");
+}
+
+/* Appends src's lines to b, indented. */
+static void
+append_indented(Buf *b, const Buf *src, int ind)
+{
+	size_t i = 0;
+	while (i < src->len) {
+		const char *nl = memchr(src->p + i, '\n', src->len - i);
+		size_t n = nl ? (size_t)(nl - (src->p + i)) + 1 : src->len - i;
+		indent(b, ind);
+		buf_append(b, src->p + i, n);
+		i += n;
+	}
+}
+
+/* What runs over the rows a statement reads, from its syntax. */
+static void
+explain_tail(const AstSelect *q, int ind, Buf *b)
+{
+	if (q->where) {
+		indent(b, ind);
+		buf_puts(b, "FILTER\n");
+	}
+	if (q->ngroup > 0 || q->having) {
+		indent(b, ind);
+		buf_printf(b, "AGGREGATE keys=%d%s\n", q->ngroup, q->having ? " HAVING" : "");
+	}
+	if (q->distinct) {
+		indent(b, ind);
+		buf_puts(b, "DISTINCT\n");
+	}
+	if (q->norder > 0) {
+		indent(b, ind);
+		buf_printf(b, "SORT keys=%d\n", q->norder);
+	}
+	if (q->limit || q->offset) {
+		indent(b, ind);
+		buf_puts(b, "LIMIT\n");
+	}
+}
+
+static const char *
+join_name(AstJoin t)
+{
+	static const char *n[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS"};
+	return (unsigned)t < 5 ? n[t] : "?";
+}
+
+static int explain_ast(Catalog *c, const AstSelect *q, int pl, Arena *a, int ind, Buf *b, Err *e);
+
+/* A bound table statement, indented. */
+static int
+explain_bound(Catalog *c, const AstSelect *q, int pl, Arena *a, int ind, Buf *b, Err *e)
+{
+	Plan *p = NULL;
+	int rc = bind_ast(c, q, a, pl, &p, e);
+	if (rc != 0)
+		return rc;
+	Buf t;
+	buf_init(&t);
+	explain_text(c, p, 0, &t);
+	append_indented(b, &t, ind);
+	buf_free(&t);
+	bind_free(p);
+	return 0;
+}
+
+static int
+explain_join(Catalog *c, const AstSelect *q, int pl, Arena *a, int ind, Buf *b, Err *e)
+{
+	int n = q->nfrom, rc = 0, subs = 0;
+	JoinInput *in = arena_calloc(a, sizeof(JoinInput) * (size_t)n);
+	if (in == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (q->from[i].sub)
+			subs++;
+		else
+			rc = item_columns(c, &q->from[i], a, &in[i], e);
+	}
+	if (rc != 0)
+		return rc;
+	indent(b, ind);
+	buf_printf(b, "JOIN %d inputs, left to right (hash joins over materialized rows)\n", n);
+	JoinPlan jp;
+	if (subs == 0 && (rc = joinplan_plan(q, in, a, &jp, e)) != 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		const AstFrom *f = &q->from[i];
+		indent(b, ind + 1);
+		if (i > 0) {
+			if (subs > 0)
+				buf_printf(b, "%s JOIN %s (keys found when the derived inputs have run)\n",
+					   join_name(f->join), f->alias);
+			else if (jp.steps[i].nkeys == 0)
+				buf_printf(b, "%s JOIN %s: every pair (no equality key)%s\n", join_name(f->join), f->alias,
+					   jp.resid[i] ? ", then the ON condition" : "");
+			else
+				buf_printf(b, "%s HASH JOIN %s on %d key(s), build side %s%s%s\n",
+					   join_name(jp.steps[i].type), f->alias, jp.steps[i].nkeys, f->alias,
+					   jp.resid[i] ? ", then the rest of ON" : "",
+					   jp.steps[i].lcond >= 0 ? ", left rows gated by ON" : "");
+			indent(b, ind + 1);
+		}
+		if (f->sub) {
+			buf_printf(b, "DERIVED TABLE %s\n", f->alias);
+			if ((rc = explain_ast(c, f->sub, pl, a, ind + 2, b, e)) != 0)
+				return rc;
+		} else {
+			buf_printf(b, "INPUT %s AS %s\n", f->table, f->alias);
+			if (subs == 0 && (rc = explain_bound(c, jp.scans[i], pl, a, ind + 2, b, e)) != 0)
+				return rc;
+		}
+	}
+	explain_tail(subs == 0 ? jp.final : q, ind, b);
+	return 0;
+}
+
+/* The plan of a statement that runs over derived rows: joins, window
+ * functions, derived tables, set operations, subqueries. */
+static int
+explain_ast(Catalog *c, const AstSelect *q0, int pl, Arena *a, int ind, Buf *b, Err *e)
+{
+	AstSelect *q = arena_alloc(a, sizeof(AstSelect));
+	if (q == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	*q = *q0;
+	q->explain = 0;
+	int rc;
+	if (ind > 40)
+		return err_set(e, ERR_TOO_LARGE, "EXPLAIN: statement nested too deeply");
+	if (q->has_window) {
+		WinPlan wp;
+		if ((rc = winplan_split(q, a, &wp, e)) != 0)
+			return rc;
+		indent(b, ind);
+		buf_printf(b, "WINDOW %d function(s), one sort per window:", wp.ncalls);
+		for (int i = 0; i < wp.ncalls; i++)
+			buf_printf(b, " %s(PARTITION BY %d, ORDER BY %d)", wp.calls[i].call->name, wp.calls[i].spec.npart,
+				   wp.calls[i].spec.norder);
+		buf_puts(b, "\n");
+		if ((rc = explain_ast(c, wp.inner, pl, a, ind + 1, b, e)) != 0)
+			return rc;
+		explain_tail(&wp.outer, ind, b);
+		return 0;
+	}
+	if (q->ngsets > 0) {
+		indent(b, ind);
+		buf_printf(b, "GROUPING SETS: %d grouped queries\n", q->ngsets);
+		AstSelect *u = expand_gsets(q, a);
+		return u ? explain_ast(c, u, pl, a, ind + 1, b, e) : err_set(e, ERR_NOMEM, "out of memory");
+	}
+	if (q->nbranch > 0) {
+		indent(b, ind);
+		buf_printf(b, "%s%s of %d queries\n",
+			   q->setop == AST_SETOP_INTERSECT ? "INTERSECT" : q->setop == AST_SETOP_EXCEPT ? "EXCEPT" : "UNION",
+			   q->union_distinct ? "" : " ALL", q->nbranch);
+		for (int i = 0; i < q->nbranch; i++)
+			if ((rc = explain_ast(c, q->branches[i], pl, a, ind + 1, b, e)) != 0)
+				return rc;
+		explain_tail(q, ind, b);
+		return 0;
+	}
+	if (q->has_sublink) {
+		indent(b, ind);
+		buf_puts(b, "SUBQUERIES run first; their values replace them\n");
+	}
+	if (q->nfrom > 0)
+		return explain_join(c, q, pl, a, ind, b, e);
+	if (q->from_sub != NULL) {
+		indent(b, ind);
+		buf_printf(b, "DERIVED TABLE %s (materialized)\n", q->from_alias);
+		if ((rc = explain_ast(c, q->from_sub, pl, a, ind + 1, b, e)) != 0)
+			return rc;
+		explain_tail(q, ind, b);
+		return 0;
+	}
+	if (q->has_sublink) {
+		explain_tail(q, ind, b);
+		return 0;
+	}
+	return explain_bound(c, q, pl, a, ind, b, e);
+}
+
+static int
+explain_derived(Catalog *c, const AstSelect *q, int pl, Arena *a, ResultSet *rs, Err *e)
+{
+	Buf b;
+	buf_init(&b);
+	int rc = explain_ast(c, q, pl, a, 0, &b, e);
+	if (rc == 0)
+		rc = plan_result(&b, rs, e);
+	buf_free(&b);
+	return rc;
+}
+
 int
 query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, Err *e)
 {
@@ -1101,7 +1322,8 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 			rs->budget = sb;
 		}
 		if (rc == 0)
-			rc = run_ast(c, d.q, pl, &lim, 0, &d.a, rs, e);
+			rc = d.q->explain ? explain_derived(c, d.q, pl, &d.a, rs, e)
+					  : run_ast(c, d.q, pl, &lim, 0, &d.a, rs, e);
 		mem_budget_set(old);
 		if (rc == ERR_NOMEM && atomic_load(&sb->exceeded)) {
 			err_reset(e, ERR_MEM_LIMIT,

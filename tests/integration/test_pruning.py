@@ -132,3 +132,16 @@ def test_pruning_and_indexes_after_seal(make_server):
 	text = "\n".join(plan)
 	assert "3 pruned by" in text, text
 	assert "PREDICATE market = 'm2_3'" in text and "PREDICATE amount > 150" in text, text
+
+	# a join's EXPLAIN shows each input's scan with its pruning and the
+	# filters pushed into it, then the hash join
+	plan = "\n".join(r[0] for r in srv.rows(
+		"EXPLAIN SELECT a.market, count(*) FROM ev a JOIN ev b ON a.order_id = b.order_id "
+		"WHERE a.market = 'm2_3' AND b.amount > 150 GROUP BY a.market"))
+	assert plan.startswith("JOIN 2 inputs"), plan
+	assert "INNER HASH JOIN b on 1 key(s)" in plan, plan
+	assert "PREDICATE market = 'm2_3'" in plan and "PREDICATE amount > 150" in plan, plan
+	assert "pruned by" in plan, plan
+	plan = "\n".join(r[0] for r in srv.rows(
+		"EXPLAIN SELECT order_id, row_number() OVER (PARTITION BY market ORDER BY amount) FROM ev"))
+	assert plan.startswith("WINDOW 1 function(s)") and "SCAN ev" in plan, plan
