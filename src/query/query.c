@@ -494,6 +494,174 @@ static int run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *
  * row --, EXISTS (...) by TRUE/FALSE, a scalar subquery by its one value
  * (NULL without rows; more than one row is an error).  Subqueries are
  * uncorrelated: a reference to an outer column fails to bind inside. */
+/* ---- correlated EXISTS ---------------------------------------------------- */
+
+typedef struct Scope {
+	const AstSelect *sub;
+	const char *const *cols;
+	int ncols;
+} Scope;
+
+/* 1 if colref n names a column of the subquery's table, 0 if it must be
+ * the outer statement's. */
+static int
+inner_ref(const Scope *s, const Ast *n)
+{
+	if (n->qual != NULL) {
+		/* an alias hides the table's own name */
+		const char *tn = s->sub->from_alias ? s->sub->from_alias : s->sub->table;
+		if (strcasecmp(n->qual, tn) != 0)
+			return 0;
+	}
+	for (int i = 0; i < s->ncols; i++)
+		if (n->quoted ? strcmp(s->cols[i], n->name) == 0 : strcasecmp(s->cols[i], n->name) == 0)
+			return 1;
+	return n->qual != NULL;	/* t.nosuch: the binder reports it */
+}
+
+/* Counts n's inner and outer column references. */
+static void
+refs(const Scope *s, const Ast *n, int *in, int *out)
+{
+	if (n == NULL)
+		return;
+	if (n->kind == AST_COLREF)
+		*(inner_ref(s, n) ? in : out) += 1;
+	if (n->kind == AST_SUBLINK)
+		*out += 1;	/* nested subqueries: leave alone */
+	for (int i = 0; i < n->nargs; i++)
+		refs(s, n->args[i], in, out);
+	refs(s, n->filter, in, out);
+}
+
+static void
+and_list(Ast *n, Ast **v, int *nv, int cap)
+{
+	if (n != NULL && n->kind == AST_AND) {
+		for (int i = 0; i < n->nargs; i++)
+			and_list(n->args[i], v, nv, cap);
+	} else if (n != NULL && *nv < cap) {
+		v[(*nv)++] = n;
+	} else if (n != NULL) {
+		(*nv)++;
+	}
+}
+
+static Ast *
+mk_node(Arena *a, AstKind k, int pos, int nargs)
+{
+	Ast *n = arena_calloc(a, sizeof(Ast));
+	if (n && nargs && (n->args = arena_calloc(a, sizeof(Ast *) * (size_t)nargs)) == NULL)
+		return NULL;
+	if (n) {
+		n->kind = k;
+		n->pos = pos;
+		n->nargs = nargs;
+	}
+	return n;
+}
+
+/*
+ * EXISTS (SELECT ... FROM s WHERE s.k = o.k AND <conditions on s>), with
+ * o the outer statement: rewritten into
+ *   o.k IS NOT NULL AND o.k IN (SELECT DISTINCT s.k FROM s WHERE
+ *                               <conditions on s> AND s.k IS NOT NULL)
+ * which is true and false exactly where EXISTS is (never NULL), so NOT
+ * EXISTS works too.  One correlating equality over one table; other
+ * shapes are left as they are (and fail to bind naming the outer
+ * column).  1 when n was rewritten.
+ */
+static int
+decorrelate_exists(Catalog *c, Ast *n, Arena *a, Err *e)
+{
+	const AstSelect *sub = n->sub;
+	if (sub->table == NULL || sub->nfrom || sub->from_sub || sub->nbranch || sub->ngroup || sub->having ||
+	    sub->ngsets || sub->has_window || sub->where == NULL || sub->schema)
+		return 0;
+	char name[512];
+	Table *t = c ? find_table(c, sub, name, sizeof(name)) : NULL;
+	if (t == NULL)
+		return 0;
+	const Schema *sc = table_schema(t);
+	const char **cols = arena_calloc(a, sizeof(char *) * (size_t)(sc->nfields + 1));
+	for (int i = 0; cols && i < sc->nfields; i++)
+		cols[i] = arena_strdup(a, sc->fields[i].name);
+	Scope s = {sub, cols, sc->nfields};
+	table_unref(t);
+	if (cols == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	Ast *cj[64];
+	int ncj = 0, corr = -1;
+	Ast *inner = NULL, *outer = NULL;
+	and_list(sub->where, cj, &ncj, 64);
+	if (ncj > 64)
+		return 0;
+	for (int i = 0; i < ncj; i++) {
+		int in = 0, out = 0;
+		refs(&s, cj[i], &in, &out);
+		if (out == 0)
+			continue;
+		if (corr >= 0 || cj[i]->kind != AST_OP || cj[i]->nargs != 2 || strcmp(cj[i]->name, "=") != 0)
+			return 0;
+		int i0 = 0, o0 = 0, i1 = 0, o1 = 0;
+		refs(&s, cj[i]->args[0], &i0, &o0);
+		refs(&s, cj[i]->args[1], &i1, &o1);
+		if (i0 > 0 && o0 == 0 && o1 > 0 && i1 == 0) {
+			inner = cj[i]->args[0];
+			outer = cj[i]->args[1];
+		} else if (i1 > 0 && o1 == 0 && o0 > 0 && i0 == 0) {
+			inner = cj[i]->args[1];
+			outer = cj[i]->args[0];
+		} else {
+			return 0;
+		}
+		corr = i;
+	}
+	if (corr < 0)
+		return 0;	/* not correlated */
+	AstSelect *ns = arena_alloc(a, sizeof(AstSelect));
+	AstTarget *tg = arena_calloc(a, sizeof(AstTarget));
+	Ast *nn = mk_node(a, AST_NULLTEST, n->pos, 1), *on = mk_node(a, AST_NULLTEST, n->pos, 1);
+	Ast *in = mk_node(a, AST_SUBLINK, n->pos, 1);
+	Ast **args = arena_calloc(a, sizeof(Ast *) * 2);
+	if (ns == NULL || tg == NULL || nn == NULL || on == NULL || in == NULL || args == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	*ns = *sub;
+	ns->distinct = 1;
+	ns->ntargets = 1;
+	ns->targets = tg;
+	tg->expr = inner;
+	tg->pos = inner->pos;
+	ns->limit = ns->offset = NULL;
+	ns->norder = 0;
+	nn->neg = 1;
+	nn->args[0] = inner;
+	Ast *w = nn;
+	for (int i = 0; i < ncj; i++) {
+		if (i == corr)
+			continue;
+		Ast *x = mk_node(a, AST_AND, n->pos, 2);
+		if (x == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		x->args[0] = cj[i];
+		x->args[1] = w;
+		w = x;
+	}
+	ns->where = w;
+	in->args[0] = outer;
+	in->sub = ns;
+	on->neg = 1;
+	on->args[0] = outer;
+	args[0] = on;
+	args[1] = in;
+	n->kind = AST_AND;
+	n->nargs = 2;
+	n->args = args;
+	n->sub = NULL;
+	n->ilike = 0;
+	return 1;
+}
+
 static int
 resolve_sublinks(Catalog *c, Ast *n, Arena *a, const ExecLimits *lim, int depth, Err *e)
 {
@@ -511,6 +679,13 @@ resolve_sublinks(Catalog *c, Ast *n, Arena *a, const ExecLimits *lim, int depth,
 	}
 	if (n->kind != AST_SUBLINK)
 		return 0;
+	if (n->nargs == 0 && n->ilike) {
+		int d = decorrelate_exists(c, n, a, e);
+		if (d < 0)
+			return d;
+		if (d == 1)
+			return resolve_sublinks(c, n, a, lim, depth, e);
+	}
 	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
 	if (in == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");
