@@ -39,6 +39,7 @@ questions, in one run.
 
 Usage: bench/peers.py [--waybill build/waybill] [--rows 10000000]
 		     [--engines waybill,clickhouse,postgres,duckdb] [--runs 5]
+		     [--queries timeline,p95_latency,...]  (a subset of the questions)
 Prints the table (times per engine, Waybill / best peer per query, their
 geometric mean) and writes build/bench-peers.json.  No pass/fail by time.
 """
@@ -726,6 +727,8 @@ def bench_server(make, files, qs, runs, slow_runs, log):
 		if srv.name == "waybill":
 			out["variants"] = {}
 			for name, what, sql in waybill_variants():
+				if name not in {q[0] for q in qs}:
+					continue
 				r = run_guarded(srv, sql, runs, slow_runs, log)
 				r["what"], r["sql"] = what, sql
 				out["variants"][name] = r
@@ -757,11 +760,18 @@ def main():
 	ap.add_argument("--runs", type=int, default=5)
 	ap.add_argument("--slow-runs", type=int, default=3)
 	ap.add_argument("--engines", default="waybill,clickhouse,postgres,duckdb")
+	ap.add_argument("--queries", default="", help="comma-separated question names to run (default: all 12); "
+			"e.g. --engines waybill --queries p95_latency,stuck for quick iteration")
 	ap.add_argument("--timeout-s", type=int, default=60, help="per-query time limit (Waybill: timeoutMs; "
 			"PostgreSQL: statement_timeout; ClickHouse: max_execution_time)")
 	ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench-peers.json"))
 	a = ap.parse_args()
 	engines = a.engines.split(",")
+	if a.queries:
+		known = [q[0] for q in queries(1)]
+		unknown = [n for n in a.queries.split(",") if n not in known]
+		if unknown:
+			raise SystemExit("unknown question(s) %s; known: %s" % (", ".join(unknown), ", ".join(known)))
 
 	def log(s):
 		print(s, file=sys.stderr, flush=True)
@@ -780,6 +790,8 @@ def main():
 		log("generated %d events of %d orders in %.1f s (%d files, %.0f MB)" % (
 			total, n_orders, res["gen_s"], len(files), sum(os.path.getsize(f) for f in files) / 1e6))
 		qs = queries(n_orders)
+		if a.queries:
+			qs = [q for q in qs if q[0] in a.queries.split(",")]
 		res["queries"] = {name: {"what": what, "sql": {e: sql_for(qd, e) for e in engines}}
 				  for name, what, qd in qs}
 		makers = {"waybill": lambda: Waybill(a.waybill, tmp, a.timeout_s * 1000), "clickhouse": lambda: ClickHouse(tmp, a.timeout_s),

@@ -17,6 +17,15 @@
  * changes or grows), then applied to the id vector.  Multi-value columns
  * match when any element matches (Pinot semantics).
  *
+ * An IN list of INSET_MIN or more constants (a subquery's rows become
+ * one) is hashed once per context into the slot's InSet (strings and
+ * integers in open-addressing tables, other numbers in sorted arrays), so
+ * a lookup costs O(1) for raw values and dictionary entries alike, with
+ * the linear pass's exact answers (NULL constants never match).  Long
+ * loops -- building that set, a predicate over a big dictionary -- check
+ * ExprCtx.deadline_ns and end with ERR_TIMEOUT.  Slots are allocated in
+ * chunks on first use: the constants of a long list get none.
+ *
  * Scalar functions (EXPR_FUNC, table in exprfn.h) get their evaluated
  * arguments and write the slot's buffers; their per-context state (a
  * compiled regex) lives in the slot until exprvec_ctx_free.  CASE and
@@ -32,7 +41,7 @@
  * NULLs follow SQL three-valued logic: arithmetic and comparisons with a
  * NULL operand give NULL, AND/OR/NOT as in PostgreSQL, IS NULL never NULL.
  *
- * Errors (ERR_DIV_ZERO, ERR_TYPE, ERR_OVERFLOW, ERR_NOMEM) are recorded in
+ * Errors (ERR_DIV_ZERO, ERR_TYPE, ERR_OVERFLOW, ERR_NOMEM, ERR_TIMEOUT) are recorded in
  * the caller's Err with the node's position.
  *
  * Dictionaries come from a mutable segment (Vec.col: insertion-ordered,
@@ -50,9 +59,12 @@
  */
 #include "expr/exprvec.h"
 #include "expr/exprfn.h"
+#include "base/clock.h"
+#include "base/hash.h"
 #include "base/mem.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct ExprSlot {
@@ -75,7 +87,29 @@ struct ExprSlot {
 	uint32_t *mvoff;	/* multi-value function results */
 	uint32_t *mvcnt;
 	struct Memo *memo;	/* per-dictionary-entry results */
+	struct InSet *inset;	/* EXPR_IN with a long list: its constants */
 };
+
+/* The constants of a long IN list (INSET_MIN or more), for lookups in
+ * O(1) instead of a pass over the list: strings and integer constants in
+ * open-addressing tables (slot = 1 + argument index, 0 = empty), the
+ * other numeric constants (as the double pred_num compares) and the
+ * integer ones as doubles in sorted arrays (NaN, which equals nothing,
+ * left out).  Matches exactly what the linear pass would. */
+typedef struct InSet {
+	uint32_t mask;		/* table size - 1 */
+	uint32_t *slot;		/* strings or integers: 1 + arg index */
+	uint32_t *tag;		/* strings: low 32 bits of the hash */
+	double *fd;		/* non-integer constants, sorted */
+	uint32_t nfd;
+	double *id;		/* integer constants as doubles, sorted */
+	uint32_t nid;
+	int nint;		/* integer constants in the table */
+} InSet;
+
+#define INSET_MIN 16
+#define SLOT_CHUNK 32
+#define DEADLINE_EVERY 0xFFFF
 
 /* Results of a memoized node (Expr.memo) per dictionary id of the
  * column it depends on; state 0 unknown, 1 known, 2 pending. */
@@ -114,7 +148,8 @@ int
 exprvec_ctx_init(ExprCtx *cx, int nslots)
 {
 	cx->nslots = nslots;
-	cx->slots = mem_calloc((size_t)(nslots > 0 ? nslots : 1), sizeof(ExprSlot));
+	cx->slots = mem_calloc((size_t)(nslots > 0 ? (nslots + SLOT_CHUNK - 1) / SLOT_CHUNK : 1), sizeof(ExprSlot *));
+	cx->deadline_ns = 0;
 	arena_init(&cx->tmp, 16 * 1024);
 	return cx->slots == NULL ? ERR_NOMEM : 0;
 }
@@ -123,7 +158,11 @@ void
 exprvec_ctx_free(ExprCtx *cx)
 {
 	for (int k = 0; cx->slots != NULL && k < cx->nslots; k++) {
-		ExprSlot *s = &cx->slots[k];
+		if (cx->slots[k / SLOT_CHUNK] == NULL) {
+			k |= SLOT_CHUNK - 1;
+			continue;
+		}
+		ExprSlot *s = &cx->slots[k / SLOT_CHUNK][k % SLOT_CHUNK];
 		mem_free(s->i);
 		mem_free(s->d);
 		mem_free(s->s);
@@ -141,6 +180,13 @@ exprvec_ctx_free(ExprCtx *cx)
 			s->fnfree(s->fnstate);
 		for (int j = 0; j < 3; j++)
 			mem_free(s->selbuf[j]);
+		if (s->inset != NULL) {
+			mem_free(s->inset->slot);
+			mem_free(s->inset->tag);
+			mem_free(s->inset->fd);
+			mem_free(s->inset->id);
+			mem_free(s->inset);
+		}
 		if (s->memo != NULL) {
 			Memo *m = s->memo;
 			mem_free(m->state);
@@ -158,6 +204,8 @@ exprvec_ctx_free(ExprCtx *cx)
 			mem_free(m);
 		}
 	}
+	for (int k = 0; cx->slots != NULL && k < (cx->nslots + SLOT_CHUNK - 1) / SLOT_CHUNK; k++)
+		mem_free(cx->slots[k]);
 	mem_free(cx->slots);
 	cx->slots = NULL;
 	arena_free(&cx->tmp);
@@ -189,7 +237,10 @@ slot_for(ExprCtx *cx, const Expr *e, ExprSlot **out, Err *err)
 {
 	if (e->id < 0 || e->id >= cx->nslots)
 		return err_set(err, ERR_INTERNAL, "expression slot %d out of range", e->id);
-	ExprSlot *s = &cx->slots[e->id];
+	ExprSlot **chunk = &cx->slots[e->id / SLOT_CHUNK];
+	if (*chunk == NULL && (*chunk = mem_calloc(SLOT_CHUNK, sizeof(ExprSlot))) == NULL)
+		return oom(err);
+	ExprSlot *s = &(*chunk)[e->id % SLOT_CHUNK];
 	int rc = 0;
 	if (type_is_float(e->type))
 		rc = need((void **)&s->d, N * sizeof(double));
@@ -411,7 +462,178 @@ cmp_result(int c, int op)
 /* ---- predicates with a constant other side ---------------------------- */
 
 static int
-pred_str(const Expr *e, const char *p, uint32_t n)
+timed_out(const ExprCtx *cx, Err *err, const char *what)
+{
+	if (cx->deadline_ns != 0 && clock_mono_ns() > cx->deadline_ns)
+		return err_set(err, ERR_TIMEOUT, "query timed out (%s)", what);
+	return 0;
+}
+
+static int
+cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return a < b ? -1 : a > b;
+}
+
+static int
+bsearch_double(const double *v, uint32_t n, double x)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo] == x;
+}
+
+static inline uint64_t
+in_hash_str(const char *p, uint32_t n)
+{
+	return hash_bytes(p, n);
+}
+
+static inline uint64_t
+in_hash_int(int64_t v)
+{
+	return hash_u64((uint64_t)v);
+}
+
+static void
+inset_free(InSet *is)
+{
+	if (is == NULL)
+		return;
+	mem_free(is->slot);
+	mem_free(is->tag);
+	mem_free(is->fd);
+	mem_free(is->id);
+	mem_free(is);
+}
+
+/* Builds s->inset from e's constants (e an EXPR_IN over a string column
+ * when str, else over numbers).  ERR_NOMEM, ERR_TIMEOUT. */
+static int
+inset_build(ExprCtx *cx, ExprSlot *s, const Expr *e, int str, Err *err)
+{
+	int nc = e->nargs - 1;
+	uint32_t cap = 16;
+	while (cap < (uint32_t)nc * 2u && cap < (1u << 31))
+		cap <<= 1;
+	InSet *is = mem_calloc(1, sizeof(InSet));
+	if (is == NULL)
+		return oom(err);
+	is->mask = cap - 1;
+	is->slot = mem_calloc(cap, sizeof(uint32_t));
+	if (str)
+		is->tag = mem_alloc((size_t)cap * sizeof(uint32_t));
+	else {
+		is->fd = mem_alloc((size_t)nc * sizeof(double) + 8);
+		is->id = mem_alloc((size_t)nc * sizeof(double) + 8);
+	}
+	if (is->slot == NULL || (str ? is->tag == NULL : (is->fd == NULL || is->id == NULL))) {
+		inset_free(is);
+		return oom(err);
+	}
+	for (int k = 1; k < e->nargs; k++) {
+		const Value *c = &e->args[k]->val;
+		int rc;
+		if ((k & DEADLINE_EVERY) == 0 && (rc = timed_out(cx, err, "building the set of a long IN list")) != 0) {
+			inset_free(is);
+			return rc;
+		}
+		if (c->null)
+			continue;
+		if (str) {
+			uint64_t h = in_hash_str(c->u.s, c->n);
+			uint32_t i = (uint32_t)h & is->mask;
+			for (;; i = (i + 1) & is->mask) {
+				uint32_t j = is->slot[i];
+				if (j == 0) {
+					is->slot[i] = (uint32_t)k;
+					is->tag[i] = (uint32_t)h;
+					break;
+				}
+				const Value *o = &e->args[j]->val;
+				if (is->tag[i] == (uint32_t)h && o->n == c->n && memcmp(o->u.s, c->u.s, c->n) == 0)
+					break;	/* duplicate */
+			}
+		} else if (type_is_integer((WbType)c->type)) {
+			uint32_t i = (uint32_t)in_hash_int(c->u.i) & is->mask;
+			for (;; i = (i + 1) & is->mask) {
+				uint32_t j = is->slot[i];
+				if (j == 0) {
+					is->slot[i] = (uint32_t)k;
+					is->nint++;
+					break;
+				}
+				if (e->args[j]->val.u.i == c->u.i)
+					break;
+			}
+			double y = (double)c->u.i;
+			is->id[is->nid++] = y;
+		} else {
+			double y = type_is_float((WbType)c->type) ? c->u.d : (double)c->u.i;
+			if (y == y)
+				is->fd[is->nfd++] = y;
+		}
+	}
+	if (!str) {
+		qsort(is->fd, is->nfd, sizeof(double), cmp_double);
+		qsort(is->id, is->nid, sizeof(double), cmp_double);
+	}
+	s->inset = is;
+	return 0;
+}
+
+static int
+inset_has_str(const InSet *is, const Expr *e, const char *p, uint32_t n)
+{
+	uint64_t h = in_hash_str(p, n);
+	for (uint32_t i = (uint32_t)h & is->mask;; i = (i + 1) & is->mask) {
+		uint32_t j = is->slot[i];
+		if (j == 0)
+			return 0;
+		const Value *c = &e->args[j]->val;
+		if (is->tag[i] == (uint32_t)h && c->n == n && memcmp(c->u.s, p, n) == 0)
+			return 1;
+	}
+}
+
+static int
+inset_has_num(const InSet *is, const Expr *e, int64_t iv, double dv, int isf)
+{
+	if (!isf) {
+		if (is->nint > 0) {
+			for (uint32_t i = (uint32_t)in_hash_int(iv) & is->mask;; i = (i + 1) & is->mask) {
+				uint32_t j = is->slot[i];
+				if (j == 0)
+					break;
+				if (e->args[j]->val.u.i == iv)
+					return 1;
+			}
+		}
+		return is->nfd > 0 && bsearch_double(is->fd, is->nfd, (double)iv);
+	}
+	if (dv != dv)
+		return 0;
+	return bsearch_double(is->fd, is->nfd, dv) || bsearch_double(is->id, is->nid, dv);
+}
+
+/* Does e need (and lack) the hashed form of its IN list?  Builds it. */
+static inline int
+inset_need(ExprCtx *cx, ExprSlot *s, const Expr *e, int str, Err *err)
+{
+	if (e->kind != EXPR_IN || e->nargs - 1 < INSET_MIN || s->inset != NULL)
+		return 0;
+	return inset_build(cx, s, e, str, err);
+}
+
+static int
+pred_str(const ExprSlot *s, const Expr *e, const char *p, uint32_t n)
 {
 	switch (e->kind) {
 	case EXPR_CMP: {
@@ -419,6 +641,8 @@ pred_str(const Expr *e, const char *p, uint32_t n)
 		return cmp_result(strcmp_n(p, n, c->u.s, c->n), e->op);
 	}
 	case EXPR_IN:
+		if (s->inset != NULL)
+			return inset_has_str(s->inset, e, p, n);
 		for (int k = 1; k < e->nargs; k++) {
 			const Value *c = &e->args[k]->val;
 			if (!c->null && c->n == n && memcmp(c->u.s, p, n) == 0)
@@ -435,7 +659,7 @@ pred_str(const Expr *e, const char *p, uint32_t n)
 }
 
 static int
-pred_num(const Expr *e, int64_t iv, double dv, int isf)
+pred_num(const ExprSlot *s, const Expr *e, int64_t iv, double dv, int isf)
 {
 	if (e->kind == EXPR_CMP) {
 		const Value *c = &e->args[1]->val;
@@ -450,6 +674,8 @@ pred_num(const Expr *e, int64_t iv, double dv, int isf)
 		return cmp_result(cmp, e->op);
 	}
 	if (e->kind == EXPR_IN) {
+		if (s->inset != NULL)
+			return inset_has_num(s->inset, e, iv, dv, isf);
 		for (int k = 1; k < e->nargs; k++) {
 			const Value *c = &e->args[k]->val;
 			if (c->null)
@@ -469,9 +695,12 @@ pred_num(const Expr *e, int64_t iv, double dv, int isf)
 }
 
 static int
-build_set(ExprSlot *s, const Expr *e, const Vec *col, Err *err)
+build_set(ExprCtx *cx, ExprSlot *s, const Expr *e, const Vec *col, Err *err)
 {
 	uint32_t n = exprvec_dict_size(col);
+	int rc;
+	if ((rc = inset_need(cx, s, e, 1, err)) != 0)
+		return rc;
 	if (s->set == NULL || n > s->nset) {
 		uint32_t cap = n < 64 ? 64 : n + n / 4;
 		mem_free(s->set);
@@ -482,10 +711,15 @@ build_set(ExprSlot *s, const Expr *e, const Vec *col, Err *err)
 			return oom(err);
 		}
 	}
+	s->nset = 0;
+	s->setsrc = NULL;
 	for (uint32_t id = 0; id < n; id++) {
 		uint32_t len = 0;
+		if ((id & DEADLINE_EVERY) == DEADLINE_EVERY &&
+		    (rc = timed_out(cx, err, "evaluating a predicate per dictionary entry")) != 0)
+			return rc;
 		const char *p = exprvec_dict_get(col, id, &len);
-		s->set[id] = (uint8_t)pred_str(e, p ? p : "", p ? len : 0);
+		s->set[id] = (uint8_t)pred_str(s, e, p ? p : "", p ? len : 0);
 	}
 	s->nset = n;
 	s->setsrc = dict_src(col);
@@ -530,10 +764,13 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 	int64_t *out = s->i;
 	int sdict = is_sdict(a);
 	int computed = a->enc == VEC_MV && a->col == NULL && a->fdict == NULL;
+	int rc;
 	if (sdict || (a->enc == VEC_MV && type_is_var(a->type) && !computed)) {
 		if (s->setsrc != dict_src(a) || s->set == NULL)
-			if (build_set(s, e, a, err) != 0)
-				return ERR_NOMEM;
+			if ((rc = build_set(cx, s, e, a, err)) != 0)
+				return rc;
+	} else if ((rc = inset_need(cx, s, e, type_is_var(a->type), err)) != 0) {
+		return rc;
 	}
 	switch (sdict ? VEC_DICT : a->enc) {
 	case VEC_DICT:
@@ -541,8 +778,8 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 			int r = sel ? sel[k] : k;
 			uint32_t id = a->ids[r];
 			if (id >= s->nset) {
-				if (build_set(s, e, a, err) != 0)
-					return ERR_NOMEM;
+				if ((rc = build_set(cx, s, e, a, err)) != 0)
+					return rc;
 				if (id >= s->nset) {
 					out[r] = 0;
 					continue;
@@ -565,17 +802,17 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 			exprvec_mv_range(a, r, &st, &n);
 			for (uint32_t j = 0; j < n && !any; j++) {
 				if (type_is_var(et) && computed) {
-					any = pred_str(e, a->s[st + j], a->slen[st + j]);
+					any = pred_str(s, e, a->s[st + j], a->slen[st + j]);
 				} else if (type_is_var(et)) {
 					uint32_t id = elem_id(a, st + j);
-					if (id >= s->nset && build_set(s, e, a, err) != 0)
-						return ERR_NOMEM;
+					if (id >= s->nset && (rc = build_set(cx, s, e, a, err)) != 0)
+						return rc;
 					any = id < s->nset && s->set[id];
 				} else {
 					double d = 0;
 					int isf;
 					int64_t iv = elem_i64(a, et, st + j, &d, &isf);
-					any = pred_num(e, iv, d, isf);
+					any = pred_num(s, e, iv, d, isf);
 				}
 			}
 			out[r] = any;
@@ -585,19 +822,19 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 	case VEC_STR:
 		for (int k = 0; k < nsel; k++) {
 			int r = sel ? sel[k] : k;
-			out[r] = pred_str(e, a->s[r], a->slen[r]);
+			out[r] = pred_str(s, e, a->s[r], a->slen[r]);
 		}
 		break;
 	case VEC_I64:
 		for (int k = 0; k < nsel; k++) {
 			int r = sel ? sel[k] : k;
-			out[r] = pred_num(e, a->i[r], 0, 0);
+			out[r] = pred_num(s, e, a->i[r], 0, 0);
 		}
 		break;
 	case VEC_F64:
 		for (int k = 0; k < nsel; k++) {
 			int r = sel ? sel[k] : k;
-			out[r] = pred_num(e, 0, a->d[r], 1);
+			out[r] = pred_num(s, e, 0, a->d[r], 1);
 		}
 		break;
 	}
@@ -606,7 +843,6 @@ eval_pred(ExprCtx *cx, const Expr *e, const Vec *a, const uint16_t *sel, int nse
 			int r = sel ? sel[k] : k;
 			out[r] = !out[r];
 		}
-	(void)cx;
 	return merge_nulls(s, a, NULL, sel, nsel, err);
 }
 

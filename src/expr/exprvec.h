@@ -68,8 +68,14 @@ typedef struct ExprSlot ExprSlot;
 
 typedef struct ExprCtx {
 	int nslots;
-	ExprSlot *slots;
+	ExprSlot **slots;	/* chunks of slots, each allocated on first use
+				 * (a plan with a long IN list has many nodes
+				 * that are never evaluated) */
 	Arena tmp;		/* strings made while evaluating; reset per batch */
+	int64_t deadline_ns;	/* clock_mono_ns() limit for long loops (a
+				 * long IN list's set, a predicate per entry of
+				 * a big dictionary): ERR_TIMEOUT past it; 0 =
+				 * none (exprvec_ctx_init sets 0) */
 } ExprCtx;
 
 /* Per-thread evaluation state for trees whose ids are below nslots. */
@@ -80,7 +86,8 @@ void exprvec_reset_batch(ExprCtx *cx);
 
 /* Evaluates e over the selected rows of b; *out is owned by cx and valid
  * until e is evaluated again.  Errors: ERR_DIV_ZERO, ERR_TYPE,
- * ERR_OVERFLOW, ERR_NOMEM, with e->pos as the position. */
+ * ERR_OVERFLOW, ERR_NOMEM, with e->pos as the position; ERR_TIMEOUT past
+ * cx->deadline_ns. */
 int exprvec_eval(ExprCtx *cx, const Expr *e, const Batch *b, const uint16_t *sel,
 		 int nsel, const Vec **out, Err *err);
 /* Keeps the selected rows for which predicate e is TRUE (not FALSE, not

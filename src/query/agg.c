@@ -23,7 +23,8 @@
  * the numeric ones work in double and return DOUBLE.
  *
  * PERCENTILE(x, p) is exact: the state keeps every value (a growable
- * array through mem_*), finalize sorts them and picks Pinot's element,
+ * array through mem_*), finalize selects Pinot's element (quickselect,
+ * O(n); the order a full sort gives),
  * index floor(n * p / 100) clamped to n - 1.  PERCENTILEEST (LONG result,
  * Pinot uses a q-digest there) and PERCENTILETDIGEST (DOUBLE) use a
  * merging t-digest (compression 100, at most 512 centroids plus a
@@ -796,10 +797,22 @@ MVU(pctmv_update, PctSt, mv_each_d, put_pct)
 static int
 pct_merge(void *dv, const void *sv)
 {
+	PctSt *d = dv;
 	const PctSt *s = sv;
-	for (uint64_t i = 0; i < s->n; i++)
-		if (put_pct(dv, s->v[i]) != 0)
+	if (s->n == 0)
+		return 0;
+	if (d->n + s->n > d->cap) {
+		uint64_t cap = d->cap ? d->cap : 16;
+		while (cap < d->n + s->n)
+			cap *= 2;
+		double *v = mem_realloc(d->v, sizeof(double) * cap);
+		if (v == NULL)
 			return ERR_NOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	memcpy(d->v + d->n, s->v, sizeof(double) * s->n);
+	d->n += s->n;
 	return 0;
 }
 
@@ -817,6 +830,71 @@ dcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Puts the value of rank k (0-based) of v[0..n) at v[k], smaller or equal
+ * values before it, greater or equal after (quickselect, median-of-three
+ * pivots; a full sort when the input holds NaN -- dcmp's order then --
+ * or the partitions keep coming out lopsided).  Returns v[k]: the value
+ * a full sort would put there.  The state's values are only reordered. */
+static double
+pct_select(double *v, uint64_t n, uint64_t k)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (v[i] != v[i]) {
+			qsort(v, n, sizeof(double), dcmp);
+			return v[k];
+		}
+	uint64_t lo = 0, hi = n - 1;
+	int budget = 2 * 64;
+	while (hi > lo) {
+		if (hi - lo < 16 || budget-- == 0) {
+			qsort(v + lo, hi - lo + 1, sizeof(double), dcmp);
+			break;
+		}
+		uint64_t mid = lo + (hi - lo) / 2;
+		double a = v[lo], b = v[mid], c = v[hi];
+		double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		uint64_t i = lo, j = hi;
+		/* Hoare partition: v[lo..j] <= piv <= v[i..hi] */
+		for (;;) {
+			while (v[i] < piv)
+				i++;
+			while (v[j] > piv)
+				j--;
+			if (i >= j)
+				break;
+			double t = v[i];
+			v[i] = v[j];
+			v[j] = t;
+			i++;
+			j--;
+			if (i > j)
+				break;
+		}
+		/* now v[lo..j] <= piv, v[j+1..i-1] == piv, v[i..hi] >= piv */
+		if (k <= j && j != UINT64_MAX)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/* Smallest value of v[k+1..n) (after pct_select(v, n, k)). */
+static double
+pct_next(const double *v, uint64_t n, uint64_t k)
+{
+	double m = v[k];
+	if (k + 1 < n) {
+		m = v[k + 1];
+		for (uint64_t i = k + 2; i < n; i++)
+			if (v[i] < m)
+				m = v[i];
+	}
+	return m;
+}
+
 static void
 pct_final(const void *st, WbType t, Value *out)
 {
@@ -825,16 +903,16 @@ pct_final(const void *st, WbType t, Value *out)
 		*out = value_null(t);
 		return;
 	}
-	/* sorting reorders the kept values only: the state stays equivalent */
-	qsort(s->v, s->n, sizeof(double), dcmp);
+	/* selecting reorders the kept values only: the state stays equivalent */
 	double pp = s->p < 0 ? 0 : s->p > 100 ? 100 : s->p;
 	uint64_t i = (uint64_t)((double)s->n * pp / 100.0);
 	if (i >= s->n)
 		i = s->n - 1;
+	double x = pct_select(s->v, s->n, i);
 	if (t == TYPE_DOUBLE)
-		*out = value_double(t, s->v[i]);
+		*out = value_double(t, x);
 	else
-		*out = value_int(t, (int64_t)s->v[i]);
+		*out = value_int(t, (int64_t)x);
 }
 
 /* percentile_cont: linear interpolation between the two values around
@@ -847,12 +925,12 @@ pctc_final(const void *st, WbType t, Value *out)
 		*out = value_null(TYPE_DOUBLE);
 		return;
 	}
-	qsort(s->v, s->n, sizeof(double), dcmp);
 	double f = s->p < 0 ? 0 : s->p > 100 ? 1 : s->p / 100.0;
 	double pos = f * (double)(s->n - 1);
 	uint64_t lo = (uint64_t)floor(pos);
-	uint64_t hi = lo + 1 < s->n ? lo + 1 : lo;
-	*out = value_double(TYPE_DOUBLE, s->v[lo] + (pos - (double)lo) * (s->v[hi] - s->v[lo]));
+	double vlo = pct_select(s->v, s->n, lo);
+	double vhi = lo + 1 < s->n ? pct_next(s->v, s->n, lo) : vlo;
+	*out = value_double(TYPE_DOUBLE, vlo + (pos - (double)lo) * (vhi - vlo));
 }
 
 /* percentile_disc: the first value whose cumulative share reaches f. */
@@ -864,15 +942,15 @@ pctd_final(const void *st, WbType t, Value *out)
 		*out = value_null(t);
 		return;
 	}
-	qsort(s->v, s->n, sizeof(double), dcmp);
 	double f = s->p < 0 ? 0 : s->p > 100 ? 1 : s->p / 100.0;
 	uint64_t i = f <= 0 ? 0 : (uint64_t)ceil(f * (double)s->n) - 1;
 	if (i >= s->n)
 		i = s->n - 1;
+	double x = pct_select(s->v, s->n, i);
 	if (type_is_float(t))
-		*out = value_double(t, s->v[i]);
+		*out = value_double(t, x);
 	else
-		*out = value_int(t, (int64_t)s->v[i]);
+		*out = value_int(t, (int64_t)x);
 }
 
 /* ---- MIN / MAX of strings (bytewise, as PostgreSQL's C collation) ---- */
@@ -1008,17 +1086,28 @@ strmm_destroy(void *st)
  * value or the key is NULL are skipped.  Ties: ARG_MAX, ARG_MIN and
  * FIRSTWITHTIME keep the row seen first, LASTWITHTIME the row seen last
  * (Pinot).  A string value is copied into a buffer the state owns and
- * reuses, so a stream of improvements costs a copy, not an allocation. */
+ * reuses, so a stream of improvements costs a copy, not an allocation;
+ * one shorter than ARG_IN bytes is kept in the state itself. */
+
+#define ARG_IN 24
 
 typedef struct {
 	int64_t ki;		/* the key: integer ... */
 	double kd;		/* ... or floating (kf) */
 	int64_t vi;		/* the value: integer, floating or string */
 	double vd;
-	char *s;
+	char *s;		/* a string value of ARG_IN bytes or more */
 	uint32_t n, cap;
 	uint8_t has, kf, vf, vs;
+	char in[ARG_IN];	/* a shorter one (no allocation per group) */
 } ArgSt;
+
+/* The string value (vs set). */
+static inline const char *
+arg_str(const ArgSt *s)
+{
+	return s->n < ARG_IN ? s->in : s->s;
+}
 
 static void arg_init(void *st) { memset(st, 0, sizeof(ArgSt)); }
 
@@ -1034,6 +1123,13 @@ arg_keycmp(const ArgSt *s, int kf, int64_t ki, double kd)
 static int
 arg_set_str(ArgSt *s, const char *p, uint32_t n)
 {
+	if (n < ARG_IN) {
+		memcpy(s->in, p, n);
+		s->in[n] = '\0';
+		s->n = n;
+		s->vs = 1;
+		return 0;
+	}
 	if (n + 1 > s->cap) {
 		uint32_t cap = n + 1 < 32 ? 32 : n + 1;
 		char *d = mem_realloc(s->s, cap);
@@ -1120,7 +1216,7 @@ arg_merge_dir(void *dst, const void *src, AggKind k)
 	if (!s->has)
 		return 0;
 	int last, dir = arg_dir(k, &last);
-	Value v = s->vs ? value_str(TYPE_STRING, s->s, s->n)
+	Value v = s->vs ? value_str(TYPE_STRING, arg_str(s), s->n)
 		      : s->vf ? value_double(TYPE_DOUBLE, s->vd) : value_int(TYPE_LONG, s->vi);
 	return arg_offer(dst, s->kf, s->ki, s->kd, &v, dir, last);
 }
@@ -1138,7 +1234,7 @@ arg_final(const void *st, WbType t, Value *out)
 	if (!s->has)
 		*out = value_null(t);
 	else if (type_is_var(t))
-		*out = s->vs ? value_str(t, s->s, s->n) : value_null(t);
+		*out = s->vs ? value_str(t, arg_str(s), s->n) : value_null(t);
 	else if (s->vs)
 		*out = value_null(t);
 	else if (type_is_float(t))
@@ -1155,7 +1251,7 @@ arg_ser(const void *st, Buf *o)
 	buf_append(o, &s->n, 4);
 	buf_append(o, &s->has, 4);	/* has, kf, vf, vs */
 	if (s->has && s->vs)
-		buf_append(o, s->s, s->n);
+		buf_append(o, arg_str(s), s->n);
 }
 
 static int

@@ -2,13 +2,17 @@
  * exec.c -- the executor: runs a Plan over a TableSnap.
  *
  * Work is split into morsels (a segment's rows in ranges of MORSEL_ROWS)
- * run in parallel on the worker pool.  Each morsel task scans batches,
+ * run in parallel on the worker pool: one task per morsel, or, for an
+ * aggregation over more morsels than the pool has threads, one task per
+ * thread taking morsels in turn (one group table and expression context
+ * each: fewer tables to merge, per-dictionary sets built once).  Each morsel task scans batches,
  * narrows the selection with WHERE, and either feeds a task-local
  * GroupTable (aggregation) or materializes output rows (selection; stops
  * early once enough rows exist when there is no ORDER BY, keeps only the
  * best offset+limit rows when there is one and LIMIT is small).
  *
- * Then, on the calling thread: task group tables merge into one, groups
+ * Then, on the calling thread: task group tables merge into one (the
+ * first task's is adopted, not copied), groups
  * become "post" rows (keys + finalized aggregates), HAVING filters them
  * and the select list and ORDER BY keys are computed over them in
  * batches; rows are sorted, OFFSET/LIMIT applied, the server's row
@@ -71,6 +75,7 @@ typedef struct Morsel {
 	size_t begin, end;
 	int segi;
 	const SegFile *file;	/* set instead of seg for a segment file */
+	uint64_t docs;		/* rows that passed the filter */
 } Morsel;
 
 typedef struct TaskOut {
@@ -82,6 +87,7 @@ typedef struct TaskOut {
 	Arena arena;
 	uint64_t docs, filter_entries;
 	const Value *thresh;	/* top-N: the current N-th row; rows must beat it */
+	int err_morsel;		/* the morsel err happened in; -1 */
 } TaskOut;
 
 /* Per segment of the snapshot: pruning verdict and index use. */
@@ -98,7 +104,9 @@ typedef struct Exec {
 	SegState *segst;	/* snap->nsegs entries; NULL without a snapshot */
 	int nmorsels;
 	Morsel *morsels;
-	TaskOut *outs;
+	TaskOut *outs;		/* per task: nworkers, or nmorsels when 0 */
+	int nworkers;
+	_Atomic int next;	/* worker mode: the next morsel to take */
 	MemBudget budget;
 	int64_t deadline_ns;
 	int64_t timeout_ms;
@@ -214,43 +222,28 @@ nomem:
 	return err_set(&o->err, ERR_NOMEM, "out of memory in top-N");
 }
 
+/* Scans morsel mi into o (its group table, or its rows) with cx. */
 static void
-run_task(void *arg, int i)
+run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 {
-	Exec *x = arg;
 	const Plan *p = x->p;
-	TaskOut *o = &x->outs[i];
-	Morsel *m = &x->morsels[i];
-	MemBudget *old = mem_budget_set(&x->budget);
-	ExprCtx cx;
+	Morsel *m = &x->morsels[mi];
 	Scan sc;
 	uint16_t sel[EXPR_BATCH];
-	int have_cx = 0, have_scan = 0;
 	const PruneIx *ix = x->segst ? &x->segst[m->segi].ix : NULL;
+	uint64_t docs0 = o->docs;
 	if (ix && ix->rows == NULL)
 		ix = NULL;
 
-	if (atomic_load(&x->stop))
-		goto out;
-	if (exprvec_ctx_init(&cx, p->nnodes) != 0) {
-		err_set(&o->err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	have_cx = 1;
 	if (m->file != NULL ? scan_init_file(&sc, p, m->file, m->begin, m->end, &o->err) != 0
-			    : scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0)
-		goto out;
+			    : scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0) {
+		o->err_morsel = mi;
+		return;
+	}
 	sc.ignore_nulls = x->ignore_nulls;
 	sc.dflt = x->dflt;
 	if (ix)
 		sc.selbits = ix->rows;
-	have_scan = 1;
-	if (p->is_agg) {
-		GroupLimits gl = {x->max_groups, x->deadline_ns, x->timeout_ms};
-		if (groupby_init(&o->gt, p, &gl, &o->err) != 0)
-			goto out;
-		o->gt_init = 1;
-	}
 	const Batch *b;
 	int n;
 	while ((n = scan_next(&sc, &b)) > 0) {
@@ -261,7 +254,7 @@ run_task(void *arg, int i)
 			atomic_store(&x->stop, 1);
 			break;
 		}
-		exprvec_reset_batch(&cx);
+		exprvec_reset_batch(cx);
 		const uint16_t *s = NULL;
 		int nsel = n;
 		if (ix) {
@@ -280,13 +273,13 @@ run_task(void *arg, int i)
 			o->filter_entries += (uint64_t)nsel * (uint64_t)ix->resid_cols;
 			int bad = 0;
 			for (int j = 0; j < ix->nresid && nsel > 0 && !bad; j++)
-				bad = exprvec_filter(&cx, ix->resid[j], b, sel, nsel, sel, &nsel, &o->err) != 0;
+				bad = exprvec_filter(cx, ix->resid[j], b, sel, nsel, sel, &nsel, &o->err) != 0;
 			if (bad)
 				break;
 			s = sel;
 		} else if (p->where) {
 			o->filter_entries += (uint64_t)n * (uint64_t)p->nfilter_cols;
-			if (exprvec_filter(&cx, p->where, b, NULL, n, sel, &nsel, &o->err) != 0)
+			if (exprvec_filter(cx, p->where, b, NULL, n, sel, &nsel, &o->err) != 0)
 				break;
 			s = sel;
 		}
@@ -294,19 +287,19 @@ run_task(void *arg, int i)
 			continue;
 		o->docs += (uint64_t)nsel;
 		if (p->is_agg) {
-			if (groupby_update(&o->gt, &cx, b, s, nsel, &o->err) != 0)
+			if (groupby_update(&o->gt, cx, b, s, nsel, &o->err) != 0)
 				break;
 			continue;
 		}
 		if (o->thresh) {
 			/* top-N: keep only rows whose keys beat the current N-th */
-			if (topn_filter(o, p, &cx, b, s ? s : NULL, &nsel, sel) != 0)
+			if (topn_filter(o, p, cx, b, s ? s : NULL, &nsel, sel) != 0)
 				break;
 			s = sel;
 			if (nsel == 0)
 				continue;
 		}
-		if (push_rows(o, p, &cx, b, s, nsel) != 0)
+		if (push_rows(o, p, cx, b, s, nsel) != 0)
 			break;
 		if (x->stop_at) {
 			size_t tot = atomic_fetch_add(&x->produced, (size_t)nsel) + (size_t)nsel;
@@ -322,11 +315,56 @@ run_task(void *arg, int i)
 				break;
 		}
 	}
+	m->docs = o->docs - docs0;
+	if (o->err.code != 0) {
+		o->err_morsel = mi;
+		atomic_store(&x->stop, 1);
+	}
+	scan_end(&sc);
+}
+
+/* Task i: morsel i (x->nworkers 0), or -- an aggregation over more
+ * morsels than threads -- worker i, which takes morsels from x->next
+ * into one expression context and one group table (per-dictionary sets
+ * built once per segment, not per morsel; fewer tables to merge). */
+static void
+run_task(void *arg, int i)
+{
+	Exec *x = arg;
+	const Plan *p = x->p;
+	TaskOut *o = &x->outs[i];
+	MemBudget *old = mem_budget_set(&x->budget);
+	ExprCtx cx;
+	int have_cx = 0;
+
+	o->err_morsel = -1;
+	if (atomic_load(&x->stop))
+		goto out;
+	if (exprvec_ctx_init(&cx, p->nnodes) != 0) {
+		err_set(&o->err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	have_cx = 1;
+	cx.deadline_ns = x->deadline_ns;
+	if (p->is_agg) {
+		GroupLimits gl = {x->max_groups, x->deadline_ns, x->timeout_ms};
+		if (groupby_init(&o->gt, p, &gl, &o->err) != 0)
+			goto out;
+		o->gt_init = 1;
+	}
+	if (x->nworkers == 0) {
+		run_morsel(x, o, i, &cx);
+	} else {
+		for (;;) {
+			int mi = atomic_fetch_add(&x->next, 1);
+			if (mi >= x->nmorsels || atomic_load(&x->stop) || o->err.code != 0)
+				break;
+			run_morsel(x, o, mi, &cx);
+		}
+	}
 	if (o->err.code != 0)
 		atomic_store(&x->stop, 1);
 out:
-	if (have_scan)
-		scan_end(&sc);
 	if (have_cx)
 		exprvec_ctx_free(&cx);
 	mem_budget_set(old);
@@ -391,6 +429,7 @@ finish_agg(Exec *x, GroupTable *gt, Arena *a, const Value ***out, size_t *nout, 
 	*nout = 0;
 	if (exprvec_ctx_init(&cx, p->nnodes) != 0)
 		return err_set(e, ERR_NOMEM, "out of memory");
+	cx.deadline_ns = x->deadline_ns;
 	pb.cols = arena_calloc(a, sizeof(Vec) * ncols);
 	pb.i = arena_alloc(a, sizeof(int64_t) * EXPR_BATCH * ncols);
 	pb.d = arena_alloc(a, sizeof(double) * EXPR_BATCH * ncols);
@@ -408,6 +447,11 @@ finish_agg(Exec *x, GroupTable *gt, Arena *a, const Value ***out, size_t *nout, 
 	size_t nres = 0;
 	for (uint32_t g0 = 0; g0 < gt->n; g0 += EXPR_BATCH) {
 		int n = (int)(gt->n - g0 < EXPR_BATCH ? gt->n - g0 : EXPR_BATCH);
+		if ((g0 & 0xffff) == 0 && g0 > 0 && x->deadline_ns && clock_mono_ns() > x->deadline_ns) {
+			rc = err_set(e, ERR_TIMEOUT, "query timed out after %lld ms (finishing %u groups)",
+				     (long long)x->timeout_ms, gt->n);
+			goto done;
+		}
 		for (int k = 0; k < n; k++) {
 			post[k] = arena_alloc(a, sizeof(Value) * ncols);
 			if (post[k] == NULL) {
@@ -765,21 +809,34 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	for (size_t i = 0; i < nm; i++)
 		arena_init(&x.outs[i].arena, 64 * 1024);
 
-	if (nm == 1)
+	/* an aggregation over more morsels than threads: one task (one
+	 * group table, one expression context) per thread */
+	size_t nt = nm;
+	if (p->is_agg && nm > 1) {
+		int pw = pool_size(pool_default());
+		if (pw < 1)
+			pw = 1;
+		if (nm > (size_t)pw) {
+			x.nworkers = pw;
+			nt = (size_t)pw;
+		}
+	}
+	if (nt == 1)
 		run_task(&x, 0);
-	else if (nm > 1)
-		pool_run(pool_default(), (int)nm, run_task, &x);
+	else if (nt > 1)
+		pool_run(pool_default(), (int)nt, run_task, &x);
 
 	for (size_t i = 0; i < nm; i++) {
 		TaskOut *o = &x.outs[i];
 		rs->stats.num_docs_scanned += o->docs;
 		rs->stats.num_entries_scanned_in_filter += o->filter_entries;
 		if (x.segst)
-			x.segst[x.morsels[i].segi].docs += o->docs;
-		if (o->err.code == ERR_CORRUPT && x.morsels[i].file != NULL && snap->table != NULL)
+			x.segst[x.morsels[i].segi].docs += x.morsels[i].docs;
+		if (o->err.code == ERR_CORRUPT && o->err_morsel >= 0 && x.morsels[o->err_morsel].file != NULL &&
+		    snap->table != NULL)
 			/* a damaged block: this query fails, later ones are
 			 * served from the other segments */
-			table_quarantine(snap->table, x.morsels[i].file, err_msg(&o->err));
+			table_quarantine(snap->table, x.morsels[o->err_morsel].file, err_msg(&o->err));
 		if (o->err.code != 0 && rc == 0) {
 			*e = o->err;
 			rc = o->err.code;
@@ -790,15 +847,17 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 
 	if (p->is_agg) {
 		GroupLimits gl = {x.max_groups, x.deadline_ns, x.timeout_ms};
-		if (groupby_init(&global, p, &gl, e) != 0) {
+		size_t first = 0;
+		/* the first task's table becomes the global one (same group
+		 * order as merging it into an empty table, no copy) */
+		if (nm > 0 && x.outs[0].gt_init && groupby_adopt(&global, &x.outs[0].gt, &gl) == 0) {
+			first = 1;
+		} else if (groupby_init(&global, p, &gl, e) != 0) {
 			rc = e->code;
 			goto out;
 		}
 		have_global = 1;
-		if (p->ngroup == 0) {
-			/* global already has group 0 */
-		}
-		for (size_t i = 0; i < nm; i++)
+		for (size_t i = first; i < nm; i++)
 			if (x.outs[i].gt_init && (rc = groupby_merge(&global, &x.outs[i].gt, e)) != 0)
 				goto out;
 		if ((rc = finish_agg(&x, &global, &post, &rows, &nrows, e)) != 0)
@@ -820,6 +879,12 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 		}
 	}
 	sort_rows(rows, nrows, p, p->nout);
+	if (nrows > 65536 && x.deadline_ns && clock_mono_ns() > x.deadline_ns) {
+		/* a long sort: the limit holds before the result is copied */
+		rc = err_set(e, ERR_TIMEOUT, "query timed out after %lld ms (sorting %zu rows)",
+			     (long long)x.timeout_ms, nrows);
+		goto out;
+	}
 	rs->stats.num_entries_scanned_post_filter = rs->stats.num_docs_scanned * (uint64_t)post_filter_cols(p);
 	mem_budget_set(old);
 	rc = build_result(&x, rows, nrows, lim->max_rows, rs, e);

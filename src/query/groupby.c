@@ -40,8 +40,16 @@
  * Failures: ERR_NOMEM from allocation (exec turns it into ERR_MEM_LIMIT
  * when the budget refused it), ERR_TOO_LARGE past max_groups.
  *
+ * Speed: a string key read from a file dictionary is interned once per
+ * dictionary id (a per-key id -> word array when the dictionary has at
+ * most IDW_MAX entries, else a one-entry cache of the last id, which
+ * serves runs of a sorted column), and a row whose key words equal the
+ * previous row's takes its group without a hash probe.  exec adopts the
+ * first task's table as the global one (groupby_adopt) instead of
+ * merging it into an empty table.
+ *
  * Exports: groupby_init, groupby_free, groupby_update, groupby_merge,
- * groupby_row.
+ * groupby_adopt, groupby_row.
  */
 #include "query/groupby.h"
 #include "base/clock.h"
@@ -51,6 +59,7 @@
 #include <string.h>
 
 #define DIRECT_MAX (1u << 16)
+#define IDW_MAX (1u << 18)
 /* group numbers and hash slots are uint32_t: stay clear of overflow */
 #define GROUPS_MAX (1u << 30)
 /* direct[0 .. DHDR): the dictionary source (a pointer); slots follow */
@@ -79,9 +88,8 @@ nomem(Err *e)
 }
 
 static int
-grow(GroupTable *gt, Err *e)
+grow_to(GroupTable *gt, uint32_t cap, Err *e)
 {
-	uint32_t cap = gt->cap ? gt->cap * 2 : 64;
 	size_t nk = (size_t)(gt->nkeys ? gt->nkeys : 1);
 	uint64_t *k = mem_realloc(gt->keys, sizeof(uint64_t) * cap * nk);
 	if (k == NULL)
@@ -100,6 +108,12 @@ grow(GroupTable *gt, Err *e)
 	}
 	gt->cap = cap;
 	return 0;
+}
+
+static int
+grow(GroupTable *gt, Err *e)
+{
+	return grow_to(gt, gt->cap ? gt->cap * 2 : 64, e);
 }
 
 static int
@@ -170,7 +184,13 @@ groupby_init(GroupTable *gt, const Plan *p, const GroupLimits *lim, Err *e)
 	gt->kenc = mem_calloc((size_t)nk, sizeof(VecEnc));
 	gt->kcol = mem_calloc((size_t)nk, sizeof(MutCol *));
 	gt->states = mem_calloc((size_t)(p->nagg > 0 ? p->nagg : 1), sizeof(char *));
-	if (gt->kenc == NULL || gt->kcol == NULL || gt->states == NULL)
+	gt->idw = mem_calloc((size_t)nk, sizeof(uint64_t *));
+	gt->nidw = mem_calloc((size_t)nk, sizeof(uint32_t));
+	gt->idsrc = mem_calloc((size_t)nk, sizeof(void *));
+	gt->lastid = mem_calloc((size_t)nk, sizeof(uint32_t));
+	gt->lastw = mem_calloc((size_t)nk, sizeof(uint64_t));
+	if (gt->kenc == NULL || gt->kcol == NULL || gt->states == NULL || gt->idw == NULL ||
+	    gt->nidw == NULL || gt->idsrc == NULL || gt->lastid == NULL || gt->lastw == NULL)
 		return nomem(e);
 	for (int k = 0; k < p->ngroup; k++)
 		gt->kenc[k] = type_is_float(p->group[k]->type) ? VEC_F64
@@ -196,6 +216,13 @@ groupby_free(GroupTable *gt)
 	mem_free(gt->knull);
 	mem_free(gt->kenc);
 	mem_free(gt->kcol);
+	for (int k = 0; gt->idw && k < (gt->nkeys > 0 ? gt->nkeys : 1); k++)
+		mem_free(gt->idw[k]);
+	mem_free(gt->idw);
+	mem_free(gt->nidw);
+	mem_free(gt->idsrc);
+	mem_free(gt->lastid);
+	mem_free(gt->lastw);
 	mem_free(gt->ht);
 	mem_free(gt->direct);
 	mem_free(gt->istr);
@@ -257,25 +284,37 @@ tuple_hash(const uint64_t *w, const uint8_t *nl, int nk)
 	return h;
 }
 
+/* (Re)builds the hash index over every group, sized for `want` groups
+ * (at least twice as many slots: a table that grouped through the direct
+ * array, or was adopted, has many groups and no index yet). */
+static int
+ht_build(GroupTable *gt, uint64_t want, Err *e)
+{
+	int nk = gt->nkeys;
+	uint32_t cap = 256;
+	while ((want + 1) * 2 > cap)
+		cap *= 2;
+	uint32_t *t = mem_calloc(cap, sizeof(uint32_t));
+	if (t == NULL)
+		return nomem(e);
+	for (uint32_t g = 0; g < gt->n; g++) {
+		uint32_t j = (uint32_t)tuple_hash(gt->keys + (size_t)g * nk, gt->knull + (size_t)g * nk, nk) & (cap - 1);
+		while (t[j] != 0)
+			j = (j + 1) & (cap - 1);
+		t[j] = g + 1;
+	}
+	mem_free(gt->ht);
+	gt->ht = t;
+	gt->htcap = cap;
+	return 0;
+}
+
 static int
 lookup(GroupTable *gt, const uint64_t *w, const uint8_t *nl, uint32_t *out, Err *e)
 {
 	int nk = gt->nkeys;
-	if ((gt->n + 1) * 2 > gt->htcap) {
-		uint32_t cap = gt->htcap ? gt->htcap * 2 : 256;
-		uint32_t *t = mem_calloc(cap, sizeof(uint32_t));
-		if (t == NULL)
-			return nomem(e);
-		for (uint32_t g = 0; g < gt->n; g++) {
-			uint32_t j = (uint32_t)tuple_hash(gt->keys + (size_t)g * nk, gt->knull + (size_t)g * nk, nk) & (cap - 1);
-			while (t[j] != 0)
-				j = (j + 1) & (cap - 1);
-			t[j] = g + 1;
-		}
-		mem_free(gt->ht);
-		gt->ht = t;
-		gt->htcap = cap;
-	}
+	if ((gt->n + 1) * 2 > gt->htcap && ht_build(gt, gt->n, e) != 0)
+		return ERR_NOMEM;
 	uint32_t j = (uint32_t)tuple_hash(w, nl, nk) & (gt->htcap - 1);
 	for (;;) {
 		uint32_t s = gt->ht[j];
@@ -361,6 +400,54 @@ direct_gidx(GroupTable *gt, const Vec *v, const void *src, const uint16_t *sel, 
 	return 0;
 }
 
+/* Interned word of dictionary id `id` of v (key k), through the key's
+ * id cache. */
+static int
+dict_word(GroupTable *gt, int k, const Vec *v, uint32_t id, uint64_t *w, Err *e)
+{
+	const void *src = exprvec_dict_src(v);
+	if (gt->idsrc[k] != src || src == NULL) {
+		uint32_t n = exprvec_dict_size(v);
+		gt->idsrc[k] = src;
+		gt->lastid[k] = UINT32_MAX;
+		if (src != NULL && n <= IDW_MAX) {
+			if (n > gt->nidw[k]) {
+				mem_free(gt->idw[k]);
+				gt->nidw[k] = 0;
+				if ((gt->idw[k] = mem_alloc(sizeof(uint64_t) * (n ? n : 1))) == NULL)
+					return nomem(e);
+				gt->nidw[k] = n;
+			}
+			memset(gt->idw[k], 0, sizeof(uint64_t) * gt->nidw[k]);
+		} else if (gt->idw[k] != NULL) {
+			mem_free(gt->idw[k]);
+			gt->idw[k] = NULL;
+			gt->nidw[k] = 0;
+		}
+	}
+	if (src != NULL && id < gt->nidw[k] && gt->idw[k][id] != 0) {
+		*w = gt->idw[k][id];
+		return 0;
+	}
+	if (src != NULL && id == gt->lastid[k]) {
+		*w = gt->lastw[k];
+		return 0;
+	}
+	uint32_t len = 0;
+	const char *s = exprvec_dict_get(v, id, &len);
+	const char *in = intern(gt, s ? s : "", s ? len : 0);
+	if (in == NULL)
+		return nomem(e);
+	*w = (uint64_t)(uintptr_t)in;
+	if (src != NULL) {
+		if (id < gt->nidw[k])
+			gt->idw[k][id] = *w;
+		gt->lastid[k] = id;
+		gt->lastw[k] = *w;
+	}
+	return 0;
+}
+
 /* Word of single-value key k at row r. */
 static int
 key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint8_t *nl, Err *e)
@@ -373,27 +460,17 @@ key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint8_t *nl, E
 	case VEC_I64: *w = (uint64_t)v->i[r]; break;
 	case VEC_F64: *w = dbits(v->d[r]); break;
 	case VEC_DICT:
-		if (gt->kenc[k] == VEC_DICT && (const void *)gt->kcol[k] == exprvec_dict_src(v)) {
+		if (gt->kenc[k] == VEC_DICT && (const void *)gt->kcol[k] == exprvec_dict_src(v))
 			*w = v->ids[r];
-		} else {
-			uint32_t len = 0;
-			const char *s = exprvec_dict_get(v, v->ids[r], &len);
-			const char *in = intern(gt, s ? s : "", s ? len : 0);
-			if (in == NULL)
-				return nomem(e);
-			*w = (uint64_t)(uintptr_t)in;
-		}
+		else
+			return dict_word(gt, k, v, v->ids[r], w, e);
 		break;
 	case VEC_STR: {
 		const char *in;
-		if (v->s == NULL && exprvec_has_dict(v)) {
-			/* a file column read as ids only */
-			uint32_t len = 0;
-			const char *s = exprvec_dict_get(v, v->ids[r], &len);
-			in = intern(gt, s ? s : "", s ? len : 0);
-		} else {
-			in = intern(gt, v->s[r], v->slen[r]);
-		}
+		if (v->ids != NULL && exprvec_has_dict(v))
+			/* a file column (maybe read as ids only) */
+			return dict_word(gt, k, v, v->ids[r], w, e);
+		in = intern(gt, v->s[r], v->slen[r]);
 		if (in == NULL)
 			return nomem(e);
 		*w = (uint64_t)(uintptr_t)in;
@@ -532,6 +609,33 @@ agg_update(GroupTable *gt, int a, const uint32_t *gidx, const Vec *arg, const Ve
 	return 0;
 }
 
+/* Key k's words become interned strings instead of ids of the mutable
+ * segment column kcol[k]; the direct array goes, the hash index is
+ * rebuilt over the new words.  Group numbers stay. */
+static int
+rekey_dict(GroupTable *gt, int k, Err *e)
+{
+	size_t nk = (size_t)gt->nkeys;
+	for (uint32_t g = 0; g < gt->n; g++) {
+		size_t i = (size_t)g * nk + (size_t)k;
+		if (gt->knull[i])
+			continue;
+		uint32_t len = 0;
+		const char *s = mutcol_dict_get(gt->kcol[k], (uint32_t)gt->keys[i], &len);
+		const char *in = intern(gt, s ? s : "", s ? len : 0);
+		if (in == NULL)
+			return nomem(e);
+		gt->keys[i] = (uint64_t)(uintptr_t)in;
+	}
+	gt->kenc[k] = VEC_STR;
+	gt->kcol[k] = NULL;
+	if (gt->direct != NULL)
+		drop_direct(gt);
+	/* the hash over the new words; a table with a hash index never
+	 * goes back to the direct array */
+	return ht_build(gt, gt->n, e);
+}
+
 int
 groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel, int nsel, Err *e)
 {
@@ -557,6 +661,12 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 				if (gt->kenc[k] == VEC_DICT && gt->kcol[k] == NULL)
 					gt->kcol[k] = kv[k]->col;
 			}
+			/* rows of another segment (a table fed by several
+			 * morsels): the ids give way to interned strings */
+			if (gt->kenc[k] == VEC_DICT && gt->kcol[k] != NULL &&
+			    (kv[k]->enc != VEC_DICT || kv[k]->col != gt->kcol[k]) &&
+			    (rc = rekey_dict(gt, k, e)) != 0)
+				return rc;
 		}
 		const Vec *v0 = kv[0];
 		const void *src0 = NULL;
@@ -581,15 +691,28 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 			/* switch from direct to hash: lookup indexes existing groups */
 			if (gt->direct != NULL)
 				drop_direct(gt);
-			uint64_t w[64];
-			uint8_t nl[64];
+			uint64_t w[64], pw[64] = {0};
+			uint8_t nl[64], pnl[64] = {0};
+			uint32_t pg = UINT32_MAX;
+			int nk = gt->nkeys;
 			for (int kk = 0; kk < nsel; kk++) {
 				int r = sel ? sel[kk] : kk;
-				for (int k = 0; k < gt->nkeys; k++)
+				int same = pg != UINT32_MAX;
+				for (int k = 0; k < nk; k++) {
 					if ((rc = key_word(gt, k, kv[k], r, &w[k], &nl[k], e)) != 0)
 						return rc;
+					same &= w[k] == pw[k] && nl[k] == pnl[k];
+				}
+				if (same) {
+					/* a run of one key (a sorted column): no probe */
+					gt->gidx[r] = pg;
+					continue;
+				}
 				if ((rc = lookup(gt, w, nl, &gt->gidx[r], e)) != 0)
 					return rc;
+				pg = gt->gidx[r];
+				memcpy(pw, w, sizeof(uint64_t) * (size_t)nk);
+				memcpy(pnl, nl, (size_t)nk);
 			}
 		}
 		gidx = gt->gidx;
@@ -678,8 +801,24 @@ groupby_merge(GroupTable *dst, GroupTable *src, Err *e)
 	uint64_t w[64];
 	uint8_t nl[64];
 	int rc;
+	/* room for every group of src at once (at most twice what is
+	 * needed, as doubling gives): no copy per doubling, one rehash */
+	uint64_t want = (uint64_t)dst->n + src->n;
+	if (dst->max_groups && want > dst->max_groups + 1)
+		want = dst->max_groups + 1;
+	if (nk > 0 && src->n > 1024 && want < GROUPS_MAX) {
+		uint32_t cap = dst->cap ? dst->cap : 64;
+		while (cap < want)
+			cap *= 2;
+		if (cap > dst->cap && (rc = grow_to(dst, cap, e)) != 0)
+			return rc;
+		if ((want + 1) * 2 > dst->htcap && (rc = ht_build(dst, want, e)) != 0)
+			return rc;
+	}
 	for (uint32_t g = 0; g < src->n; g++) {
 		uint32_t dg = 0;
+		if ((g & 0xffff) == 0xffff && late(dst))
+			return timed_out(dst, e);
 		if (nk > 0) {
 			for (int k = 0; k < nk; k++) {
 				Value v;
@@ -707,6 +846,26 @@ groupby_merge(GroupTable *dst, GroupTable *src, Err *e)
 				     src->states[a] + (size_t)g * f->state_size) != 0)
 				return nomem(e);
 		}
+	}
+	return 0;
+}
+
+int
+groupby_adopt(GroupTable *dst, GroupTable *src, const GroupLimits *lim)
+{
+	for (int k = 0; k < src->nkeys; k++)
+		if (src->kenc[k] == VEC_DICT)
+			return 1;
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+	src->p = dst->p;
+	arena_init(&src->arena, 1024);
+	if (dst->direct != NULL)
+		drop_direct(dst);
+	if (lim != NULL) {
+		dst->max_groups = lim->max_groups;
+		dst->deadline_ns = lim->deadline_ns;
+		dst->timeout_ms = lim->timeout_ms;
 	}
 	return 0;
 }

@@ -37,6 +37,14 @@ typedef struct GroupTable {
 	uint32_t mvoff[EXPR_BATCH], mvcnt[EXPR_BATCH];
 	uint32_t *mvg, nmvg, mvgcap;
 	uint16_t sel2[EXPR_BATCH];
+	/* per key: the word of each dictionary id of the source idsrc
+	 * (interned strings of a file dictionary; 0 = not yet), when that
+	 * dictionary is small enough, else the last id's word alone */
+	uint64_t **idw;
+	uint32_t *nidw;
+	const void **idsrc;
+	uint32_t *lastid;
+	uint64_t *lastw;
 	const char **istr;	/* interned strings (records: u32 len, bytes) */
 	uint32_t nistr, istrcap;
 	Arena arena;
@@ -60,6 +68,12 @@ int groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *
 /* Merges src into dst (dst's strings are copied); src's states are
  * consumed (destroyed). */
 int groupby_merge(GroupTable *dst, GroupTable *src, Err *e);
+/* Makes dst (not initialized) the table src was, without a copy, when
+ * src's key words do not depend on a segment (no mutable-segment
+ * dictionary ids); src is left empty (groupby_free-able).  The groups
+ * keep their numbers: as merging src into an empty table would.  1 (and
+ * nothing done) when src cannot be adopted. */
+int groupby_adopt(GroupTable *dst, GroupTable *src, const GroupLimits *lim);
 /* Group g as a post-batch row: keys then finalized aggregates (strings
  * borrowed from gt). */
 void groupby_row(const GroupTable *gt, uint32_t g, Value *row);

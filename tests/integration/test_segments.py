@@ -3,6 +3,7 @@ threshold and by forceCommit, identical answers before and after, restart
 from segment files, kill -9 during seals and manifest updates, damaged
 segment files quarantined while the rest is served, and retention."""
 import glob
+import math
 import os
 import random
 import time
@@ -69,6 +70,16 @@ def states(srv, table):
 			"GROUP BY state ORDER BY state" % table)
 
 
+def same(a, b):
+	"""Equal answers; floating sums may differ in the last bits, as the
+	order in which parallel tasks add them is not fixed."""
+	if isinstance(a, float) and isinstance(b, float):
+		return math.isclose(a, b, rel_tol=1e-12)
+	if isinstance(a, list) and isinstance(b, list):
+		return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+	return a == b
+
+
 def test_threshold_seal_restart_same_answers(make_server):
 	srv = make_server()
 	srv.add_schema(EV)
@@ -95,7 +106,7 @@ def test_threshold_seal_restart_same_answers(make_server):
 	assert r.json()["forceCommitStatus"] == "SUCCESS"
 	st = {s: rows for s, _, rows in states(srv, "ev")}
 	assert st.get("SEALED") == 5000 and st.get("MUTABLE", 0) == 0, st
-	assert answers(srv) == before
+	assert same(answers(srv), before)
 	# the logs the seals cover are gone
 	pdir = os.path.join(srv.data_dir, "tables", "ev", "p0")
 	assert len(glob.glob(pdir + "/wal-*.log")) == 1
@@ -103,7 +114,7 @@ def test_threshold_seal_restart_same_answers(make_server):
 	assert len(segs) >= 4
 	# restart: the files are mapped, the answers are the same
 	srv.restart()
-	assert answers(srv) == before
+	assert same(answers(srv), before)
 	assert {s for s, _, _ in states(srv, "ev")} == {"SEALED", "MUTABLE"}
 	# segment list in Pinot's shape
 	r = srv.get("/segments/ev")
@@ -278,10 +289,10 @@ def test_damaged_manifest_rebuilt(make_server):
 	man = os.path.join(srv.data_dir, "tables", "ev", "p0", "MANIFEST")
 	flip(man, 30, rnd)
 	srv.start()
-	assert answers(srv) == before
+	assert same(answers(srv), before)
 	assert os.path.exists(man + ".damaged")
 	srv.restart()
-	assert answers(srv) == before
+	assert same(answers(srv), before)
 
 
 def test_queries_during_seals_see_rows_once(make_server):
@@ -353,7 +364,7 @@ def test_indexes_listed_and_used(make_server):
 	srv.ingest("ev", ndjson(ev_rows(0, 3000, rnd)))
 	before = answers(srv)
 	assert srv.post("/tables/ev/forceCommit").status_code == 200
-	assert answers(srv) == before
+	assert same(answers(srv), before)
 	ix = srv.scalar("SELECT indexes FROM sys.segments WHERE tableName = 'ev' AND state = 'SEALED'")
 	for want in ("market:sorted", "status:inverted", "tags:inverted", "qty:range", "order_id:bloom"):
 		assert want in ix, ix
