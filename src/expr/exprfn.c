@@ -11,8 +11,8 @@
  * and underscores ignored: regexpLike finds regexp_like).  Tables are
  * constant and shared by every thread.
  *
- * Exports: exprfn_find, exprfn_exists, exprfn_interval_parse, exprfn_str,
- * exprfn_fail.
+ * Exports: exprfn_find, exprfn_name_eq, exprfn_exists, exprfn_interval_parse,
+ * exprfn_str, exprfn_fail.
  */
 #include "expr/exprfn.h"
 
@@ -28,8 +28,8 @@ static const ExprFn *const tables[] = {fnstr_table, fnmath_table, fntime_table, 
 
 /* Pinot's canonical form of a function name: lowercase without
  * underscores (regexp_like = regexpLike = REGEXP_LIKE). */
-static int
-canon_eq(const char *a, const char *b)
+int
+exprfn_name_eq(const char *a, const char *b)
 {
 	for (;;) {
 		while (*a == '_')
@@ -52,7 +52,7 @@ find_run(const char *name, int canon, int *n)
 {
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const ExprFn *f = tables[t]; f->name; f++)
-			if (canon ? canon_eq(f->name, name) : strcmp(f->name, name) == 0) {
+			if (canon ? exprfn_name_eq(f->name, name) : strcmp(f->name, name) == 0) {
 				int k = 0;
 				while (f[k].name && strcmp(f[k].name, f->name) == 0)
 					k++;

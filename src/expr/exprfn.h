@@ -70,6 +70,9 @@ typedef struct ExprFn {
 
 /* Entries named name (lowercase), in table order; *n receives their count. */
 const ExprFn *exprfn_find(const char *name, int *n);
+/* 1 if a and b are the same function name as Pinot canonicalizes them:
+ * case and underscores ignored (regexp_like = regexpLike). */
+int exprfn_name_eq(const char *a, const char *b);
 /* 1 if name is a known scalar function (any arity). */
 int exprfn_exists(const char *name);
 /* Parses a PostgreSQL interval literal ('1 hour', '2 days 03:00:00',

@@ -74,6 +74,7 @@
  * agg_funnel_config.
  */
 #include "query/agg.h"
+#include "expr/exprfn.h"
 
 #include <stddef.h>
 #include "base/hash.h"
@@ -2630,24 +2631,6 @@ static const struct {
 	{"distinctcountsmarthll", AGG_SMART_HLL},
 };
 
-/* Equal as Pinot canonicalizes function names: case and underscores
- * ignored (percentile_tdigest = percentileTDigest). */
-static int
-canon_eq(const char *a, const char *b)
-{
-	for (;;) {
-		while (*a == '_')
-			a++;
-		while (*b == '_')
-			b++;
-		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-			return 0;
-		if (*a == '\0')
-			return 1;
-		a++;
-		b++;
-	}
-}
 
 int
 agg_lookup(const char *name, int distinct, AggKind *out)
@@ -2662,7 +2645,7 @@ agg_lookup(const char *name, int distinct, AggKind *out)
 			return 0;
 		}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (canon_eq(name, names[i].name)) {
+		if (exprfn_name_eq(name, names[i].name)) {
 			*out = names[i].kind;
 			return 0;
 		}
@@ -2675,11 +2658,11 @@ agg_lookup_args(const char *name, int distinct, int nargs, AggKind *out)
 	static const struct { const char *name; AggKind kind; } bits[] = {
 		{"bit_and", AGG_BIT_AND}, {"bit_or", AGG_BIT_OR}, {"bit_xor", AGG_BIT_XOR},
 	};
-	if (nargs >= 2 && canon_eq(name, "funnelcount")) {
+	if (nargs >= 2 && exprfn_name_eq(name, "funnelcount")) {
 		*out = AGG_FUNNEL_COUNT;
 		return 0;
 	}
-	if (nargs >= 4 && canon_eq(name, "funnelmaxstep")) {
+	if (nargs >= 4 && exprfn_name_eq(name, "funnelmaxstep")) {
 		*out = AGG_FUNNEL_MAX_STEP;
 		return 0;
 	}
