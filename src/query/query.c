@@ -494,6 +494,37 @@ static int run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *
  * row --, EXISTS (...) by TRUE/FALSE, a scalar subquery by its one value
  * (NULL without rows; more than one row is an error).  Subqueries are
  * uncorrelated: a reference to an outer column fails to bind inside. */
+static ResultSet *
+new_result(Err *e)
+{
+	ResultSet *r = mem_calloc(1, sizeof(ResultSet));
+	if (r == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	arena_init(&r->arena, 16 * 1024);
+	return r;
+}
+
+/* Runs a statement inside another (a subquery, derived table, join
+ * input, UNION branch, window input) into *out (the caller frees it, also
+ * on failure): Pinot's dialect without its implicit LIMIT when pl is set,
+ * no cut at the row ceiling -- more rows than that is ERR_TOO_LARGE
+ * naming `what`. */
+static int
+run_inner(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a, const char *what,
+	  ResultSet **out, Err *e)
+{
+	if ((*out = new_result(e)) == NULL)
+		return ERR_NOMEM;
+	ExecLimits il = *lim;
+	il.max_rows = 0;
+	int rc = run_ast(c, q, pl ? 2 : 0, &il, depth + 1, a, *out, e);
+	if (rc == 0 && (*out)->partial)
+		rc = err_set(e, ERR_TOO_LARGE, "%s has more rows than the server's row ceiling", what);
+	return rc;
+}
+
 /* ---- correlated EXISTS ---------------------------------------------------- */
 
 typedef struct Scope {
@@ -686,17 +717,11 @@ resolve_sublinks(Catalog *c, Ast *n, Arena *a, const ExecLimits *lim, int depth,
 		if (d == 1)
 			return resolve_sublinks(c, n, a, lim, depth, e);
 	}
-	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
-	if (in == NULL)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	arena_init(&in->arena, 16 * 1024);
-	ExecLimits il = *lim;
-	il.max_rows = 0;
-	int rc = run_ast(c, n->sub, 0, &il, depth + 1, a, in, e);
+	ResultSet *in;
+	char what[64];
+	snprintf(what, sizeof(what), "the subquery at position %d", n->pos);
+	int rc = run_inner(c, n->sub, 0, lim, depth, a, what, &in, e);
 	int exists = n->nargs == 0 && n->ilike;
-	if (rc == 0 && in->partial)
-		rc = err_set(e, ERR_TOO_LARGE, "a subquery at position %d has more rows than the server's row ceiling",
-			     n->pos);
 	if (rc == 0 && !exists && in->ncols != 1)
 		rc = err_set(e, ERR_SQL_PARSE, "subquery at position %d must return only one column", n->pos);
 	if (rc == 0 && n->nargs == 0 && !exists && in->nrows > 1)
@@ -845,16 +870,8 @@ run_windowed(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth,
 	int rc = winplan_split(q, a, &wp, e);
 	if (rc != 0)
 		return rc;
-	ResultSet *in = mem_calloc(1, sizeof(ResultSet));
-	if (in == NULL)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	arena_init(&in->arena, 16 * 1024);
-	ExecLimits il = *lim;
-	il.max_rows = 0;
-	ResultSet *x = NULL;
-	rc = run_ast(c, wp.inner, pl ? 2 : 0, &il, depth + 1, a, in, e);
-	if (rc == 0 && in->partial)
-		rc = err_set(e, ERR_TOO_LARGE, "the rows under the window functions exceed the server's row ceiling");
+	ResultSet *in, *x = NULL;
+	rc = run_inner(c, wp.inner, pl, lim, depth, a, "the statement under the window functions", &in, e);
 	if (rc == 0)
 		rc = winplan_apply(&wp, in, a, &x, e);
 	if (rc == 0)
@@ -1016,18 +1033,6 @@ item_columns(Catalog *c, const AstFrom *f, Arena *a, JoinInput *in, Err *e)
 	return rc;
 }
 
-static ResultSet *
-new_result(Err *e)
-{
-	ResultSet *r = mem_calloc(1, sizeof(ResultSet));
-	if (r == NULL) {
-		err_set(e, ERR_NOMEM, "out of memory");
-		return NULL;
-	}
-	arena_init(&r->arena, 16 * 1024);
-	return r;
-}
-
 /* An outer join step whose ON is more than keys: the inner join's pairs
  * (with their row numbers) are filtered by the plan's residual statement,
  * then join_from_pairs adds the rows without a pair. */
@@ -1079,19 +1084,15 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 		mem_free(rows);
 		return err_set(e, ERR_NOMEM, "out of memory");
 	}
-	ExecLimits il = *lim;
-	il.max_rows = 0;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		const AstFrom *f = &q->from[i];
 		if (f->sub == NULL) {
 			rc = item_columns(c, f, a, &in[i], e);
 			continue;
 		}
-		if ((rows[i] = new_result(e)) == NULL)
-			rc = ERR_NOMEM;
-		else if ((rc = run_ast(c, f->sub, pl ? 2 : 0, &il, depth + 1, a, rows[i], e)) == 0 && rows[i]->partial)
-			rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling", f->alias);
-		if (rc != 0)
+		char what[300];
+		snprintf(what, sizeof(what), "subquery %s", f->alias);
+		if ((rc = run_inner(c, f->sub, pl, lim, depth, a, what, &rows[i], e)) != 0)
 			break;
 		const char **names = arena_calloc(a, sizeof(char *) * (size_t)(rows[i]->ncols + 1));
 		if (names == NULL) {
@@ -1108,11 +1109,9 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 	for (int i = 0; rc == 0 && i < n; i++) {
 		if (jp.scans[i] == NULL)
 			continue;
-		if ((rows[i] = new_result(e)) == NULL)
-			rc = ERR_NOMEM;
-		else if ((rc = run_ast(c, jp.scans[i], pl ? 2 : 0, &il, depth + 1, a, rows[i], e)) == 0 && rows[i]->partial)
-			rc = err_set(e, ERR_TOO_LARGE, "table %s has more matching rows than the server's row ceiling",
-				     q->from[i].alias);
+		char what[300];
+		snprintf(what, sizeof(what), "join input %s", q->from[i].alias);
+		rc = run_inner(c, jp.scans[i], pl, lim, depth, a, what, &rows[i], e);
 	}
 	int64_t deadline = lim->timeout_ms > 0 ? clock_mono_ns() + lim->timeout_ms * 1000000 : 0;
 	for (int i = 1; rc == 0 && i < n; i++) {
@@ -1165,21 +1164,13 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 	ResultSet **ins = mem_calloc((size_t)nin, sizeof(ResultSet *));
 	if (ins == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	/* inner statements: no implicit LIMIT, no row ceiling cut */
-	ExecLimits il = *lim;
-	il.max_rows = 0;
 	rc = 0;
 	for (int i = 0; rc == 0 && i < nin; i++) {
-		if ((ins[i] = mem_calloc(1, sizeof(ResultSet))) == NULL) {
-			rc = err_set(e, ERR_NOMEM, "out of memory");
-			break;
-		}
-		arena_init(&ins[i]->arena, 16 * 1024);
 		AstSelect *sub = q->nbranch > 0 ? q->branches[i] : q->from_sub;
-		rc = run_ast(c, sub, pl ? 2 : 0, &il, depth + 1, sa, ins[i], e);
-		if (rc == 0 && ins[i]->partial)
-			rc = err_set(e, ERR_TOO_LARGE, "subquery %s has more rows than the server's row ceiling",
-				     q->nbranch > 0 ? "of UNION" : q->from_alias);
+		char what[300];
+		snprintf(what, sizeof(what), q->nbranch > 0 ? "a branch of the set operation" : "subquery %s",
+			 q->from_alias);
+		rc = run_inner(c, sub, pl, lim, depth, sa, what, &ins[i], e);
 	}
 	if (rc == 0) {
 		if (q->nbranch > 0) {
