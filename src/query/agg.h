@@ -51,17 +51,33 @@ typedef enum AggKind {
 	/* PostgreSQL's bit_and / bit_or / bit_xor of integers (found by
 	 * agg_lookup_args only: Pinot's bit_and(a, b) is a scalar) */
 	AGG_BIT_AND, AGG_BIT_OR, AGG_BIT_XOR,
-	/* Pinot's FUNNELCOUNT(STEPS(c1, ...), CORRELATE_BY(id)): setparam
-	 * takes the step count, agg_update_funnel the rows; the result is a
-	 * LONG multi-value (agg_result_mv) */
+	/* Pinot's FUNNELCOUNT(STEPS(c1, ...), CORRELATE_BY(id)): the value is
+	 * the id, the key (agg_update2) a bit mask of the steps the row
+	 * matched; setparam takes the step count; the result is a LONG
+	 * multi-value (agg_result_mv) */
 	AGG_FUNNEL_COUNT,
-	/* Pinot's FUNNELMAXSTEP(ts, window, n, step1, ..., stepn): the most
-	 * steps reached in order within the window (LONG); configured by
-	 * agg_funnel_config, updated by agg_update_funnel_steps */
-	AGG_FUNNEL_MAX_STEP
+	/* Pinot's FUNNELMAXSTEP(ts, window, n, step1, ..., stepn[, mode...]):
+	 * the most steps reached in order within the window (INT).  The
+	 * value is the time, the key the index of the first step the row
+	 * matched (-1: none); setparam takes the step count, agg_plan_init
+	 * (or agg_funnel_config) the window and modes */
+	AGG_FUNNEL_MAX_STEP,
+	/* ... the same, as an INT multi-value of n flags: 1 for the steps
+	 * reached */
+	AGG_FUNNEL_MATCH_STEP,
+	/* ... the same: how many times all n steps were completed (INT) */
+	AGG_FUNNEL_COMPLETE_COUNT
 } AggKind;
 
-#define AGG_FUNNEL_MAX 32	/* steps of a FUNNELCOUNT */
+#define AGG_FUNNEL_MAX 32	/* steps of a funnel aggregate */
+
+/* Pinot's modes of FUNNELMAXSTEP & co (bits of PlanAgg.funnel_modes) */
+#define AGG_FUNNEL_STRICT_DEDUPLICATION 1
+#define AGG_FUNNEL_STRICT_ORDER 2
+#define AGG_FUNNEL_STRICT_INCREASE 4
+#define AGG_FUNNEL_KEEP_ALL 8
+
+struct PlanAgg;
 
 typedef struct AggFunc {
 	AggKind kind;
@@ -107,31 +123,47 @@ int agg_const_arg(AggKind k, const char *fname, int i, const Value *v, double *p
  * aggregate does not accept t. */
 int agg_result_type(AggKind k, WbType t, WbType *out, Err *e);
 /* 1 for the aggregates whose result is a multi-value of the result
- * type (FUNNELCOUNT); finalize points it into the state (valid until
- * destroy: copy it before). */
+ * type (FUNNELCOUNT, FUNNELMATCHSTEP); finalize points it into the
+ * state or into constant storage (valid until destroy: copy it
+ * before). */
 int agg_result_mv(AggKind k);
-/* Vectorized update of FUNNELCOUNT: corr the CORRELATE_BY values (any
- * single-value type, NULL skipped), steps[0..nsteps) the step
- * conditions (BOOLEAN vectors; NULL = not matched).  nsteps must equal
- * the count given to setparam.  ERR_NOMEM, ERR_TYPE possible. */
+/* 1 for the funnel aggregates (FUNNELCOUNT, FUNNELMAXSTEP,
+ * FUNNELMATCHSTEP, FUNNELCOMPLETECOUNT): the binder builds their key
+ * (PlanAgg.arg2) from the steps; agg_update2 updates them. */
+int agg_is_funnel(AggKind k);
+/* Gives a new state st of aggregate pa (right after init and setparam)
+ * what the plan says beyond the parameter: FUNNELMAXSTEP & co's window,
+ * modes and maximum step duration.  Nothing for the other aggregates.
+ * Borrows pa. */
+void agg_plan_init(const struct PlanAgg *pa, void *st);
+/* Vectorized update of FUNNELCOUNT from the step conditions themselves:
+ * corr the CORRELATE_BY values (any single-value type, NULL skipped),
+ * steps[0..nsteps) the step conditions (BOOLEAN vectors; NULL = not
+ * matched).  nsteps must equal the count given to setparam
+ * (ERR_INTERNAL otherwise).  ERR_NOMEM, ERR_TYPE possible. */
 int agg_update_funnel(char *states, const uint32_t *gidx, const Vec *corr, const Vec *const *steps, int nsteps,
 		      const uint16_t *sel, int nsel);
-/* Vectorized update of FUNNELMAXSTEP: ts the time (integer or
- * TIMESTAMP; NULL rows skipped), steps the step conditions as for
- * agg_update_funnel.  ERR_NOMEM, ERR_TYPE possible. */
+/* Vectorized update of FUNNELMAXSTEP & co from the step conditions: ts
+ * the time (integer or TIMESTAMP; NULL rows skipped), steps as for
+ * agg_update_funnel; a row is an event of the first step it matches.
+ * ERR_NOMEM, ERR_TYPE, ERR_INTERNAL (not configured) possible. */
 int agg_update_funnel_steps(char *states, const uint32_t *gidx, const Vec *ts, const Vec *const *steps,
 			    int nsteps, const uint16_t *sel, int nsel);
-/* Gives a FUNNELCOUNT / FUNNELMAXSTEP state (right after init) its step
- * count (1..AGG_FUNNEL_MAX) and, for FUNNELMAXSTEP, the window (in the
- * time argument's units, > 0). */
+/* Gives a FUNNELCOUNT / FUNNELMAXSTEP & co state (right after init) its
+ * step count (1..AGG_FUNNEL_MAX) and, for the windowed ones, the window
+ * (in the time argument's units, > 0), no mode. */
 void agg_funnel_config(AggKind k, void *st, int nsteps, int64_t window);
 /* 1 for the aggregates whose argument must be a multi-value column. */
 int agg_is_mv(AggKind k);
 /* 1 for the (value, key) aggregates: ARG_MAX, ARG_MIN, LASTWITHTIME,
- * FIRSTWITHTIME; their update is agg_update2 (AggFunc.update fails). */
+ * FIRSTWITHTIME; their update is agg_update2 (AggFunc.update fails), as
+ * the funnel aggregates' (agg_is_funnel). */
 int agg_is_two_arg(AggKind k);
 /* Vectorized update of a (value, key) aggregate; key is an integer or
- * floating vector (ERR_TYPE otherwise), ERR_NOMEM possible. */
+ * floating vector (ERR_TYPE otherwise), ERR_NOMEM possible.  Also the
+ * funnel aggregates': value = CORRELATE_BY id or time, key = their
+ * step mask / step index (integers), ERR_INTERNAL when a windowed
+ * funnel's state was not configured (agg_plan_init). */
 int agg_update2(AggKind k, char *states, const uint32_t *gidx, const Vec *value, const Vec *key,
 		const uint16_t *sel, int nsel);
 

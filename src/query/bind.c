@@ -24,6 +24,13 @@
  * "percentile(x, 80.0)", "cast(x,'BIGINT')"), DOUBLE MOD, IEEE sqrt/ln
  * (NaN, -Infinity) and SUBSTR with a 0-based begin and exclusive end.
  *
+ * Funnel aggregates (FUNNELCOUNT(STEPS(...), CORRELATE_BY(id)[,
+ * SETTINGS(...)]), FUNNELMAXSTEP / FUNNELMATCHSTEP /
+ * FUNNELCOMPLETECOUNT(ts, window, n, step1, ...[, mode...])) become
+ * (value, key) aggregates: the key is built from the step conditions (a
+ * bit mask of the steps matched, or the first step matched), the
+ * window and modes go into the PlanAgg (see agg.h).
+ *
  * Everything built lives in the plan's arena; the AST is only read.
  * Errors carry the position of the offending node in Err.pos and in the
  * message ("Unknown column 'x' at position 8").
@@ -991,6 +998,320 @@ pinot_agg_out(B *b, const PlanAgg *ag, Expr *e, Expr **out)
 	return 0;
 }
 
+/* ---- funnel aggregates ---------------------------------------------------- */
+
+/* Binds argument n of an aggregate call (aggregates inside not allowed). */
+static int
+bind_agg_arg(B *b, const Ast *n, Expr **out)
+{
+	b->in_agg = 1;
+	b->agg_ctx = 0;
+	int rc = bind_expr(b, n, out);
+	b->in_agg = 0;
+	b->agg_ctx = 1;
+	return rc;
+}
+
+static const char *
+funnel_name(AggKind k)
+{
+	switch (k) {
+	case AGG_FUNNEL_COUNT: return "FUNNELCOUNT";
+	case AGG_FUNNEL_MAX_STEP: return "FUNNELMAXSTEP";
+	case AGG_FUNNEL_MATCH_STEP: return "FUNNELMATCHSTEP";
+	default: return "FUNNELCOMPLETECOUNT";
+	}
+}
+
+/* Binds the step conditions steps[0..ns) of funnel fname into out[]. */
+static int
+bind_steps(B *b, const char *fname, Ast *const *steps, int ns, Expr **out)
+{
+	for (int j = 0; j < ns; j++) {
+		int rc = bind_agg_arg(b, steps[j], &out[j]);
+		if (rc != 0)
+			return rc;
+		if (out[j]->mv || (out[j]->type != TYPE_BOOLEAN && out[j]->type != TYPE_NULL))
+			return fail(b, ERR_TYPE, steps[j]->pos, "step %d of %s must be a BOOLEAN condition, not %s%s",
+				    j + 1, fname, out[j]->mv ? "a multi-value " : "", type_name(out[j]->type));
+	}
+	return 0;
+}
+
+/* CASE WHEN c THEN v ELSE other END, all typed t. */
+static Expr *
+case_when(B *b, Expr *c, WbType t, int64_t v, int64_t other, int pos)
+{
+	Expr *e = mkexpr(b, EXPR_CASE, t, 3, pos);
+	if (e == NULL || (e->args[1] = expr_const(b->a, value_int(t, v))) == NULL ||
+	    (e->args[2] = expr_const(b->a, value_int(t, other))) == NULL)
+		return NULL;
+	e->args[0] = c;
+	return e;
+}
+
+/* Integer constant argument n (a number, or a string holding one, as
+ * Pinot's literals allow) in [lo, hi]; *ok = 0 when it is none. */
+static int64_t
+int_const(const Ast *n, int64_t lo, int64_t hi, int *ok)
+{
+	*ok = 0;
+	if (n->kind != AST_CONST || n->val.null)
+		return 0;
+	int64_t x;
+	if (type_is_integer((WbType)n->val.type) && n->val.type != TYPE_BOOLEAN &&
+	    n->val.type != TYPE_TIMESTAMP) {
+		x = n->val.u.i;
+	} else if (type_is_var((WbType)n->val.type) && n->val.n > 0 && n->val.n < 24) {
+		char buf[24], *end;
+		memcpy(buf, n->val.u.s, n->val.n);
+		buf[n->val.n] = '\0';
+		long long v = strtoll(buf, &end, 10);
+		if (*end != '\0')
+			return 0;
+		x = v;
+	} else {
+		return 0;
+	}
+	*ok = x >= lo && x <= hi;
+	return x;
+}
+
+/* Checks one SETTINGS(...) entry of FUNNELCOUNT: Pinot's strategies
+ * (set, bitmap, partitioned, sorted, theta_sketch, each also as
+ * name=value) and nominalEntries=N.  Waybill counts exactly whatever
+ * the strategy, so they change nothing. */
+static int
+funnel_setting(B *b, const Ast *n)
+{
+	static const char *const names[] = {"set", "bitmap", "partitioned", "sorted", "theta_sketch",
+					    "nominalentries"};
+	char s[64];
+	size_t len = 0;
+	if (n->kind != AST_CONST || n->val.null || !type_is_var((WbType)n->val.type))
+		return fail(b, ERR_TYPE, n->pos, "FUNNELCOUNT SETTINGS take string constants like 'set'");
+	for (uint32_t i = 0; i < n->val.n && len < sizeof(s) - 1; i++)
+		if (!isspace((unsigned char)n->val.u.s[i]))
+			s[len++] = (char)tolower((unsigned char)n->val.u.s[i]);
+	s[len] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t nl = strlen(names[i]);
+		if (strncmp(s, names[i], nl) != 0 || (s[nl] != '\0' && s[nl] != '='))
+			continue;
+		if (i == 5) {
+			char *end;
+			long long x = s[nl] == '=' ? strtoll(s + nl + 1, &end, 10) : 0;
+			if (s[nl] != '=' || *end != '\0' || s[nl + 1] == '\0' || x <= 0 || x > INT32_MAX)
+				return fail(b, ERR_TYPE, n->pos,
+					    "FUNNELCOUNT setting nominalEntries needs a positive integer, not '%.*s'",
+					    (int)n->val.n, n->val.u.s);
+		}
+		return 0;
+	}
+	return fail(b, ERR_TYPE, n->pos,
+		    "Invalid FUNNELCOUNT SETTINGS: '%.*s' (set, bitmap, partitioned, sorted, theta_sketch, "
+		    "nominalEntries=N)",
+		    (int)n->val.n, n->val.u.s);
+}
+
+/* FUNNELCOUNT(STEPS(c1, ..., cn), CORRELATE_BY(id)[, SETTINGS('...', ...)])
+ * in any order: arg = id, arg2 = the mask sum of CASE WHEN cj THEN 2^j
+ * ELSE 0 END, param = n. */
+static int
+bind_funnel_count(B *b, const Ast *n, PlanAgg *ag)
+{
+	const Ast *steps = NULL, *corr = NULL, *settings = NULL;
+	int rc;
+	if (n->star || n->nargs == 0)
+		return fail(b, ERR_FUNC_MISSING, n->pos,
+			    "FUNNELCOUNT takes STEPS(condition, ...), CORRELATE_BY(column) and optionally "
+			    "SETTINGS('...')");
+	for (int i = 0; i < n->nargs; i++) {
+		const Ast *a = n->args[i];
+		const Ast **slot = NULL;
+		if (a->kind == AST_FUNC && a->over == NULL && a->filter == NULL && !a->distinct) {
+			if (exprfn_name_eq(a->name, "steps"))
+				slot = &steps;
+			else if (exprfn_name_eq(a->name, "correlate_by") || exprfn_name_eq(a->name, "correlated_by"))
+				slot = &corr;
+			else if (exprfn_name_eq(a->name, "settings"))
+				slot = &settings;
+		}
+		if (slot == NULL)
+			return fail(b, ERR_FUNC_MISSING, a->pos,
+				    "Invalid FUNNELCOUNT option: argument %d must be STEPS(...), CORRELATE_BY(...) "
+				    "or SETTINGS(...)",
+				    i + 1);
+		if (*slot != NULL)
+			return fail(b, ERR_FUNC_MISSING, a->pos, "FUNNELCOUNT takes one %s(...)", a->name);
+		if (a->star)
+			return fail(b, ERR_FUNC_MISSING, a->pos, "%s(*) is not valid in FUNNELCOUNT", a->name);
+		*slot = a;
+	}
+	if (steps == NULL || steps->nargs == 0)
+		return fail(b, ERR_FUNC_MISSING, steps ? steps->pos : n->pos,
+			    "FUNNELCOUNT requires STEPS(condition, ...) with at least one step");
+	if (corr == NULL || corr->nargs == 0)
+		return fail(b, ERR_FUNC_MISSING, corr ? corr->pos : n->pos,
+			    "FUNNELCOUNT requires CORRELATE_BY(column)");
+	if (corr->nargs > 1)
+		return fail(b, ERR_UNSUPPORTED, corr->args[1]->pos,
+			    "FUNNELCOUNT correlates by one column only (CORRELATE_BY(column))");
+	if (steps->nargs > AGG_FUNNEL_MAX)
+		return fail(b, ERR_UNSUPPORTED, steps->args[AGG_FUNNEL_MAX]->pos,
+			    "FUNNELCOUNT takes at most %d steps, not %d", AGG_FUNNEL_MAX, steps->nargs);
+	for (int i = 0; settings != NULL && i < settings->nargs; i++)
+		if ((rc = funnel_setting(b, settings->args[i])) != 0)
+			return rc;
+	if ((rc = bind_agg_arg(b, corr->args[0], &ag->arg)) != 0)
+		return rc;
+	if (ag->arg->mv)
+		return fail(b, ERR_UNSUPPORTED, corr->args[0]->pos,
+			    "FUNNELCOUNT cannot correlate by a multi-value column");
+	Expr *conds[AGG_FUNNEL_MAX];
+	int ns = steps->nargs;
+	if ((rc = bind_steps(b, "FUNNELCOUNT", steps->args, ns, conds)) != 0)
+		return rc;
+	Expr *mask = NULL;
+	for (int j = 0; j < ns; j++) {
+		Expr *c = case_when(b, conds[j], TYPE_LONG, INT64_C(1) << j, 0, steps->args[j]->pos);
+		if (c == NULL)
+			return nomem(b);
+		if (mask == NULL) {
+			mask = c;
+			continue;
+		}
+		Expr *sum = mkexpr(b, EXPR_ARITH, TYPE_LONG, 2, steps->pos);
+		if (sum == NULL)
+			return nomem(b);
+		sum->op = EXPR_OP_ADD;
+		sum->args[0] = mask;
+		sum->args[1] = c;
+		mask = sum;
+	}
+	ag->arg2 = mask;
+	ag->nsteps = ns;
+	ag->param = ns;
+	return 0;
+}
+
+/* One mode argument of FUNNELMAXSTEP & co (Pinot's extra arguments):
+ * a mode name, 'mode=A,B' or 'maxStepDuration=N' (any case). */
+static int
+funnel_mode(B *b, const char *fname, const Ast *n, int i, PlanAgg *ag)
+{
+	static const char *const modes[] = {"STRICT_DEDUPLICATION", "STRICT_ORDER", "STRICT_INCREASE", "KEEP_ALL"};
+	char s[128];
+	if (n->kind != AST_CONST || n->val.null || !type_is_var((WbType)n->val.type))
+		return fail(b, ERR_TYPE, n->pos,
+			    "argument %d of %s must be a mode string ('STRICT_DEDUPLICATION', 'STRICT_ORDER', "
+			    "'STRICT_INCREASE', 'KEEP_ALL', 'mode=...', 'maxStepDuration=N'): the number of "
+			    "steps (argument 3) is %d",
+			    i + 1, fname, ag->nsteps);
+	uint32_t len = n->val.n < sizeof(s) - 1 ? n->val.n : (uint32_t)sizeof(s) - 1;
+	for (uint32_t k = 0; k < len; k++)
+		s[k] = (char)toupper((unsigned char)n->val.u.s[k]);
+	s[len] = '\0';
+	char *eq = strchr(s, '=');
+	char *list = s;
+	if (eq != NULL) {
+		*eq = '\0';
+		char *key = s, *val = eq + 1;
+		while (isspace((unsigned char)*key))
+			key++;
+		for (char *e = eq; e > key && isspace((unsigned char)e[-1]); e--)
+			e[-1] = '\0';
+		if (strchr(val, '=') == NULL && strcmp(key, "MAXSTEPDURATION") == 0) {
+			char *end;
+			long long x = strtoll(val, &end, 10);
+			while (isspace((unsigned char)*end))
+				end++;
+			if (end == val || *end != '\0' || x <= 0)
+				return fail(b, ERR_TYPE, n->pos, "%s: maxStepDuration must be a positive integer",
+					    fname);
+			ag->max_step_duration = x;
+			return 0;
+		}
+		if (strchr(val, '=') != NULL || strcmp(key, "MODE") != 0)
+			return fail(b, ERR_TYPE, n->pos, "Unrecognized extra argument for funnel function %s: '%.*s'",
+				    fname, (int)n->val.n, n->val.u.s);
+		list = val;
+	}
+	/* a comma-separated list of modes */
+	for (char *tok = list; tok != NULL;) {
+		char *comma = strchr(tok, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		while (isspace((unsigned char)*tok))
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok && isspace((unsigned char)e[-1]); e--)
+			e[-1] = '\0';
+		size_t m = 0;
+		while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(tok, modes[m]) != 0)
+			m++;
+		if (m == sizeof(modes) / sizeof(modes[0]) || (eq == NULL && comma != NULL))
+			return fail(b, ERR_TYPE, n->pos,
+				    "Unrecognized extra argument for funnel function %s: '%.*s' (modes: "
+				    "STRICT_DEDUPLICATION, STRICT_ORDER, STRICT_INCREASE, KEEP_ALL)",
+				    fname, (int)n->val.n, n->val.u.s);
+		ag->funnel_modes |= 1 << m;
+		tok = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+/* FUNNELMAXSTEP / FUNNELMATCHSTEP / FUNNELCOMPLETECOUNT(ts, window, n,
+ * step1, ..., stepn[, mode, ...]): arg = ts, arg2 = CASE WHEN step1 THEN
+ * 0 WHEN step2 THEN 1 ... ELSE -1 END (a row is an event of the first
+ * step it matches, as in Pinot), param = n. */
+static int
+bind_funnel_window(B *b, const Ast *n, AggKind k, PlanAgg *ag)
+{
+	const char *fname = funnel_name(k);
+	int rc, ok;
+	if (n->star || n->nargs < 4)
+		return fail(b, ERR_FUNC_MISSING, n->pos,
+			    "%s takes (timestamp, windowSize, numberOfSteps, step1, ..., stepN[, mode, ...])", fname);
+	ag->window = int_const(n->args[1], 1, INT64_MAX, &ok);
+	if (!ok)
+		return fail(b, ERR_TYPE, n->args[1]->pos, "the window size of %s must be a positive integer constant",
+			    fname);
+	int64_t ns = int_const(n->args[2], 1, INT64_MAX, &ok);
+	if (!ok)
+		return fail(b, ERR_TYPE, n->args[2]->pos,
+			    "the number of steps of %s must be a positive integer constant", fname);
+	if (ns > AGG_FUNNEL_MAX)
+		return fail(b, ERR_UNSUPPORTED, n->args[2]->pos, "%s takes at most %d steps, not %lld", fname,
+			    AGG_FUNNEL_MAX, (long long)ns);
+	if (n->nargs < 3 + ns)
+		return fail(b, ERR_FUNC_MISSING, n->pos, "%s: the number of steps is %lld but %d step conditions follow",
+			    fname, (long long)ns, n->nargs - 3);
+	ag->nsteps = (int)ns;
+	ag->param = (double)ns;
+	for (int i = 3 + (int)ns; i < n->nargs; i++)
+		if ((rc = funnel_mode(b, fname, n->args[i], i, ag)) != 0)
+			return rc;
+	if ((rc = bind_agg_arg(b, n->args[0], &ag->arg)) != 0)
+		return rc;
+	WbType tt = ag->arg->type;
+	if (ag->arg->mv || !(tt == TYPE_INT || tt == TYPE_LONG || tt == TYPE_TIMESTAMP || tt == TYPE_NULL))
+		return fail(b, ERR_TYPE, n->args[0]->pos, "the timestamp of %s must be an integer or a TIMESTAMP, not %s%s",
+			    fname, ag->arg->mv ? "a multi-value " : "", type_name(tt));
+	Expr *conds[AGG_FUNNEL_MAX];
+	if ((rc = bind_steps(b, fname, n->args + 3, (int)ns, conds)) != 0)
+		return rc;
+	Expr *e = mkexpr(b, EXPR_CASE, TYPE_INT, 2 * (int)ns + 1, n->args[3]->pos);
+	if (e == NULL || (e->args[2 * ns] = expr_const(b->a, value_int(TYPE_INT, -1))) == NULL)
+		return nomem(b);
+	for (int j = 0; j < ns; j++) {
+		e->args[2 * j] = conds[j];
+		if ((e->args[2 * j + 1] = expr_const(b->a, value_int(TYPE_INT, j))) == NULL)
+			return nomem(b);
+	}
+	ag->arg2 = e;
+	return 0;
+}
+
 static int
 bind_func(B *b, const Ast *n, Expr **out)
 {
@@ -1012,7 +1333,8 @@ bind_func(B *b, const Ast *n, Expr **out)
 		return fail(b, ERR_UNSUPPORTED, n->pos, "DISTINCT in %s()", n->name);
 	for (int i = 0; i < b->p->nagg; i++)
 		if (ast_equal(b->aast[i], n)) {
-			Expr *e = expr_col(b->a, b->p->ngroup + i, b->p->aggs[i].type, 0);
+			Expr *e = expr_col(b->a, b->p->ngroup + i, b->p->aggs[i].type,
+					   agg_result_mv(b->p->aggs[i].kind));
 			if (e == NULL)
 				return nomem(b);
 			e->pos = n->pos;
@@ -1021,7 +1343,12 @@ bind_func(B *b, const Ast *n, Expr **out)
 	PlanAgg ag = {.kind = k};
 	WbType at = TYPE_NULL;
 	WbType declared = TYPE_NULL;
-	if (agg_is_two_arg(k)) {
+	if (agg_is_funnel(k)) {
+		rc = k == AGG_FUNNEL_COUNT ? bind_funnel_count(b, n, &ag) : bind_funnel_window(b, n, k, &ag);
+		if (rc != 0)
+			return rc;
+		at = ag.arg->type;
+	} else if (agg_is_two_arg(k)) {
 		int wt = k == AGG_LAST_WITH_TIME || k == AGG_FIRST_WITH_TIME;
 		if (n->star || n->nargs < 2 || n->nargs > 2 + wt)
 			return fail(b, ERR_FUNC_MISSING, n->pos, "function %s takes %s", n->name,
@@ -1134,7 +1461,7 @@ bind_func(B *b, const Ast *n, Expr **out)
 	}
 	p->aggs[p->nagg] = ag;
 	b->aast[p->nagg] = (Ast *)n;
-	Expr *e = expr_col(b->a, p->ngroup + p->nagg, ag.type, 0);
+	Expr *e = expr_col(b->a, p->ngroup + p->nagg, ag.type, agg_result_mv(ag.kind));
 	if (e == NULL)
 		return nomem(b);
 	e->pos = n->pos;

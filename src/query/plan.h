@@ -42,9 +42,17 @@ typedef struct PlanAgg {
 	WbType type;		/* result type */
 	double param;		/* constant parameter (PERCENTILE's p), else 0 */
 	Expr *arg2;		/* the key of a (value, key) aggregate
-				 * (agg_is_two_arg), else NULL */
+				 * (agg_is_two_arg) or of a funnel aggregate
+				 * (agg_is_funnel: the steps' mask or first
+				 * step index), else NULL */
 	Expr *filter;		/* FILTER (WHERE ...): rows it is not true for
 				 * are not aggregated; NULL = none */
+	/* funnel aggregates (agg_is_funnel), else 0; every new state gets
+	 * them from agg_plan_init */
+	int nsteps;		/* 1..AGG_FUNNEL_MAX (also in param) */
+	int funnel_modes;	/* AGG_FUNNEL_STRICT_* / KEEP_ALL bits */
+	int64_t window;		/* FUNNELMAXSTEP & co: > 0, time units */
+	int64_t max_step_duration;	/* 0 = none */
 } PlanAgg;
 
 typedef struct Plan {

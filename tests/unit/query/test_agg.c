@@ -571,7 +571,7 @@ test_funnel(void **st)
 	f->setparam(c, 3);
 	Value out;
 	f->finalize(a, TYPE_LONG, &out);
-	assert_true(out.mv && out.n == 0);
+	assert_true(out.mv && out.n == 3 && out.u.mv[0].u.i == 0 && out.u.mv[2].u.i == 0);
 	uint16_t first[4] = {0, 1, 2, 3}, second[4] = {4, 5, 6, 7};
 	assert_int_equal(agg_update_funnel(a, NULL, &corr, steps, 3, first, 4), 0);
 	assert_int_equal(agg_update_funnel(b, NULL, &corr, steps, 3, second, 4), 0);
