@@ -4,7 +4,7 @@
  * arena owns every block; arena_free returns them all.
  *
  * Exports: arena_init, arena_alloc, arena_calloc, arena_strndup,
- * arena_strdup, arena_printf, arena_reset, arena_free.
+ * arena_strdup, arena_printf, arena_steal, arena_reset, arena_free.
  */
 #include "base/arena.h"
 #include "base/mem.h"
@@ -105,6 +105,26 @@ arena_printf(Arena *a, const char *fmt, ...)
 		va_end(ap);
 	}
 	return d;
+}
+
+void
+arena_steal(Arena *dst, Arena *src)
+{
+	ArenaBlock *tail = src->head;
+	if (tail == NULL)
+		return;
+	while (tail->next != NULL)
+		tail = tail->next;
+	if (dst->head == NULL) {
+		dst->head = src->head;
+	} else {
+		/* behind dst's current block, which stays the one bumped */
+		tail->next = dst->head->next;
+		dst->head->next = src->head;
+	}
+	dst->total += src->total;
+	src->head = NULL;
+	src->total = 0;
 }
 
 void

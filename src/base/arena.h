@@ -23,6 +23,9 @@ void *arena_calloc(Arena *a, size_t n);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Moves every block of src into dst (what src handed out now lives as
+ * long as dst); src is left empty, usable. */
+void arena_steal(Arena *dst, Arena *src);
 /* Frees every block but the first, which is kept for reuse. */
 void arena_reset(Arena *a);
 void arena_free(Arena *a);

@@ -5,19 +5,29 @@
  * Each block is preceded by a 16-byte header { size, budget } so that
  * mem_free credits the same budget the block was charged to, whatever
  * thread frees it.  The global counter and budgets are atomics; there is
- * no lock.  Failure injection uses a global countdown, meant for
+ * no lock.  A block of BIG_MIN bytes or more is a mapping of its own
+ * (flag BIG in the header's size), advised to use huge pages (a fault
+ * per 2 MiB, not per 4 KiB: costly on a virtual machine) and grown by
+ * mremap without a copy -- a group table of millions of groups doubles
+ * its arrays several times per query.  Failure injection uses a global countdown, meant for
  * single-threaded unit tests.
  *
  * Exports: mem_alloc, mem_calloc, mem_realloc, mem_free, mem_strdup,
  * mem_strndup, mem_alloc_or_die, mem_used, mem_fail_nth, mem_budget_set,
  * mem_budget_init.
  */
+#define _GNU_SOURCE
 #include "base/mem.h"
 #include "base/panic.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define BIG_MIN ((size_t)32 << 20)
+#define BIG ((size_t)1 << (sizeof(size_t) * 8 - 1))
+#define PAGE ((size_t)4096)
 
 typedef struct MemHdr {
 	size_t size;
@@ -57,20 +67,65 @@ credit(MemBudget *b, size_t n)
 	atomic_fetch_sub_explicit(&mem_total, n, memory_order_relaxed);
 }
 
-void *
-mem_alloc(size_t n)
+static size_t
+map_len(size_t n)
+{
+	return (sizeof(MemHdr) + n + PAGE - 1) & ~(PAGE - 1);
+}
+
+/* The huge-page advice for mapping m of len bytes: the whole mapping,
+ * so it stays one area (mremap moves only a single area); the kernel
+ * uses huge pages where 2 MiB-aligned ranges fit. */
+static void
+advise_huge(void *m, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	(void)madvise(m, len, MADV_HUGEPAGE);
+#else
+	(void)m;
+	(void)len;
+#endif
+}
+
+/* A mapping for an n-byte block (zero-filled); NULL on failure. */
+static MemHdr *
+big_map(size_t n)
+{
+	size_t len = map_len(n);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	advise_huge(m, len);
+	return m;
+}
+
+static void *
+alloc(size_t n, int zero)
 {
 	MemBudget *b = mem_cur_budget;
-	if (n > SIZE_MAX - sizeof(MemHdr) || charge(b, n) != 0)
+	if (n > SIZE_MAX / 2 - PAGE || charge(b, n) != 0)
 		return NULL;
-	MemHdr *h = malloc(sizeof(MemHdr) + n);
+	MemHdr *h;
+	size_t flag = 0;
+	if (n >= BIG_MIN) {
+		h = big_map(n);
+		flag = BIG;
+	} else {
+		h = zero ? calloc(1, sizeof(MemHdr) + n) : malloc(sizeof(MemHdr) + n);
+	}
 	if (h == NULL) {
 		credit(b, n);
 		return NULL;
 	}
-	h->size = n;
+	h->size = n | flag;
 	h->budget = b;
 	return h + 1;
+}
+
+void *
+mem_alloc(size_t n)
+{
+	return alloc(n, 0);
 }
 
 void *
@@ -78,10 +133,7 @@ mem_calloc(size_t count, size_t size)
 {
 	if (size && count > SIZE_MAX / size)
 		return NULL;
-	void *p = mem_alloc(count * size);
-	if (p)
-		memset(p, 0, count * size);
-	return p;
+	return alloc(count * size, 1);
 }
 
 void *
@@ -90,13 +142,28 @@ mem_realloc(void *p, size_t n)
 	if (p == NULL)
 		return mem_alloc(n);
 	MemHdr *h = (MemHdr *)p - 1;
-	size_t old = h->size;
+	size_t old = h->size & ~BIG;
+	int big = (h->size & BIG) != 0;
 	MemBudget *b = h->budget;
-	if (n > old) {
-		if (n > SIZE_MAX - sizeof(MemHdr) || charge(b, n - old) != 0)
-			return NULL;
+	if (n > SIZE_MAX / 2 - PAGE)
+		return NULL;
+	if (n > old && charge(b, n - old) != 0)
+		return NULL;
+	MemHdr *nh;
+	if (big) {
+		void *m = mremap(h, map_len(old), map_len(n), MREMAP_MAYMOVE);
+		nh = m == MAP_FAILED ? NULL : m;
+		if (nh != NULL && n > old)
+			advise_huge(nh, map_len(n));
+	} else if (n >= BIG_MIN) {
+		if ((nh = big_map(n)) != NULL) {
+			memcpy(nh, h, sizeof(MemHdr) + old);
+			free(h);
+			big = 1;
+		}
+	} else {
+		nh = realloc(h, sizeof(MemHdr) + n);
 	}
-	MemHdr *nh = realloc(h, sizeof(MemHdr) + n);
 	if (nh == NULL) {
 		if (n > old)
 			credit(b, n - old);
@@ -104,7 +171,7 @@ mem_realloc(void *p, size_t n)
 	}
 	if (n < old)
 		credit(b, old - n);
-	nh->size = n;
+	nh->size = n | (big ? BIG : 0);
 	return nh + 1;
 }
 
@@ -114,8 +181,12 @@ mem_free(void *p)
 	if (p == NULL)
 		return;
 	MemHdr *h = (MemHdr *)p - 1;
-	credit(h->budget, h->size);
-	free(h);
+	size_t n = h->size & ~BIG;
+	credit(h->budget, n);
+	if (h->size & BIG)
+		munmap(h, map_len(n));
+	else
+		free(h);
 }
 
 char *

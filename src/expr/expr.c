@@ -80,6 +80,14 @@ number(Expr *e, int *next, int *worth)
 	    e->kind == EXPR_CAST)
 		w = 1;
 	e->memo = col >= 0 && w && !e->mv ? col + 1 : 0;
+	if (e->kind == EXPR_IN) {
+		/* a list of constants (a subquery's rows may be 10^6 of
+		 * them): said once here, not found by a pass per use */
+		int allc = e->nargs >= 1;
+		for (int i = 1; i < e->nargs && allc; i++)
+			allc = e->args[i]->kind == EXPR_CONST;
+		e->aux = allc;
+	}
 	*worth = w;
 	return col;
 }

@@ -68,7 +68,9 @@ typedef struct Expr {
 	int pos;		/* 1-based position in the source text, 0 = unknown */
 	Value val;		/* EXPR_CONST */
 	const struct ExprFn *fn; /* EXPR_FUNC */
-	int64_t aux;		/* EXPR_FUNC parameter (interval months...) */
+	int64_t aux;		/* EXPR_FUNC parameter (interval months...);
+				 * EXPR_IN: 1 when every list item is a
+				 * constant (set by expr_number) */
 	int memo;		/* column + 1 when e depends on that single-value
 				 * string column only (and holds a function, CASE
 				 * or cast): evaluated once per dictionary entry;

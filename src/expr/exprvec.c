@@ -332,10 +332,7 @@ exprvec_dict_pred(const Expr *e)
 	case EXPR_CMP:
 		return e->nargs == 2 && e->args[1]->kind == EXPR_CONST && !e->args[1]->val.null;
 	case EXPR_IN:
-		for (int k = 1; k < e->nargs; k++)
-			if (e->args[k]->kind != EXPR_CONST)
-				return 0;
-		return 1;
+		return e->aux == 1;
 	case EXPR_LIKE:
 		return e->nargs == 2 && e->args[1]->kind == EXPR_CONST;
 	case EXPR_ISNULL:

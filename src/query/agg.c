@@ -56,11 +56,16 @@
  * up to a threshold, then moves its keys into the HyperLogLog.
  * bit_and / bit_or / bit_xor are PostgreSQL's (found by agg_lookup_args
  * with one argument only: with two, bit_and is Pinot's scalar).
- * FUNNELCOUNT keeps one distinct set of correlation ids per step; step
- * j counts the ids of step 0 also found in steps 1..j.  FUNNELMAXSTEP
- * keeps (time, matched steps) events and finds the most steps reached in
- * order within the window from an event of step 1 (Pinot's default
- * mode; its STRICT_* modes are not implemented).
+ * The funnel aggregates are (value, key) aggregates whose key the binder
+ * builds from the step conditions.  FUNNELCOUNT's key is the bit mask of
+ * the steps a row matched, its value the CORRELATE_BY id; it keeps one
+ * distinct set of ids per step, and step j counts the ids of step 0
+ * also found in steps 1..j (0 per step when none).  FUNNELMAXSTEP,
+ * FUNNELMATCHSTEP and FUNNELCOMPLETECOUNT share one state: (time, first
+ * step matched) events, walked at finalize in time order through
+ * Pinot's sliding windows, with its modes (STRICT_DEDUPLICATION,
+ * STRICT_ORDER, STRICT_INCREASE, KEEP_ALL) and maxStepDuration; their
+ * window and modes come from the plan through agg_plan_init.
  *
  * Names: exact first, then Pinot's canonical form (case and underscores
  * ignored: percentile_tdigest = percentileTDigest).  Constant arguments
@@ -70,11 +75,12 @@
  *
  * Exports: agg_func, agg_lookup, agg_lookup_args, agg_const_args,
  * agg_const_arg, agg_result_type, agg_result_mv, agg_is_mv,
- * agg_is_two_arg, agg_update2, agg_update_funnel, agg_update_funnel_steps,
- * agg_funnel_config.
+ * agg_is_two_arg, agg_update2, agg_is_funnel, agg_plan_init,
+ * agg_update_funnel, agg_update_funnel_steps, agg_funnel_config.
  */
 #include "query/agg.h"
 #include "expr/exprfn.h"
+#include "query/plan.h"
 
 #include <stddef.h>
 #include "base/hash.h"
@@ -1090,24 +1096,35 @@ strmm_destroy(void *st)
  * reuses, so a stream of improvements costs a copy, not an allocation;
  * one shorter than ARG_IN bytes is kept in the state itself. */
 
-#define ARG_IN 24
+#define ARG_IN 16
 
+/* 48 bytes: a GROUP BY order_id with arg_max has millions of them */
 typedef struct {
-	int64_t ki;		/* the key: integer ... */
-	double kd;		/* ... or floating (kf) */
-	int64_t vi;		/* the value: integer, floating or string */
-	double vd;
-	char *s;		/* a string value of ARG_IN bytes or more */
-	uint32_t n, cap;
+	union {
+		int64_t i;
+		double d;	/* kf */
+	} k;			/* the key */
+	union {
+		int64_t i;
+		double d;	/* vf */
+	} v;			/* a number value */
+	uint32_t n, cap;	/* string length; heap buffer size (0: none) */
 	uint8_t has, kf, vf, vs;
-	char in[ARG_IN];	/* a shorter one (no allocation per group) */
+	union {
+		char in[ARG_IN];	/* a shorter string, while there is
+					 * no heap buffer (no allocation per
+					 * group) */
+		char *s;	/* the heap buffer, once one was needed;
+				 * reused for every later string */
+	} u;
 } ArgSt;
+_Static_assert(sizeof(ArgSt) == 48, "ArgSt grew");
 
 /* The string value (vs set). */
 static inline const char *
 arg_str(const ArgSt *s)
 {
-	return s->n < ARG_IN ? s->in : s->s;
+	return s->cap ? s->u.s : s->u.in;
 }
 
 static void arg_init(void *st) { memset(st, 0, sizeof(ArgSt)); }
@@ -1117,30 +1134,30 @@ static int
 arg_keycmp(const ArgSt *s, int kf, int64_t ki, double kd)
 {
 	if (kf)
-		return (kd > s->kd) - (kd < s->kd);
-	return (ki > s->ki) - (ki < s->ki);
+		return (kd > s->k.d) - (kd < s->k.d);
+	return (ki > s->k.i) - (ki < s->k.i);
 }
 
 static int
 arg_set_str(ArgSt *s, const char *p, uint32_t n)
 {
-	if (n < ARG_IN) {
-		memcpy(s->in, p, n);
-		s->in[n] = '\0';
+	if (s->cap == 0 && n < ARG_IN) {
+		memcpy(s->u.in, p, n);
+		s->u.in[n] = '\0';
 		s->n = n;
 		s->vs = 1;
 		return 0;
 	}
 	if (n + 1 > s->cap) {
 		uint32_t cap = n + 1 < 32 ? 32 : n + 1;
-		char *d = mem_realloc(s->s, cap);
+		char *d = mem_realloc(s->cap ? s->u.s : NULL, cap);
 		if (d == NULL)
 			return ERR_NOMEM;
-		s->s = d;
+		s->u.s = d;
 		s->cap = cap;
 	}
-	memcpy(s->s, p, n);
-	s->s[n] = '\0';
+	memcpy(s->u.s, p, n);
+	s->u.s[n] = '\0';
 	s->n = n;
 	s->vs = 1;
 	return 0;
@@ -1156,17 +1173,19 @@ arg_offer(ArgSt *s, int kf, int64_t ki, double kd, const Value *v, int dir, int 
 			return 0;
 	}
 	s->kf = (uint8_t)kf;
-	s->ki = ki;
-	s->kd = kd;
+	if (kf)
+		s->k.d = kd;
+	else
+		s->k.i = ki;
 	s->has = 1;
 	if (type_is_var((WbType)v->type))
 		return arg_set_str(s, v->u.s ? v->u.s : "", v->n);
 	s->vs = 0;
 	s->vf = (uint8_t)type_is_float((WbType)v->type);
 	if (s->vf)
-		s->vd = v->u.d;
+		s->v.d = v->u.d;
 	else
-		s->vi = v->u.i;
+		s->v.i = v->u.i;
 	return 0;
 }
 
@@ -1177,10 +1196,20 @@ arg_dir(AggKind k, int *last)
 	return k == AGG_ARG_MIN || k == AGG_FIRST_WITH_TIME ? -1 : 1;
 }
 
+static int funnel_update2(char *states, const uint32_t *gidx, const Vec *corr, const Vec *mask,
+			  const uint16_t *sel, int nsel);
+static int fms_update2(char *states, const uint32_t *gidx, const Vec *ts, const Vec *step, const uint16_t *sel,
+		       int nsel);
+static int is_windowed(AggKind k);
+
 int
 agg_update2(AggKind k, char *states, const uint32_t *gidx, const Vec *a, const Vec *key,
 	    const uint16_t *sel, int nsel)
 {
+	if (k == AGG_FUNNEL_COUNT)
+		return funnel_update2(states, gidx, a, key, sel, nsel);
+	if (is_windowed(k))
+		return fms_update2(states, gidx, a, key, sel, nsel);
 	int last, dir = arg_dir(k, &last);
 	int kf = key->enc == VEC_F64;
 	if (key->enc != VEC_I64 && key->enc != VEC_F64)
@@ -1218,8 +1247,8 @@ arg_merge_dir(void *dst, const void *src, AggKind k)
 		return 0;
 	int last, dir = arg_dir(k, &last);
 	Value v = s->vs ? value_str(TYPE_STRING, arg_str(s), s->n)
-		      : s->vf ? value_double(TYPE_DOUBLE, s->vd) : value_int(TYPE_LONG, s->vi);
-	return arg_offer(dst, s->kf, s->ki, s->kd, &v, dir, last);
+		      : s->vf ? value_double(TYPE_DOUBLE, s->v.d) : value_int(TYPE_LONG, s->v.i);
+	return arg_offer(dst, s->kf, s->kf ? 0 : s->k.i, s->kf ? s->k.d : 0, &v, dir, last);
 }
 
 static int argmax_merge(void *d, const void *s) { return arg_merge_dir(d, s, AGG_ARG_MAX); }
@@ -1239,16 +1268,23 @@ arg_final(const void *st, WbType t, Value *out)
 	else if (s->vs)
 		*out = value_null(t);
 	else if (type_is_float(t))
-		*out = value_double(t, s->vf ? s->vd : (double)s->vi);
+		*out = value_double(t, s->vf ? s->v.d : (double)s->v.i);
 	else
-		*out = value_int(t, s->vf ? (int64_t)s->vd : s->vi);
+		*out = value_int(t, s->vf ? (int64_t)s->v.d : s->v.i);
 }
 
+/* Serialized: key as int64 and as double, value as int64 and as double
+ * (the one not in use 0), string length, has/kf/vf/vs, string bytes. */
 static void
 arg_ser(const void *st, Buf *o)
 {
 	const ArgSt *s = st;
-	buf_append(o, s, offsetof(ArgSt, s));
+	int64_t ki = s->kf ? 0 : s->k.i, vi = s->vf ? 0 : s->v.i;
+	double kd = s->kf ? s->k.d : 0, vd = s->vf ? s->v.d : 0;
+	buf_append(o, &ki, 8);
+	buf_append(o, &kd, 8);
+	buf_append(o, &vi, 8);
+	buf_append(o, &vd, 8);
 	buf_append(o, &s->n, 4);
 	buf_append(o, &s->has, 4);	/* has, kf, vf, vs */
 	if (s->has && s->vs)
@@ -1259,14 +1295,27 @@ static int
 arg_de(void *st, const char *p, size_t n, size_t *used, Err *e)
 {
 	ArgSt *s = st;
-	size_t head = offsetof(ArgSt, s) + 8;
+	size_t head = 40;
 	arg_init(s);
 	if (n < head)
 		return err_set(e, ERR_CORRUPT, "arg_max state truncated");
-	memcpy(s, p, offsetof(ArgSt, s));
+	int64_t ki, vi;
+	double kd, vd;
+	memcpy(&ki, p, 8);
+	memcpy(&kd, p + 8, 8);
+	memcpy(&vi, p + 16, 8);
+	memcpy(&vd, p + 24, 8);
 	uint32_t len;
-	memcpy(&len, p + offsetof(ArgSt, s), 4);
-	memcpy(&s->has, p + offsetof(ArgSt, s) + 4, 4);
+	memcpy(&len, p + 32, 4);
+	memcpy(&s->has, p + 36, 4);
+	if (s->kf)
+		s->k.d = kd;
+	else
+		s->k.i = ki;
+	if (s->vf)
+		s->v.d = vd;
+	else
+		s->v.i = vi;
 	*used = head;
 	if (s->has && s->vs) {
 		if (len > n - head)
@@ -1282,7 +1331,8 @@ static void
 arg_destroy(void *st)
 {
 	ArgSt *s = st;
-	mem_free(s->s);
+	if (s->cap)
+		mem_free(s->u.s);
 	arg_init(s);
 }
 
@@ -2197,6 +2247,24 @@ typedef struct {
 	int64_t nsteps;
 } FunnelSt;
 
+#define Z8(t) {.type = t}, {.type = t}, {.type = t}, {.type = t}, \
+	      {.type = t}, {.type = t}, {.type = t}, {.type = t}
+#define O8(t) {.type = t, .u.i = 1}, {.type = t, .u.i = 1}, {.type = t, .u.i = 1}, \
+	      {.type = t, .u.i = 1}, {.type = t, .u.i = 1}, {.type = t, .u.i = 1}, \
+	      {.type = t, .u.i = 1}, {.type = t, .u.i = 1}
+
+/* The result of a FUNNELCOUNT that saw no id: a 0 per step, as Pinot */
+static const Value funnel_zeros[AGG_FUNNEL_MAX] = {
+	Z8(TYPE_LONG), Z8(TYPE_LONG), Z8(TYPE_LONG), Z8(TYPE_LONG)
+};
+
+/* FUNNELMATCHSTEP's results: k steps reached = the n elements from
+ * match_flags[AGG_FUNNEL_MAX - k] (k ones, then zeros) */
+static const Value match_flags[2 * AGG_FUNNEL_MAX] = {
+	O8(TYPE_INT), O8(TYPE_INT), O8(TYPE_INT), O8(TYPE_INT),
+	Z8(TYPE_INT), Z8(TYPE_INT), Z8(TYPE_INT), Z8(TYPE_INT)
+};
+
 static void funnel_init(void *st) { memset(st, 0, sizeof(FunnelSt)); }
 
 static void
@@ -2221,19 +2289,55 @@ static int
 funnel_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
 {
 	(void)states; (void)gidx; (void)a; (void)sel; (void)nsel;
-	return ERR_UNSUPPORTED;	/* see agg_update_funnel */
+	return ERR_UNSUPPORTED;	/* see agg_update2 */
+}
+
+/* Adds id key to the sets of the steps in mask. */
+static int
+funnel_add(FunnelSt *s, uint64_t key, uint64_t mask)
+{
+	for (int64_t j = 0; j < s->nsteps; j++) {
+		if (!((mask >> j) & 1))
+			continue;
+		if (funnel_sets(s) != 0 || hset_add(s->set[j], key) != 0)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* FUNNELCOUNT's agg_update2: corr the ids, mask the steps' bit masks. */
+static int
+funnel_update2(char *states, const uint32_t *gidx, const Vec *corr, const Vec *mask, const uint16_t *sel,
+	       int nsel)
+{
+	if (mask->enc != VEC_I64)
+		return ERR_TYPE;
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		uint64_t key;
+		if (isnull(corr, r) || isnull(mask, r) || mask->i[r] == 0)
+			continue;
+		if (sv_key(corr, r, &key) != 0)
+			return ERR_UNSUPPORTED;
+		int rc = funnel_add(ST(FunnelSt, r), key, (uint64_t)mask->i[r]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 int
 agg_update_funnel(char *states, const uint32_t *gidx, const Vec *corr, const Vec *const *steps, int nsteps,
 		  const uint16_t *sel, int nsel)
 {
+	if (nsteps < 1 || nsteps > AGG_FUNNEL_MAX)
+		return ERR_INTERNAL;
 	for (int j = 0; j < nsteps; j++)
 		if (steps[j]->enc != VEC_I64)
 			return ERR_TYPE;
 	for (int k = 0; k < nsel; k++) {
 		int r = ROW(k);
-		uint64_t key;
+		uint64_t key, mask = 0;
 		if (isnull(corr, r))
 			continue;
 		if (sv_key(corr, r, &key) != 0)
@@ -2241,12 +2345,12 @@ agg_update_funnel(char *states, const uint32_t *gidx, const Vec *corr, const Vec
 		FunnelSt *s = ST(FunnelSt, r);
 		if (s->nsteps != nsteps)
 			return ERR_INTERNAL;	/* setparam was not given the step count */
-		for (int j = 0; j < nsteps; j++) {
-			if (isnull(steps[j], r) || steps[j]->i[r] == 0)
-				continue;
-			if (funnel_sets(s) != 0 || hset_add(s->set[j], key) != 0)
-				return ERR_NOMEM;
-		}
+		for (int j = 0; j < nsteps; j++)
+			if (!isnull(steps[j], r) && steps[j]->i[r] != 0)
+				mask |= UINT64_C(1) << j;
+		int rc = funnel_add(s, key, mask);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -2311,8 +2415,8 @@ funnel_count(const FunnelSt *s, int64_t *cnt)
 }
 
 /* A LONG multi-value result of nsteps elements; it points into the
- * state (valid until destroy).  No ids at all: every count is 0, as in
- * Pinot (the empty array when the state never saw a row). */
+ * state (valid until destroy), or to constant zeros when no row matched
+ * a step (Pinot's answer then). */
 static void
 funnel_final(const void *st, WbType t, Value *out)
 {
@@ -2322,12 +2426,14 @@ funnel_final(const void *st, WbType t, Value *out)
 	memset(out, 0, sizeof(*out));
 	out->type = TYPE_LONG;
 	out->mv = 1;
-	if (s->res == NULL)
+	out->n = (uint32_t)s->nsteps;
+	if (s->res == NULL) {
+		out->u.mv = funnel_zeros;
 		return;
+	}
 	funnel_count(s, cnt);
 	for (int64_t j = 0; j < s->nsteps; j++)
 		s->res[j] = value_int(TYPE_LONG, cnt[j]);
-	out->n = (uint32_t)s->nsteps;
 	out->u.mv = s->res;
 }
 
@@ -2380,38 +2486,74 @@ funnel_destroy(void *st)
 	s->res = NULL;
 }
 
-/* ---- FUNNELMAXSTEP(ts, window, n, step1, ..., stepn) ---- */
+/* ---- FUNNELMAXSTEP / FUNNELMATCHSTEP / FUNNELCOMPLETECOUNT ---- */
 
-/* The events (time, mask of the steps the row matched) of the group;
- * finalize sorts them by time and, from each event matching step 1,
- * follows the later events within the window (time - start < window),
- * advancing one step at each event that matches the next step; the
- * result is the most steps reached (0 when step 1 never matched). */
-typedef struct { int64_t ts; uint32_t mask; } FmsEv;
+/* The events (time, index of the first step the row matched; -1 = none,
+ * kept in KEEP_ALL mode only) of the group.  finalize sorts them by
+ * (time, step) and walks them as Pinot does: a window opens at a step-0
+ * event and takes the following events while time < start + window (and,
+ * with a maximum step duration, while each is at most that after the
+ * one before); the window is scored, its first event dropped, and the
+ * next window opens at the next step-0 event still held or yet to come.
+ * The walk stops once no event is left to add, as Pinot's does. */
+typedef struct { int64_t ts; int32_t step; int32_t pad_; } FmsEv;
 
 typedef struct {
 	FmsEv *ev;
 	uint64_t n, cap;
-	int64_t window;
-	int64_t nsteps;
+	int64_t window;		/* 0 = not configured */
+	int64_t maxdur;		/* 0 = none */
+	int32_t nsteps;
+	int32_t modes;
 } FmsSt;
 
 static void fms_init(void *st) { memset(st, 0, sizeof(FmsSt)); }
 
+static void
+fms_param(void *st, double n)
+{
+	FmsSt *s = st;
+	s->nsteps = n >= 1 && n <= AGG_FUNNEL_MAX ? (int32_t)n : 1;
+}
+
+static int
+is_windowed(AggKind k)
+{
+	return k == AGG_FUNNEL_MAX_STEP || k == AGG_FUNNEL_MATCH_STEP || k == AGG_FUNNEL_COMPLETE_COUNT;
+}
+
+int
+agg_is_funnel(AggKind k)
+{
+	return k == AGG_FUNNEL_COUNT || is_windowed(k);
+}
+
 void
 agg_funnel_config(AggKind k, void *st, int nsteps, int64_t window)
 {
-	if (k == AGG_FUNNEL_MAX_STEP) {
+	if (is_windowed(k)) {
 		FmsSt *s = st;
-		s->nsteps = nsteps;
-		s->window = window;
+		fms_param(s, nsteps);
+		s->window = window > 0 ? window : 1;
 	} else if (k == AGG_FUNNEL_COUNT) {
 		funnel_param(st, nsteps);
 	}
 }
 
+void
+agg_plan_init(const PlanAgg *pa, void *st)
+{
+	if (!is_windowed(pa->kind))
+		return;
+	FmsSt *s = st;
+	fms_param(s, pa->nsteps);
+	s->window = pa->window > 0 ? pa->window : 1;
+	s->maxdur = pa->max_step_duration > 0 ? pa->max_step_duration : 0;
+	s->modes = pa->funnel_modes;
+}
+
 static int
-fms_put(FmsSt *s, int64_t ts, uint32_t mask)
+fms_put(FmsSt *s, int64_t ts, int32_t step)
 {
 	if (s->n == s->cap) {
 		uint64_t cap = s->cap ? s->cap * 2 : 16;
@@ -2422,7 +2564,8 @@ fms_put(FmsSt *s, int64_t ts, uint32_t mask)
 		s->cap = cap;
 	}
 	s->ev[s->n].ts = ts;
-	s->ev[s->n].mask = mask;
+	s->ev[s->n].step = step;
+	s->ev[s->n].pad_ = 0;
 	s->n++;
 	return 0;
 }
@@ -2431,7 +2574,40 @@ static int
 fms_update(char *states, const uint32_t *gidx, const Vec *a, const uint16_t *sel, int nsel)
 {
 	(void)states; (void)gidx; (void)a; (void)sel; (void)nsel;
-	return ERR_UNSUPPORTED;	/* see agg_update_funnel_steps */
+	return ERR_UNSUPPORTED;	/* see agg_update2 */
+}
+
+/* Adds the event (ts, step) to s; step < 0 (no step matched) only in
+ * KEEP_ALL mode. */
+static int
+fms_event(FmsSt *s, int64_t ts, int64_t step)
+{
+	if (s->window == 0)
+		return ERR_INTERNAL;	/* neither agg_plan_init nor agg_funnel_config ran */
+	if (step < 0 || step >= s->nsteps) {
+		if (!(s->modes & AGG_FUNNEL_KEEP_ALL))
+			return 0;
+		step = -1;
+	}
+	return fms_put(s, ts, (int32_t)step) != 0 ? ERR_NOMEM : 0;
+}
+
+/* The windowed funnels' agg_update2: ts the times, step the index of
+ * the first step each row matched (-1 or NULL: none). */
+static int
+fms_update2(char *states, const uint32_t *gidx, const Vec *ts, const Vec *step, const uint16_t *sel, int nsel)
+{
+	if (ts->enc != VEC_I64 || step->enc != VEC_I64)
+		return ERR_TYPE;
+	for (int k = 0; k < nsel; k++) {
+		int r = ROW(k);
+		if (isnull(ts, r))
+			continue;
+		int rc = fms_event(ST(FmsSt, r), ts->i[r], isnull(step, r) ? -1 : step->i[r]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 int
@@ -2449,13 +2625,14 @@ agg_update_funnel_steps(char *states, const uint32_t *gidx, const Vec *ts, const
 			continue;
 		FmsSt *s = ST(FmsSt, r);
 		if (s->nsteps != nsteps)
-			return ERR_INTERNAL;	/* agg_funnel_config was not called */
-		uint32_t mask = 0;
-		for (int j = 0; j < nsteps; j++)
+			return ERR_INTERNAL;
+		int64_t step = -1;
+		for (int j = 0; j < nsteps && step < 0; j++)
 			if (!isnull(steps[j], r) && steps[j]->i[r] != 0)
-				mask |= UINT32_C(1) << j;
-		if (mask != 0 && fms_put(s, ts->i[r], mask) != 0)
-			return ERR_NOMEM;
+				step = j;
+		int rc = fms_event(s, ts->i[r], step);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -2465,8 +2642,14 @@ fms_merge(void *dv, const void *sv)
 {
 	FmsSt *d = dv;
 	const FmsSt *s = sv;
+	if (d->window == 0 && s->window != 0) {
+		d->window = s->window;
+		d->maxdur = s->maxdur;
+		d->modes = s->modes;
+		d->nsteps = s->nsteps;
+	}
 	for (uint64_t i = 0; i < s->n; i++)
-		if (fms_put(d, s->ev[i].ts, s->ev[i].mask) != 0)
+		if (fms_put(d, s->ev[i].ts, s->ev[i].step) != 0)
 			return ERR_NOMEM;
 	return 0;
 }
@@ -2475,45 +2658,163 @@ static int
 evcmp(const void *a, const void *b)
 {
 	const FmsEv *x = a, *y = b;
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->step < y->step ? -1 : x->step > y->step;
+}
+
+/* Steps reached in order in the window ev[lo, hi) (ev[lo] is a step-0
+ * event), under the modes. */
+static int64_t
+fms_window(const FmsSt *s, uint64_t lo, uint64_t hi)
+{
+	int64_t max = 0, prev = 0;
+	int have_prev = 0;
+	for (uint64_t i = lo; i < hi; i++) {
+		int64_t step = s->ev[i].step;
+		/* a repeat of the step just reached ends the sequence */
+		if ((s->modes & AGG_FUNNEL_STRICT_DEDUPLICATION) && step == max - 1)
+			return max;
+		/* any event but the next step ends it */
+		if ((s->modes & AGG_FUNNEL_STRICT_ORDER) && step != max)
+			return max;
+		/* steps must come at strictly increasing times */
+		if ((s->modes & AGG_FUNNEL_STRICT_INCREASE) && have_prev && prev == s->ev[i].ts)
+			continue;
+		if (step == max) {
+			max++;
+			prev = s->ev[i].ts;
+			have_prev = 1;
+		}
+		if (max == s->nsteps)
+			break;
+	}
+	return max;
+}
+
+/* FUNNELCOMPLETECOUNT's scoring of the window ev[lo, hi): the times all
+ * steps were completed (progress restarts after each); *wstart becomes
+ * the time of the last completion (the window's start if none). */
+static int64_t
+fms_complete(const FmsSt *s, uint64_t lo, uint64_t hi, int64_t *wstart)
+{
+	int64_t max = 0, prev = 0, done = 0;
+	int have_prev = 0;
+	*wstart = s->ev[lo].ts;
+	for (uint64_t i = lo; i < hi; i++) {
+		int64_t step = s->ev[i].step;
+		if ((s->modes & AGG_FUNNEL_STRICT_DEDUPLICATION) && step == max - 1)
+			max = 0;
+		if ((s->modes & AGG_FUNNEL_STRICT_ORDER) && step != max)
+			max = 0;
+		if ((s->modes & AGG_FUNNEL_STRICT_INCREASE) && have_prev && prev == s->ev[i].ts)
+			continue;
+		prev = s->ev[i].ts;
+		have_prev = 1;
+		if (step == max)
+			max++;
+		if (max == s->nsteps) {
+			done++;
+			max = 0;
+			*wstart = s->ev[i].ts;
+		}
+	}
+	return done;
+}
+
+/* The walk (see FmsEv): FUNNELMAXSTEP's best window, or with complete
+ * set FUNNELCOMPLETECOUNT's sum over the windows. */
+static int64_t
+fms_walk(const FmsSt *s, int complete)
+{
+	const FmsEv *ev = s->ev;
+	uint64_t n = s->n, lo = 0, q = 0;
+	int64_t best = 0, total = 0;
+	while (q < n) {
+		while (lo < q && ev[lo].step != 0)
+			lo++;
+		if (lo == q) {
+			while (q < n && ev[q].step != 0)
+				q++;
+			if (q == n)
+				break;
+			lo = q++;
+		}
+		int64_t end = ev[lo].ts > INT64_MAX - s->window ? INT64_MAX : ev[lo].ts + s->window;
+		while (q < n && ev[q].ts < end) {
+			if (s->maxdur > 0 && (uint64_t)ev[q].ts - (uint64_t)ev[q - 1].ts > (uint64_t)s->maxdur)
+				break;
+			q++;
+		}
+		if (complete) {
+			int64_t wstart;
+			total += fms_complete(s, lo, q, &wstart);
+			lo++;
+			while (lo < q && ev[lo].ts < wstart)
+				lo++;
+			continue;
+		}
+		int64_t got = fms_window(s, lo, q);
+		if (got > best)
+			best = got;
+		if (best == s->nsteps)
+			break;
+		lo++;
+	}
+	return complete ? total : best;
+}
+
+static void
+fms_sort(const FmsSt *s)
+{
+	/* sorting reorders the kept events only: the state stays equivalent */
+	if (s->n > 1)
+		qsort(s->ev, s->n, sizeof(FmsEv), evcmp);
 }
 
 static void
 fms_final(const void *st, WbType t, Value *out)
 {
-	const FmsSt *s = st;
-	int64_t best = 0;
-	(void)t;
-	/* sorting reorders the kept events only: the state stays equivalent */
-	if (s->n > 1)
-		qsort(s->ev, s->n, sizeof(FmsEv), evcmp);
-	for (uint64_t i = 0; i < s->n && best < s->nsteps; i++) {
-		if (!(s->ev[i].mask & 1))
-			continue;
-		int64_t cur = 1;
-		for (uint64_t j = i + 1; j < s->n && cur < s->nsteps; j++) {
-			if ((uint64_t)s->ev[j].ts - (uint64_t)s->ev[i].ts >= (uint64_t)s->window)
-				break;
-			if (s->ev[j].mask & (UINT32_C(1) << cur))
-				cur++;
-		}
-		if (cur > best)
-			best = cur;
-	}
-	*out = value_int(TYPE_LONG, best);
+	fms_sort(st);
+	*out = value_int(t == TYPE_LONG ? TYPE_LONG : TYPE_INT, fms_walk(st, 0));
 }
 
-/* Serialized: window, step count, event count, then (time, mask) pairs. */
+static void
+fmc_final(const void *st, WbType t, Value *out)
+{
+	fms_sort(st);
+	*out = value_int(t == TYPE_LONG ? TYPE_LONG : TYPE_INT, fms_walk(st, 1));
+}
+
+/* An INT multi-value of nsteps flags pointing into constant storage. */
+static void
+fmm_final(const void *st, WbType t, Value *out)
+{
+	const FmsSt *s = st;
+	(void)t;
+	fms_sort(s);
+	int64_t k = fms_walk(s, 0);
+	memset(out, 0, sizeof(*out));
+	out->type = TYPE_INT;
+	out->mv = 1;
+	out->n = (uint32_t)s->nsteps;
+	out->u.mv = &match_flags[AGG_FUNNEL_MAX - k];
+}
+
+/* Serialized: window, maximum step duration, step count and modes (i32
+ * each), event count, then (time i64, step i32) pairs. */
 static void
 fms_ser(const void *st, Buf *o)
 {
 	const FmsSt *s = st;
 	buf_append(o, &s->window, 8);
-	buf_append(o, &s->nsteps, 8);
+	buf_append(o, &s->maxdur, 8);
+	buf_append(o, &s->nsteps, 4);
+	buf_append(o, &s->modes, 4);
 	buf_append(o, &s->n, 8);
 	for (uint64_t i = 0; i < s->n; i++) {
 		buf_append(o, &s->ev[i].ts, 8);
-		buf_append(o, &s->ev[i].mask, 4);
+		buf_append(o, &s->ev[i].step, 4);
 	}
 }
 
@@ -2522,23 +2823,33 @@ fms_de(void *st, const char *p, size_t n, size_t *used, Err *e)
 {
 	FmsSt *s = st;
 	uint64_t cnt;
-	int64_t w, ns;
-	if (n < 24)
-		return err_set(e, ERR_CORRUPT, "funnel max step state truncated");
+	int64_t w, md;
+	int32_t ns, modes;
+	if (n < 32)
+		return err_set(e, ERR_CORRUPT, "funnel state truncated");
 	memcpy(&w, p, 8);
-	memcpy(&ns, p + 8, 8);
-	memcpy(&cnt, p + 16, 8);
-	if (ns != s->nsteps || w != s->window || cnt > (n - 24) / 12)
-		return err_set(e, ERR_CORRUPT, "funnel max step state truncated or for another funnel");
+	memcpy(&md, p + 8, 8);
+	memcpy(&ns, p + 16, 4);
+	memcpy(&modes, p + 20, 4);
+	memcpy(&cnt, p + 24, 8);
+	if (w <= 0 || md < 0 || ns < 1 || ns > AGG_FUNNEL_MAX || cnt > (n - 32) / 12 ||
+	    (s->window != 0 && (w != s->window || md != s->maxdur || ns != s->nsteps || modes != s->modes)))
+		return err_set(e, ERR_CORRUPT, "funnel state truncated or for another funnel");
+	s->window = w;
+	s->maxdur = md;
+	s->nsteps = ns;
+	s->modes = modes;
 	for (uint64_t i = 0; i < cnt; i++) {
 		int64_t ts;
-		uint32_t mask;
-		memcpy(&ts, p + 24 + i * 12, 8);
-		memcpy(&mask, p + 32 + i * 12, 4);
-		if (fms_put(s, ts, mask) != 0)
+		int32_t step;
+		memcpy(&ts, p + 32 + i * 12, 8);
+		memcpy(&step, p + 40 + i * 12, 4);
+		if (step < -1 || step >= ns)
+			return err_set(e, ERR_CORRUPT, "funnel state holds step %d of %d", (int)step, (int)ns);
+		if (fms_put(s, ts, step) != 0)
 			return err_set(e, ERR_NOMEM, "out of memory");
 	}
-	*used = 24 + cnt * 12;
+	*used = 32 + cnt * 12;
 	return 0;
 }
 
@@ -2597,7 +2908,9 @@ static const AggFunc funcs[] = {
 	{AGG_BIT_OR, "bit_or", sizeof(BitSt), bit_init, bitor_update, bitor_merge, bit_final, bit_ser, bit_de, nop_destroy, NULL},
 	{AGG_BIT_XOR, "bit_xor", sizeof(BitSt), bit_init, bitxor_update, bitxor_merge, bit_final, bit_ser, bit_de, nop_destroy, NULL},
 	{AGG_FUNNEL_COUNT, "funnelcount", sizeof(FunnelSt), funnel_init, funnel_update, funnel_merge, funnel_final, funnel_ser, funnel_de, funnel_destroy, funnel_param},
-	{AGG_FUNNEL_MAX_STEP, "funnelmaxstep", sizeof(FmsSt), fms_init, fms_update, fms_merge, fms_final, fms_ser, fms_de, fms_destroy, NULL},
+	{AGG_FUNNEL_MAX_STEP, "funnelmaxstep", sizeof(FmsSt), fms_init, fms_update, fms_merge, fms_final, fms_ser, fms_de, fms_destroy, fms_param},
+	{AGG_FUNNEL_MATCH_STEP, "funnelmatchstep", sizeof(FmsSt), fms_init, fms_update, fms_merge, fmm_final, fms_ser, fms_de, fms_destroy, fms_param},
+	{AGG_FUNNEL_COMPLETE_COUNT, "funnelcompletecount", sizeof(FmsSt), fms_init, fms_update, fms_merge, fmc_final, fms_ser, fms_de, fms_destroy, fms_param},
 };
 
 const AggFunc *
@@ -2658,14 +2971,16 @@ agg_lookup_args(const char *name, int distinct, int nargs, AggKind *out)
 	static const struct { const char *name; AggKind kind; } bits[] = {
 		{"bit_and", AGG_BIT_AND}, {"bit_or", AGG_BIT_OR}, {"bit_xor", AGG_BIT_XOR},
 	};
-	if (nargs >= 2 && exprfn_name_eq(name, "funnelcount")) {
-		*out = AGG_FUNNEL_COUNT;
-		return 0;
-	}
-	if (nargs >= 4 && exprfn_name_eq(name, "funnelmaxstep")) {
-		*out = AGG_FUNNEL_MAX_STEP;
-		return 0;
-	}
+	static const struct { const char *name; AggKind kind; } funnels[] = {
+		{"funnelcount", AGG_FUNNEL_COUNT}, {"funnelmaxstep", AGG_FUNNEL_MAX_STEP},
+		{"funnelmatchstep", AGG_FUNNEL_MATCH_STEP}, {"funnelcompletecount", AGG_FUNNEL_COMPLETE_COUNT},
+	};
+	/* any argument count: the binder says what is missing */
+	for (size_t i = 0; i < sizeof(funnels) / sizeof(funnels[0]); i++)
+		if (exprfn_name_eq(name, funnels[i].name)) {
+			*out = funnels[i].kind;
+			return 0;
+		}
 	if (nargs == 1)
 		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
 			if (strcmp(name, bits[i].name) == 0) {
@@ -2822,7 +3137,7 @@ agg_is_two_arg(AggKind k)
 int
 agg_result_mv(AggKind k)
 {
-	return k == AGG_FUNNEL_COUNT;
+	return k == AGG_FUNNEL_COUNT || k == AGG_FUNNEL_MATCH_STEP;
 }
 
 int
@@ -2853,8 +3168,12 @@ agg_result_type(AggKind k, WbType t, WbType *out, Err *e)
 	case AGG_THETA:
 	case AGG_SMART_HLL:
 	case AGG_FUNNEL_COUNT:
-	case AGG_FUNNEL_MAX_STEP:
 		*out = TYPE_LONG;
+		return 0;
+	case AGG_FUNNEL_MAX_STEP:	/* INT, as Pinot */
+	case AGG_FUNNEL_MATCH_STEP:
+	case AGG_FUNNEL_COMPLETE_COUNT:
+		*out = TYPE_INT;
 		return 0;
 	default:
 		break;

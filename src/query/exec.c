@@ -106,7 +106,11 @@ typedef struct Exec {
 	Morsel *morsels;
 	TaskOut *outs;		/* per task: nworkers, or nmorsels when 0 */
 	int nworkers;
-	_Atomic int next;	/* worker mode: the next morsel to take */
+	/* worker mode: worker w takes morsels [rnext[w], rend[w]) -- a
+	 * contiguous share, so its table sees few segments (few
+	 * dictionaries) -- then helps with the other shares */
+	_Atomic int *rnext;
+	int *rend;
 	MemBudget budget;
 	int64_t deadline_ns;
 	int64_t timeout_ms;
@@ -324,9 +328,11 @@ run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 }
 
 /* Task i: morsel i (x->nworkers 0), or -- an aggregation over more
- * morsels than threads -- worker i, which takes morsels from x->next
- * into one expression context and one group table (per-dictionary sets
- * built once per segment, not per morsel; fewer tables to merge). */
+ * morsels than threads -- worker i, which takes morsels from its share
+ * and then the others' into one expression context and one group table
+ * (per-dictionary sets built once per segment, not per morsel; fewer
+ * tables to merge; a GROUP BY on a dictionary column stays on the
+ * direct array of one segment: groupby.c). */
 static void
 run_task(void *arg, int i)
 {
@@ -355,11 +361,14 @@ run_task(void *arg, int i)
 	if (x->nworkers == 0) {
 		run_morsel(x, o, i, &cx);
 	} else {
-		for (;;) {
-			int mi = atomic_fetch_add(&x->next, 1);
-			if (mi >= x->nmorsels || atomic_load(&x->stop) || o->err.code != 0)
-				break;
-			run_morsel(x, o, mi, &cx);
+		for (int j = 0; j < x->nworkers; j++) {
+			int w = (i + j) % x->nworkers;
+			for (;;) {
+				int mi = atomic_fetch_add(&x->rnext[w], 1);
+				if (mi >= x->rend[w] || atomic_load(&x->stop) || o->err.code != 0)
+					break;
+				run_morsel(x, o, mi, &cx);
+			}
 		}
 	}
 	if (o->err.code != 0)
@@ -380,8 +389,48 @@ typedef struct PostBuf {
 	uint8_t *nl;
 } PostBuf;
 
-static void
-post_fill(PostBuf *pb, const Plan *p, Value *const *rows, size_t n)
+/* Multi-value aggregate results (agg_result_mv: FUNNELCOUNT's counts)
+ * as a computed VEC_MV of column c: per-row ranges and the numbers,
+ * allocated in a. */
+static int
+post_fill_mv(PostBuf *pb, Vec *v, int c, Value *const *rows, size_t n, Arena *a)
+{
+	size_t off = (size_t)c * EXPR_BATCH, total = 0;
+	int fl = type_is_float(v->type);
+	for (size_t r = 0; r < n; r++)
+		if (!rows[r][c].null && rows[r][c].mv)
+			total += rows[r][c].n;
+	uint32_t *mvoff = arena_alloc(a, sizeof(uint32_t) * 2 * (n ? n : 1));
+	void *el = arena_alloc(a, 8 * (total ? total : 1));
+	if (mvoff == NULL || el == NULL)
+		return ERR_NOMEM;
+	uint32_t *mvcnt = mvoff + n;
+	int anynull = 0;
+	total = 0;
+	for (size_t r = 0; r < n; r++) {
+		const Value *val = &rows[r][c];
+		int isnull = val->null || !val->mv;
+		pb->nl[off + r] = (uint8_t)isnull;
+		anynull |= isnull;
+		mvoff[r] = (uint32_t)total;
+		mvcnt[r] = isnull ? 0 : val->n;
+		for (uint32_t j = 0; j < mvcnt[r]; j++, total++) {
+			if (fl)
+				((double *)el)[total] = val->u.mv[j].u.d;
+			else
+				((int64_t *)el)[total] = val->u.mv[j].u.i;
+		}
+	}
+	v->enc = VEC_MV;
+	v->mvoff = mvoff;
+	v->mvcnt = mvcnt;
+	v->elems = el;
+	v->nulls = anynull ? pb->nl + off : NULL;
+	return 0;
+}
+
+static int
+post_fill(PostBuf *pb, const Plan *p, Value *const *rows, size_t n, Arena *a)
 {
 	int nc = p->ngroup + p->nagg;
 	for (int c = 0; c < nc; c++) {
@@ -390,6 +439,11 @@ post_fill(PostBuf *pb, const Plan *p, Value *const *rows, size_t n)
 		size_t off = (size_t)c * EXPR_BATCH;
 		memset(v, 0, sizeof(*v));
 		v->type = t;
+		if (c >= p->ngroup && agg_result_mv(p->aggs[c - p->ngroup].kind)) {
+			if (post_fill_mv(pb, v, c, rows, n, a) != 0)
+				return ERR_NOMEM;
+			continue;
+		}
 		v->enc = type_is_float(t) ? VEC_F64 : type_is_var(t) ? VEC_STR : VEC_I64;
 		v->i = pb->i + off;
 		v->d = pb->d + off;
@@ -411,6 +465,7 @@ post_fill(PostBuf *pb, const Plan *p, Value *const *rows, size_t n)
 		}
 		v->nulls = anynull ? pb->nl + off : NULL;
 	}
+	return 0;
 }
 
 static int
@@ -460,7 +515,10 @@ finish_agg(Exec *x, GroupTable *gt, Arena *a, const Value ***out, size_t *nout, 
 			}
 			groupby_row(gt, g0 + (uint32_t)k, post[k]);
 		}
-		post_fill(&pb, p, post, (size_t)n);
+		if (post_fill(&pb, p, post, (size_t)n, a) != 0) {
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+			goto done;
+		}
 		b.n = n;
 		exprvec_reset_batch(&cx);
 		const uint16_t *s = NULL;
@@ -817,6 +875,16 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 		if (pw < 1)
 			pw = 1;
 		if (nm > (size_t)pw) {
+			x.rnext = mem_calloc((size_t)pw, sizeof(*x.rnext));
+			x.rend = mem_calloc((size_t)pw, sizeof(int));
+			if (x.rnext == NULL || x.rend == NULL) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			for (int w = 0; w < pw; w++) {
+				atomic_init(&x.rnext[w], (int)(nm * (size_t)w / (size_t)pw));
+				x.rend[w] = (int)(nm * (size_t)(w + 1) / (size_t)pw);
+			}
 			x.nworkers = pw;
 			nt = (size_t)pw;
 		}
@@ -911,6 +979,8 @@ out:
 	arena_free(&post);
 	mem_free(x.outs);
 	mem_free(x.morsels);
+	mem_free((void *)x.rnext);
+	mem_free(x.rend);
 	fill_stats(&x, snap, rs);
 	for (int s = 0; x.segst && s < nsegs; s++)
 		prune_index_free(&x.segst[s].ix);

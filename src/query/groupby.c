@@ -6,21 +6,34 @@
  * A batch first computes the group number of every selected row (gidx),
  * then runs each aggregate's vectorized update over the whole batch.
  *
- * Group numbers: no keys -> group 0 (created at init, so an empty input
- * still yields one row); a single dictionary-column key with a small
- * dictionary -> a direct array indexed by id (NULL at slot 0); otherwise
- * open addressing over the key words.  String keys that are not
- * dictionary ids are interned in the table's arena.
+ * Keys are words (groupby.h): numbers as themselves, strings as a
+ * pointer and a length, compared by content.  A string word points into
+ * a segment file's dictionary, which stays mapped while the query runs,
+ * or, for any other string (computed, a mutable segment's, a multi-value
+ * element), into a copy in the table's arena made when its group is
+ * created -- never per row.  A mutable segment's dictionary ids serve as
+ * words while a task reads that one segment (kenc VEC_DICT, kcol the
+ * column); rows of another segment turn them into strings (rekey_dict).
+ * Every group keeps the hash of its key (ghash), content-based for
+ * strings, so the hash index is rebuilt and tables are merged without
+ * hashing a string again.
  *
- * Columns are read through exprvec's source-independent helpers
- * (exprvec_dict_*, exprvec_mv_range, exprvec_elem), so mutable segments
- * and segment files group alike.  A mutable segment's dictionary lives as
- * long as the segment, so its ids serve as key words (kenc VEC_DICT,
- * kcol the column); a file's dictionary record belongs to the scan task,
- * so a file string key's words are interned strings, made once per
- * dictionary id by the direct array (the id fast path) when the key is
- * alone.  The direct array records the identity of the dictionary it is
- * indexed by (exprvec_dict_src) in its header.
+ * Group numbers: no keys -> group 0 (created at init, so an empty input
+ * still yields one row).  A first key read as dictionary ids (any
+ * dictionary of up to DIRECT_MAX entries) -> a direct array indexed by
+ * id holding the id's last group, rebuilt when the dictionary changes
+ * (the next segment); with more keys, the row takes that group when its
+ * other keys match.  While all groups came from one dictionary's ids and
+ * no id has two groups (gt->pure), a new id is a new group: dictionary
+ * entries are distinct, so no hash probe is needed at all -- a GROUP BY
+ * of a high-cardinality column (and columns it determines, as an order's
+ * market) over one segment never hashes.  When groups from elsewhere join, the hash index is built over
+ * every group (from ghash) and new ids are looked up in it.  Other keys
+ * go through open addressing over the key tuple; a string key read from
+ * a dictionary gets its (pointer, length, hash) from a per-key cache by
+ * id (every id of a small dictionary, the last id of a big one -- runs of
+ * a sorted column), and a row whose words equal the previous row's takes
+ * its group without a probe.
  *
  * GROUP BY a multi-value column follows Pinot: a row joins one group per
  * element (per combination of elements with several such keys); the
@@ -36,16 +49,11 @@
  * groups and every multi-value row.
  *
  * Memory: arrays through mem_* (charged to the query's budget), strings in
- * the table's arena; groupby_free releases both and destroys states.
+ * the table's arena (a merge moves the source's arena into the
+ * destination's); groupby_free releases both and destroys states.
  * Failures: ERR_NOMEM from allocation (exec turns it into ERR_MEM_LIMIT
- * when the budget refused it), ERR_TOO_LARGE past max_groups.
- *
- * Speed: a string key read from a file dictionary is interned once per
- * dictionary id (a per-key id -> word array when the dictionary has at
- * most IDW_MAX entries, else a one-entry cache of the last id, which
- * serves runs of a sorted column), and a row whose key words equal the
- * previous row's takes its group without a hash probe.  exec adopts the
- * first task's table as the global one (groupby_adopt) instead of
+ * when the budget refused it), ERR_TOO_LARGE past max_groups.  exec adopts
+ * the first task's table as the global one (groupby_adopt) instead of
  * merging it into an empty table.
  *
  * Exports: groupby_init, groupby_free, groupby_update, groupby_merge,
@@ -58,12 +66,13 @@
 
 #include <string.h>
 
-#define DIRECT_MAX (1u << 16)
-#define IDW_MAX (1u << 18)
+#define DIRECT_MAX (1u << 22)
+#define IDC_MAX (1u << 16)
 /* group numbers and hash slots are uint32_t: stay clear of overflow */
 #define GROUPS_MAX (1u << 30)
 /* direct[0 .. DHDR): the dictionary source (a pointer); slots follow */
 #define DHDR ((uint32_t)(sizeof(void *) / sizeof(uint32_t)))
+#define NULL_HASH 0x5bd1e995ull
 
 static const void *
 direct_src(const GroupTable *gt)
@@ -95,10 +104,18 @@ grow_to(GroupTable *gt, uint32_t cap, Err *e)
 	if (k == NULL)
 		return nomem(e);
 	gt->keys = k;
+	uint32_t *kl = mem_realloc(gt->klen, sizeof(uint32_t) * cap * nk);
+	if (kl == NULL)
+		return nomem(e);
+	gt->klen = kl;
 	uint8_t *kn = mem_realloc(gt->knull, cap * nk);
 	if (kn == NULL)
 		return nomem(e);
 	gt->knull = kn;
+	uint64_t *gh = mem_realloc(gt->ghash, sizeof(uint64_t) * cap);
+	if (gh == NULL)
+		return nomem(e);
+	gt->ghash = gh;
 	for (int a = 0; a < gt->p->nagg; a++) {
 		size_t sz = agg_func(gt->p->aggs[a].kind)->state_size;
 		char *s = mem_realloc(gt->states[a], sz * cap);
@@ -142,8 +159,27 @@ timed_out(const GroupTable *gt, Err *e)
 		       (long long)gt->timeout_ms, gt->n);
 }
 
+static inline uint64_t
+tuple_hash(const uint64_t *kh, const uint8_t *nl, int nk)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int k = 0; k < nk; k++)
+		h = hash_u64(h ^ (nl[k] ? NULL_HASH : kh[k]));
+	return h;
+}
+
+/* Hash of key k's word w (of length l): content for strings. */
+static inline uint64_t
+word_hash(const GroupTable *gt, int k, uint64_t w, uint32_t l)
+{
+	return gt->kenc[k] == VEC_STR ? hash_bytes((const char *)(uintptr_t)w, l) : w;
+}
+
+/* New group with key words w (lengths l, NULL flags nl) and hash h; the
+ * string keys whose bit is set in copy are copied into the arena. */
 static int
-new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t *out, Err *e)
+new_group(GroupTable *gt, const uint64_t *w, const uint32_t *l, const uint8_t *nl, uint64_t h,
+	  uint64_t copy, uint32_t *out, Err *e)
 {
 	if (gt->max_groups && gt->n >= gt->max_groups)
 		return too_many(gt, e);
@@ -153,16 +189,32 @@ new_group(GroupTable *gt, const uint64_t *words, const uint8_t *nulls, uint32_t 
 		return timed_out(gt, e);
 	if (gt->n == gt->cap && grow(gt, e) != 0)
 		return ERR_NOMEM;
-	uint32_t g = gt->n++;
-	if (gt->nkeys) {
-		memcpy(gt->keys + (size_t)g * gt->nkeys, words, sizeof(uint64_t) * (size_t)gt->nkeys);
-		memcpy(gt->knull + (size_t)g * gt->nkeys, nulls, (size_t)gt->nkeys);
+	uint32_t g = gt->n;
+	size_t nk = (size_t)gt->nkeys;
+	if (nk) {
+		uint64_t *gw = gt->keys + (size_t)g * nk;
+		memcpy(gw, w, sizeof(uint64_t) * nk);
+		memcpy(gt->klen + (size_t)g * nk, l, sizeof(uint32_t) * nk);
+		memcpy(gt->knull + (size_t)g * nk, nl, nk);
+		for (size_t k = 0; copy != 0 && k < nk; k++) {
+			if (!(copy >> k & 1) || nl[k])
+				continue;
+			char *c = arena_alloc(&gt->arena, (size_t)l[k] + 1);
+			if (c == NULL)
+				return nomem(e);
+			memcpy(c, (const char *)(uintptr_t)w[k], l[k]);
+			c[l[k]] = '\0';
+			gw[k] = (uint64_t)(uintptr_t)c;
+		}
 	}
+	gt->ghash[g] = h;
+	gt->n++;
 	for (int a = 0; a < gt->p->nagg; a++) {
 		const AggFunc *f = agg_func(gt->p->aggs[a].kind);
 		f->init(gt->states[a] + (size_t)g * f->state_size);
 		if (f->setparam != NULL)
 			f->setparam(gt->states[a] + (size_t)g * f->state_size, gt->p->aggs[a].param);
+		agg_plan_init(&gt->p->aggs[a], gt->states[a] + (size_t)g * f->state_size);
 	}
 	*out = g;
 	return 0;
@@ -184,22 +236,26 @@ groupby_init(GroupTable *gt, const Plan *p, const GroupLimits *lim, Err *e)
 	gt->kenc = mem_calloc((size_t)nk, sizeof(VecEnc));
 	gt->kcol = mem_calloc((size_t)nk, sizeof(MutCol *));
 	gt->states = mem_calloc((size_t)(p->nagg > 0 ? p->nagg : 1), sizeof(char *));
-	gt->idw = mem_calloc((size_t)nk, sizeof(uint64_t *));
-	gt->nidw = mem_calloc((size_t)nk, sizeof(uint32_t));
-	gt->idsrc = mem_calloc((size_t)nk, sizeof(void *));
-	gt->lastid = mem_calloc((size_t)nk, sizeof(uint32_t));
-	gt->lastw = mem_calloc((size_t)nk, sizeof(uint64_t));
-	if (gt->kenc == NULL || gt->kcol == NULL || gt->states == NULL || gt->idw == NULL ||
-	    gt->nidw == NULL || gt->idsrc == NULL || gt->lastid == NULL || gt->lastw == NULL)
+	gt->kc = mem_calloc((size_t)nk, sizeof(KeyCache));
+	if (gt->kenc == NULL || gt->kcol == NULL || gt->states == NULL || gt->kc == NULL)
 		return nomem(e);
 	for (int k = 0; k < p->ngroup; k++)
 		gt->kenc[k] = type_is_float(p->group[k]->type) ? VEC_F64
 			    : type_is_var(p->group[k]->type) ? VEC_STR : VEC_I64;
 	if (gt->nkeys == 0) {
 		uint32_t g;
-		return new_group(gt, NULL, NULL, &g, e);
+		return new_group(gt, NULL, NULL, NULL, 0, 0, &g, e);
 	}
 	return 0;
+}
+
+static void
+kc_clear(KeyCache *c)
+{
+	mem_free(c->p);
+	mem_free(c->len);
+	mem_free(c->h);
+	memset(c, 0, sizeof(*c));
 }
 
 void
@@ -213,84 +269,26 @@ groupby_free(GroupTable *gt)
 	}
 	mem_free(gt->states);
 	mem_free(gt->keys);
+	mem_free(gt->klen);
 	mem_free(gt->knull);
+	mem_free(gt->ghash);
 	mem_free(gt->kenc);
 	mem_free(gt->kcol);
-	for (int k = 0; gt->idw && k < (gt->nkeys > 0 ? gt->nkeys : 1); k++)
-		mem_free(gt->idw[k]);
-	mem_free(gt->idw);
-	mem_free(gt->nidw);
-	mem_free(gt->idsrc);
-	mem_free(gt->lastid);
-	mem_free(gt->lastw);
+	for (int k = 0; gt->kc && k < (gt->nkeys > 0 ? gt->nkeys : 1); k++)
+		kc_clear(&gt->kc[k]);
+	mem_free(gt->kc);
 	mem_free(gt->ht);
 	mem_free(gt->direct);
-	mem_free(gt->istr);
 	mem_free(gt->mvg);
 	arena_free(&gt->arena);
 	memset(gt, 0, sizeof(*gt));
 }
 
-/* Interned record for (s, n): u32 length then the bytes. */
-static const char *
-intern(GroupTable *gt, const char *s, uint32_t n)
-{
-	uint64_t h = hash_bytes(s, n);
-	if ((gt->nistr + 1) * 2 > gt->istrcap) {
-		uint32_t cap = gt->istrcap ? gt->istrcap * 2 : 64;
-		const char **t = mem_calloc(cap, sizeof(char *));
-		if (t == NULL)
-			return NULL;
-		for (uint32_t i = 0; i < gt->istrcap; i++) {
-			const char *r = gt->istr[i];
-			if (r == NULL)
-				continue;
-			uint32_t rl;
-			memcpy(&rl, r, 4);
-			uint32_t j = (uint32_t)hash_bytes(r + 4, rl) & (cap - 1);
-			while (t[j] != NULL)
-				j = (j + 1) & (cap - 1);
-			t[j] = r;
-		}
-		mem_free(gt->istr);
-		gt->istr = t;
-		gt->istrcap = cap;
-	}
-	uint32_t j = (uint32_t)h & (gt->istrcap - 1);
-	while (gt->istr[j] != NULL) {
-		uint32_t rl;
-		memcpy(&rl, gt->istr[j], 4);
-		if (rl == n && memcmp(gt->istr[j] + 4, s, n) == 0)
-			return gt->istr[j];
-		j = (j + 1) & (gt->istrcap - 1);
-	}
-	char *r = arena_alloc(&gt->arena, 4 + (size_t)n + 1);
-	if (r == NULL)
-		return NULL;
-	memcpy(r, &n, 4);
-	memcpy(r + 4, s, n);
-	r[4 + n] = '\0';
-	gt->istr[j] = r;
-	gt->nistr++;
-	return r;
-}
-
-static uint64_t
-tuple_hash(const uint64_t *w, const uint8_t *nl, int nk)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int k = 0; k < nk; k++)
-		h = hash_u64(h ^ (nl[k] ? 0x5bd1e995ull : w[k]));
-	return h;
-}
-
 /* (Re)builds the hash index over every group, sized for `want` groups
- * (at least twice as many slots: a table that grouped through the direct
- * array, or was adopted, has many groups and no index yet). */
+ * (at least twice as many slots). */
 static int
 ht_build(GroupTable *gt, uint64_t want, Err *e)
 {
-	int nk = gt->nkeys;
 	uint32_t cap = 256;
 	while ((want + 1) * 2 > cap)
 		cap *= 2;
@@ -298,7 +296,7 @@ ht_build(GroupTable *gt, uint64_t want, Err *e)
 	if (t == NULL)
 		return nomem(e);
 	for (uint32_t g = 0; g < gt->n; g++) {
-		uint32_t j = (uint32_t)tuple_hash(gt->keys + (size_t)g * nk, gt->knull + (size_t)g * nk, nk) & (cap - 1);
+		uint32_t j = (uint32_t)gt->ghash[g] & (cap - 1);
 		while (t[j] != 0)
 			j = (j + 1) & (cap - 1);
 		t[j] = g + 1;
@@ -309,30 +307,61 @@ ht_build(GroupTable *gt, uint64_t want, Err *e)
 	return 0;
 }
 
+/* Groups from elsewhere than the pure dictionary are coming: index every
+ * group made so far. */
 static int
-lookup(GroupTable *gt, const uint64_t *w, const uint8_t *nl, uint32_t *out, Err *e)
+impure(GroupTable *gt, Err *e)
+{
+	if (gt->pure == NULL)
+		return 0;
+	gt->pure = NULL;
+	return ht_build(gt, gt->n, e);
+}
+
+static inline int
+keys_eq(const GroupTable *gt, uint32_t g, const uint64_t *w, const uint32_t *l, const uint8_t *nl)
 {
 	int nk = gt->nkeys;
+	const uint64_t *gw = gt->keys + (size_t)g * nk;
+	const uint32_t *gl = gt->klen + (size_t)g * nk;
+	const uint8_t *gn = gt->knull + (size_t)g * nk;
+	for (int k = 0; k < nk; k++) {
+		if (gn[k] != nl[k])
+			return 0;
+		if (nl[k])
+			continue;
+		if (gt->kenc[k] != VEC_STR) {
+			if (gw[k] != w[k])
+				return 0;
+		} else if (gl[k] != l[k] || (gw[k] != w[k] &&
+			   memcmp((const char *)(uintptr_t)gw[k], (const char *)(uintptr_t)w[k], l[k]) != 0)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The group of key (w, l, nl) with hash h, made if new (copy: new_group).
+ * Not while the table is pure (impure() first). */
+static int
+lookup(GroupTable *gt, const uint64_t *w, const uint32_t *l, const uint8_t *nl, uint64_t h,
+       uint64_t copy, uint32_t *out, Err *e)
+{
 	if ((gt->n + 1) * 2 > gt->htcap && ht_build(gt, gt->n, e) != 0)
 		return ERR_NOMEM;
-	uint32_t j = (uint32_t)tuple_hash(w, nl, nk) & (gt->htcap - 1);
+	uint32_t j = (uint32_t)h & (gt->htcap - 1);
 	for (;;) {
 		uint32_t s = gt->ht[j];
 		if (s == 0)
 			break;
-		const uint64_t *gw = gt->keys + (size_t)(s - 1) * nk;
-		const uint8_t *gn = gt->knull + (size_t)(s - 1) * nk;
-		int eq = 1;
-		for (int k = 0; k < nk && eq; k++)
-			eq = gn[k] == nl[k] && (nl[k] || gw[k] == w[k]);
-		if (eq) {
+		if (gt->ghash[s - 1] == h && keys_eq(gt, s - 1, w, l, nl)) {
 			*out = s - 1;
 			return 0;
 		}
 		j = (j + 1) & (gt->htcap - 1);
 	}
 	uint32_t g;
-	int rc = new_group(gt, w, nl, &g, e);
+	int rc = new_group(gt, w, l, nl, h, copy, &g, e);
 	if (rc != 0)
 		return rc;
 	gt->ht[j] = g + 1;
@@ -352,21 +381,155 @@ dbits(double d)
 	return u;
 }
 
-/* Single dictionary key v (ids): group numbers through the direct array.
- * Words are the ids (kenc VEC_DICT) or interned strings (VEC_STR). */
+/* String word of dictionary id `id` of v (key k): pointer, length and
+ * hash, through the key's cache. */
+static void
+dict_key(GroupTable *gt, int k, const Vec *v, uint32_t id, uint64_t *w, uint32_t *l, uint64_t *kh)
+{
+	KeyCache *c = &gt->kc[k];
+	const void *src = exprvec_dict_src(v);
+	if (c->src != src || src == NULL) {
+		uint32_t n = exprvec_dict_size(v);
+		c->src = src;
+		c->lastid = UINT32_MAX;
+		if (src != NULL && n <= IDC_MAX && n > 0) {
+			if (n > c->n) {
+				const void *keep = c->src;
+				kc_clear(c);
+				c->src = keep;
+				c->lastid = UINT32_MAX;
+				c->p = mem_alloc(sizeof(char *) * n);
+				c->len = mem_alloc(sizeof(uint32_t) * n);
+				c->h = mem_alloc(sizeof(uint64_t) * n);
+				if (c->p == NULL || c->len == NULL || c->h == NULL) {
+					/* no cache: only the last id is kept */
+					kc_clear(c);
+					c->src = keep;
+					c->lastid = UINT32_MAX;
+				} else {
+					c->n = n;
+				}
+			}
+			if (c->p != NULL)
+				memset(c->p, 0, sizeof(char *) * c->n);
+		} else {
+			const void *keep = c->src;
+			kc_clear(c);
+			c->src = keep;
+			c->lastid = UINT32_MAX;
+		}
+	}
+	if (src != NULL && id < c->n && c->p[id] != NULL) {
+		*w = (uint64_t)(uintptr_t)c->p[id];
+		*l = c->len[id];
+		*kh = c->h[id];
+		return;
+	}
+	if (src != NULL && id == c->lastid) {
+		*w = (uint64_t)(uintptr_t)c->lastp;
+		*l = c->lastlen;
+		*kh = c->lasth;
+		return;
+	}
+	uint32_t len = 0;
+	const char *s = exprvec_dict_get(v, id, &len);
+	if (s == NULL) {
+		s = "";
+		len = 0;
+	}
+	*w = (uint64_t)(uintptr_t)s;
+	*l = len;
+	*kh = hash_bytes(s, len);
+	if (src != NULL) {
+		if (id < c->n) {
+			c->p[id] = s;
+			c->len[id] = len;
+			c->h[id] = *kh;
+		}
+		c->lastid = id;
+		c->lastp = s;
+		c->lastlen = len;
+		c->lasth = *kh;
+	}
+}
+
+/* Word of single-value key k at row r: *w, *l, its hash *kh, *nl; *copy
+ * gets bit k when the bytes must be copied if kept. */
 static int
-direct_gidx(GroupTable *gt, const Vec *v, const void *src, const uint16_t *sel, int nsel,
+key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint32_t *l, uint64_t *kh,
+	 uint8_t *nl, uint64_t *copy, Err *e)
+{
+	*nl = v->nulls ? v->nulls[r] : 0;
+	*w = 0;
+	*l = 0;
+	*kh = 0;
+	if (*nl)
+		return 0;
+	switch (v->enc) {
+	case VEC_I64: *kh = *w = (uint64_t)v->i[r]; break;
+	case VEC_F64: *kh = *w = dbits(v->d[r]); break;
+	case VEC_DICT:
+		if (gt->kenc[k] == VEC_DICT && (const void *)gt->kcol[k] == exprvec_dict_src(v)) {
+			*kh = *w = v->ids[r];
+		} else {
+			dict_key(gt, k, v, v->ids[r], w, l, kh);
+			if (v->col != NULL)
+				*copy |= 1ull << k;
+		}
+		break;
+	case VEC_STR:
+		if (v->ids != NULL && exprvec_has_dict(v)) {
+			/* a file column (maybe read as ids only) */
+			dict_key(gt, k, v, v->ids[r], w, l, kh);
+			if (v->col != NULL)
+				*copy |= 1ull << k;
+			break;
+		}
+		*w = (uint64_t)(uintptr_t)(v->s[r] ? v->s[r] : "");
+		*l = v->s[r] ? v->slen[r] : 0;
+		*kh = hash_bytes((const char *)(uintptr_t)*w, *l);
+		*copy |= 1ull << k;
+		break;
+	default:
+		return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value expression");
+	}
+	return 0;
+}
+
+/* First key read as dictionary ids (kv[0], of dictionary src): group
+ * numbers through the direct array, id -> the group of that id seen last.
+ * With one key that is the group; with more, the other keys must match
+ * it, else the hash decides (and the slot takes the new group).  Key 0's
+ * words are the ids (kenc VEC_DICT) or strings (VEC_STR). */
+static int
+direct_gidx(GroupTable *gt, const Vec *const *kv, const void *src, const uint16_t *sel, int nsel,
 	    Err *e)
 {
-	for (int k = 0; k < nsel; k++) {
-		int r = sel ? sel[k] : k;
+	const Vec *v = kv[0];
+	int nk = gt->nkeys;
+	int rc;
+	if (gt->direct != NULL && direct_src(gt) != src)
+		drop_direct(gt);
+	if (gt->pure != NULL && gt->pure != src && (rc = impure(gt, e)) != 0)
+		return rc;
+	if (gt->n == 0)
+		gt->pure = src;
+	int ids = gt->kenc[0] == VEC_DICT;
+	/* a mutable segment's strings are copied; a file's stay mapped */
+	uint64_t copy0 = !ids && v->col != NULL;
+	uint64_t w[64], kh[64];
+	uint32_t l[64];
+	uint8_t nl[64];
+	for (int kk = 0; kk < nsel; kk++) {
+		int r = sel ? sel[kk] : kk;
 		int isnull = v->nulls && v->nulls[r];
 		uint32_t slot = isnull ? 0 : v->ids[r] + 1;
 		if (slot >= gt->ndirect) {
 			uint32_t nd = exprvec_dict_size(v) + 1;
 			if (nd <= slot)
 				nd = slot + 1;
-			nd += nd / 4;
+			if (v->col != NULL)
+				nd += nd / 4;	/* a mutable dictionary grows */
 			uint32_t *t = mem_realloc(gt->direct, sizeof(uint32_t) * (DHDR + nd));
 			if (t == NULL)
 				return nomem(e);
@@ -378,127 +541,60 @@ direct_gidx(GroupTable *gt, const Vec *v, const void *src, const uint16_t *sel, 
 		}
 		uint32_t *d = gt->direct + DHDR;
 		uint32_t g1 = d[slot];
-		if (g1 == 0) {
-			uint64_t w = isnull ? 0 : v->ids[r];
-			uint8_t nl = (uint8_t)isnull;
-			uint32_t g;
-			if (!isnull && gt->kenc[0] != VEC_DICT) {
-				uint32_t len = 0;
-				const char *s = exprvec_dict_get(v, v->ids[r], &len);
-				const char *in = intern(gt, s ? s : "", s ? len : 0);
-				if (in == NULL)
-					return nomem(e);
-				w = (uint64_t)(uintptr_t)in;
-			}
-			int rc = new_group(gt, &w, &nl, &g, e);
-			if (rc != 0)
+		if (g1 != 0 && nk == 1) {
+			gt->gidx[r] = g1 - 1;
+			continue;
+		}
+		uint64_t copy = copy0;
+		w[0] = kh[0] = 0;
+		l[0] = 0;
+		nl[0] = (uint8_t)isnull;
+		if (!isnull) {
+			if (ids)
+				kh[0] = w[0] = v->ids[r];
+			else
+				dict_key(gt, 0, v, v->ids[r], &w[0], &l[0], &kh[0]);
+		}
+		for (int k = 1; k < nk; k++)
+			if ((rc = key_word(gt, k, kv[k], r, &w[k], &l[k], &kh[k], &nl[k], &copy, e)) != 0)
 				return rc;
-			g1 = d[slot] = g + 1;
+		if (g1 != 0 && keys_eq(gt, g1 - 1, w, l, nl)) {
+			gt->gidx[r] = g1 - 1;
+			continue;
 		}
-		gt->gidx[r] = g1 - 1;
-	}
-	return 0;
-}
-
-/* Interned word of dictionary id `id` of v (key k), through the key's
- * id cache. */
-static int
-dict_word(GroupTable *gt, int k, const Vec *v, uint32_t id, uint64_t *w, Err *e)
-{
-	const void *src = exprvec_dict_src(v);
-	if (gt->idsrc[k] != src || src == NULL) {
-		uint32_t n = exprvec_dict_size(v);
-		gt->idsrc[k] = src;
-		gt->lastid[k] = UINT32_MAX;
-		if (src != NULL && n <= IDW_MAX) {
-			if (n > gt->nidw[k]) {
-				mem_free(gt->idw[k]);
-				gt->nidw[k] = 0;
-				if ((gt->idw[k] = mem_alloc(sizeof(uint64_t) * (n ? n : 1))) == NULL)
-					return nomem(e);
-				gt->nidw[k] = n;
-			}
-			memset(gt->idw[k], 0, sizeof(uint64_t) * gt->nidw[k]);
-		} else if (gt->idw[k] != NULL) {
-			mem_free(gt->idw[k]);
-			gt->idw[k] = NULL;
-			gt->nidw[k] = 0;
+		uint32_t g;
+		uint64_t h = tuple_hash(kh, nl, nk);
+		if (g1 == 0 && gt->pure == src) {
+			/* a new id: a new key */
+			rc = new_group(gt, w, l, nl, h, copy, &g, e);
+		} else {
+			if ((rc = impure(gt, e)) != 0)
+				return rc;
+			rc = lookup(gt, w, l, nl, h, copy, &g, e);
 		}
-	}
-	if (src != NULL && id < gt->nidw[k] && gt->idw[k][id] != 0) {
-		*w = gt->idw[k][id];
-		return 0;
-	}
-	if (src != NULL && id == gt->lastid[k]) {
-		*w = gt->lastw[k];
-		return 0;
-	}
-	uint32_t len = 0;
-	const char *s = exprvec_dict_get(v, id, &len);
-	const char *in = intern(gt, s ? s : "", s ? len : 0);
-	if (in == NULL)
-		return nomem(e);
-	*w = (uint64_t)(uintptr_t)in;
-	if (src != NULL) {
-		if (id < gt->nidw[k])
-			gt->idw[k][id] = *w;
-		gt->lastid[k] = id;
-		gt->lastw[k] = *w;
+		if (rc != 0)
+			return rc;
+		d[slot] = g + 1;
+		gt->gidx[r] = g;
 	}
 	return 0;
 }
 
-/* Word of single-value key k at row r. */
-static int
-key_word(GroupTable *gt, int k, const Vec *v, int r, uint64_t *w, uint8_t *nl, Err *e)
-{
-	*nl = v->nulls ? v->nulls[r] : 0;
-	*w = 0;
-	if (*nl)
-		return 0;
-	switch (v->enc) {
-	case VEC_I64: *w = (uint64_t)v->i[r]; break;
-	case VEC_F64: *w = dbits(v->d[r]); break;
-	case VEC_DICT:
-		if (gt->kenc[k] == VEC_DICT && (const void *)gt->kcol[k] == exprvec_dict_src(v))
-			*w = v->ids[r];
-		else
-			return dict_word(gt, k, v, v->ids[r], w, e);
-		break;
-	case VEC_STR: {
-		const char *in;
-		if (v->ids != NULL && exprvec_has_dict(v))
-			/* a file column (maybe read as ids only) */
-			return dict_word(gt, k, v, v->ids[r], w, e);
-		in = intern(gt, v->s[r], v->slen[r]);
-		if (in == NULL)
-			return nomem(e);
-		*w = (uint64_t)(uintptr_t)in;
-		break;
-	}
-	default:
-		return err_set(e, ERR_UNSUPPORTED, "GROUP BY a multi-value expression");
-	}
-	return 0;
-}
-
-/* Word of element i of multi-value key v, in the key's encoding:
- * integers, double bits, or interned strings. */
-static int
-elem_word(GroupTable *gt, const Vec *v, uint64_t i, uint64_t *w, Err *e)
+/* Word of element i of multi-value key v (key k), in the key's encoding:
+ * integers, double bits, or strings (to be copied when kept). */
+static void
+elem_word(const Vec *v, int k, uint64_t i, uint64_t *w, uint32_t *l, uint64_t *kh, uint64_t *copy)
 {
 	Value x = exprvec_elem(v, i);
+	*l = 0;
 	if (type_is_var(v->type)) {
-		const char *in = intern(gt, x.u.s ? x.u.s : "", x.u.s ? x.n : 0);
-		if (in == NULL)
-			return nomem(e);
-		*w = (uint64_t)(uintptr_t)in;
-	} else if (type_is_float(v->type)) {
-		*w = dbits(x.u.d);
-	} else {
-		*w = (uint64_t)x.u.i;
+		*w = (uint64_t)(uintptr_t)(x.u.s ? x.u.s : "");
+		*l = x.u.s ? x.n : 0;
+		*kh = hash_bytes((const char *)(uintptr_t)*w, *l);
+		*copy |= 1ull << k;
+		return;
 	}
-	return 0;
+	*kh = *w = type_is_float(v->type) ? dbits(x.u.d) : (uint64_t)x.u.i;
 }
 
 static int
@@ -528,14 +624,17 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 	  Err *e)
 {
 	int nk = gt->nkeys, rc;
-	uint64_t w[64], st[64];
-	uint32_t cnt[64], pos[64];
+	uint64_t w[64], kh[64], st[64];
+	uint32_t l[64], cnt[64], pos[64];
 	uint8_t nl[64];
 	*maxc = 0;
 	gt->nmvg = 0;
+	if ((rc = impure(gt, e)) != 0)
+		return rc;
 	for (int kk = 0; kk < nsel; kk++) {
 		int r = sel ? sel[kk] : kk;
 		int empty = 0;
+		uint64_t copy = 0;
 		if (late(gt))
 			return timed_out(gt, e);
 		gt->mvoff[r] = gt->nmvg;
@@ -545,12 +644,13 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 			pos[k] = 0;
 			cnt[k] = 1;
 			if (v->enc != VEC_MV) {
-				if ((rc = key_word(gt, k, v, r, &w[k], &nl[k], e)) != 0)
+				if ((rc = key_word(gt, k, v, r, &w[k], &l[k], &kh[k], &nl[k], &copy, e)) != 0)
 					return rc;
 				continue;
 			}
 			nl[k] = v->nulls ? v->nulls[r] : 0;
-			w[k] = 0;
+			w[k] = kh[k] = 0;
+			l[k] = 0;
 			if (nl[k])
 				continue;
 			exprvec_mv_range(v, r, &st[k], &cnt[k]);
@@ -561,11 +661,11 @@ mv_groups(GroupTable *gt, const Vec *const *kv, const uint16_t *sel, int nsel, u
 			continue;
 		for (;;) {
 			for (int k = 0; k < nk; k++)
-				if (kv[k]->enc == VEC_MV && !nl[k] &&
-				    (rc = elem_word(gt, kv[k], st[k] + pos[k], &w[k], e)) != 0)
-					return rc;
+				if (kv[k]->enc == VEC_MV && !nl[k])
+					elem_word(kv[k], k, st[k] + pos[k], &w[k], &l[k], &kh[k], &copy);
 			uint32_t g;
-			if ((rc = lookup(gt, w, nl, &g, e)) != 0 || (rc = mv_push(gt, g, e)) != 0)
+			if ((rc = lookup(gt, w, l, nl, tuple_hash(kh, nl, nk), copy, &g, e)) != 0 ||
+			    (rc = mv_push(gt, g, e)) != 0)
 				return rc;
 			gt->mvcnt[r]++;
 			int k = nk - 1;
@@ -609,9 +709,22 @@ agg_update(GroupTable *gt, int a, const uint32_t *gidx, const Vec *arg, const Ve
 	return 0;
 }
 
-/* Key k's words become interned strings instead of ids of the mutable
- * segment column kcol[k]; the direct array goes, the hash index is
- * rebuilt over the new words.  Group numbers stay. */
+/* Hash of group g's key, from its words. */
+static uint64_t
+group_hash(const GroupTable *gt, uint32_t g)
+{
+	int nk = gt->nkeys;
+	uint64_t kh[64];
+	const uint64_t *w = gt->keys + (size_t)g * nk;
+	const uint32_t *l = gt->klen + (size_t)g * nk;
+	for (int k = 0; k < nk; k++)
+		kh[k] = word_hash(gt, k, w[k], l[k]);
+	return tuple_hash(kh, gt->knull + (size_t)g * nk, nk);
+}
+
+/* Key k's words become strings (copies) instead of ids of the mutable
+ * segment column kcol[k]; the direct array goes, hashes are recomputed
+ * and the hash index rebuilt over every group.  Group numbers stay. */
 static int
 rekey_dict(GroupTable *gt, int k, Err *e)
 {
@@ -622,17 +735,19 @@ rekey_dict(GroupTable *gt, int k, Err *e)
 			continue;
 		uint32_t len = 0;
 		const char *s = mutcol_dict_get(gt->kcol[k], (uint32_t)gt->keys[i], &len);
-		const char *in = intern(gt, s ? s : "", s ? len : 0);
-		if (in == NULL)
+		char *c = arena_strndup(&gt->arena, s ? s : "", s ? len : 0);
+		if (c == NULL)
 			return nomem(e);
-		gt->keys[i] = (uint64_t)(uintptr_t)in;
+		gt->keys[i] = (uint64_t)(uintptr_t)c;
+		gt->klen[i] = s ? len : 0;
 	}
 	gt->kenc[k] = VEC_STR;
 	gt->kcol[k] = NULL;
 	if (gt->direct != NULL)
 		drop_direct(gt);
-	/* the hash over the new words; a table with a hash index never
-	 * goes back to the direct array */
+	for (uint32_t g = 0; g < gt->n; g++)
+		gt->ghash[g] = group_hash(gt, g);
+	gt->pure = NULL;
 	return ht_build(gt, gt->n, e);
 }
 
@@ -654,7 +769,8 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 			if (kv[k]->enc == VEC_MV)
 				has_mv = 1;
 			/* a mutable segment's ids key the groups (its dictionary
-			 * outlives the table); a file's become interned strings */
+			 * outlives the table) while the table is empty or
+			 * keyed by them */
 			if (kv[k]->enc == VEC_DICT && kv[k]->col != NULL) {
 				if (gt->kenc[k] == VEC_STR && gt->n == 0)
 					gt->kenc[k] = VEC_DICT;
@@ -662,7 +778,7 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 					gt->kcol[k] = kv[k]->col;
 			}
 			/* rows of another segment (a table fed by several
-			 * morsels): the ids give way to interned strings */
+			 * morsels): the ids give way to strings */
 			if (gt->kenc[k] == VEC_DICT && gt->kcol[k] != NULL &&
 			    (kv[k]->enc != VEC_DICT || kv[k]->col != gt->kcol[k]) &&
 			    (rc = rekey_dict(gt, k, e)) != 0)
@@ -671,47 +787,46 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 		const Vec *v0 = kv[0];
 		const void *src0 = NULL;
 		int direct = 0;
-		if (!has_mv && gt->nkeys == 1 && gt->ht == NULL && v0->ids != NULL &&
+		if (!has_mv && v0->ids != NULL &&
 		    (v0->enc == VEC_DICT || v0->enc == VEC_STR) && exprvec_has_dict(v0)) {
 			src0 = exprvec_dict_src(v0);
-			direct = src0 != NULL && (gt->direct == NULL || direct_src(gt) == src0) &&
-				 exprvec_dict_size(v0) < DIRECT_MAX &&
+			direct = src0 != NULL && exprvec_dict_size(v0) < DIRECT_MAX &&
 				 (gt->kenc[0] == VEC_DICT ? (const void *)gt->kcol[0] == src0
 							  : gt->kenc[0] == VEC_STR);
 		}
 		if (has_mv) {
-			if (gt->direct != NULL)
-				drop_direct(gt);
 			if ((rc = mv_groups(gt, kv, sel, nsel, &maxc, e)) != 0)
 				return rc;
 		} else if (direct) {
-			if ((rc = direct_gidx(gt, v0, src0, sel, nsel, e)) != 0)
+			if ((rc = direct_gidx(gt, kv, src0, sel, nsel, e)) != 0)
 				return rc;
 		} else {
-			/* switch from direct to hash: lookup indexes existing groups */
-			if (gt->direct != NULL)
-				drop_direct(gt);
-			uint64_t w[64], pw[64] = {0};
+			uint64_t w[64], kh[64], pw[64] = {0};
+			uint32_t l[64], pl[64] = {0};
 			uint8_t nl[64], pnl[64] = {0};
 			uint32_t pg = UINT32_MAX;
 			int nk = gt->nkeys;
+			if ((rc = impure(gt, e)) != 0)
+				return rc;
 			for (int kk = 0; kk < nsel; kk++) {
 				int r = sel ? sel[kk] : kk;
 				int same = pg != UINT32_MAX;
+				uint64_t copy = 0;
 				for (int k = 0; k < nk; k++) {
-					if ((rc = key_word(gt, k, kv[k], r, &w[k], &nl[k], e)) != 0)
+					if ((rc = key_word(gt, k, kv[k], r, &w[k], &l[k], &kh[k], &nl[k], &copy, e)) != 0)
 						return rc;
-					same &= w[k] == pw[k] && nl[k] == pnl[k];
+					same &= w[k] == pw[k] && l[k] == pl[k] && nl[k] == pnl[k];
 				}
 				if (same) {
 					/* a run of one key (a sorted column): no probe */
 					gt->gidx[r] = pg;
 					continue;
 				}
-				if ((rc = lookup(gt, w, nl, &gt->gidx[r], e)) != 0)
+				if ((rc = lookup(gt, w, l, nl, tuple_hash(kh, nl, nk), copy, &gt->gidx[r], e)) != 0)
 					return rc;
 				pg = gt->gidx[r];
 				memcpy(pw, w, sizeof(uint64_t) * (size_t)nk);
+				memcpy(pl, l, sizeof(uint32_t) * (size_t)nk);
 				memcpy(pnl, nl, (size_t)nk);
 			}
 		}
@@ -764,8 +879,9 @@ static void
 key_value(const GroupTable *gt, uint32_t g, int k, Value *out)
 {
 	WbType t = gt->p->group[k]->type;
-	uint64_t w = gt->keys[(size_t)g * gt->nkeys + k];
-	if (gt->knull[(size_t)g * gt->nkeys + k]) {
+	size_t i = (size_t)g * gt->nkeys + k;
+	uint64_t w = gt->keys[i];
+	if (gt->knull[i]) {
 		*out = value_null(t);
 		return;
 	}
@@ -782,15 +898,11 @@ key_value(const GroupTable *gt, uint32_t g, int k, Value *out)
 	case VEC_DICT: {
 		uint32_t len = 0;
 		const char *s = mutcol_dict_get(gt->kcol[k], (uint32_t)w, &len);
-		*out = value_str(t, s ? s : "", len);
+		*out = value_str(t, s ? s : "", s ? len : 0);
 		break;
 	}
-	default: {
-		const char *r = (const char *)(uintptr_t)w;
-		uint32_t len;
-		memcpy(&len, r, 4);
-		*out = value_str(t, r + 4, len);
-	}
+	default:
+		*out = value_str(t, (const char *)(uintptr_t)w, gt->klen[i]);
 	}
 }
 
@@ -798,9 +910,18 @@ int
 groupby_merge(GroupTable *dst, GroupTable *src, Err *e)
 {
 	int nk = dst->nkeys;
-	uint64_t w[64];
-	uint8_t nl[64];
 	int rc;
+	/* src's words in dst's terms: strings for mutable-segment ids (dst
+	 * never holds ids: it is adopted only without them, or fresh) */
+	for (int k = 0; k < nk; k++)
+		if (src->kenc[k] == VEC_DICT && src->kcol[k] != NULL && (rc = rekey_dict(src, k, e)) != 0)
+			return rc;
+	for (int k = 0; k < nk; k++)
+		if (dst->kenc[k] == VEC_DICT && dst->kcol[k] != NULL && (rc = rekey_dict(dst, k, e)) != 0)
+			return rc;
+	arena_steal(&dst->arena, &src->arena);
+	if ((rc = impure(dst, e)) != 0)
+		return rc;
 	/* room for every group of src at once (at most twice what is
 	 * needed, as doubling gives): no copy per doubling, one rehash */
 	uint64_t want = (uint64_t)dst->n + src->n;
@@ -820,24 +941,9 @@ groupby_merge(GroupTable *dst, GroupTable *src, Err *e)
 		if ((g & 0xffff) == 0xffff && late(dst))
 			return timed_out(dst, e);
 		if (nk > 0) {
-			for (int k = 0; k < nk; k++) {
-				Value v;
-				key_value(src, g, k, &v);
-				nl[k] = v.null;
-				w[k] = 0;
-				if (v.null)
-					continue;
-				if (dst->kenc[k] == VEC_STR || dst->kenc[k] == VEC_DICT) {
-					const char *in = intern(dst, v.u.s, v.n);
-					if (in == NULL)
-						return nomem(e);
-					w[k] = (uint64_t)(uintptr_t)in;
-				} else if (dst->kenc[k] == VEC_F64)
-					w[k] = dbits(v.u.d);
-				else
-					w[k] = (uint64_t)v.u.i;
-			}
-			if ((rc = lookup(dst, w, nl, &dg, e)) != 0)
+			size_t i = (size_t)g * nk;
+			if ((rc = lookup(dst, src->keys + i, src->klen + i, src->knull + i, src->ghash[g], 0, &dg,
+					 e)) != 0)
 				return rc;
 		}
 		for (int a = 0; a < dst->p->nagg; a++) {

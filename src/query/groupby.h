@@ -1,17 +1,34 @@
 /*
  * groupby.h -- hash aggregation: group keys to aggregate states.
  *
- * A local table (one per scan task) keys groups by 64-bit words per key:
- * integers and double bits, dictionary ids (for a dictionary column of
- * the task's segment), or pointers to strings interned in the table's
- * arena.  groupby_merge moves a local table into the query's global one,
- * whose string keys are always interned copies.
+ * A table (one per scan task, and the query's global one) keys groups by
+ * one 64-bit word per key: integers and double bits, dictionary ids of a
+ * mutable segment's column (a task's table while it reads that segment),
+ * or a pointer to a string's bytes with the length beside it.  A string
+ * word points into a segment file's dictionary (mapped for the whole
+ * query) or into the table's arena (copies of other strings); strings
+ * compare by content.  groupby_merge moves a task's table into the global
+ * one, strings and all.
  */
 #ifndef WB_GROUPBY_H
 #define WB_GROUPBY_H
 
 #include "expr/exprvec.h"
 #include "query/plan.h"
+
+/* Per key: the words of one dictionary's ids (pointer, length, hash),
+ * for every id when the dictionary is small, else for the last id. */
+typedef struct KeyCache {
+	const void *src;	/* the dictionary (exprvec_dict_src) */
+	uint32_t n;		/* entries in p/len/h; 0 = last id only */
+	const char **p;		/* NULL = not yet */
+	uint32_t *len;
+	uint64_t *h;
+	uint32_t lastid;
+	const char *lastp;
+	uint32_t lastlen;
+	uint64_t lasth;
+} KeyCache;
 
 typedef struct GroupTable {
 	const Plan *p;
@@ -21,33 +38,28 @@ typedef struct GroupTable {
 				 * update with ERR_TOO_LARGE */
 	int64_t deadline_ns;	/* clock_mono_ns; 0 = none (ERR_TIMEOUT) */
 	int64_t timeout_ms;	/* for the message */
-	uint64_t *keys;		/* cap * nkeys */
+	uint64_t *keys;		/* cap * nkeys words */
+	uint32_t *klen;		/* cap * nkeys: byte length of string words */
 	uint8_t *knull;		/* cap * nkeys */
-	VecEnc *kenc;		/* per key: encoding the words come from */
+	uint64_t *ghash;	/* cap: each group's key hash */
+	VecEnc *kenc;		/* per key: VEC_I64, VEC_F64, VEC_STR (string
+				 * words) or VEC_DICT (ids of kcol) */
 	const MutCol **kcol;	/* per key: dictionary column (VEC_DICT) */
 	uint32_t *ht;		/* group + 1, 0 = empty */
 	uint32_t htcap;
+	const void *pure;	/* non-NULL: every group came from the direct
+				 * array over this dictionary, and ht indexes
+				 * none of them (distinct ids: distinct keys) */
 	char **states;		/* per aggregate: cap * state_size */
 	uint32_t *direct;	/* single dictionary key: id -> group + 1 */
 	uint32_t ndirect;
-	const MutCol *dcol;
 	uint32_t gidx[EXPR_BATCH];
-	uint64_t w[EXPR_BATCH];
 	/* multi-value keys: row r's groups are mvg[mvoff[r]..+mvcnt[r]) */
 	uint32_t mvoff[EXPR_BATCH], mvcnt[EXPR_BATCH];
 	uint32_t *mvg, nmvg, mvgcap;
 	uint16_t sel2[EXPR_BATCH];
-	/* per key: the word of each dictionary id of the source idsrc
-	 * (interned strings of a file dictionary; 0 = not yet), when that
-	 * dictionary is small enough, else the last id's word alone */
-	uint64_t **idw;
-	uint32_t *nidw;
-	const void **idsrc;
-	uint32_t *lastid;
-	uint64_t *lastw;
-	const char **istr;	/* interned strings (records: u32 len, bytes) */
-	uint32_t nistr, istrcap;
-	Arena arena;
+	KeyCache *kc;		/* per key */
+	Arena arena;		/* copied key strings */
 } GroupTable;
 
 /* The query's limits as a table enforces them. */
@@ -65,8 +77,8 @@ void groupby_free(GroupTable *gt);
  * with cx) to the table. */
 int groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel, int nsel,
 		   Err *e);
-/* Merges src into dst (dst's strings are copied); src's states are
- * consumed (destroyed). */
+/* Merges src into dst: src's states are consumed (destroyed), its copied
+ * strings move to dst's arena. */
 int groupby_merge(GroupTable *dst, GroupTable *src, Err *e);
 /* Makes dst (not initialized) the table src was, without a copy, when
  * src's key words do not depend on a segment (no mutable-segment

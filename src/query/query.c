@@ -46,6 +46,7 @@
 #include "query/prune.h"
 #include "query/join.h"
 #include "query/joinplan.h"
+#include "query/lookup.h"
 #include "query/winplan.h"
 
 #include <inttypes.h>
@@ -256,7 +257,10 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Plan *plan = NULL;
 	if (rc != 0)
 		goto done;
-	if (q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0 || q->has_window ||
+	int looked = 0;
+	if ((rc = lookup_rewrite(cat, q, &a, &looked, e)) != 0)
+		goto done;
+	if (looked || q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0 || q->has_window ||
 	    q->nfrom > 0) {
 		/* a derived table or a subquery: bound once its rows exist
 		 * (not cached) */
@@ -943,6 +947,11 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 		cd[i].mv = mv;
 		bc[i] = (BindCol){ins[0]->cols[i].name, t, mv};
 	}
+	/* bound first: the columns q never reads are left NULL (a derived
+	 * table's unused group key costs nothing to copy) */
+	BindTable bt = {alias, ncols, bc, NULL};
+	if (rc == 0)
+		rc = bind_select(q, &bt, pl, &plan, e);
 	if (rc == 0 && (seg = mutseg_create(ncols, cd)) == NULL)
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 	/* rows go in batches, so a big derived table needs no second copy */
@@ -962,7 +971,7 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 				for (int i = 0; i < ncols; i++) {
 					Value v = in->rows[r * (size_t)ncols + (size_t)i];
 					WbType t = cd[i].type;
-					if (v.null || in->cols[i].type == TYPE_NULL)
+					if (v.null || in->cols[i].type == TYPE_NULL || !plan->used[i])
 						v = value_null(t);
 					else if (!v.mv && type_is_float(t) && !type_is_float((WbType)v.type))
 						v = value_double(t, (double)v.u.i);
@@ -975,10 +984,6 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 		}
 	}
 	rowbatch_free(&b);
-	if (rc == 0) {
-		BindTable bt = {alias, ncols, bc};
-		rc = bind_select(q, &bt, pl, &plan, e);
-	}
 	if (rc == 0) {
 		plan->tab.cols = bc;
 		rs->table = arena_strdup(&rs->arena, alias);

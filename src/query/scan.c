@@ -141,10 +141,10 @@ mark_str(const Expr *x, uint8_t *need, int ncols)
 			need[x->col] = 1;
 		return;
 	}
-	int k = 0;
 	if (exprvec_dict_pred(x))
-		k = 1;
-	for (; k < x->nargs; k++)
+		return;		/* the other arguments are constants */
+	int n = x->kind == EXPR_IN && x->aux == 1 ? 1 : x->nargs;	/* a list of constants */
+	for (int k = 0; k < n; k++)
 		mark_str(x->args[k], need, ncols);
 }
 
