@@ -361,12 +361,22 @@ run_task(void *arg, int i)
 	if (x->nworkers == 0) {
 		run_morsel(x, o, i, &cx);
 	} else {
+		int lastseg = -1;
 		for (int j = 0; j < x->nworkers; j++) {
 			int w = (i + j) % x->nworkers;
 			for (;;) {
+				/* another share's last morsel of a segment this
+				 * worker has not read is left to its owner: a
+				 * second dictionary costs the table more than the
+				 * morsel saves */
+				int peek = atomic_load(&x->rnext[w]);
+				if (j > 0 && peek < x->rend[w] && x->rend[w] - peek < 2 &&
+				    x->morsels[peek].segi != lastseg)
+					break;
 				int mi = atomic_fetch_add(&x->rnext[w], 1);
 				if (mi >= x->rend[w] || atomic_load(&x->stop) || o->err.code != 0)
 					break;
+				lastseg = x->morsels[mi].segi;
 				run_morsel(x, o, mi, &cx);
 			}
 		}
@@ -881,9 +891,28 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 				rc = err_set(e, ERR_NOMEM, "out of memory");
 				goto out;
 			}
+			/* equal shares, each boundary moved to a segment's
+			 * first morsel when one is within a quarter share */
+			int prev = 0;
 			for (int w = 0; w < pw; w++) {
-				atomic_init(&x.rnext[w], (int)(nm * (size_t)w / (size_t)pw));
-				x.rend[w] = (int)(nm * (size_t)(w + 1) / (size_t)pw);
+				int b = (int)(nm * (size_t)(w + 1) / (size_t)pw);
+				int q = (int)(nm / (size_t)pw / 4);
+				if (w + 1 < pw) {
+					for (int d = 0; d <= q; d++) {
+						if (b - d > prev && x.morsels[b - d].segi != x.morsels[b - d - 1].segi) {
+							b -= d;
+							break;
+						}
+						if (b + d < (int)nm && b + d > prev &&
+						    x.morsels[b + d].segi != x.morsels[b + d - 1].segi) {
+							b += d;
+							break;
+						}
+					}
+				}
+				atomic_init(&x.rnext[w], prev);
+				x.rend[w] = b;
+				prev = b;
 			}
 			x.nworkers = pw;
 			nt = (size_t)pw;

@@ -1144,6 +1144,105 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 	return rc;
 }
 
+/* ---- projection into a derived table ---------------------------------- */
+
+/* 1 when expression n may read a column named `name` (a reference to
+ * it, *, or a subquery, which might). */
+static int
+ast_uses(const Ast *n, const char *name)
+{
+	if (n == NULL)
+		return 0;
+	if (n->kind == AST_STAR || n->kind == AST_SUBLINK || n->sub != NULL)
+		return 1;
+	if (n->kind == AST_COLREF && strcasecmp(n->name, name) == 0)
+		return 1;
+	for (int i = 0; i < n->nargs; i++)
+		if (ast_uses(n->args[i], name))
+			return 1;
+	if (ast_uses(n->filter, name))
+		return 1;
+	if (n->over != NULL) {
+		for (int i = 0; i < n->over->npart; i++)
+			if (ast_uses(n->over->part[i], name))
+				return 1;
+		for (int i = 0; i < n->over->norder; i++)
+			if (ast_uses(n->over->order[i].expr, name))
+				return 1;
+	}
+	return 0;
+}
+
+static int
+select_uses(const AstSelect *q, const char *name)
+{
+	for (int i = 0; i < q->ntargets; i++)
+		if (ast_uses(q->targets[i].expr, name))
+			return 1;
+	for (int i = 0; i < q->ngroup; i++)
+		if (ast_uses(q->group[i], name))
+			return 1;
+	for (int i = 0; i < q->norder; i++)
+		if (ast_uses(q->order[i].expr, name))
+			return 1;
+	return ast_uses(q->where, name) || ast_uses(q->having, name);
+}
+
+/* The derived table sub as q reads it: a select-list item q never names
+ * (a plain column or an aliased expression) becomes NULL under the same
+ * name, so its values are neither copied into sub's rows nor into the
+ * derived table -- `SELECT stage, count(*) FROM (SELECT order_id,
+ * arg_max(...) AS stage ... GROUP BY order_id)` groups by order_id but
+ * never copies 10^6 of them.  sub itself is left alone (a WITH query may
+ * be read twice); the copy goes to a.  sub unchanged when unsure. */
+static AstSelect *
+project_sub(const AstSelect *q, AstSelect *sub, Arena *a)
+{
+	if (q->nfrom > 0 || q->nbranch > 0 || sub->nbranch > 0 || sub->distinct || sub->ngsets > 0 ||
+	    sub->norder > 0 || sub->has_window || sub->ntargets > 256)
+		return sub;
+	/* GROUP BY 1 names a select-list item by position */
+	for (int i = 0; i < sub->ngroup; i++)
+		if (sub->group[i]->kind == AST_CONST)
+			return sub;
+	uint8_t drop[256];
+	int ndrop = 0;
+	for (int i = 0; i < sub->ntargets; i++) {
+		const AstTarget *t = &sub->targets[i];
+		const char *name = t->alias ? t->alias : t->expr->kind == AST_COLREF ? t->expr->name : NULL;
+		drop[i] = 0;
+		if (name == NULL || t->expr->kind == AST_STAR || select_uses(q, name))
+			continue;
+		/* an alias sub's own GROUP BY or HAVING names */
+		if (t->alias != NULL && select_uses(&(AstSelect){.ngroup = sub->ngroup, .group = sub->group,
+								  .having = sub->having},
+						    t->alias))
+			continue;
+		drop[i] = 1;
+		ndrop++;
+	}
+	if (ndrop == 0 || ndrop == sub->ntargets)
+		return sub;
+	AstSelect *cp = arena_alloc(a, sizeof(*cp));
+	AstTarget *ts = arena_alloc(a, sizeof(AstTarget) * (size_t)sub->ntargets);
+	Ast *nul = arena_calloc(a, sizeof(Ast));
+	if (cp == NULL || ts == NULL || nul == NULL)
+		return sub;
+	*cp = *sub;
+	nul->kind = AST_CONST;
+	nul->val = value_null(TYPE_NULL);
+	for (int i = 0; i < sub->ntargets; i++) {
+		ts[i] = sub->targets[i];
+		if (drop[i]) {
+			if (ts[i].alias == NULL)
+				ts[i].alias = ts[i].expr->name;
+			ts[i].expr = nul;
+		}
+	}
+	cp->targets = ts;
+	return cp;
+}
+
 static int
 run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *sa,
 		 ResultSet *rs, Err *e)
@@ -1171,7 +1270,7 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 		return err_set(e, ERR_NOMEM, "out of memory");
 	rc = 0;
 	for (int i = 0; rc == 0 && i < nin; i++) {
-		AstSelect *sub = q->nbranch > 0 ? q->branches[i] : q->from_sub;
+		AstSelect *sub = q->nbranch > 0 ? q->branches[i] : project_sub(q, q->from_sub, sa);
 		char what[300];
 		snprintf(what, sizeof(what), q->nbranch > 0 ? "a branch of the set operation" : "subquery %s",
 			 q->from_alias);
