@@ -643,6 +643,7 @@ build_result(Exec *x, const Value **rows, size_t n, size_t max_rows, ResultSet *
 		rs->cols[c].name = arena_strdup(&rs->arena, p->names[c]);
 		rs->cols[c].type = p->out[c]->type == TYPE_NULL ? TYPE_STRING : p->out[c]->type;
 		rs->cols[c].mv = p->out[c]->mv;
+		rs->cols[c].untyped = p->out[c]->type == TYPE_NULL;
 	}
 	for (size_t r = 0; r < count; r++)
 		for (int c = 0; c < p->nout; c++) {

@@ -27,6 +27,11 @@
  *     added back with NULLs.
  * Without a key a step is a cross product (bounded by the memory budget).
  *
+ * An unqualified * lists the columns as PostgreSQL does: a USING /
+ * NATURAL step's merged columns once and first (the left value, the
+ * right one for RIGHT JOIN, COALESCE of both for FULL JOIN), then the
+ * rest of the left side, then the right item's (star_cols).
+ *
  * Name resolution follows SQL: a qualified name by its item's alias (or
  * table name), an unqualified one must belong to one item (else
  * ERR_AMBIGUOUS) unless USING / NATURAL merged it.  Names that resolve to
@@ -492,6 +497,7 @@ build_resid(P *p)
 
 /* A copy of n whose column references name the joined columns. */
 static int colref_of(P *p, int item, int col, Ast **out);
+static int mk_coalesce(P *p, Ast *x, Ast *y, Ast **out);
 
 static int
 rewrite(P *p, const Ast *n, Ast **out)
@@ -505,20 +511,13 @@ rewrite(P *p, const Ast *n, Ast **out)
 		if (!mg->full || !name_eq(mg->name, n->name, n->quoted))
 			continue;
 		/* a FULL JOIN's USING column: whichever side has it */
-		Ast *c = arena_calloc(p->a, sizeof(Ast));
-		Ast **args = arena_calloc(p->a, sizeof(Ast *) * 2);
-		if (c == NULL || args == NULL)
-			return nomem(p);
+		Ast *x, *y;
 		int rc;
-		if ((rc = colref_of(p, mg->use.item, mg->use.col, &args[0])) != 0 ||
-		    (rc = colref_of(p, mg->other.item, mg->other.col, &args[1])) != 0)
+		if ((rc = colref_of(p, mg->use.item, mg->use.col, &x)) != 0 ||
+		    (rc = colref_of(p, mg->other.item, mg->other.col, &y)) != 0 ||
+		    (rc = mk_coalesce(p, x, y, out)) != 0)
 			return rc;
-		c->kind = AST_FUNC;
-		c->name = "coalesce";
-		c->nargs = 2;
-		c->args = args;
-		c->pos = n->pos;
-		*out = c;
+		(*out)->pos = n->pos;
 		return 0;
 	}
 	if (n->kind == AST_COLREF) {
@@ -601,6 +600,104 @@ colref_of(P *p, int item, int col, Ast **out)
 	return 0;
 }
 
+static int
+mk_coalesce(P *p, Ast *x, Ast *y, Ast **out)
+{
+	Ast *c = arena_calloc(p->a, sizeof(Ast));
+	Ast **args = arena_calloc(p->a, sizeof(Ast *) * 2);
+	if (c == NULL || args == NULL)
+		return nomem(p);
+	args[0] = x;
+	args[1] = y;
+	c->kind = AST_FUNC;
+	c->name = "coalesce";
+	c->nargs = 2;
+	c->args = args;
+	*out = c;
+	return 0;
+}
+
+/* One column of an unqualified *. */
+typedef struct StarCol {
+	const char *name;
+	Ast *x;
+} StarCol;
+
+/* The columns of an unqualified * in PostgreSQL's order, built join by
+ * join (left-deep): a step with USING / NATURAL puts the merged columns
+ * first (in the USING list's order, or the left side's for NATURAL), each
+ * once -- the left value, the right one for a RIGHT JOIN, COALESCE of
+ * both for a FULL JOIN -- then the other columns of the left side, then
+ * those of item i; any other step appends item i's columns. */
+static int
+star_cols(P *p, StarCol **out, int *nout)
+{
+	const AstSelect *q = p->q;
+	int cap = 0, nl = 0, rc;
+	for (int i = 0; i < p->n; i++)
+		cap += p->in[i].ncols;
+	StarCol *l = arena_alloc(p->a, sizeof(StarCol) * (size_t)(cap + 1));
+	StarCol *t = arena_alloc(p->a, sizeof(StarCol) * (size_t)(cap + 1));
+	if (l == NULL || t == NULL)
+		return nomem(p);
+	for (int c = 0; c < p->in[0].ncols; c++) {
+		l[nl].name = p->in[0].names[c];
+		if ((rc = colref_of(p, 0, c, &l[nl++].x)) != 0)
+			return rc;
+	}
+	for (int i = 1; i < p->n; i++) {
+		const AstFrom *f = &q->from[i];
+		const JoinInput *r = &p->in[i];
+		uint8_t *lused = arena_calloc(p->a, (size_t)nl + 1);
+		uint8_t *rused = arena_calloc(p->a, (size_t)r->ncols + 1);
+		if (lused == NULL || rused == NULL)
+			return nomem(p);
+		int nt = 0;
+		int nm = f->natural ? nl : f->nusing;
+		for (int k = 0; k < nm; k++) {
+			int li = f->natural ? k : -1, ri = -1;
+			const char *name = f->natural ? l[k].name : f->usings[k];
+			for (int j = 0; j < nl && li < 0; j++)
+				if (name_eq(l[j].name, name, 0))
+					li = j;
+			for (int c = 0; c < r->ncols && ri < 0; c++)
+				if (name_eq(r->names[c], name, f->natural))
+					ri = c;
+			if (li < 0 || ri < 0 || lused[li] || rused[ri])
+				continue;
+			lused[li] = rused[ri] = 1;
+			Ast *rx;
+			if ((rc = colref_of(p, i, ri, &rx)) != 0)
+				return rc;
+			t[nt].name = l[li].name;
+			if (f->join == AST_JOIN_RIGHT)
+				t[nt].x = rx;
+			else if (f->join != AST_JOIN_FULL)
+				t[nt].x = l[li].x;
+			else if ((rc = mk_coalesce(p, l[li].x, rx, &t[nt].x)) != 0)
+				return rc;
+			nt++;
+		}
+		for (int j = 0; j < nl; j++)
+			if (!lused[j])
+				t[nt++] = l[j];
+		for (int c = 0; c < r->ncols; c++) {
+			if (rused[c])
+				continue;
+			t[nt].name = r->names[c];
+			if ((rc = colref_of(p, i, c, &t[nt++].x)) != 0)
+				return rc;
+		}
+		StarCol *sw = l;
+		l = t;
+		t = sw;
+		nl = nt;
+	}
+	*out = l;
+	*nout = nl;
+	return 0;
+}
+
 /* The final statement: select list (with * expanded), WHERE, GROUP BY,
  * HAVING, ORDER BY over the joined columns. */
 static int
@@ -621,6 +718,16 @@ build_final(P *p)
 	int nt = 0, cap = 0, rc;
 	for (int i = 0; i < q->ntargets; i++) {
 		const AstTarget *t = &q->targets[i];
+		if (t->expr->kind == AST_STAR && t->expr->qual == NULL) {
+			StarCol *sc = NULL;
+			int nsc = 0;
+			if ((rc = star_cols(p, &sc, &nsc)) != 0)
+				return rc;
+			for (int c = 0; c < nsc; c++)
+				if ((rc = add_target(p, &ts, &nt, &cap, sc[c].x, sc[c].name, t->pos)) != 0)
+					return rc;
+			continue;
+		}
 		if (t->expr->kind == AST_STAR) {
 			int any = 0;
 			for (int j = 0; j < p->n; j++) {

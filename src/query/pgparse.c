@@ -12,6 +12,14 @@
  * quoted name from an unquoted one we look at the SQL text at the node's
  * location (a leading double quote).
  *
+ * GROUP BY: each distinct grouping expression gets one slot of
+ * AstSelect.group; GROUPING SETS / ROLLUP / CUBE (nested, with (a, b)
+ * lists and (), multiplied by the other items) become bit masks over those
+ * slots in AstSelect.gsets, duplicates kept unless GROUP BY DISTINCT.
+ * GROUPING(a, ...) becomes a call of "grouping" that gsets.c replaces per
+ * set; a plain GROUP BY whose statement calls it gets the one set of all
+ * its keys.
+ *
  * Failures: syntax errors become ERR_SQL_PARSE with libpg_query's message
  * and cursor position; anything parsed but not supported (joins,
  * subqueries, window functions, UNION...) becomes ERR_UNSUPPORTED naming
@@ -30,6 +38,8 @@
 
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
+
+#include "query/gsets.h"
 
 typedef struct Cte {
 	const char *name;
@@ -578,6 +588,19 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 			return unsupported(cv, "this SQL value function", f->location);
 		}
 	}
+	case PG_QUERY__NODE__NODE_GROUPING_FUNC: {
+		/* GROUPING(a, ...): gsets.c turns it into each set's constant */
+		PgQuery__GroupingFunc *g = node->grouping_func;
+		if (g->n_args > 31)
+			return unsupported(cv, "GROUPING with more than 31 arguments", g->location);
+		if ((n = mk(cv, AST_FUNC, g->location, (int)g->n_args)) == NULL)
+			return nomem(cv);
+		n->name = "grouping";
+		if ((rc = conv_list(cv, n, 0, g->args, g->n_args)) != 0)
+			return rc;
+		*out = n;
+		return 0;
+	}
 	case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
 		return unsupported(cv, "IS TRUE/FALSE", node->boolean_test->location);
 	default:
@@ -585,135 +608,293 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 	}
 }
 
-/* Appends expression node g to q->group; *bit gets its mask bit. */
+/* ---- GROUP BY -------------------------------------------------------------
+ * Each distinct grouping expression gets one slot of q->group (one bit of
+ * a set's mask); each grouping set is the mask of the slots it groups by.
+ * PostgreSQL's forms: plain keys, (a, b) (an implicit row: both keys), (),
+ * ROLLUP and CUBE (whose elements may be (a, b)), GROUPING SETS nesting any
+ * of these; the items of one GROUP BY multiply (GROUP BY a, ROLLUP (b) is
+ * (a, b), (a)).  Duplicate sets are kept, as PostgreSQL keeps them (GROUP
+ * BY DISTINCT drops them). */
+
+typedef struct GsList {
+	uint64_t *v;
+	int n, cap;
+} GsList;
+
 static int
-group_add(Conv *cv, AstSelect *q, PgQuery__Node *g, int cap, uint64_t *bit)
+too_large(Conv *cv, const char *what, int32_t loc)
 {
-	if (q->ngroup >= cap)
-		return unsupported(cv, "more than 64 expressions in GROUPING SETS/ROLLUP/CUBE", -1);
-	int rc = conv_expr(cv, g, &q->group[q->ngroup]);
+	int p = pos1(loc);
+	int rc = p > 0 ? err_set(cv->e, ERR_TOO_LARGE, "%s (at position %d)", what, p)
+		       : err_set(cv->e, ERR_TOO_LARGE, "%s", what);
+	if (cv->e)
+		cv->e->pos = p;
+	return rc;
+}
+
+static int
+gs_push(Conv *cv, GsList *l, uint64_t m, int32_t loc)
+{
+	if (l->n >= PGPARSE_MAX_GSETS)
+		return too_large(cv, "too many grouping sets present (maximum 4096)", loc);
+	if (l->n == l->cap) {
+		int nc = l->cap ? l->cap * 2 : 16;
+		uint64_t *nv = arena_alloc(cv->a, sizeof(uint64_t) * (size_t)nc);
+		if (nv == NULL)
+			return nomem(cv);
+		if (l->n)
+			memcpy(nv, l->v, sizeof(uint64_t) * (size_t)l->n);
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = m;
+	return 0;
+}
+
+/* (a, b) written without ROW: a list of keys in a grouping set. */
+static int
+implicit_row(const PgQuery__Node *g)
+{
+	return g->node_case == PG_QUERY__NODE__NODE_ROW_EXPR &&
+	       g->row_expr->row_format == PG_QUERY__COERCION_FORM__COERCE_IMPLICIT_CAST;
+}
+
+/* The slot of expression g in q->group (added unless an equal expression
+ * is there already): *bit gets its mask bit. */
+static int
+group_add(Conv *cv, AstSelect *q, PgQuery__Node *g, uint64_t *bit)
+{
+	Ast *x;
+	int rc = conv_expr(cv, g, &x);
 	if (rc != 0)
 		return rc;
+	for (int i = 0; i < q->ngroup; i++)
+		if (gsets_ast_equal(q->group[i], x)) {
+			*bit = 1ull << i;
+			return 0;
+		}
+	if (q->ngroup >= PGPARSE_MAX_GROUP_KEYS)
+		return too_large(cv, "more than 64 distinct expressions in GROUPING SETS/ROLLUP/CUBE", x->pos - 1);
+	q->group[q->ngroup] = x;
 	*bit = 1ull << q->ngroup++;
 	return 0;
 }
 
-/* The sets of one GROUP BY item, as masks (at most 64). */
+/* One key or a (a, b) list of keys: its mask. */
 static int
-group_item(Conv *cv, AstSelect *q, PgQuery__Node *g, int cap, uint64_t *sets, int *n)
+group_keys(Conv *cv, AstSelect *q, PgQuery__Node *g, uint64_t *m)
 {
-	*n = 0;
+	*m = 0;
+	if (!implicit_row(g))
+		return group_add(cv, q, g, m);
+	for (size_t i = 0; i < g->row_expr->n_args; i++) {
+		uint64_t b;
+		int rc = group_add(cv, q, g->row_expr->args[i], &b);
+		if (rc != 0)
+			return rc;
+		*m |= b;
+	}
+	return 0;
+}
+
+/* Appends the sets of one GROUP BY item (or GROUPING SETS element) to l. */
+static int
+group_item(Conv *cv, AstSelect *q, PgQuery__Node *g, GsList *l)
+{
+	uint64_t m;
+	int rc;
+	if (g->node_case == PG_QUERY__NODE__NODE_ROW_EXPR && !implicit_row(g))
+		return unsupported(cv, "grouping by a ROW value", g->row_expr->location);
 	if (g->node_case != PG_QUERY__NODE__NODE_GROUPING_SET) {
-		*n = 1;
-		return group_add(cv, q, g, cap, &sets[0]);
+		if ((rc = group_keys(cv, q, g, &m)) != 0)
+			return rc;
+		return gs_push(cv, l, m, -1);
 	}
 	PgQuery__GroupingSet *gs = g->grouping_set;
-	uint64_t bits[64];
-	int nb = 0, rc;
+	uint64_t el[12];
+	int nb = 0;
 	switch (gs->kind) {
 	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_EMPTY:
-		sets[(*n)++] = 0;
-		return 0;
-	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SIMPLE: {
-		uint64_t m = 0;
+		return gs_push(cv, l, 0, gs->location);
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SIMPLE:
+		m = 0;
 		for (size_t i = 0; i < gs->n_content; i++) {
-			uint64_t b = 0;
-			if ((rc = group_add(cv, q, gs->content[i], cap, &b)) != 0)
+			uint64_t b;
+			if ((rc = group_keys(cv, q, gs->content[i], &b)) != 0)
 				return rc;
 			m |= b;
 		}
-		sets[(*n)++] = m;
-		return 0;
-	}
+		return gs_push(cv, l, m, gs->location);
 	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_ROLLUP:
-	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE:
+	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE: {
+		int cube = gs->kind == PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE;
+		uint64_t *els = el;
+		if (gs->n_content > 12) {
+			if (cube)
+				return too_large(cv, "CUBE is limited to 12 elements", gs->location);
+			if (gs->n_content > PGPARSE_MAX_GSETS)
+				return too_large(cv, "too many grouping sets present (maximum 4096)", gs->location);
+			if ((els = arena_alloc(cv->a, sizeof(uint64_t) * gs->n_content)) == NULL)
+				return nomem(cv);
+		}
 		for (size_t i = 0; i < gs->n_content; i++) {
 			PgQuery__Node *c = gs->content[i];
-			if (c->node_case == PG_QUERY__NODE__NODE_GROUPING_SET || c->node_case == PG_QUERY__NODE__NODE_ROW_EXPR)
-				return unsupported(cv, "a composite element in ROLLUP/CUBE", gs->location);
-			if (nb >= 6 && gs->kind == PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_CUBE)
-				return unsupported(cv, "CUBE of more than 6 expressions", gs->location);
-			if ((rc = group_add(cv, q, c, cap, &bits[nb])) != 0)
+			if (c->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
+				return unsupported(cv, "a grouping set inside ROLLUP/CUBE", gs->location);
+			if (c->node_case == PG_QUERY__NODE__NODE_ROW_EXPR && !implicit_row(c))
+				return unsupported(cv, "grouping by a ROW value", c->row_expr->location);
+			if ((rc = group_keys(cv, q, c, &els[nb])) != 0)
 				return rc;
 			nb++;
 		}
-		if (gs->kind == PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_ROLLUP) {
+		if (!cube) {
 			/* (a, b, c), (a, b), (a), () */
-			if (nb >= 64)
-				return unsupported(cv, "ROLLUP of 64 expressions or more", gs->location);
 			for (int k = nb; k >= 0; k--) {
-				uint64_t m = 0;
+				m = 0;
 				for (int i = 0; i < k; i++)
-					m |= bits[i];
-				sets[(*n)++] = m;
+					m |= els[i];
+				if ((rc = gs_push(cv, l, m, gs->location)) != 0)
+					return rc;
 			}
-		} else {
-			for (int sub = (1 << nb) - 1; sub >= 0; sub--) {
-				uint64_t m = 0;
-				for (int i = 0; i < nb; i++)
-					if (sub & (1 << i))
-						m |= bits[i];
-				sets[(*n)++] = m;
-			}
+			return 0;
+		}
+		/* every subset, the whole first */
+		for (int sub = (1 << nb) - 1; sub >= 0; sub--) {
+			m = 0;
+			for (int i = 0; i < nb; i++)
+				if (sub & (1 << i))
+					m |= els[i];
+			if ((rc = gs_push(cv, l, m, gs->location)) != 0)
+				return rc;
 		}
 		return 0;
+	}
 	case PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SETS:
-		for (size_t i = 0; i < gs->n_content; i++) {
-			PgQuery__Node *c = gs->content[i];
-			if (c->node_case == PG_QUERY__NODE__NODE_GROUPING_SET &&
-			    c->grouping_set->kind != PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_SIMPLE &&
-			    c->grouping_set->kind != PG_QUERY__GROUPING_SET_KIND__GROUPING_SET_EMPTY)
-				return unsupported(cv, "ROLLUP/CUBE inside GROUPING SETS", gs->location);
-			if (*n >= 64)
-				return unsupported(cv, "more than 64 grouping sets", gs->location);
-			int one;
-			if ((rc = group_item(cv, q, c, cap, &sets[*n], &one)) != 0)
+		/* the sets of each element, in order (nested ones flatten) */
+		for (size_t i = 0; i < gs->n_content; i++)
+			if ((rc = group_item(cv, q, gs->content[i], l)) != 0)
 				return rc;
-			*n += one;
-		}
 		return 0;
 	default:
 		return unsupported(cv, "this grouping set", gs->location);
 	}
 }
 
-/* GROUP BY: plain expressions, or with GROUPING SETS / ROLLUP / CUBE
- * items, whose sets multiply (GROUP BY a, ROLLUP(b, c): (a, b, c),
- * (a, b), (a)). */
+/* GROUP BY: plain expressions (each (a, b) list flattened into its keys),
+ * or with grouping sets, whose items multiply. */
 static int
 conv_group(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 {
 	int any = 0, rc;
-	for (size_t i = 0; i < s->n_group_clause; i++)
-		any |= s->group_clause[i]->node_case == PG_QUERY__NODE__NODE_GROUPING_SET;
+	size_t nkeys = 0;
+	for (size_t i = 0; i < s->n_group_clause; i++) {
+		PgQuery__Node *g = s->group_clause[i];
+		any |= g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET;
+		nkeys += implicit_row(g) ? g->row_expr->n_args : 1;
+	}
 	if (!any) {
-		q->ngroup = (int)s->n_group_clause;
-		if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * s->n_group_clause)) == NULL)
+		if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * (nkeys + 1))) == NULL)
 			return nomem(cv);
-		for (size_t i = 0; i < s->n_group_clause; i++)
-			if ((rc = conv_expr(cv, s->group_clause[i], &q->group[i])) != 0)
-				return rc;
+		for (size_t i = 0; i < s->n_group_clause; i++) {
+			PgQuery__Node *g = s->group_clause[i];
+			if (g->node_case == PG_QUERY__NODE__NODE_ROW_EXPR && !implicit_row(g))
+				return unsupported(cv, "grouping by a ROW value", g->row_expr->location);
+			PgQuery__Node **ks = implicit_row(g) ? g->row_expr->args : &s->group_clause[i];
+			size_t nk = implicit_row(g) ? g->row_expr->n_args : 1;
+			for (size_t k = 0; k < nk; k++)
+				if ((rc = conv_expr(cv, ks[k], &q->group[q->ngroup++])) != 0)
+					return rc;
+		}
 		return 0;
 	}
-	if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * 64)) == NULL ||
-	    (q->gsets = arena_calloc(cv->a, sizeof(uint64_t) * 64)) == NULL)
+	if ((q->group = arena_calloc(cv->a, sizeof(Ast *) * PGPARSE_MAX_GROUP_KEYS)) == NULL)
 		return nomem(cv);
-	q->gsets[0] = 0;
-	q->ngsets = 1;
+	GsList cur = {0}, item = {0};
+	if ((rc = gs_push(cv, &cur, 0, -1)) != 0)
+		return rc;
 	for (size_t i = 0; i < s->n_group_clause; i++) {
-		uint64_t item[64], out[64];
-		int ni, no = 0;
-		if ((rc = group_item(cv, q, s->group_clause[i], 64, item, &ni)) != 0)
+		GsList next = {0};
+		item.n = 0;
+		if ((rc = group_item(cv, q, s->group_clause[i], &item)) != 0)
 			return rc;
-		for (int a = 0; a < q->ngsets; a++)
-			for (int b = 0; b < ni; b++) {
-				if (no >= 64)
-					return unsupported(cv, "more than 64 grouping sets", -1);
-				out[no++] = q->gsets[a] | item[b];
-			}
-		memcpy(q->gsets, out, sizeof(uint64_t) * (size_t)no);
-		q->ngsets = no;
+		for (int a = 0; a < cur.n; a++)
+			for (int b = 0; b < item.n; b++)
+				if ((rc = gs_push(cv, &next, cur.v[a] | item.v[b], -1)) != 0)
+					return rc;
+		cur = next;
 	}
+	if (s->group_distinct) {
+		int n = 0;
+		for (int a = 0; a < cur.n; a++) {
+			int dup = 0;
+			for (int b = 0; b < n && !dup; b++)
+				dup = cur.v[b] == cur.v[a];
+			if (!dup)
+				cur.v[n++] = cur.v[a];
+		}
+		cur.n = n;
+	}
+	q->gsets = cur.v;
+	q->ngsets = cur.n;
+	return 0;
+}
+
+/* The first GROUPING() call in n, or NULL (subqueries are statements of
+ * their own and not looked into). */
+static const Ast *
+grouping_call(const Ast *n)
+{
+	if (n == NULL)
+		return NULL;
+	if (n->kind == AST_FUNC && n->over == NULL && strcmp(n->name, "grouping") == 0)
+		return n;
+	for (int i = 0; i < n->nargs; i++) {
+		const Ast *g = grouping_call(n->args[i]);
+		if (g != NULL)
+			return g;
+	}
+	return grouping_call(n->filter);
+}
+
+static int
+grouping_error(Conv *cv, const Ast *g, const char *what)
+{
+	int rc = err_set(cv->e, ERR_GROUPING, "%s (at position %d)", what, g->pos);
+	if (cv->e)
+		cv->e->pos = g->pos;
+	return rc;
+}
+
+/* GROUPING() may appear in the select list, HAVING and ORDER BY of a
+ * grouped statement.  gsets.c replaces it per grouping set, so a plain
+ * GROUP BY that calls it becomes the one set of all its keys. */
+static int
+check_grouping(Conv *cv, AstSelect *q)
+{
+	const Ast *g = grouping_call(q->where);
+	if (g != NULL)
+		return grouping_error(cv, g, "grouping operations are not allowed in WHERE");
+	for (int i = 0; i < q->ngroup; i++)
+		if ((g = grouping_call(q->group[i])) != NULL)
+			return grouping_error(cv, g, "grouping operations are not allowed in GROUP BY");
+	for (int i = 0; i < q->ntargets && g == NULL; i++)
+		g = grouping_call(q->targets[i].expr);
+	if (g == NULL)
+		g = grouping_call(q->having);
+	for (int i = 0; i < q->norder && g == NULL; i++)
+		g = grouping_call(q->order[i].expr);
+	if (g == NULL || q->ngsets > 0)
+		return 0;
+	if (q->ngroup == 0)
+		return grouping_error(cv, g,
+				      "arguments to GROUPING must be grouping expressions of the associated query level");
+	if (q->ngroup > PGPARSE_MAX_GROUP_KEYS)
+		return too_large(cv, "GROUPING with more than 64 GROUP BY expressions", g->pos - 1);
+	if ((q->gsets = arena_alloc(cv->a, sizeof(uint64_t))) == NULL)
+		return nomem(cv);
+	q->gsets[0] = q->ngroup == 64 ? ~0ull : (1ull << q->ngroup) - 1;
+	q->ngsets = 1;
 	return 0;
 }
 
@@ -1048,7 +1229,9 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 					q)) != 0)
 			return rc;
 		cv->cur = q;
-		return conv_order_limit(cv, s, q);
+		if ((rc = conv_order_limit(cv, s, q)) != 0)
+			return rc;
+		return check_grouping(cv, q);
 	}
 	if (s->n_values_lists > 0)
 		return unsupported(cv, "VALUES", -1);
@@ -1060,8 +1243,6 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 		return unsupported(cv, "FOR UPDATE/SHARE", -1);
 	if (s->limit_option == PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_WITH_TIES)
 		return unsupported(cv, "FETCH ... WITH TIES", -1);
-	if (s->group_distinct)
-		return unsupported(cv, "GROUP BY DISTINCT", -1);
 	if (s->n_distinct_clause > 0) {
 		if (s->distinct_clause[0] != NULL &&
 		    s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)
@@ -1148,7 +1329,9 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 		return rc;
 	if (s->having_clause && (rc = conv_expr(cv, s->having_clause, &q->having)) != 0)
 		return rc;
-	return conv_order_limit(cv, s, q);
+	if ((rc = conv_order_limit(cv, s, q)) != 0)
+		return rc;
+	return check_grouping(cv, q);
 }
 
 static int

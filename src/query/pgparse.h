@@ -20,6 +20,11 @@ int pgparse_parse(const char *sql, Arena *a, AstSelect **out, Err *e);
  * Beyond either: ERR_TOO_LARGE. */
 #define PGPARSE_MAX_DEPTH 1000
 #define PGPARSE_MAX_SQL (8 << 20)
+/* GROUP BY with grouping sets: at most this many distinct expressions
+ * (one bit each in AstSelect.gsets) and this many sets (PostgreSQL's
+ * limit).  Beyond either: ERR_TOO_LARGE. */
+#define PGPARSE_MAX_GROUP_KEYS 64
+#define PGPARSE_MAX_GSETS 4096
 /* libpg_query's fingerprint of sql (equal for queries that differ only in
  * constants and whitespace). */
 int pgparse_fingerprint(const char *sql, uint64_t *fp, Err *e);

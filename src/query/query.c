@@ -45,6 +45,7 @@
 #include "query/pgparse.h"
 #include "query/prune.h"
 #include "query/join.h"
+#include "query/gsets.h"
 #include "query/joinplan.h"
 #include "query/lookup.h"
 #include "query/winplan.h"
@@ -803,63 +804,6 @@ resolve_select(Catalog *c, AstSelect *q, Arena *a, const ExecLimits *lim, int de
 	return rc;
 }
 
-/* GROUPING SETS / ROLLUP / CUBE as a UNION ALL of one grouped query per
- * set: select items equal to a group expression left out of a set read
- * NULL there (named as before, so ORDER BY by name works); the ORDER BY,
- * LIMIT and OFFSET apply to the whole.  The branches live in a. */
-static AstSelect *
-expand_gsets(const AstSelect *q, Arena *a)
-{
-	AstSelect *u = arena_calloc(a, sizeof(AstSelect));
-	AstSelect **br = arena_calloc(a, sizeof(AstSelect *) * (size_t)q->ngsets);
-	if (u == NULL || br == NULL)
-		return NULL;
-	for (int k = 0; k < q->ngsets; k++) {
-		AstSelect *b = arena_alloc(a, sizeof(AstSelect));
-		Ast **g = arena_calloc(a, sizeof(Ast *) * (size_t)(q->ngroup + 1));
-		AstTarget *t = arena_calloc(a, sizeof(AstTarget) * (size_t)(q->ntargets + 1));
-		if (b == NULL || g == NULL || t == NULL)
-			return NULL;
-		*b = *q;
-		b->ngsets = 0;
-		b->gsets = NULL;
-		b->norder = 0;
-		b->order = NULL;
-		b->limit = b->offset = NULL;
-		b->ngroup = 0;
-		for (int i = 0; i < q->ngroup; i++)
-			if (q->gsets[k] & (1ull << i))
-				g[b->ngroup++] = q->group[i];
-		b->group = g;
-		for (int j = 0; j < q->ntargets; j++) {
-			t[j] = q->targets[j];
-			int omitted = 0;
-			for (int i = 0; i < q->ngroup && !omitted; i++)
-				omitted = !(q->gsets[k] & (1ull << i)) && bind_ast_equal(q->targets[j].expr, q->group[i]);
-			if (!omitted)
-				continue;
-			Ast *nul = arena_calloc(a, sizeof(Ast));
-			if (nul == NULL)
-				return NULL;
-			nul->kind = AST_CONST;
-			nul->pos = t[j].pos;
-			nul->val = value_null(TYPE_NULL);
-			if (t[j].alias == NULL && q->targets[j].expr->kind == AST_COLREF)
-				t[j].alias = q->targets[j].expr->name;
-			t[j].expr = nul;
-		}
-		b->targets = t;
-		br[k] = b;
-	}
-	u->nbranch = q->ngsets;
-	u->branches = br;
-	u->norder = q->norder;
-	u->order = q->order;
-	u->limit = q->limit;
-	u->offset = q->offset;
-	return u;
-}
-
 static int derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 		  const ExecLimits *lim, ResultSet *rs, Err *e);
 
@@ -897,10 +841,9 @@ run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Aren
 	if (q->has_window)
 		return run_windowed(c, q, pl, lim, depth, a, rs, e);
 	if (q->ngsets > 0) {
-		AstSelect *u = expand_gsets(q, a);
-		if (u == NULL)
-			return err_set(e, ERR_NOMEM, "out of memory");
-		return run_ast(c, u, pl, lim, depth, a, rs, e);
+		AstSelect *u;
+		int rc = gsets_expand(q, a, &u, e);
+		return rc ? rc : run_ast(c, u, pl, lim, depth, a, rs, e);
 	}
 	int rc = resolve_select(c, q, a, lim, depth, e);
 	return rc ? rc : run_ast_resolved(c, q, pl, lim, depth, a, rs, e);
@@ -924,6 +867,9 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 	for (int i = 0; rc == 0 && i < ncols; i++) {
 		WbType t = ins[0]->cols[i].type;
 		int mv = ins[0]->cols[i].mv;
+		/* a bare NULL (a key left out of a grouping set) takes the
+		 * other inputs' type */
+		int untyped = ins[0]->cols[i].untyped;
 		for (int k = 1; rc == 0 && k < nin; k++) {
 			const ResultCol *o = &ins[k]->cols[i];
 			if (ins[k]->ncols != ncols) {
@@ -931,11 +877,13 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 					     ncols, ins[k]->ncols);
 				break;
 			}
-			if (o->type == t || o->type == TYPE_NULL)
+			if (o->type == t || o->type == TYPE_NULL || o->untyped)
 				continue;
-			if (t == TYPE_NULL)
+			if (t == TYPE_NULL || untyped) {
 				t = o->type;
-			else if (type_is_numeric(t) && type_is_numeric(o->type) && o->mv == mv)
+				mv = o->mv;
+				untyped = 0;
+			} else if (type_is_numeric(t) && type_is_numeric(o->type) && o->mv == mv)
 				t = type_is_float(t) || type_is_float(o->type) ? TYPE_DOUBLE : TYPE_LONG;
 			else
 				rc = err_set(e, ERR_TYPE, "UNION types %s and %s cannot be matched (column %d)",
@@ -1477,8 +1425,9 @@ explain_ast(Catalog *c, const AstSelect *q0, int pl, Arena *a, int ind, Buf *b, 
 	if (q->ngsets > 0) {
 		indent(b, ind);
 		buf_printf(b, "GROUPING SETS: %d grouped queries\n", q->ngsets);
-		AstSelect *u = expand_gsets(q, a);
-		return u ? explain_ast(c, u, pl, a, ind + 1, b, e) : err_set(e, ERR_NOMEM, "out of memory");
+		AstSelect *u;
+		int rc2 = gsets_expand(q, a, &u, e);
+		return rc2 ? rc2 : explain_ast(c, u, pl, a, ind + 1, b, e);
 	}
 	if (q->nbranch > 0) {
 		indent(b, ind);

@@ -62,6 +62,8 @@ typedef struct ResultCol {
 	const char *name;
 	WbType type;
 	int mv;
+	int untyped;		/* a bare NULL (typed STRING for lack of a
+				 * type): UNION takes the other inputs' type */
 } ResultCol;
 
 typedef struct ResultSet {
