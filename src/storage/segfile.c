@@ -24,6 +24,23 @@
  * caller's row bitset.  Damage is ERR_CORRUPT naming the file, column and
  * block.
  *
+ * Sub-blocks (format 3): a single-value data block is framed in
+ * sub-blocks of 2^k rows (a table of frame ends and XXH32 checksums
+ * first, then the frames, each compressed alone; stored raw the frames
+ * are the raw bytes, read in place).  A cursor positioned on a row block
+ * only points at its data block (checking the table once per block);
+ * segfile_cursor_get then decodes just the sub-blocks holding the rows
+ * asked for — decompressing their frames and unpacking their ids into
+ * the row block's buffer at their place, a bit per sub-block in
+ * SegCursor.have — so a point read costs a sub-block, a full scan the
+ * same as before.  Each sub-block is checked (frame checksum, ids below
+ * the dictionary size) the first time any cursor decodes it, a bit per
+ * sub-block in SegFile.subok (atomic); the block checksum covering table
+ * and frames is left to segfile_verify.  Format 2 files (one frame per
+ * block) are still read: their block is decoded whole and checked by its
+ * checksum, and only the id unpacking goes by 4,096-row pieces.  Null
+ * bitmaps and multi-value blocks are decoded whole, as before.
+ *
  * Memory: the SegFile (footer tables, names) is allocated with mem_*;
  * the mapping is the file.  A SegCursor owns the buffers it decodes
  * compressed blocks and bit-packed ids into (mem_*, grown to the largest
@@ -50,6 +67,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -61,6 +79,10 @@
 #endif
 
 #define MAX_RAW ((uint64_t)1 << 31)	/* largest block, decoded */
+#define VER_OK 1u		/* block checksum and contents checked */
+#define VER_HDR 2u		/* framed block: sub-block table checked */
+#define MAX_SUBS (SEGFILE_BLOCK_ROWS / SEGFILE_SUB_MIN)	/* 64: one bit each */
+#define V2_SUB_SHIFT 12		/* format 2: ids unpacked 4,096 at a time */
 
 typedef struct Blk {
 	uint64_t off, stored, raw;
@@ -91,7 +113,9 @@ struct SegFile {
 	SegMeta meta;
 	SegSource *sources;
 	Blk *blocks;
-	uint8_t *verified;	/* per block, set atomically once checked */
+	uint8_t *verified;	/* per block VER_* bits, set atomically once checked */
+	uint64_t *subok;	/* per framed block, bit i: sub-block i checked */
+	int framed;		/* format >= 3: data blocks framed in sub-blocks */
 	uint32_t nrb;
 	Col *cols;
 	char *names;
@@ -409,9 +433,11 @@ parse_footer(SegFile *sf, const unsigned char *f, size_t flen, uint64_t foff, Er
 		return corrupt(sf, e, "", "footer: bad block count");
 	sf->blocks = mem_calloc(m->nblocks ? m->nblocks : 1, sizeof(Blk));
 	sf->verified = mem_calloc(m->nblocks ? m->nblocks : 1, 1);
+	sf->subok = mem_calloc(m->nblocks ? m->nblocks : 1, sizeof(uint64_t));
 	sf->cols = mem_calloc(ncols ? ncols : 1, sizeof(Col));
 	sf->names = mem_alloc(flen + ncols + 1);
-	if (sf->blocks == NULL || sf->verified == NULL || sf->cols == NULL || sf->names == NULL)
+	if (sf->blocks == NULL || sf->verified == NULL || sf->subok == NULL || sf->cols == NULL ||
+	    sf->names == NULL)
 		return err_set(e, ERR_NOMEM, "opening segment %s", sf->path);
 	for (uint32_t i = 0; i < m->nblocks; i++) {
 		Blk *b = &sf->blocks[i];
@@ -422,10 +448,16 @@ parse_footer(SegFile *sf, const unsigned char *f, size_t flen, uint64_t foff, Er
 		b->codec = rd8(&r);
 		b->kind = rd8(&r);
 		b->col = rd16(&r);
+		/* a framed data block stored raw: its sub-block table, then
+		 * the raw bytes (checked against the table on first use) */
+		int fr = sf->framed && b->kind == SEGFILE_K_DATA;
 		if (b->off < SEGFILE_HEADER_BYTES || (b->off & 7) || b->off > foff ||
 		    b->stored > foff - b->off || b->raw > MAX_RAW || b->codec >= CODEC_COUNT ||
 		    b->kind == 0 || b->kind >= SEGFILE_K_COUNT || b->col >= ncols ||
-		    (b->codec == CODEC_NONE && b->stored != b->raw))
+		    (b->codec == CODEC_NONE && !fr && b->stored != b->raw) ||
+		    (b->codec == CODEC_NONE && fr &&
+		     (b->stored <= b->raw || b->stored - b->raw > 8 + 8 * MAX_SUBS ||
+		      ((b->stored - b->raw) & 7))))
 			return err_set(e, ERR_CORRUPT,
 				       "segment %s: footer: block %u: bad offset, size, codec or kind",
 				       sf->path, i);
@@ -499,11 +531,12 @@ segfile_open(const char *path, SegFile **out, Err *e)
 			     path);
 		goto fail;
 	}
-	if (hver != SEGFILE_VERSION || tver != SEGFILE_VERSION) {
-		rc = err_set(e, ERR_CORRUPT, "segment %s: format version %u/%u, this build reads %d",
-			     path, hver, tver, SEGFILE_VERSION);
+	if (hver != tver || hver < SEGFILE_VERSION_MIN || hver > SEGFILE_VERSION) {
+		rc = err_set(e, ERR_CORRUPT, "segment %s: format version %u/%u, this build reads %d to %d",
+			     path, hver, tver, SEGFILE_VERSION_MIN, SEGFILE_VERSION);
 		goto fail;
 	}
+	sf->framed = hver >= 3;
 	uint32_t reserved;
 	memcpy(&reserved, sf->map + 12, 4);
 	if (reserved != 0) {
@@ -543,6 +576,7 @@ segfile_close(SegFile *sf)
 	mem_free(sf->names);
 	mem_free(sf->blocks);
 	mem_free(sf->verified);
+	mem_free(sf->subok);
 	mem_free(sf->sources);
 	mem_free(sf->path);
 	mem_free(sf);
@@ -720,6 +754,7 @@ segfile_cursor_init(SegCursor *cur, SegFile *sf, int c)
 	cur->sf = sf;
 	cur->col = c;
 	cur->rb = SEGFILE_NONE;
+	cur->dblk = SEGFILE_NONE;
 }
 
 void
@@ -754,7 +789,8 @@ raw_block(SegCursor *cur, uint32_t b, int slot, const void **out, Err *e)
 	SegFile *sf = cur->sf;
 	const Blk *k = &sf->blocks[b];
 	int rc;
-	if (!__atomic_load_n(&sf->verified[b], __ATOMIC_ACQUIRE) && (rc = block_crc(sf, b, e)) != 0)
+	if (!(__atomic_load_n(&sf->verified[b], __ATOMIC_ACQUIRE) & VER_OK) &&
+	    (rc = block_crc(sf, b, e)) != 0)
 		return rc;
 	if (k->codec == CODEC_NONE) {
 		*out = sf->map + k->off;
@@ -785,7 +821,7 @@ ids_block(SegCursor *cur, uint32_t b, int rawslot, int slot, size_t n, const uin
 	if (ids == NULL)
 		return err_set(e, ERR_NOMEM, "decoding segment %s", cur->sf->path);
 	bitpack_unpack(raw, 0, n, ci->bits, ids);
-	if (!__atomic_load_n(&cur->sf->verified[b], __ATOMIC_ACQUIRE)) {
+	if (!(__atomic_load_n(&cur->sf->verified[b], __ATOMIC_ACQUIRE) & VER_OK)) {
 		uint32_t m = 0;
 		for (size_t i = 0; i < n; i++)
 			m = ids[i] > m ? ids[i] : m;
@@ -800,7 +836,185 @@ static void
 mark(SegFile *sf, uint32_t b)
 {
 	if (b != SEGFILE_NONE)
-		__atomic_store_n(&sf->verified[b], 1, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&sf->verified[b], VER_OK, __ATOMIC_RELEASE);
+}
+
+static size_t
+vwidth(const SegColInfo *ci)
+{
+	return ci->has_dict ? 4 : type_width(ci->type);
+}
+
+/* Decoded byte offset of sub-block i (of 1 << sh rows) in a data block
+ * of raw bytes: packed ids start on a 64-bit word, values are fixed width. */
+static size_t
+sub_off(const SegColInfo *ci, unsigned sh, uint32_t i, uint64_t raw)
+{
+	size_t r = (size_t)i << sh;
+	size_t o = ci->has_dict ? r / 8 * ci->bits : r * type_width(ci->type);
+	return o < raw ? o : (size_t)raw;
+}
+
+/* Checks (once per block) the sub-block table of framed data block b of
+ * a row block of n rows; *shift gets log2 of its rows per sub-block. */
+static int
+check_frames(SegFile *sf, const SegColInfo *ci, uint32_t b, size_t n, unsigned *shift, Err *e)
+{
+	const Blk *k = &sf->blocks[b];
+	const unsigned char *p = sf->map + k->off;
+	uint32_t nsub, srows;
+	if (k->stored < 8)
+		return bad_block(sf, e, b, "sub-block table truncated");
+	memcpy(&nsub, p, 4);
+	memcpy(&srows, p + 4, 4);
+	unsigned sh = (unsigned)__builtin_ctz(srows | 0x80000000u);
+	*shift = sh;
+	if (__atomic_load_n(&sf->verified[b], __ATOMIC_ACQUIRE) & VER_HDR)
+		return 0;
+	if (srows < SEGFILE_SUB_MIN || srows > SEGFILE_BLOCK_ROWS || (srows & (srows - 1)) ||
+	    n == 0 || nsub != (n + srows - 1) / srows)
+		return bad_block(sf, e, b, "sub-block table: bad sub-block count or size");
+	uint64_t hdr = 8 + 8 * (uint64_t)nsub, prev = 0;
+	if (hdr > k->stored)
+		return bad_block(sf, e, b, "sub-block table truncated");
+	for (uint32_t i = 0; i < nsub; i++) {
+		uint32_t end;
+		memcpy(&end, p + 8 + 8 * (size_t)i, 4);
+		if (end < prev || end > k->stored - hdr ||
+		    (k->codec == CODEC_NONE && end != sub_off(ci, sh, i + 1, k->raw)))
+			return bad_block(sf, e, b, "sub-block table: frame ends out of order or range");
+		prev = end;
+	}
+	if (prev != k->stored - hdr)
+		return bad_block(sf, e, b, "sub-block table: frames do not fill the block");
+	__atomic_fetch_or(&sf->verified[b], VER_HDR, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Sets up the cursor's single-value data block b (row block of n rows)
+ * for decoding by sub-block: a framed block is only pointed at; a format
+ * 2 block is decoded whole (one frame) and only its ids unpacked lazily. */
+static int
+load_data(SegCursor *cur, uint32_t b, size_t n, Err *e)
+{
+	SegFile *sf = cur->sf;
+	const SegColInfo *ci = &sf->cols[cur->col].info;
+	const Blk *k = &sf->blocks[b];
+	int rc;
+	cur->dblk = b;
+	cur->nrows_rb = (uint32_t)n;
+	cur->have = 0;
+	cur->raw = NULL;
+	if (sf->framed) {
+		if ((rc = check_frames(sf, ci, b, n, &cur->sub_shift, e)) != 0)
+			return rc;
+		uint32_t nsub;
+		memcpy(&nsub, sf->map + k->off, 4);
+		cur->hdr = 8 + 8 * nsub;
+		cur->src = sf->map + k->off + cur->hdr;
+		if (k->codec != CODEC_NONE) {
+			if ((cur->raw = cbuf(cur, 0, k->raw + 8)) == NULL)
+				return err_set(e, ERR_NOMEM, "decoding segment %s", sf->path);
+		}
+	} else {
+		const void *p;
+		if ((rc = raw_block(cur, b, 0, &p, e)) != 0)
+			return rc;
+		mark(sf, b);	/* checksum; ids are checked by sub-block */
+		cur->src = p;
+		cur->hdr = 0;
+		cur->sub_shift = V2_SUB_SHIFT;
+		if (!ci->has_dict)
+			cur->have = ~(uint64_t)0;	/* values ready */
+	}
+	if (ci->has_dict) {
+		if ((cur->data = cbuf(cur, 1, n * 4 + 4)) == NULL)
+			return err_set(e, ERR_NOMEM, "decoding segment %s", sf->path);
+	} else {
+		cur->data = cur->raw ? (const void *)cur->raw : (const void *)cur->src;
+	}
+	return 0;
+}
+
+/* Decodes sub-block i of the cursor's data block into cur->data
+ * (decompressing its frame, unpacking its ids), checking it the first
+ * time any cursor meets it. */
+static int
+decode_sub(SegCursor *cur, uint32_t i, Err *e)
+{
+	SegFile *sf = cur->sf;
+	const SegColInfo *ci = &sf->cols[cur->col].info;
+	uint32_t b = cur->dblk;
+	const Blk *k = &sf->blocks[b];
+	unsigned sh = cur->sub_shift;
+	size_t r0 = (size_t)i << sh, nr = cur->nrows_rb - r0;
+	if (nr > ((size_t)1 << sh))
+		nr = (size_t)1 << sh;
+	uint64_t bit = (uint64_t)1 << i;
+	int ok = (__atomic_load_n(&sf->subok[b], __ATOMIC_ACQUIRE) & bit) != 0;
+	const unsigned char *packed = cur->raw ? cur->raw : cur->src;
+	if (cur->hdr) {
+		const unsigned char *t = sf->map + k->off + 8;
+		uint32_t f0 = 0, f1;
+		if (i > 0)
+			memcpy(&f0, t + 8 * (size_t)(i - 1), 4);
+		memcpy(&f1, t + 8 * (size_t)i, 4);
+		if (!ok) {
+			uint32_t crc;
+			memcpy(&crc, t + 8 * (size_t)i + 4, 4);
+			if (hash_crc(cur->src + f0, f1 - f0) != crc) {
+				char why[64];
+				snprintf(why, sizeof(why), "sub-block %u checksum mismatch", i);
+				return bad_block(sf, e, b, why);
+			}
+		}
+		if (cur->raw) {
+			size_t o0 = sub_off(ci, sh, i, k->raw), o1 = sub_off(ci, sh, i + 1, k->raw);
+			if (i + 1 == (uint32_t)((cur->nrows_rb + ((size_t)1 << sh) - 1) >> sh))
+				o1 = k->raw;
+			Err de = {0};
+			if (codec_decompress(k->codec, cur->src + f0, f1 - f0, cur->raw + o0, o1 - o0,
+					     &de) != 0) {
+				char why[300];
+				snprintf(why, sizeof(why), "sub-block %u: %s", i, err_msg(&de));
+				return bad_block(sf, e, b, why);
+			}
+		}
+	}
+	if (ci->has_dict) {
+		uint32_t *ids = (uint32_t *)cur->data + r0;
+		bitpack_unpack(packed, r0, nr, ci->bits, ids);
+		if (!ok) {
+			uint32_t m = 0;
+			for (size_t j = 0; j < nr; j++)
+				m = ids[j] > m ? ids[j] : m;
+			if (m >= ci->card) {
+				char why[64];
+				snprintf(why, sizeof(why), "sub-block %u: dictionary id out of range", i);
+				return bad_block(sf, e, b, why);
+			}
+		}
+	}
+	if (!ok)
+		__atomic_fetch_or(&sf->subok[b], bit, __ATOMIC_RELEASE);
+	cur->have |= bit;
+	return 0;
+}
+
+/* Makes rows [r, r+n) of the cursor's row block (n >= 1) decoded. */
+static inline int
+ensure_rows(SegCursor *cur, size_t r, size_t n, Err *e)
+{
+	uint32_t s0 = (uint32_t)(r >> cur->sub_shift), s1 = (uint32_t)((r + n - 1) >> cur->sub_shift);
+	uint64_t want = (s1 >= 63 ? ~(uint64_t)0 : ((uint64_t)2 << s1) - 1) & ~(((uint64_t)1 << s0) - 1);
+	uint64_t miss = want & ~cur->have;
+	while (miss) {
+		int rc = decode_sub(cur, (uint32_t)__builtin_ctzll(miss), e);
+		if (rc)
+			return rc;
+		miss &= miss - 1;
+	}
+	return 0;
 }
 
 static int
@@ -824,20 +1038,14 @@ load_rb(SegCursor *cur, uint32_t rbi, Err *e)
 		cur->nulls = p;
 	}
 	if (!ci->mv) {
-		if (ci->has_dict) {
-			const uint32_t *ids;
-			if ((rc = ids_block(cur, rb->data, 0, 1, n, &ids, e)) != 0)
-				return rc;
-			cur->data = ids;
-		} else if ((rc = raw_block(cur, rb->data, 0, &cur->data, e)) != 0) {
+		if ((rc = load_data(cur, rb->data, n, e)) != 0)
 			return rc;
-		}
 	} else {
 		const void *p = NULL;
 		if ((rc = raw_block(cur, rb->data, 3, &p, e)) != 0)
 			return rc;
 		cur->ends = p;
-		if (!__atomic_load_n(&sf->verified[rb->data], __ATOMIC_ACQUIRE)) {
+		if (!(__atomic_load_n(&sf->verified[rb->data], __ATOMIC_ACQUIRE) & VER_OK)) {
 			uint32_t prev = 0;
 			for (size_t i = 0; i < n; i++) {
 				if (cur->ends[i] < prev)
@@ -848,7 +1056,7 @@ load_rb(SegCursor *cur, uint32_t rbi, Err *e)
 				return bad_block(sf, e, rb->data, "element ends do not match the count");
 		}
 		if (ci->has_dict) {
-			const uint32_t *ids;
+			const uint32_t *ids = NULL;
 			if ((rc = ids_block(cur, rb->elems, 4, 5, rb->nel, &ids, e)) != 0)
 				return rc;
 			cur->elems = ids;
@@ -858,17 +1066,11 @@ load_rb(SegCursor *cur, uint32_t rbi, Err *e)
 		cur->elem0 = rb->elem0;
 		cur->nelems_rb = rb->nel;
 		mark(sf, rb->elems);
+		mark(sf, rb->data);
 	}
-	mark(sf, rb->data);
 	mark(sf, rb->nulls);
 	cur->rb = rbi;
 	return 0;
-}
-
-static size_t
-vwidth(const SegColInfo *ci)
-{
-	return ci->has_dict ? 4 : type_width(ci->type);
 }
 
 int
@@ -884,10 +1086,11 @@ segfile_cursor_get(SegCursor *cur, size_t row, size_t n, const void **out, Err *
 		*out = NULL;
 		return 0;
 	}
+	size_t off = row - rbi * m->block_rows;
 	int rc = load_rb(cur, (uint32_t)rbi, e);
-	if (rc)
+	if (rc || (rc = ensure_rows(cur, off, n, e)) != 0)
 		return rc;
-	*out = (const char *)cur->data + (row - rbi * m->block_rows) * vwidth(ci);
+	*out = (const char *)cur->data + off * vwidth(ci);
 	return 0;
 }
 
@@ -1205,7 +1408,11 @@ segfile_verify(SegFile *sf, Err *e)
 				__atomic_store_n(&sf->verified[r->nulls], 0, __ATOMIC_RELAXED);
 			if (r->elems != SEGFILE_NONE)
 				__atomic_store_n(&sf->verified[r->elems], 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&sf->subok[r->data], 0, __ATOMIC_RELAXED);
+			cur.rb = SEGFILE_NONE;
 			rc = load_rb(&cur, rb, e);
+			if (rc == 0 && !sf->cols[c].info.mv)
+				rc = ensure_rows(&cur, 0, cur.nrows_rb, e);
 		}
 		segfile_cursor_free(&cur);
 		if (rc)

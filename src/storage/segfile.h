@@ -22,8 +22,16 @@
 #include "storage/types.h"
 #include "storage/value.h"
 
-#define SEGFILE_VERSION 2
+#define SEGFILE_VERSION 3		/* written; 2 is still read */
+#define SEGFILE_VERSION_MIN 2
 #define SEGFILE_BLOCK_ROWS 65536	/* rows per row block (= MutSeg chunk) */
+/* Format 3: a single-value data block is framed in sub-blocks of
+ * SEGFILE_SUB_ROWS rows (the writer's default; a block header says its
+ * own, a power of two in [SEGFILE_SUB_MIN, SEGFILE_BLOCK_ROWS]), each
+ * compressed on its own, so reading a few rows decodes one sub-block. */
+#define SEGFILE_SUB_ROWS 2048
+#define SEGFILE_SUB_ZSTD 16384		/* zstd frames: its per-frame setup costs */
+#define SEGFILE_SUB_MIN 1024
 #define SEGFILE_NONE UINT32_MAX		/* "no such id / block" */
 
 /* Opaque source position covered by a segment: e.g. a Kafka partition
@@ -184,6 +192,14 @@ typedef struct SegCursor {
 	uint64_t nelems_rb;	/* MV: elements in the block */
 	void *bufs[6];		/* owned decode buffers */
 	size_t caps[6];
+	/* single-value data decoded lazily, by sub-block (reader-private) */
+	const unsigned char *src;	/* packed ids / frames in the mapping */
+	unsigned char *raw;		/* decoded bytes of a compressed block, or NULL */
+	uint64_t have;			/* sub-blocks decoded into data (bit per sub-block) */
+	uint32_t dblk;			/* the data block, SEGFILE_NONE for multi-value */
+	uint32_t nrows_rb;		/* rows of the row block held */
+	unsigned sub_shift;		/* log2 of its sub-block rows */
+	unsigned hdr;			/* framed: header bytes before the first frame, else 0 */
 } SegCursor;
 
 void segfile_cursor_init(SegCursor *cur, SegFile *sf, int c);
@@ -191,7 +207,10 @@ void segfile_cursor_free(SegCursor *cur);
 /* Zero-copy access: *out points to n contiguous values of rows
  * [row, row+n), which must lie in one row block: uint32_t dictionary ids
  * for a dictionary column, else type_width() values.  Valid until the
- * cursor moves to another row block or is freed. */
+ * cursor moves to another row block or is freed.  Only the sub-blocks
+ * holding [row, row+n) are decoded (checked on first use), so asking for
+ * the few rows a query needs costs a few thousand rows' decoding, not the
+ * row block's 65,536. */
 int segfile_cursor_get(SegCursor *cur, size_t row, size_t n, const void **out, Err *e);
 /* Copies rows [row, row+n) (any range) into out: dictionary ids as
  * uint32_t, else int32_t / int64_t / float / double by type. */

@@ -14,6 +14,12 @@
  * buffer (ids remapped and bit-packed, or raw values), compressed with the
  * column's codec, checksummed and appended at an 8-byte aligned offset;
  * null words and multi-value ends/elements become blocks of their own.
+ * A single-value data block (format 3) is framed in sub-blocks of
+ * SEGFILE_SUB_ROWS rows (SEGFILE_SUB_ZSTD for zstd, whose per-frame setup
+ * costs more): a table of u32 frame end and u32 XXH32 per sub-block, then
+ * the frames, each compressed alone (w_framed), so a reader decodes only
+ * the sub-blocks holding the rows it wants.  SegWriteSpec.version = 2
+ * writes the previous layout (one frame per block), for tests.
  * Min/max and null counts are gathered on the way.  Then the column's
  * indexes, as its SegColOpt asks (docs/segment-format.md, "Indexes"): for
  * a dictionary column one pass over its rows (in written order) counts
@@ -84,6 +90,8 @@ typedef struct W {
 	uint32_t nblocks, capblocks;
 	void *cbuf;		/* compression output */
 	size_t ccap;
+	int framed;		/* format 3: data blocks framed in sub-blocks */
+	uint32_t sub_rows;	/* rows per sub-block asked for, 0: by codec */
 	Err *e;
 } W;
 
@@ -203,10 +211,11 @@ w_write(W *w, const void *p, size_t n)
 	return 0;
 }
 
-/* Appends one block (raw bytes, compressed with codec) and returns its
- * index in *idx. */
+/* Appends out[0..outlen) as a block of `raw` decoded bytes at the next
+ * 8-byte aligned offset and returns its index in *idx. */
 static int
-w_block(W *w, int kind, int col, int codec, const void *raw, size_t n, uint32_t *idx)
+w_emit(W *w, int kind, int col, int codec, const void *out, size_t outlen, size_t raw,
+       uint32_t *idx)
 {
 	static const char zeros[8];
 	int rc;
@@ -220,6 +229,26 @@ w_block(W *w, int kind, int col, int codec, const void *raw, size_t n, uint32_t 
 		w->blocks = p;
 		w->capblocks = (uint32_t)(cap / sizeof(BlockEnt));
 	}
+	BlockEnt *b = &w->blocks[w->nblocks];
+	b->off = w->pos;
+	b->stored = outlen;
+	b->raw = raw;
+	b->crc = hash_crc(out, outlen);
+	b->codec = (uint8_t)codec;
+	b->kind = (uint8_t)kind;
+	b->col = (uint16_t)col;
+	if ((rc = w_write(w, out, outlen)) != 0)
+		return rc;
+	*idx = w->nblocks++;
+	return 0;
+}
+
+/* Appends one block (raw bytes, compressed with codec) and returns its
+ * index in *idx. */
+static int
+w_block(W *w, int kind, int col, int codec, const void *raw, size_t n, uint32_t *idx)
+{
+	int rc;
 	const void *out = raw;
 	size_t outlen = n;
 	if (codec != CODEC_NONE) {
@@ -237,18 +266,66 @@ w_block(W *w, int kind, int col, int codec, const void *raw, size_t n, uint32_t 
 			outlen = n;
 		}
 	}
-	BlockEnt *b = &w->blocks[w->nblocks];
-	b->off = w->pos;
-	b->stored = outlen;
-	b->raw = n;
-	b->crc = hash_crc(out, outlen);
-	b->codec = (uint8_t)codec;
-	b->kind = (uint8_t)kind;
-	b->col = (uint16_t)col;
-	if ((rc = w_write(w, out, outlen)) != 0)
-		return rc;
-	*idx = w->nblocks++;
-	return 0;
+	return w_emit(w, kind, col, codec, out, outlen, n, idx);
+}
+
+/* Appends a single-value data block framed in nsub sub-blocks (format
+ * 3): sub-block i is raw[offs[i] .. offs[i+1]).  Stored bytes: u32 nsub,
+ * u32 sub_rows, per sub-block u32 end (of its frame, from the first
+ * frame) and u32 XXH32 of its frame, then the frames back to back.  Each
+ * is compressed alone; when all of them together save less than a
+ * quarter the block is stored raw (frames = the raw bytes, contiguous, so
+ * read in place). */
+static int
+w_framed(W *w, int col, int codec, const void *raw, const size_t *offs, uint32_t nsub,
+	 uint32_t sub_rows, uint32_t *idx)
+{
+	size_t n = offs[nsub], hdr = 8 + 8 * (size_t)nsub;
+	size_t need = hdr + n;
+	if (codec != CODEC_NONE) {
+		size_t b = 0;
+		for (uint32_t i = 0; i < nsub; i++) {
+			size_t k = codec_bound(codec, offs[i + 1] - offs[i]);
+			if (k == 0)
+				return err_set(w->e, ERR_TOO_LARGE, "segment %s: block too large", w->path);
+			b += k;
+		}
+		if (b > n)
+			need = hdr + b;
+	}
+	if (grow(&w->cbuf, &w->ccap, need) != 0)
+		return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
+	unsigned char *o = w->cbuf, *f = o + hdr;
+	size_t pos = 0;
+	int rc;
+	if (codec != CODEC_NONE) {
+		for (uint32_t i = 0; i < nsub; i++) {
+			size_t len;
+			if ((rc = codec_compress(codec, (const char *)raw + offs[i], offs[i + 1] - offs[i],
+						 f + pos, w->ccap - hdr - pos, &len, w->e)) != 0)
+				return rc;
+			uint32_t end = (uint32_t)(pos + len), crc = hash_crc(f + pos, len);
+			memcpy(o + 8 + 8 * (size_t)i, &end, 4);
+			memcpy(o + 12 + 8 * (size_t)i, &crc, 4);
+			pos += len;
+		}
+		if (pos > n - n / 4)
+			codec = CODEC_NONE;	/* not worth a decode at every scan */
+	}
+	if (codec == CODEC_NONE) {
+		if (n)
+			memcpy(f, raw, n);
+		for (uint32_t i = 0; i < nsub; i++) {
+			uint32_t end = (uint32_t)offs[i + 1],
+				 crc = hash_crc(f + offs[i], offs[i + 1] - offs[i]);
+			memcpy(o + 8 + 8 * (size_t)i, &end, 4);
+			memcpy(o + 12 + 8 * (size_t)i, &crc, 4);
+		}
+		pos = n;
+	}
+	memcpy(o, &nsub, 4);
+	memcpy(o + 4, &sub_rows, 4);
+	return w_emit(w, SEGFILE_K_DATA, col, codec, o, hdr + pos, n, idx);
 }
 
 /* ---- dictionaries ---- */
@@ -521,18 +598,32 @@ typedef struct Scratch {
 	size_t ecap;
 } Scratch;
 
-/* Encodes `cnt` gathered entries (ids or values in sc->vals) as a block. */
+/* Encodes `cnt` gathered entries (ids or values in sc->vals) as a block;
+ * single-value rows (kind DATA) framed in sub-blocks when sub_rows != 0. */
 static int
 put_values(W *w, ColW *cw, Scratch *sc, int kind, int col, size_t cnt, uint32_t *idx)
 {
+	const void *src = sc->vals;
+	size_t nb = cnt * type_width(cw->type);
 	if (cw->dict) {
-		size_t nb = bitpack_bytes(cnt, cw->bits);
+		nb = bitpack_bytes(cnt, cw->bits);
 		if (grow(&sc->packed, &sc->pcap, nb ? nb : 8) != 0)
 			return err_set(w->e, ERR_NOMEM, "writing segment %s", w->path);
 		bitpack_pack(sc->vals, cnt, cw->bits, sc->packed);
-		return w_block(w, kind, col, cw->codec, sc->packed, nb, idx);
+		src = sc->packed;
 	}
-	return w_block(w, kind, col, cw->codec, sc->vals, cnt * type_width(cw->type), idx);
+	if (kind != SEGFILE_K_DATA || !w->framed)
+		return w_block(w, kind, col, cw->codec, src, nb, idx);
+	/* sub-block i holds rows [i*S, (i+1)*S): its ids start on a 64-bit
+	 * word (S is a multiple of 64), the last one runs to the end */
+	size_t offs[SEGFILE_BLOCK_ROWS / SEGFILE_SUB_MIN + 1];
+	uint32_t sr = w->sub_rows ? w->sub_rows
+				  : cw->codec == CODEC_ZSTD ? SEGFILE_SUB_ZSTD : SEGFILE_SUB_ROWS;
+	uint32_t nsub = (uint32_t)((cnt + sr - 1) / sr);
+	for (uint32_t i = 0; i < nsub; i++)
+		offs[i] = cw->dict ? (size_t)i * sr / 8 * cw->bits : (size_t)i * sr * type_width(cw->type);
+	offs[nsub] = nb;
+	return w_framed(w, col, cw->codec, src, offs, nsub, sr, idx);
 }
 
 /* Stores the slot's value (id or raw value) at index i of sc->vals. */
@@ -1068,6 +1159,11 @@ check_spec(const SegWriteSpec *sp, int ncols, size_t n, Err *e)
 			return err_set(e, ERR_INVALID, "segment: column %s: unknown codec %d",
 				       o->name, o->codec);
 	}
+	if ((sp->version != 0 && (sp->version < SEGFILE_VERSION_MIN || sp->version > SEGFILE_VERSION)) ||
+	    (sp->sub_rows != 0 && (sp->sub_rows < SEGFILE_SUB_MIN || sp->sub_rows > SEGFILE_BLOCK_ROWS ||
+				   (sp->sub_rows & (sp->sub_rows - 1)))))
+		return err_set(e, ERR_INVALID, "segment: format version %u or sub-block rows %u not supported",
+			       sp->version, sp->sub_rows);
 	if (sp->sort_col < -1 || sp->sort_col >= ncols || sp->time_col < -1 || sp->time_col >= ncols)
 		return err_set(e, ERR_INVALID, "segment: sort or time column out of range");
 	if (sp->sort_col >= 0 && mutcol_is_mv(mutseg_col(sp->seg, sp->sort_col)))
@@ -1251,7 +1347,9 @@ segwrite_file(const char *path, const SegWriteSpec *sp, uint64_t *bytes_out, Err
 	buf_init(&foot);
 	int64_t tm[3] = {0, 0, 0};
 	char hdr[SEGFILE_HEADER_BYTES] = {0};
-	uint32_t ver = SEGFILE_VERSION;
+	uint32_t ver = sp->version ? sp->version : SEGFILE_VERSION;
+	w.framed = ver >= 3;
+	w.sub_rows = sp->sub_rows;
 	memcpy(hdr, SEGFILE_MAGIC, 8);
 	memcpy(hdr + 8, &ver, 4);
 	if ((rc = w_write(&w, hdr, sizeof(hdr))) != 0)

@@ -36,6 +36,11 @@ typedef struct SegWriteSpec {
 	const SegSource *sources;
 	uint32_t nsources;
 	int64_t created_ms;	/* 0: now */
+	/* For tests and measurements; 0 means the default. */
+	uint32_t version;	/* SEGFILE_VERSION, or 2: the previous layout
+				 * (data blocks not framed in sub-blocks) */
+	uint32_t sub_rows;	/* SEGFILE_SUB_ROWS: rows per sub-block, a power
+				 * of two in [SEGFILE_SUB_MIN, SEGFILE_BLOCK_ROWS] */
 } SegWriteSpec;
 
 /* Writes the segment to path: path.tmp, fsync, rename, directory fsync.

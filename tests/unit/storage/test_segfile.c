@@ -426,6 +426,113 @@ test_sort_column(void **state)
 
 /* ---- millions of rows: values equal row for row, and figures ---- */
 
+/* What a query's scan does with a file: fresh cursors, 1,024-row batches
+ * (EXPR_BATCH) through segfile_cursor_get and the null words.  Point
+ * reads: the batch holding one random row, for 9 columns (all but the
+ * first), as `SELECT 9 columns WHERE key = x` reads its rows; cold right
+ * after open (blocks not yet checked), then warm (the same rows again).
+ * Scans: every batch of a column in order, with a fresh cursor. */
+static double
+read_batches(SegFile *sf, const size_t *rows, size_t nr, int c0, int c1)
+{
+	Err e = {0};
+	const SegMeta *m = segfile_meta(sf);
+	int64_t t0 = clock_mono_ns();
+	uint64_t sink = 0;
+	for (size_t k = 0; k < nr; k++) {
+		SegCursor cur[16];
+		for (int c = c0; c < c1; c++) {
+			segfile_cursor_init(&cur[c], sf, c);
+			size_t b0 = rows[k] & ~(size_t)1023;
+			size_t n = m->nrows - b0 < 1024 ? m->nrows - b0 : 1024;
+			const void *ptr;
+			assert_int_equal(segfile_cursor_get(&cur[c], b0, n, &ptr, &e), 0);
+			sink += ((const unsigned char *)ptr)[(rows[k] - b0) * 4];
+			if (segfile_col(sf, c)->null_count) {
+				uint64_t w[16];
+				int any;
+				assert_int_equal(segfile_read_nulls(&cur[c], b0, n, w, &any, &e), 0);
+			}
+		}
+		for (int c = c0; c < c1; c++)
+			segfile_cursor_free(&cur[c]);
+	}
+	(void)sink;
+	return (double)(clock_mono_ns() - t0);
+}
+
+/* Best of a few passes over column c in gets of `step` rows. */
+static double
+scan_col(SegFile *sf, int c, size_t step)
+{
+	Err e = {0};
+	size_t nrows = segfile_meta(sf)->nrows;
+	double best = 1e30;
+	for (int pass = 0; pass < 5; pass++) {
+		SegCursor cur;
+		segfile_cursor_init(&cur, sf, c);
+		int64_t t0 = clock_mono_ns();
+		uint64_t sink = 0;
+		for (size_t r = 0; r < nrows; r += step) {
+			const void *ptr;
+			size_t n = nrows - r < step ? nrows - r : step;
+			assert_int_equal(segfile_cursor_get(&cur, r, n, &ptr, &e), 0);
+			sink += *(const unsigned char *)ptr;
+		}
+		(void)sink;
+		double t = (double)(clock_mono_ns() - t0);
+		best = t < best ? t : best;
+		segfile_cursor_free(&cur);
+	}
+	return best;
+}
+
+static void
+point_reads(const char *path, SegFile *warm, size_t nrows)
+{
+	size_t np = nrows >= 1000000 ? 2000 : 200;
+	size_t *rows = mem_alloc(np * sizeof(size_t));
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (size_t k = 0; k < np; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		rows[k] = (size_t)(x % nrows);
+	}
+	/* a block boundary and the last row are among them */
+	rows[0] = nrows > SEGFILE_BLOCK_ROWS ? SEGFILE_BLOCK_ROWS - 1 : 0;
+	rows[1] = nrows - 1;
+	double cold = 1e30, hot = 1e30;
+	for (int pass = 0; pass < 3; pass++) {
+		SegFile *sf;
+		Err e = {0};
+		assert_int_equal(segfile_open(path, &sf, &e), 0);
+		double t = read_batches(sf, rows, np, 1, 10);
+		cold = t < cold ? t : cold;
+		t = read_batches(sf, rows, np, 1, 10);
+		hot = t < hot ? t : hot;
+		segfile_close(sf);
+	}
+	double tb = 0, tw = 0, cb[10], cw[10];
+	for (int c = 0; c < 10; c++) {
+		cb[c] = scan_col(warm, c, 1024);
+		cw[c] = scan_col(warm, c, SEGFILE_BLOCK_ROWS);
+		tb += cb[c];
+		tw += cw[c];
+	}
+	fprintf(stderr,
+		"[segfile] %zu point reads (9 columns, the 1,024-row batch holding a random row): "
+		"cold %.1f us, warm %.1f us per read; scan of all columns (best of 5): "
+		"1,024-row gets %.1f ms (%.0f M values/s), whole-block gets %.1f ms (%.0f M values/s)\n",
+		np, cold / (double)np / 1e3, hot / (double)np / 1e3, tb / 1e6,
+		(double)nrows * 10 / (tb / 1e9) / 1e6, tw / 1e6, (double)nrows * 10 / (tw / 1e9) / 1e6);
+	for (int c = 0; c < 10; c++)
+		fprintf(stderr, "[segfile]   %-11s scan M rows/s: 1,024-row gets %.0f, whole blocks %.0f\n",
+			segfile_col(warm, c)->name, (double)nrows / (cb[c] / 1e9) / 1e6,
+			(double)nrows / (cw[c] / 1e9) / 1e6);
+	mem_free(rows);
+}
+
 static void
 test_millions(void **state)
 {
@@ -473,6 +580,7 @@ test_millions(void **state)
 	rowbatch_free(&b);
 	/* dimensions with a dictionary, metrics raw */
 	SegColOpt opts[10];
+	memset(opts, 0, sizeof(opts));	/* no indexes */
 	for (int c = 0; c < 10; c++) {
 		opts[c].name = names[c];
 		opts[c].dict = c == 4 || c == 9;
@@ -480,9 +588,19 @@ test_millions(void **state)
 		int mc = CODEC_LZ4;
 		if (getenv("WB_SEGFILE_CODEC"))
 			assert_int_equal(codec_from_name(getenv("WB_SEGFILE_CODEC"), &mc), 0);
-		opts[c].codec = (c == 0 || c == 6 || c == 7 || c == 8) ? mc : CODEC_NONE;
+		/* WB_SEGFILE_DCODEC the dimensions' (as a table seals them: lz4) */
+		int dc = CODEC_NONE;
+		if (getenv("WB_SEGFILE_DCODEC"))
+			assert_int_equal(codec_from_name(getenv("WB_SEGFILE_DCODEC"), &dc), 0);
+		opts[c].codec = (c == 0 || c == 6 || c == 7 || c == 8) ? mc : dc;
 	}
 	SegWriteSpec sp = {.seg = s, .cols = opts, .sort_col = -1, .time_col = 6};
+	/* WB_SEGFILE_VERSION=2 writes the previous layout; WB_SEGFILE_SUBROWS
+	 * sets the rows per sub-block */
+	if (getenv("WB_SEGFILE_VERSION"))
+		sp.version = (uint32_t)atoi(getenv("WB_SEGFILE_VERSION"));
+	if (getenv("WB_SEGFILE_SUBROWS"))
+		sp.sub_rows = (uint32_t)atoi(getenv("WB_SEGFILE_SUBROWS"));
 	const char *p = tpath("big");
 	uint64_t bytes;
 	int64_t t0 = clock_mono_ns();
@@ -540,6 +658,7 @@ test_millions(void **state)
 		segfile_cursor_free(&cur);
 	}
 	mem_free(ids);
+	point_reads(p, sf, nrows);
 	fprintf(stderr,
 		"[segfile] %zu rows x 10 columns: write %.2f s (%.2f M rows/s), file %llu bytes "
 		"(%.2f B/row) vs MutSeg %zu bytes (%.2fx); open %.3f ms; verify %.0f ms; "
@@ -719,7 +838,22 @@ forge(unsigned char *d, size_t n, int kind, int col, unsigned char fill)
 		if (ent[29] != kind || c != col)
 			continue;
 		assert_int_equal(ent[28], CODEC_NONE);
-		memset(d + off, fill, stored);
+		if (kind == SEGFILE_K_DATA) {
+			/* framed (format 3): fill the frames, fix their checksums */
+			uint32_t nsub, prev = 0;
+			memcpy(&nsub, d + off, 4);
+			unsigned char *fr = d + off + 8 + 8 * (size_t)nsub;
+			memset(fr, fill, stored - 8 - 8 * (size_t)nsub);
+			for (uint32_t i = 0; i < nsub; i++) {
+				uint32_t end, crc;
+				memcpy(&end, d + off + 8 + 8 * (size_t)i, 4);
+				crc = hash_crc(fr + prev, end - prev);
+				memcpy(d + off + 12 + 8 * (size_t)i, &crc, 4);
+				prev = end;
+			}
+		} else {
+			memset(d + off, fill, stored);
+		}
 		uint32_t crc = hash_crc(d + off, stored);
 		memcpy(ent + 24, &crc, 4);
 		break;
@@ -822,6 +956,262 @@ test_alloc_failure(void **state)
 	mutseg_free(s);
 }
 
+/* ---- format 3: sub-blocks; format 2 still read ---- */
+
+/* Row r of every column through a fresh cursor (so only the sub-block
+ * holding r is decoded) equals the MutSeg's. */
+static void
+check_point(SegFile *sf, MutSeg *s, size_t r)
+{
+	Arena a;
+	arena_init(&a, 0);
+	Buf x, y;
+	buf_init(&x);
+	buf_init(&y);
+	Err e = {0};
+	for (int c = 0; c < NCOLS; c++) {
+		SegCursor cur;
+		segfile_cursor_init(&cur, sf, c);
+		Value v, w;
+		int rc = segfile_value(&cur, r, &v, &a, &e);
+		if (rc)
+			fail_msg("column %s row %zu: %s", all_names[c], r, err_msg(&e));
+		assert_int_equal(mutcol_value(mutseg_col(s, c), r, &w, &a), 0);
+		fmt(&v, &x);
+		fmt(&w, &y);
+		if (strcmp(x.p, y.p) != 0)
+			fail_msg("column %s row %zu: %s vs %s", all_names[c], r, x.p, y.p);
+		segfile_cursor_free(&cur);
+	}
+	buf_free(&x);
+	buf_free(&y);
+	arena_free(&a);
+}
+
+/* Point reads and ranges across sub-block and row-block boundaries, for
+ * every codec, with and without dictionaries, several sub-block sizes,
+ * and the format 2 layout. */
+static void
+test_subblock_boundaries(void **state)
+{
+	size_t nrows = 70000;	/* two row blocks, the second partial */
+	MutSeg *s = make_seg(nrows);
+	static const size_t rows[] = {0, 1, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 16383, 16384,
+				      65535, 65536, 65537, 67583, 67584, 69999};
+	static const uint32_t subs[] = {0, 1024, 65536, 2};	/* 2: format 2 */
+	for (int codec = 0; codec < CODEC_COUNT; codec++)
+		for (int dict = 0; dict < 2; dict++)
+			for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
+				SegColOpt opts[NCOLS];
+				memset(opts, 0, sizeof(opts));
+				for (int c = 0; c < NCOLS; c++) {
+					opts[c].name = all_names[c];
+					opts[c].codec = codec;
+					opts[c].dict = dict || c == 12;
+				}
+				SegWriteSpec sp = {.seg = s, .cols = opts, .sort_col = -1, .time_col = 5,
+						   .version = subs[k] == 2 ? 2 : 0,
+						   .sub_rows = subs[k] == 2 ? 0 : subs[k]};
+				const char *p = tpath("sub");
+				Err e = {0};
+				assert_int_equal(segwrite_file(p, &sp, NULL, &e), 0);
+				SegFile *sf;
+				assert_int_equal(segfile_open(p, &sf, &e), 0);
+				assert_int_equal(segfile_meta(sf)->version, subs[k] == 2 ? 2 : SEGFILE_VERSION);
+				for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+					check_point(sf, s, rows[i]);
+				/* ranges crossing sub-blocks, fresh cursors, against
+				 * one cursor reading everything */
+				for (int c = 0; c < NCOLS; c++) {
+					const SegColInfo *ci = segfile_col(sf, c);
+					if (ci->mv)
+						continue;
+					size_t w = ci->has_dict ? 4 : type_width(ci->type);
+					unsigned char *all = mem_alloc(nrows * w), *part = mem_alloc(3000 * w);
+					SegCursor cur;
+					segfile_cursor_init(&cur, sf, c);
+					assert_int_equal(segfile_read(&cur, 0, nrows, all, &e), 0);
+					segfile_cursor_free(&cur);
+					static const size_t r0s[] = {1000, 2040, 63000, 65000, 67000};
+					for (size_t j = 0; j < sizeof(r0s) / sizeof(r0s[0]); j++) {
+						size_t r0 = r0s[j], n = 3000 < nrows - r0 ? 3000 : nrows - r0;
+						segfile_cursor_init(&cur, sf, c);
+						assert_int_equal(segfile_read(&cur, r0, n, part, &e), 0);
+						assert_memory_equal(part, all + r0 * w, n * w);
+						segfile_cursor_free(&cur);
+					}
+					mem_free(all);
+					mem_free(part);
+				}
+				assert_int_equal(segfile_verify(sf, &e), 0);
+				check_rows(sf, s, NULL, 997);
+				segfile_close(sf);
+			}
+	/* bad versions and sub-block sizes are refused */
+	SegColOpt opts[NCOLS];
+	memset(opts, 0, sizeof(opts));
+	for (int c = 0; c < NCOLS; c++)
+		opts[c].name = all_names[c];
+	SegWriteSpec sp = {.seg = s, .cols = opts, .sort_col = -1, .time_col = -1, .sub_rows = 3000};
+	Err e = {0};
+	assert_int_equal(segwrite_file(tpath("sub"), &sp, NULL, &e), ERR_INVALID);
+	sp.sub_rows = 512;
+	assert_int_equal(segwrite_file(tpath("sub"), &sp, NULL, &e), ERR_INVALID);
+	sp.sub_rows = 0;
+	sp.version = 1;
+	assert_int_equal(segwrite_file(tpath("sub"), &sp, NULL, &e), ERR_INVALID);
+	mutseg_free(s);
+}
+
+/* A file written by the format 2 writer (before sub-blocks; kept as a
+ * fixture: make_seg(1500), write_seg(p, s, -1, 0, -1)) reads row for row. */
+static void
+test_old_format_fixture(void **state)
+{
+	char p[1024];
+	const char *src = getenv("WB_SRC");
+	snprintf(p, sizeof(p), "%s/tests/unit/storage/fixtures/segfile-v2.seg", src ? src : ".");
+	SegFile *sf;
+	Err e = {0};
+	if (segfile_open(p, &sf, &e) != 0)
+		fail_msg("%s", err_msg(&e));
+	assert_int_equal(segfile_meta(sf)->version, 2);
+	assert_int_equal(segfile_meta(sf)->nrows, 1500);
+	assert_int_equal(segfile_verify(sf, &e), 0);
+	MutSeg *s = make_seg(1500);
+	check_rows(sf, s, NULL, 1);
+	for (size_t r = 0; r < 1500; r += 499)
+		check_point(sf, s, r);
+	segfile_close(sf);
+	/* damaged, it is refused like any file */
+	size_t n;
+	unsigned char *d = slurp(p, &n);
+	for (size_t pos = 16; pos < n; pos += n / 50) {
+		unsigned char *x = mem_alloc(n);
+		memcpy(x, d, n);
+		x[pos] ^= 0x21;
+		spit(tpath("v2bad"), x, n);
+		assert_int_equal(try_damaged(tpath("v2bad")), ERR_CORRUPT);
+		mem_free(x);
+	}
+	mem_free(d);
+	mutseg_free(s);
+}
+
+/* The block table entry of the nth block of a kind and column. */
+static unsigned char *
+find_block(unsigned char *d, size_t n, int kind, int col, int nth)
+{
+	uint64_t foff;
+	memcpy(&foff, d + n - 32, 8);
+	unsigned char *f = d + foff;
+	uint32_t nsrc, nblocks;
+	memcpy(&nsrc, f + 36, 4);
+	size_t bt = 56 + (size_t)nsrc * 24;
+	memcpy(&nblocks, f + bt, 4);
+	for (uint32_t b = 0; b < nblocks; b++) {
+		unsigned char *ent = f + bt + 8 + (size_t)b * 32;
+		uint16_t c;
+		memcpy(&c, ent + 30, 2);
+		if (ent[29] == kind && c == col && nth-- == 0)
+			return ent;
+	}
+	fail_msg("no block of kind %d column %d", kind, col);
+	return NULL;
+}
+
+/* Makes the block's and the footer's checksums match again. */
+static void
+fix_crcs(unsigned char *d, size_t n, unsigned char *ent)
+{
+	uint64_t off, stored, foff;
+	memcpy(&off, ent, 8);
+	memcpy(&stored, ent + 8, 8);
+	uint32_t crc = hash_crc(d + off, stored);
+	memcpy(ent + 24, &crc, 4);
+	memcpy(&foff, d + n - 32, 8);
+	uint32_t fcrc = hash_crc(d + foff, n - 32 - foff);
+	memcpy(d + n - 16, &fcrc, 4);
+}
+
+/* A damaged sub-block table or frame, even with every block checksum made
+ * to match: reading a row there is ERR_CORRUPT naming file, column,
+ * block and sub-block; never a crash; verify sees it too. */
+static void
+test_subblock_corruption(void **state)
+{
+	MutSeg *s = make_seg(70000);
+	const char *good = tpath("fr-good"), *bad = tpath("fr-bad");
+	for (int codec = 0; codec < CODEC_COUNT; codec++) {
+		SegColOpt opts[NCOLS];
+		memset(opts, 0, sizeof(opts));
+		for (int c = 0; c < NCOLS; c++) {
+			opts[c].name = all_names[c];
+			opts[c].codec = codec;
+			opts[c].dict = c == 12;
+		}
+		SegWriteSpec sp = {.seg = s, .cols = opts, .sort_col = -1, .time_col = 5,
+				   .sub_rows = 1024};
+		Err e = {0};
+		assert_int_equal(segwrite_file(good, &sp, NULL, &e), 0);
+		size_t n;
+		unsigned char *orig = slurp(good, &n), *d = mem_alloc(n);
+		/* column l (LONG raw) and ilow (3-bit ids), first row block */
+		static const int cols[] = {1, 12};
+		for (size_t ci = 0; ci < 2; ci++) {
+			int col = cols[ci];
+			memcpy(d, orig, n);
+			unsigned char *ent = find_block(d, n, SEGFILE_K_DATA, col, 0);
+			uint64_t off, stored;
+			memcpy(&off, ent, 8);
+			memcpy(&stored, ent + 8, 8);
+			uint32_t nsub;
+			memcpy(&nsub, d + off, 4);
+			assert_int_equal(nsub, 64);
+			/* every byte of the table, and bytes of the frames */
+			size_t hdr = 8 + 8 * (size_t)nsub;
+			for (size_t pos = 0; pos < stored; pos += pos < hdr ? 1 : 1 + stored / 97) {
+				memcpy(d, orig, n);
+				ent = find_block(d, n, SEGFILE_K_DATA, col, 0);
+				unsigned char old = d[off + pos];
+				d[off + pos] ^= (unsigned char)(1u << (pos % 8));
+				if (pos >= hdr && col == 12 && codec == CODEC_NONE)
+					d[off + pos] = old;	/* ids: a frame flip may stay in range */
+				if (d[off + pos] == old)
+					continue;
+				fix_crcs(d, n, ent);
+				spit(bad, d, n);
+				SegFile *sf;
+				assert_int_equal(segfile_open(bad, &sf, &e), 0);
+				/* the sub-block holding the damage (the table: all) */
+				int rc = 0;
+				Err e2 = {0};
+				for (size_t r = 0; r < SEGFILE_BLOCK_ROWS && rc == 0; r += 1024) {
+					SegCursor cur;
+					segfile_cursor_init(&cur, sf, col);
+					const void *ptr;
+					rc = segfile_cursor_get(&cur, r, 1024, &ptr, &e2);
+					segfile_cursor_free(&cur);
+				}
+				if (rc != ERR_CORRUPT)
+					fail_msg("codec %d column %d: byte %zu of %llu: not detected", codec,
+						 col, pos, (unsigned long long)stored);
+				assert_non_null(strstr(e2.msg, bad));
+				assert_non_null(strstr(e2.msg, all_names[col]));
+				assert_non_null(strstr(e2.msg, "block"));
+				if (strstr(e2.msg, "sub-block") == NULL)
+					fail_msg("%s", e2.msg);
+				err_clear(&e);
+				assert_int_equal(segfile_verify(sf, &e), ERR_CORRUPT);
+				segfile_close(sf);
+			}
+		}
+		mem_free(d);
+		mem_free(orig);
+	}
+	mutseg_free(s);
+}
+
 /* ---- the CLI ---- */
 
 static char *
@@ -897,6 +1287,9 @@ main(void)
 		cmocka_unit_test(test_forged_block),
 		cmocka_unit_test(test_alloc_failure),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_subblock_boundaries),
+		cmocka_unit_test(test_old_format_fixture),
+		cmocka_unit_test(test_subblock_corruption),
 		cmocka_unit_test(test_millions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

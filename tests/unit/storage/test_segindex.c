@@ -953,7 +953,7 @@ test_cli_indexes(void **state)
 	char *argv_i[] = {"inspect", p};
 	char *t = run_cli(2, argv_i, &st);
 	assert_int_equal(st, 0);
-	assert_non_null(strstr(t, "format:      version 2"));
+	assert_non_null(strstr(t, "format:      version 3"));
 	assert_non_null(strstr(t, "inverted"));
 	assert_non_null(strstr(t, "sorted"));
 	assert_non_null(strstr(t, "range"));
