@@ -60,6 +60,83 @@ test_mem_budget(void **state)
 	assert_int_equal(atomic_load(&b.peak), 9000);
 }
 
+/* Blocks of 32 MiB and more are mappings of their own: calloc'd ones
+ * read zero, contents survive growing (mremap) and shrinking, the
+ * small-to-big and big-to-small transitions keep the bytes, and the
+ * budget is charged and credited like any block. */
+static void
+test_mem_big_blocks(void **state)
+{
+	(void)state;
+	size_t before = mem_used();
+	size_t mib = (size_t)1 << 20;
+	unsigned char *z = mem_calloc(40, mib);
+	assert_non_null(z);
+	for (size_t i = 0; i < 40 * mib; i += 4093)
+		assert_int_equal(z[i], 0);
+	mem_free(z);
+	unsigned char *p = mem_alloc(1000);
+	assert_non_null(p);
+	memset(p, 7, 1000);
+	p = mem_realloc(p, 33 * mib);	/* small -> big */
+	assert_non_null(p);
+	assert_int_equal(mem_used(), before + 33 * mib);
+	for (size_t i = 0; i < 1000; i++)
+		assert_int_equal(p[i], 7);
+	memset(p, 9, 33 * mib);
+	p = mem_realloc(p, 130 * mib);	/* big -> bigger */
+	assert_non_null(p);
+	assert_int_equal(p[0], 9);
+	assert_int_equal(p[33 * mib - 1], 9);
+	p[130 * mib - 1] = 1;
+	p = mem_realloc(p, 100);	/* big -> small size, still a mapping */
+	assert_non_null(p);
+	assert_int_equal(p[99], 9);
+	assert_int_equal(mem_used(), before + 100);
+	mem_free(p);
+	assert_int_equal(mem_used(), before);
+	MemBudget b;
+	mem_budget_init(&b, 64 * mib);
+	MemBudget *old = mem_budget_set(&b);
+	void *a = mem_alloc(40 * mib);
+	assert_non_null(a);
+	assert_null(mem_alloc(40 * mib));	/* past the budget */
+	assert_null(mem_realloc(a, 80 * mib));	/* a stays valid */
+	mem_budget_set(old);
+	mem_free(a);
+	assert_int_equal(atomic_load(&b.used), 0);
+}
+
+/* arena_steal: what src handed out lives on in dst; src is reusable. */
+static void
+test_arena_steal(void **state)
+{
+	(void)state;
+	Arena dst, src;
+	arena_init(&dst, 256);
+	arena_init(&src, 256);
+	char *d1 = arena_strdup(&dst, "kept");
+	char *s1 = arena_strdup(&src, "moved");
+	char *big = arena_alloc(&src, 4096);	/* a one-off block */
+	assert_non_null(big);
+	memset(big, 'x', 4096);
+	arena_steal(&dst, &src);
+	assert_null(src.head);
+	assert_int_equal(src.total, 0);
+	char *s2 = arena_strdup(&src, "again");
+	assert_string_equal(s2, "again");
+	char *d2 = arena_strdup(&dst, "more");
+	assert_string_equal(d1, "kept");
+	assert_string_equal(s1, "moved");
+	assert_string_equal(d2, "more");
+	assert_int_equal(big[4095], 'x');
+	arena_steal(&dst, &src);
+	arena_steal(&dst, &src);	/* empty src: nothing */
+	assert_string_equal(s2, "again");
+	arena_free(&dst);
+	arena_free(&src);
+}
+
 static void
 test_mem_fail_injection(void **state)
 {
@@ -184,6 +261,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mem_accounting), cmocka_unit_test(test_mem_budget),
+		cmocka_unit_test(test_mem_big_blocks),
+		cmocka_unit_test(test_arena_steal),
 		cmocka_unit_test(test_mem_fail_injection), cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_buf_json), cmocka_unit_test(test_err_table),
 		cmocka_unit_test(test_pool), cmocka_unit_test(test_file_atomic),
