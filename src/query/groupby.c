@@ -68,6 +68,7 @@
 
 #define DIRECT_MAX (1u << 22)
 #define IDC_MAX (1u << 16)
+#define DIRECT2_MAX (1u << 16)
 /* group numbers and hash slots are uint32_t: stay clear of overflow */
 #define GROUPS_MAX (1u << 30)
 /* direct[0 .. DHDR): the dictionary source (a pointer); slots follow */
@@ -279,6 +280,7 @@ groupby_free(GroupTable *gt)
 	mem_free(gt->kc);
 	mem_free(gt->ht);
 	mem_free(gt->direct);
+	mem_free(gt->direct2);
 	mem_free(gt->mvg);
 	arena_free(&gt->arena);
 	memset(gt, 0, sizeof(*gt));
@@ -580,6 +582,53 @@ direct_gidx(GroupTable *gt, const Vec *const *kv, const void *src, const uint16_
 	return 0;
 }
 
+/* Two keys read as ids of small dictionaries (srcs src0, src1 of c0 and
+ * c1 entries, c0 * c1 <= DIRECT2_MAX): group numbers through a direct
+ * array over the id pairs -- GROUP BY service, market costs an array load
+ * per row.  A pair seen first is looked up by its words. */
+static int
+direct2_gidx(GroupTable *gt, const Vec *const *kv, const void *src0, const void *src1, uint32_t c0,
+	     uint32_t c1, const uint16_t *sel, int nsel, Err *e)
+{
+	int rc;
+	uint32_t stride = c1 + 1, nd = (c0 + 1) * stride;
+	if (gt->direct2 == NULL || gt->d2src[0] != src0 || gt->d2src[1] != src1 || gt->ndirect2 < nd ||
+	    gt->stride2 != stride) {
+		mem_free(gt->direct2);
+		gt->ndirect2 = 0;
+		if ((gt->direct2 = mem_calloc(nd, sizeof(uint32_t))) == NULL)
+			return nomem(e);
+		gt->ndirect2 = nd;
+		gt->stride2 = stride;
+		gt->d2src[0] = src0;
+		gt->d2src[1] = src1;
+	}
+	const Vec *a = kv[0], *b = kv[1];
+	for (int kk = 0; kk < nsel; kk++) {
+		int r = sel ? sel[kk] : kk;
+		uint32_t ia = a->nulls && a->nulls[r] ? 0 : a->ids[r] + 1;
+		uint32_t ib = b->nulls && b->nulls[r] ? 0 : b->ids[r] + 1;
+		if (ia > c0 || ib > c1)
+			return err_set(e, ERR_CORRUPT, "dictionary id out of range in GROUP BY");
+		uint32_t *slot = &gt->direct2[ia * stride + ib];
+		if (*slot == 0) {
+			uint64_t w[2], kh[2], copy = 0;
+			uint32_t l[2];
+			uint8_t nl[2];
+			uint32_t g;
+			for (int k = 0; k < 2; k++)
+				if ((rc = key_word(gt, k, kv[k], r, &w[k], &l[k], &kh[k], &nl[k], &copy, e)) != 0)
+					return rc;
+			if ((rc = impure(gt, e)) != 0 ||
+			    (rc = lookup(gt, w, l, nl, tuple_hash(kh, nl, 2), copy, &g, e)) != 0)
+				return rc;
+			*slot = g + 1;
+		}
+		gt->gidx[r] = *slot - 1;
+	}
+	return 0;
+}
+
 /* Word of element i of multi-value key v (key k), in the key's encoding:
  * integers, double bits, or strings (to be copied when kept). */
 static void
@@ -794,8 +843,22 @@ groupby_update(GroupTable *gt, ExprCtx *cx, const Batch *b, const uint16_t *sel,
 				 (gt->kenc[0] == VEC_DICT ? (const void *)gt->kcol[0] == src0
 							  : gt->kenc[0] == VEC_STR);
 		}
+		/* two dictionary keys with few pairs: the pair array */
+		uint32_t c0 = 0, c1 = 0;
+		const void *src1 = NULL;
+		if (direct && gt->nkeys == 2 && gt->kenc[0] == VEC_STR && gt->kenc[1] == VEC_STR &&
+		    kv[1]->ids != NULL && (kv[1]->enc == VEC_DICT || kv[1]->enc == VEC_STR) &&
+		    exprvec_has_dict(kv[1]) && (src1 = exprvec_dict_src(kv[1])) != NULL) {
+			c0 = exprvec_dict_size(v0);
+			c1 = exprvec_dict_size(kv[1]);
+			if ((uint64_t)(c0 + 1) * (c1 + 1) > DIRECT2_MAX)
+				src1 = NULL;
+		}
 		if (has_mv) {
 			if ((rc = mv_groups(gt, kv, sel, nsel, &maxc, e)) != 0)
+				return rc;
+		} else if (src1 != NULL) {
+			if ((rc = direct2_gidx(gt, kv, src0, src1, c0, c1, sel, nsel, e)) != 0)
 				return rc;
 		} else if (direct) {
 			if ((rc = direct_gidx(gt, kv, src0, sel, nsel, e)) != 0)
@@ -968,6 +1031,9 @@ groupby_adopt(GroupTable *dst, GroupTable *src, const GroupLimits *lim)
 	arena_init(&src->arena, 1024);
 	if (dst->direct != NULL)
 		drop_direct(dst);
+	mem_free(dst->direct2);
+	dst->direct2 = NULL;
+	dst->ndirect2 = 0;
 	if (lim != NULL) {
 		dst->max_groups = lim->max_groups;
 		dst->deadline_ns = lim->deadline_ns;

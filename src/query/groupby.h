@@ -53,6 +53,12 @@ typedef struct GroupTable {
 	char **states;		/* per aggregate: cap * state_size */
 	uint32_t *direct;	/* single dictionary key: id -> group + 1 */
 	uint32_t ndirect;
+	/* two dictionary keys with few value pairs: (id0, id1) -> group + 1
+	 * over dictionaries d2src[0], d2src[1] (slot (id0 + 1) * stride2 +
+	 * id1 + 1; 0 for NULL) */
+	uint32_t *direct2;
+	uint32_t ndirect2, stride2;
+	const void *d2src[2];
 	uint32_t gidx[EXPR_BATCH];
 	/* multi-value keys: row r's groups are mvg[mvoff[r]..+mvcnt[r]) */
 	uint32_t mvoff[EXPR_BATCH], mvcnt[EXPR_BATCH];
