@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "query/agg.h"
+#include "query/bind.h"
 
 typedef struct G {
 	const AstSelect *q;
@@ -45,45 +46,30 @@ nomem(G *g)
 	return err_set(g->e, ERR_NOMEM, "out of memory");
 }
 
+/* x and y, equal to bind_ast_equal (which ignores qualifiers, windows
+ * and subqueries), also agree on those: e.dept and d.dept differ (dept
+ * may be either), and so do two windows or two subqueries. */
+static int
+refs_agree(const Ast *x, const Ast *y)
+{
+	if (x == NULL || y == NULL)
+		return x == y;
+	if (x->over != y->over || x->sub != y->sub)
+		return 0;
+	if (x->kind == AST_CONST && x->val.mv != y->val.mv)
+		return 0;
+	if (x->kind == AST_COLREF && x->qual && y->qual && strcasecmp(x->qual, y->qual) != 0)
+		return 0;
+	for (int i = 0; i < x->nargs; i++)
+		if (!refs_agree(x->args[i], y->args[i]))
+			return 0;
+	return refs_agree(x->filter, y->filter);
+}
+
 int
 gsets_ast_equal(const Ast *x, const Ast *y)
 {
-	if (x == y)
-		return 1;
-	if (x == NULL || y == NULL || x->kind != y->kind || x->nargs != y->nargs ||
-	    x->neg != y->neg || x->star != y->star || x->distinct != y->distinct ||
-	    x->ilike != y->ilike || x->over != y->over || x->sub != y->sub)
-		return 0;
-	if ((x->name == NULL) != (y->name == NULL))
-		return 0;
-	if (x->name) {
-		if (x->kind == AST_COLREF && !x->quoted && !y->quoted) {
-			if (strcasecmp(x->name, y->name) != 0)
-				return 0;
-		} else if (strcmp(x->name, y->name) != 0) {
-			return 0;
-		}
-	}
-	/* e.dept and d.dept differ; dept may be either */
-	if (x->kind == AST_COLREF && x->qual && y->qual && strcasecmp(x->qual, y->qual) != 0)
-		return 0;
-	if (x->kind == AST_CONST) {
-		const Value *a = &x->val, *c = &y->val;
-		if (a->type != c->type || a->null != c->null || a->mv != c->mv)
-			return 0;
-		if (!a->null && !a->mv) {
-			if (type_is_var((WbType)a->type)) {
-				if (a->n != c->n || memcmp(a->u.s, c->u.s, a->n) != 0)
-					return 0;
-			} else if (a->u.i != c->u.i) {
-				return 0;
-			}
-		}
-	}
-	for (int i = 0; i < x->nargs; i++)
-		if (!gsets_ast_equal(x->args[i], y->args[i]))
-			return 0;
-	return gsets_ast_equal(x->filter, y->filter);
+	return x == y || (bind_ast_equal(x, y) && refs_agree(x, y));
 }
 
 static Ast *
