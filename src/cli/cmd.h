@@ -11,5 +11,6 @@ int cmd_ingest(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_devbroker(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 #endif

@@ -9,8 +9,9 @@
  * inherit the blocked mask and the main thread alone takes them with
  * sigwait().  The mock cluster lives inside a producer handle created
  * with a minimal configuration (it never produces); --brokers mock brokers
- * are started and each --topic is created with its partition count and
- * replication factor 1.  Topics not declared are created by the mock on
+ * are started and each --topic (NAME:PARTITIONS), and each name of
+ * --topics a,b,c (with --partitions N, default 1), is created with its
+ * partition count and replication factor 1.  Topics not declared are created by the mock on
  * first use (metadata request or produce) with its default partition
  * count.  The bootstrap address ("127.0.0.1:PORT,...") is printed on
  * stdout as one line and, with --bootstrap-file, written to PATH.tmp.PID
@@ -48,13 +49,13 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #define MAX_BROKERS    32
 #define MAX_PARTITIONS 10000
 #define MAX_TOPIC_LEN  249 /* Kafka's limit on a topic name */
+#define MAX_LISTS      64  /* --topics options */
 
 typedef struct DevTopic {
-	char *name; /* owned: mem_strndup of the NAME of NAME:PARTITIONS */
+	char *name; /* owned: mem_strndup of the topic's name */
 	int partitions;
 } DevTopic;
 
@@ -68,13 +69,17 @@ typedef struct DevOpts {
 static void
 usage(FILE *f)
 {
-	fputs("usage: waybill devbroker [--brokers N] [--topic NAME:PARTITIONS]... "
-	      "[--bootstrap-file PATH]\n"
+	fputs("usage: waybill devbroker [--brokers N] [--topics NAME,... [--partitions N]]\n"
+	      "                         [--topic NAME:PARTITIONS]... [--bootstrap-file PATH]\n"
 	      "\n"
 	      "Runs an in-memory Kafka cluster (librdkafka's mock cluster) on loopback ports\n"
 	      "until SIGINT/SIGTERM, for tests and demos. Nothing is kept on disk.\n"
 	      "\n"
 	      "  --brokers N             number of brokers, 1 to 32 (default 1)\n"
+	      "  --topics NAME,...       create these topics (repeatable), each with\n"
+	      "                          --partitions partitions\n"
+	      "  --partitions N          partitions of the --topics topics, 1 to 10000 (default "
+	      "1)\n"
 	      "  --topic NAME:PARTITIONS create a topic (repeatable); other topics are created\n"
 	      "                          on first use with the mock's default partition count\n"
 	      "  --bootstrap-file PATH   also write the bootstrap address to PATH (atomically;\n"
@@ -106,40 +111,31 @@ topic_char_ok(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
-/* Parses NAME:PARTITIONS into a new entry of o->topics. */
+/* Adds topic spec[0..n) with parts partitions to o->topics; opt and what
+ * name the option and its value in messages. */
 static int
-add_topic(DevOpts *o, const char *spec, Err *e)
+add_named(DevOpts *o, const char *opt, const char *what, const char *spec, size_t n, int parts,
+          Err *e)
 {
-	const char *colon = strrchr(spec, ':');
-	if (colon == NULL)
-		return err_set(e, ERR_INVALID, "--topic '%s': expected NAME:PARTITIONS", spec);
-	size_t n = (size_t)(colon - spec);
 	if (n == 0)
-		return err_set(e, ERR_INVALID, "--topic '%s': the topic name is empty", spec);
+		return err_set(e, ERR_INVALID, "%s '%s': the topic name is empty", opt, what);
 	if (n > MAX_TOPIC_LEN)
 		return err_set(e, ERR_INVALID,
-		               "--topic '%.40s...': the topic name is longer than %d characters",
-		               spec, MAX_TOPIC_LEN);
+		               "%s '%.40s...': the topic name is longer than %d characters", opt,
+		               what, MAX_TOPIC_LEN);
 	for (size_t i = 0; i < n; i++)
 		if (!topic_char_ok(spec[i]))
-			return err_set(
-			        e, ERR_INVALID,
-			        "--topic '%s': character %zu of the topic name is not allowed "
-			        "(use letters, digits, '.', '_', '-')",
-			        spec, i + 1);
+			return err_set(e, ERR_INVALID,
+			               "%s '%s': character %zu of the topic name '%.*s' is not "
+			               "allowed (use letters, digits, '.', '_', '-')",
+			               opt, what, i + 1, (int)n, spec);
 	if ((n == 1 && spec[0] == '.') || (n == 2 && spec[0] == '.' && spec[1] == '.'))
-		return err_set(e, ERR_INVALID, "--topic '%s': '.' and '..' are not topic names",
-		               spec);
-	int parts;
-	if (count_arg(colon + 1, MAX_PARTITIONS, &parts) != 0)
-		return err_set(
-		        e, ERR_INVALID,
-		        "--topic '%s': the partition count must be a whole number from 1 to %d",
-		        spec, MAX_PARTITIONS);
+		return err_set(e, ERR_INVALID, "%s '%s': '.' and '..' are not topic names", opt,
+		               what);
 	for (int i = 0; i < o->ntopics; i++)
 		if (strlen(o->topics[i].name) == n && memcmp(o->topics[i].name, spec, n) == 0)
-			return err_set(e, ERR_INVALID, "--topic '%s': topic '%s' is given twice",
-			               spec, o->topics[i].name);
+			return err_set(e, ERR_INVALID, "%s '%s': topic '%s' is given twice", opt,
+			               what, o->topics[i].name);
 	DevTopic *t = mem_realloc(o->topics, (size_t)(o->ntopics + 1) * sizeof(*t));
 	if (t == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");
@@ -151,6 +147,38 @@ add_topic(DevOpts *o, const char *spec, Err *e)
 	o->topics[o->ntopics].partitions = parts;
 	o->ntopics++;
 	return 0;
+}
+
+/* Parses NAME:PARTITIONS into a new entry of o->topics. */
+static int
+add_topic(DevOpts *o, const char *spec, Err *e)
+{
+	const char *colon = strrchr(spec, ':');
+	if (colon == NULL)
+		return err_set(e, ERR_INVALID, "--topic '%s': expected NAME:PARTITIONS", spec);
+	int parts = 0;
+	if (colon > spec && count_arg(colon + 1, MAX_PARTITIONS, &parts) != 0)
+		return err_set(
+		        e, ERR_INVALID,
+		        "--topic '%s': the partition count must be a whole number from 1 to %d",
+		        spec, MAX_PARTITIONS);
+	return add_named(o, "--topic", spec, spec, (size_t)(colon - spec), parts, e);
+}
+
+/* Adds each name of the comma-separated list with parts partitions. */
+static int
+add_topic_list(DevOpts *o, const char *list, int parts, Err *e)
+{
+	const char *p = list;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (add_named(o, "--topics", list, p, n, parts, e) != 0)
+			return e->code;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
 }
 
 static void
@@ -166,6 +194,8 @@ opts_free(DevOpts *o)
 static int
 parse(int argc, char **argv, DevOpts *o, Err *e)
 {
+	const char *lists[MAX_LISTS];
+	int nlists = 0, parts = 0;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -182,6 +212,21 @@ parse(int argc, char **argv, DevOpts *o, Err *e)
 			if (add_topic(o, val, e) != 0)
 				return e->code;
 			i++;
+		} else if (strcmp(a, "--topics") == 0) {
+			if (val == NULL || *val == '\0')
+				return err_set(e, ERR_INVALID,
+				               "--topics needs a value NAME,NAME,...");
+			if (nlists == MAX_LISTS)
+				return err_set(e, ERR_INVALID, "--topics given more than %d times",
+				               MAX_LISTS);
+			lists[nlists++] = val;
+			i++;
+		} else if (strcmp(a, "--partitions") == 0) {
+			if (count_arg(val, MAX_PARTITIONS, &parts) != 0)
+				return err_set(e, ERR_INVALID,
+				               "--partitions needs a whole number from 1 to %d",
+				               MAX_PARTITIONS);
+			i++;
 		} else if (strcmp(a, "--bootstrap-file") == 0) {
 			if (val == NULL || *val == '\0')
 				return err_set(e, ERR_INVALID, "--bootstrap-file needs a path");
@@ -191,6 +236,13 @@ parse(int argc, char **argv, DevOpts *o, Err *e)
 			return err_set(e, ERR_INVALID, "unknown option '%s'", a);
 		}
 	}
+	if (parts > 0 && nlists == 0)
+		return err_set(e, ERR_INVALID,
+		               "--partitions applies to the names of --topics; "
+		               "give --topics too (or --topic NAME:PARTITIONS)");
+	for (int i = 0; i < nlists; i++)
+		if (add_topic_list(o, lists[i], parts > 0 ? parts : 1, e) != 0)
+			return e->code;
 	return 0;
 }
 

@@ -19,8 +19,11 @@ usage(FILE *f)
 	      "  ingest   push a file into a table (FILE --table T [--format ndjson|csv|avro] [--server URL])\n"
 	      "  sql      run a query against a server (SQL [--server URL])\n"
 	      "  segment  inspect or verify a segment file (inspect|verify FILE)\n"
-	      "  devbroker run an in-memory Kafka broker for tests and demos ([--topic NAME:PARTITIONS]...)\n"
-	      "  simulate, bench: not available yet in this build\n"
+	      "  devbroker run an in-memory Kafka broker for tests and demos\n"
+	      "           ([--topics a,b --partitions N] [--topic NAME:PARTITIONS]... [--bootstrap-file F])\n"
+	      "  simulate stream simulated order life-cycle events from 20 services to Kafka or stdout\n"
+	      "           (--brokers LIST | --bootstrap-file F | --stdout) [--rate R] [--fault SPEC]...\n"
+	      "  bench: not available yet in this build\n"
 	      "\n"
 	      "Run 'waybill COMMAND --help' for a command's options.\n",
 	      f);
@@ -46,7 +49,9 @@ main(int argc, char **argv)
 		return cmd_segment(argc - 2, argv + 2);
 	if (strcmp(c, "devbroker") == 0)
 		return cmd_devbroker(argc - 2, argv + 2);
-	if (strcmp(c, "simulate") == 0 || strcmp(c, "bench") == 0) {
+	if (strcmp(c, "simulate") == 0)
+		return cmd_simulate(argc - 2, argv + 2);
+	if (strcmp(c, "bench") == 0) {
 		fprintf(stderr, "waybill %s: not available yet in this build\n", c);
 		return 2;
 	}

@@ -16,6 +16,8 @@
  *                 bytes, time range of the time column, source offsets
  *   sys.queries   the last 1024 statements (query/qlog.c): time, rows
  *                 scanned, peak memory, status, SQL
+ *   sys.ingestion one row per partition fed by a stream source: state,
+ *                 offsets and lag, delay, freshness, counts and rates
  *
  * Exports: systab_find, systab_id, systab_get, systab_name, systab_ncols,
  * systab_cols, systab_build.
@@ -119,6 +121,68 @@ segments_build(Table *t, RowBatch *b, Err *e)
 	return rc;
 }
 
+static const BindCol ingestion_cols[] = {
+	{"tableName", TYPE_STRING, 0},	  {"partition", TYPE_INT, 0},
+	{"source", TYPE_STRING, 0},	  {"state", TYPE_STRING, 0},
+	{"error", TYPE_STRING, 0},	  {"currentOffset", TYPE_LONG, 0},
+	{"highWatermark", TYPE_LONG, 0},  {"offsetLag", TYPE_LONG, 0},
+	{"ingestionDelayMs", TYPE_LONG, 0}, {"freshnessMs", TYPE_LONG, 0},
+	{"freshnessP99Ms", TYPE_LONG, 0}, {"messages", TYPE_LONG, 0},
+	{"rows", TYPE_LONG, 0},		  {"bytes", TYPE_LONG, 0},
+	{"deadLetters", TYPE_LONG, 0},	  {"filtered", TYPE_LONG, 0},
+	{"messagesPerSec", TYPE_DOUBLE, 0}, {"rowsPerSec", TYPE_DOUBLE, 0},
+	{"bytesPerSec", TYPE_DOUBLE, 0},  {"lastIngestTime", TYPE_TIMESTAMP, 0},
+	{"rateLimit", TYPE_LONG, 0},
+};
+
+static Value
+opt_long(int64_t v)
+{
+	return v >= 0 ? value_int(TYPE_LONG, v) : value_null(TYPE_LONG);
+}
+
+static int
+ingestion_build(Table *t, RowBatch *b, Err *e)
+{
+	IngestStat *st;
+	int n;
+	if (table_ingest_get(t, &st, &n) != 0)
+		return err_set(e, ERR_NOMEM, "building sys.ingestion");
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		Value *row = rowbatch_add_row(b);
+		if (row == NULL) {
+			rc = err_set(e, ERR_NOMEM, "building sys.ingestion");
+			break;
+		}
+		const IngestStat *x = &st[i];
+		row[0] = str(&b->arena, table_name(t));
+		row[1] = value_int(TYPE_INT, x->partition);
+		row[2] = str(&b->arena, x->source);
+		row[3] = str(&b->arena, x->state);
+		row[4] = x->error[0] ? str(&b->arena, x->error) : value_null(TYPE_STRING);
+		row[5] = opt_long(x->offset);
+		row[6] = opt_long(x->high_watermark);
+		row[7] = opt_long(x->lag);
+		row[8] = value_int(TYPE_LONG, x->delay_ms);
+		row[9] = opt_long(x->freshness_ms);
+		row[10] = x->freshness_ms >= 0 ? value_int(TYPE_LONG, x->freshness_p99_ms) : value_null(TYPE_LONG);
+		row[11] = value_int(TYPE_LONG, (int64_t)x->messages);
+		row[12] = value_int(TYPE_LONG, (int64_t)x->rows);
+		row[13] = value_int(TYPE_LONG, (int64_t)x->bytes);
+		row[14] = value_int(TYPE_LONG, (int64_t)x->dead_letters);
+		row[15] = value_int(TYPE_LONG, (int64_t)x->filtered);
+		row[16] = value_double(TYPE_DOUBLE, x->msgs_per_s);
+		row[17] = value_double(TYPE_DOUBLE, x->rows_per_s);
+		row[18] = value_double(TYPE_DOUBLE, x->bytes_per_s);
+		row[19] = x->last_ingest_ms > 0 ? value_int(TYPE_TIMESTAMP, x->last_ingest_ms)
+						: value_null(TYPE_TIMESTAMP);
+		row[20] = x->rate_limit > 0 ? value_int(TYPE_LONG, x->rate_limit) : value_null(TYPE_LONG);
+	}
+	mem_free(st);
+	return rc;
+}
+
 static const BindCol queries_cols[] = {
 	{"queryId", TYPE_LONG, 0},     {"startTime", TYPE_TIMESTAMP, 0}, {"timeMs", TYPE_DOUBLE, 0},
 	{"docsScanned", TYPE_LONG, 0}, {"totalDocs", TYPE_LONG, 0},      {"resultRows", TYPE_LONG, 0},
@@ -140,6 +204,7 @@ static const SysTab systabs[] = {
 	{"tables", tables_cols, NCOLS(tables_cols), tables_build, NULL},
 	{"segments", segments_cols, NCOLS(segments_cols), segments_build, NULL},
 	{"queries", queries_cols, NCOLS(queries_cols), NULL, queries_build},
+	{"ingestion", ingestion_cols, NCOLS(ingestion_cols), ingestion_build, NULL},
 };
 
 const SysTab *

@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "base/metric.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include <string.h>
@@ -161,8 +162,61 @@ ctlapi_list_segments(void *app, HttpReq *req, HttpResp *resp)
 	table_unref(t);
 }
 
-/* GET /metrics: the counters of metrics.def, then gauges read now: memory
- * and per-table rows and bytes. */
+/* The per-partition gauges of stream sources, named after Pinot's
+ * (REALTIME_INGESTION_OFFSET_LAG, REALTIME_INGESTION_DELAY_MS). */
+static void
+ingest_gauges(Buf *b, Table **tabs, int n)
+{
+	static const struct {
+		const char *name, *help;
+	} g[] = {
+		{"waybill_realtime_ingestion_offset_lag", "Messages of a Kafka partition not consumed yet."},
+		{"waybill_realtime_ingestion_delay_ms", "Age of the newest consumed message while behind (0 when caught up)."},
+		{"waybill_realtime_ingestion_freshness_ms", "Produce-to-visible time of the last batch (its oldest message)."},
+		{"waybill_realtime_ingestion_freshness_p99_ms", "p99 of the produce-to-visible time over the last 1,024 batches."},
+		{"waybill_realtime_ingestion_consuming_offset", "The next offset to consume."},
+		{"waybill_realtime_ingestion_messages_per_second", "Messages consumed per second (last seconds)."},
+		{"waybill_realtime_ingestion_rows_total", "Rows added from the partition since the server started."},
+		{"waybill_realtime_ingestion_dead_letters_total", "Bad messages of the partition since the server started."},
+		{"waybill_realtime_ingestion_consuming", "1 while consuming, 0 when paused or failing."},
+	};
+	IngestStat *st[64];
+	int ns[64];
+	int nt = n < 64 ? n : 64;
+	for (int i = 0; i < nt; i++)
+		if (table_ingest_get(tabs[i], &st[i], &ns[i]) != 0)
+			ns[i] = 0;
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		int head = 0;
+		for (int i = 0; i < nt; i++) {
+			for (int j = 0; j < ns[i]; j++) {
+				const IngestStat *x = &st[i][j];
+				if (!head++)
+					buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", g[k].name, g[k].help, g[k].name,
+						   k == 6 || k == 7 ? "counter" : "gauge");
+				buf_printf(b, "%s{table=", g[k].name);
+				buf_json_str(b, table_name(tabs[i]), strlen(table_name(tabs[i])));
+				buf_printf(b, ",partition=\"%d\"} ", x->partition);
+				switch (k) {
+				case 0: buf_printf(b, "%" PRId64 "\n", x->lag); break;
+				case 1: buf_printf(b, "%" PRId64 "\n", x->delay_ms); break;
+				case 2: buf_printf(b, "%" PRId64 "\n", x->freshness_ms); break;
+				case 3: buf_printf(b, "%" PRId64 "\n", x->freshness_p99_ms); break;
+				case 4: buf_printf(b, "%" PRId64 "\n", x->offset); break;
+				case 5: buf_printf(b, "%.1f\n", x->msgs_per_s); break;
+				case 6: buf_printf(b, "%" PRIu64 "\n", x->rows); break;
+				case 7: buf_printf(b, "%" PRIu64 "\n", x->dead_letters); break;
+				default: buf_printf(b, "%d\n", strcmp(x->state, "CONSUMING") == 0); break;
+				}
+			}
+		}
+	}
+	for (int i = 0; i < nt; i++)
+		mem_free(ns[i] ? st[i] : NULL);
+}
+
+/* GET /metrics: the counters of metrics.def, then gauges read now: memory,
+ * per-table rows and bytes, and the stream sources' per partition. */
 void
 ctlapi_metrics(void *app, HttpReq *req, HttpResp *resp)
 {
@@ -198,6 +252,7 @@ ctlapi_metrics(void *app, HttpReq *req, HttpResp *resp)
 		buf_json_str(b, table_name(tabs[i]), strlen(table_name(tabs[i])));
 		buf_printf(b, "} %zu\n", st.bytes);
 	}
+	ingest_gauges(b, tabs, n);
 	for (int i = 0; i < n; i++)
 		table_unref(tabs[i]);
 	mem_free(tabs);
@@ -311,6 +366,7 @@ put_table(void *app, HttpReq *req, HttpResp *resp, int replace, const char *expe
 		    replace && expect ? "Table config updated for %s%s" : "Table %s successfully added%s",
 		    name, "");
 	mem_free(unrec);
+	streamset_sync(((ServerApp *)app)->streams);
 }
 
 void
@@ -380,7 +436,35 @@ ctlapi_delete_table(void *app, HttpReq *req, HttpResp *resp)
 		http_err(resp, &e);
 		return;
 	}
+	streamset_sync(((ServerApp *)app)->streams);
 	status_json(resp, NULL, "Tables: [%s] deleted%s", name, NULL);
+}
+
+/* POST /tables/{name}/pauseConsumption, .../resumeConsumption
+ * (?consumeFrom=smallest|largest), GET .../pauseStatus: Pinot's answers. */
+void
+ctlapi_pause(void *app, HttpReq *req, HttpResp *resp)
+{
+	Err e = {0};
+	if (streamset_pause(((ServerApp *)app)->streams, http_param(req, 0), &resp->body, &e) != 0)
+		http_err(resp, &e);
+}
+
+void
+ctlapi_resume(void *app, HttpReq *req, HttpResp *resp)
+{
+	Err e = {0};
+	if (streamset_resume(((ServerApp *)app)->streams, http_param(req, 0),
+			     http_query(req, "consumeFrom"), &resp->body, &e) != 0)
+		http_err(resp, &e);
+}
+
+void
+ctlapi_pause_status(void *app, HttpReq *req, HttpResp *resp)
+{
+	Err e = {0};
+	if (streamset_pause_status(((ServerApp *)app)->streams, http_param(req, 0), &resp->body, &e) != 0)
+		http_err(resp, &e);
 }
 
 void

@@ -47,6 +47,9 @@ static const HttpRoute routes[] = {
 	{"DELETE", "/tables/*", ctlapi_delete_table, NULL},
 	{"GET", "/tables/*/schema", ctlapi_get_table_schema, NULL},
 	{"POST", "/tables/*/forceCommit", ctlapi_force_commit, NULL},
+	{"POST", "/tables/*/pauseConsumption", ctlapi_pause, NULL},
+	{"POST", "/tables/*/resumeConsumption", ctlapi_resume, NULL},
+	{"GET", "/tables/*/pauseStatus", ctlapi_pause_status, NULL},
 	{"GET", "/segments/*", ctlapi_list_segments, NULL},
 	{"POST", "/tables/*/ingest", NULL, &pushapi_stream},
 	{"POST", "/query/sql", queryapi_post, NULL},
@@ -133,10 +136,15 @@ server_run(const ServerOpts *o, Err *e)
 	int rc = catalog_open(o->data_dir, &app.cat, e);
 	if (rc)
 		return rc;
+	if ((rc = streamset_create(app.cat, &app.streams, e)) != 0) {
+		catalog_close(app.cat);
+		return rc;
+	}
 	HttpServer *http;
 	rc = http_start(o->http_host, o->http_port, routes, (int)(sizeof(routes) / sizeof(routes[0])),
 			&app, &http, e);
 	if (rc) {
+		streamset_free(app.streams);
 		catalog_close(app.cat);
 		return rc;
 	}
@@ -152,6 +160,7 @@ server_run(const ServerOpts *o, Err *e)
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
 	http_stop(http);
+	streamset_free(app.streams);
 	catalog_close(app.cat);
 	log_info("shutdown complete");
 	return 0;

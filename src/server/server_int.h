@@ -6,6 +6,7 @@
 #define WB_SERVER_INT_H
 
 #include "base/mem.h"
+#include "ingest/stream.h"
 #include "server/http.h"
 #include "table/catalog.h"
 
@@ -16,6 +17,7 @@ typedef struct ServerApp {
 	 * being read): past the limit a job fails with 503 instead of the
 	 * process running out of memory. */
 	MemBudget ingest_mem;
+	StreamSet *streams;	/* Kafka sources of stream-fed tables */
 } ServerApp;
 
 /* ctlapi.c: Pinot controller API */
@@ -34,6 +36,9 @@ void ctlapi_delete_table(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_get_table_schema(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_force_commit(void *app, HttpReq *req, HttpResp *resp);
 void ctlapi_list_segments(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_pause(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_resume(void *app, HttpReq *req, HttpResp *resp);
+void ctlapi_pause_status(void *app, HttpReq *req, HttpResp *resp);
 
 /* queryapi.c: Pinot broker API */
 void queryapi_post(void *app, HttpReq *req, HttpResp *resp);

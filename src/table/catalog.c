@@ -596,7 +596,8 @@ catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
 			goto fail;
 		}
 		int nparts = cfg->num_partitions > 0 ? cfg->num_partitions : 1;
-		if (nparts != table_num_partitions(t)) {
+		/* a stream table's partitions follow its topic */
+		if (cfg->stream_type == NULL && nparts != table_num_partitions(t)) {
 			rc = err_set(e, ERR_UNSUPPORTED, "table %s has %d partitions; changing it to %d is not supported yet",
 				     cfg->name, table_num_partitions(t), nparts);
 			goto fail;
@@ -799,5 +800,144 @@ catalog_dead_letter(Catalog *c, const char *table, const char *source,
 	r[6] = value_int(TYPE_TIMESTAMP, clock_wall_ms());
 	int rc = table_write(c->dead, &b, e);
 	rowbatch_free(&b);
+	return rc;
+}
+
+int
+catalog_dead_letter_ncols(Catalog *c)
+{
+	return table_schema(c->dead)->nfields;
+}
+
+#define DEAD_RAW_MAX (64u << 10)
+
+/* s[0..n) (at most DEAD_RAW_MAX bytes of it) as valid UTF-8 in a: invalid
+ * bytes and NULs become U+FFFD. */
+static char *
+utf8_copy(Arena *a, const char *s, size_t n, uint32_t *outlen)
+{
+	if (n > DEAD_RAW_MAX)
+		n = DEAD_RAW_MAX;
+	char *d = arena_alloc(a, n * 3 + 1);
+	if (d == NULL)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+		int ok = len > 0 && i + len <= n && ch != 0;
+		for (size_t k = 1; ok && k < len; k++)
+			ok = ((unsigned char)s[i + k] >> 6) == 2;
+		if (ok) {
+			memcpy(d + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(d + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	d[o] = '\0';
+	*outlen = (uint32_t)o;
+	return d;
+}
+
+int
+catalog_dead_letter_row(Catalog *c, RowBatch *b, const char *table, const char *source,
+			int64_t position, const char *column, const char *error, const char *raw,
+			size_t rawlen)
+{
+	(void)c;
+	Value *r = rowbatch_add_row(b);
+	if (r == NULL)
+		return ERR_NOMEM;
+	Arena *a = &b->arena;
+	uint32_t rl = 0, el = 0;
+	char *tn = arena_strdup(a, table), *sn = arena_strdup(a, source);
+	char *cn = column ? arena_strdup(a, column) : NULL;
+	char *er = utf8_copy(a, error ? error : "", error ? strlen(error) : 0, &el);
+	char *rs = raw ? utf8_copy(a, raw, rawlen, &rl) : NULL;
+	if (tn == NULL || sn == NULL || er == NULL || (column && cn == NULL) || (raw && rs == NULL))
+		return ERR_NOMEM;
+	r[0] = value_str(TYPE_STRING, tn, (uint32_t)strlen(tn));
+	r[1] = value_str(TYPE_STRING, sn, (uint32_t)strlen(sn));
+	r[2] = value_int(TYPE_LONG, position);
+	r[3] = cn ? value_str(TYPE_STRING, cn, (uint32_t)strlen(cn)) : value_null(TYPE_STRING);
+	r[4] = value_str(TYPE_STRING, er, el);
+	r[5] = rs ? value_str(TYPE_STRING, rs, rl) : value_null(TYPE_STRING);
+	r[6] = value_int(TYPE_TIMESTAMP, clock_wall_ms());
+	return 0;
+}
+
+int
+catalog_dead_letters_write(Catalog *c, const RowBatch *b, Err *e)
+{
+	return b->nrows ? table_write(c->dead, b, e) : 0;
+}
+
+/* 1 if value v is the string s. */
+static int
+str_is(const Value *v, const char *s)
+{
+	return !v->null && v->n == strlen(s) && memcmp(v->u.s, s, v->n) == 0;
+}
+
+int
+catalog_dead_letter_max(Catalog *c, const char *table, const char *source, int64_t *max, Err *e)
+{
+	TableSnap snap;
+	*max = -1;
+	int rc = table_snapshot(c->dead, &snap, e);
+	if (rc)
+		return rc;
+	const Schema *s = snap.schema;
+	int ct = schema_find(s, "table_name"), cs = schema_find(s, "source"),
+	    cp = schema_find(s, "position");
+	Arena a;
+	arena_init(&a, 4096);
+	for (int i = 0; rc == 0 && ct >= 0 && cs >= 0 && cp >= 0 && i < snap.nsegs; i++) {
+		const SnapSeg *sg = &snap.segs[i];
+		if (sg->seg) {
+			for (size_t r = 0; rc == 0 && r < sg->rows; r++) {
+				Value vt, vs, vp;
+				if ((rc = mutcol_value(mutseg_col(sg->seg, cp), r, &vp, &a)) != 0 ||
+				    vp.null || vp.u.i <= *max)
+					continue;
+				if ((rc = mutcol_value(mutseg_col(sg->seg, ct), r, &vt, &a)) == 0 &&
+				    (rc = mutcol_value(mutseg_col(sg->seg, cs), r, &vs, &a)) == 0 &&
+				    str_is(&vt, table) && str_is(&vs, source))
+					*max = vp.u.i;
+				arena_reset(&a);
+			}
+			continue;
+		}
+		SegFile *f = (SegFile *)sg->file;
+		int ft = segfile_col_find(f, "table_name"), fs = segfile_col_find(f, "source"),
+		    fp = segfile_col_find(f, "position");
+		if (ft < 0 || fs < 0 || fp < 0)
+			continue;
+		SegCursor kt, ks, kp;
+		segfile_cursor_init(&kt, f, ft);
+		segfile_cursor_init(&ks, f, fs);
+		segfile_cursor_init(&kp, f, fp);
+		for (size_t r = 0; rc == 0 && r < sg->rows; r++) {
+			Value vt, vs, vp;
+			if ((rc = segfile_value(&kp, r, &vp, &a, e)) != 0 || vp.null || vp.u.i <= *max)
+				continue;
+			if ((rc = segfile_value(&kt, r, &vt, &a, e)) == 0 &&
+			    (rc = segfile_value(&ks, r, &vs, &a, e)) == 0 && str_is(&vt, table) &&
+			    str_is(&vs, source))
+				*max = vp.u.i;
+			arena_reset(&a);
+		}
+		segfile_cursor_free(&kt);
+		segfile_cursor_free(&ks);
+		segfile_cursor_free(&kp);
+	}
+	arena_free(&a);
+	table_snap_free(&snap);
+	if (rc == ERR_NOMEM && e && e->code == 0)
+		err_set(e, rc, "scanning sys.dead_letters");
 	return rc;
 }

@@ -63,6 +63,21 @@ void catalog_list_tables(Catalog *c, Buf *out);
  * mem_free after unref'ing each. */
 int catalog_tables(Catalog *c, Table ***out, int *n);
 
+/* Dead letters in batches (stream sources): dead_letter_row appends one
+ * row for sys.dead_letters to b (initialized by the caller with
+ * catalog_dead_letter_ncols columns; strings copied into b's arena, raw
+ * made valid UTF-8 and cut at 64 KiB); dead_letters_write writes b
+ * durably.  dead_letter_max finds the largest position recorded for
+ * (table, source), -1 if none (a source that consumes messages again
+ * after a crash skips the dead letters it already recorded). */
+int catalog_dead_letter_ncols(Catalog *c);
+int catalog_dead_letter_row(Catalog *c, RowBatch *b, const char *table, const char *source,
+			    int64_t position, const char *column, const char *error,
+			    const char *raw, size_t rawlen);
+int catalog_dead_letters_write(Catalog *c, const RowBatch *b, Err *e);
+int catalog_dead_letter_max(Catalog *c, const char *table, const char *source, int64_t *max,
+			    Err *e);
+
 /* Records a rejected record in sys.dead_letters (durably). */
 int catalog_dead_letter(Catalog *c, const char *table, const char *source,
 			int64_t position, const char *column, const char *error,

@@ -56,6 +56,23 @@
  * opening, the sealer verifies every block of every mapped file in the
  * background and quarantines what fails.
  *
+ * Stream partitions (a Kafka partition feeding this one,
+ * partition_write_stream).  Each write is one log record: STREAM_MARK,
+ * the stream position before it (prev) and after it (end), then its rows
+ * (possibly none: messages that were all rejected still advance the
+ * position).  The writer checks that prev continues the partition's
+ * position (stream_next), and does not fsync such groups: the broker keeps
+ * the messages.  A kill -9 loses nothing written to the log; an operating
+ * system crash may lose a tail (or, in theory, a middle file): replay
+ * applies a stream record only when its prev is the position reached so
+ * far and skips the rest, and the source resumes from stream_next -- so
+ * every message is in the partition exactly once.  A segment records the
+ * positions it covers ([off_start, off_end)) in its footer (a second
+ * SegSource whose id is the partition number) and in the manifest; at
+ * open, stream_next starts at the newest sealed segment's end and replay
+ * advances it.  A column change restates the rows and then one empty
+ * stream record with the mutable segment's positions.
+ *
  * Retention: the sealer drops (manifest first, then unlink) sealed files
  * whose newest time is older than the retention period.
  *
@@ -89,7 +106,8 @@
  * Requests live on their callers' stacks.
  *
  * Exports: partition_open, partition_close, partition_configure,
- * partition_write, partition_view, partition_view_release, partition_seal,
+ * partition_write, partition_write_stream, partition_stream_next,
+ * partition_view, partition_view_release, partition_seal,
  * partition_quarantine, partition_tick, partition_id, partition_dir,
  * partition_last_write_ms, partition_wal_bytes, partition_quarantined,
  * partition_evolve_prepare, partition_evolve_commit,
@@ -120,6 +138,9 @@
 #include <unistd.h>
 
 #define LAYOUT_MARK 0xffffffffu
+#define STREAM_MARK 0xfffffffeu	/* a stream record: rows with their source
+				 * positions (see "Stream partitions") */
+#define STREAM_HDR 24		/* u32 mark, u32 0, i64 prev, i64 end */
 #define COPY_ROWS 4096		/* rows per record when rewriting the log */
 #define WAL_SOURCE (-1)		/* SegSource.id of pushed data: [start, end)
 				 * are log file numbers */
@@ -134,6 +155,10 @@ typedef struct SegRef {
 	SegFile *file;
 	uint64_t seq;
 	int64_t src_start, src_end;
+	/* stream positions: [off_start, off_end) were consumed into this
+	 * segment (-1: none); a mutable one's off_start is the partition's
+	 * position when it began */
+	int64_t off_start, off_end;
 	size_t rows;		/* sealed / sealing: final */
 	uint64_t bytes;
 	int64_t created_ms;
@@ -143,6 +168,8 @@ typedef struct SegRef {
 
 typedef struct WriteReq {
 	const RowBatch *batch;
+	int stream;		/* partition_write_stream: no fsync, positions */
+	int64_t off_prev, off_end;
 	int done;
 	int rc;
 	Err err;
@@ -159,6 +186,10 @@ struct Partition {
 	uint64_t wal_cur;	/* number of p->wal */
 	uint64_t wal_through;	/* manifest: files <= this are sealed */
 	uint64_t next_seq;	/* next segment number */
+	int64_t stream_next;	/* stream position after the last stream record
+				 * (-1: none yet); writer thread, read under mu */
+	uint64_t stream_skipped;	/* replay: stream records that did not
+					 * continue the position */
 	/* segments, under mu; the sealed list changes only under man_mu */
 	SegRef **sealed;
 	int nsealed, capsealed;
@@ -218,6 +249,7 @@ ref_new(MutSeg *mut, SegFile *file, uint64_t seq)
 	r->file = file;
 	r->seq = seq;
 	r->tmax_ms = INT64_MIN;
+	r->off_start = r->off_end = -1;
 	return r;
 }
 
@@ -246,6 +278,8 @@ seg_fill(PartSeg *s, const SegRef *r, int state)
 	s->seq = r->seq;
 	s->src_start = r->src_start;
 	s->src_end = r->src_end;
+	s->off_start = r->off_start;
+	s->off_end = r->off_end;
 	s->created_ms = r->created_ms;
 	if (r->file) {
 		s->rows = (size_t)segfile_meta(r->file)->nrows;
@@ -387,7 +421,9 @@ list_numbered(const Partition *p, const char *prefix, const char *suffix, uint64
  *   waybill-manifest 1
  *   wal_through N
  *   next_seq N
- *   seg SEQ SRC_START SRC_END ROWS        (one per sealed segment, in order)
+ *   seg SEQ SRC_START SRC_END ROWS [OFF_START OFF_END]
+ *                                         (one per sealed segment, in order;
+ *                                         stream positions when it has them)
  *   crc XXXXXXXX                          (XXH32 of every byte before it)
  */
 
@@ -399,9 +435,13 @@ manifest_write(Partition *p, SegRef **list, int n, uint64_t wal_through, uint64_
 	buf_init(&b);
 	buf_printf(&b, "%s\nwal_through %" PRIu64 "\nnext_seq %" PRIu64 "\n", MANIFEST_MAGIC,
 		   wal_through, next_seq);
-	for (int i = 0; i < n; i++)
-		buf_printf(&b, "seg %" PRIu64 " %" PRId64 " %" PRId64 " %zu\n", list[i]->seq,
+	for (int i = 0; i < n; i++) {
+		buf_printf(&b, "seg %" PRIu64 " %" PRId64 " %" PRId64 " %zu", list[i]->seq,
 			   list[i]->src_start, list[i]->src_end, list[i]->rows);
+		if (list[i]->off_end >= 0)
+			buf_printf(&b, " %" PRId64 " %" PRId64, list[i]->off_start, list[i]->off_end);
+		buf_printf(&b, "\n");
+	}
 	if (!b.oom)
 		buf_printf(&b, "crc %08x\n", (unsigned)hash_crc(b.p, b.len));
 	char path[4200];
@@ -416,6 +456,7 @@ typedef struct ManEntry {
 	uint64_t seq;
 	int64_t start, end;
 	uint64_t rows;
+	int64_t ostart, oend;	/* stream positions, -1 if none */
 } ManEntry;
 
 /* Reads DIR/MANIFEST; a missing one is an empty partition.  A damaged one
@@ -452,14 +493,18 @@ manifest_read(Partition *p, ManEntry **out, int *n, Err *e)
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
 		line++;
-		ManEntry m;
+		ManEntry m = {.ostart = -1, .oend = -1};
+		int nf;
 		if (line == 1) {
 			if (strcmp(l, MANIFEST_MAGIC) != 0)
 				rc = err_set(e, ERR_CORRUPT, "%s: line 1: not a version 1 manifest", path);
 		} else if (sscanf(l, "wal_through %" SCNu64, &p->wal_through) == 1) {
 		} else if (sscanf(l, "next_seq %" SCNu64, &p->next_seq) == 1) {
-		} else if (sscanf(l, "seg %" SCNu64 " %" SCNd64 " %" SCNd64 " %" SCNu64, &m.seq, &m.start,
-				  &m.end, &m.rows) == 4) {
+		} else if ((nf = sscanf(l, "seg %" SCNu64 " %" SCNd64 " %" SCNd64 " %" SCNu64 " %" SCNd64
+					" %" SCNd64, &m.seq, &m.start, &m.end, &m.rows, &m.ostart, &m.oend)) == 4 ||
+			   nf == 6) {
+			if (nf == 4)
+				m.ostart = m.oend = -1;
 			if (*n == cap) {
 				cap = cap ? cap * 2 : 16;
 				ManEntry *nv = mem_realloc(*out, sizeof(ManEntry) * (size_t)cap);
@@ -516,12 +561,16 @@ manifest_rebuild(Partition *p, ManEntry **out, int *n, Err *e)
 		Err se = {0};
 		if (segfile_open(sp, &sf, &se) != 0) {
 			/* kept in the list: open_segments quarantines it */
-			(*out)[(*n)++] = (ManEntry){seqs[i], 0, 0, 0};
+			(*out)[(*n)++] = (ManEntry){seqs[i], 0, 0, 0, -1, -1};
 			continue;
 		}
 		const SegMeta *m = segfile_meta(sf);
-		ManEntry me = {seqs[i], 0, 0, m->nrows};
-		if (m->nsources == 1 && m->sources[0].id == WAL_SOURCE) {
+		ManEntry me = {seqs[i], 0, 0, m->nrows, -1, -1};
+		if (m->nsources == 2 && m->sources[1].id != WAL_SOURCE) {
+			me.ostart = m->sources[1].start;
+			me.oend = m->sources[1].end;
+		}
+		if (m->nsources >= 1 && m->sources[0].id == WAL_SOURCE) {
 			me.start = m->sources[0].start;
 			me.end = m->sources[0].end;
 			if (me.end > 0 && (uint64_t)me.end - 1 > p->wal_through)
@@ -549,6 +598,24 @@ layout_encode(Buf *b, int ncols, const ColDesc *cols)
 		char d[2] = {(char)cols[i].type, (char)(cols[i].mv != 0)};
 		buf_append(b, d, 2);
 	}
+}
+
+static uint32_t
+rd_u32(const char *data)
+{
+	uint32_t m;
+	memcpy(&m, data, 4);
+	return m;
+}
+
+/* Appends a stream record's header (prev, end) to b. */
+static void
+stream_hdr_encode(Buf *b, int64_t prev, int64_t end)
+{
+	uint32_t h[2] = {STREAM_MARK, 0};
+	buf_append(b, h, sizeof(h));
+	buf_append(b, &prev, 8);
+	buf_append(b, &end, 8);
 }
 
 static int
@@ -589,6 +656,35 @@ replay_record(void *ctx, const char *data, size_t len, Err *e)
 	Partition *p = ctx;
 	int first = p->replay_first;
 	p->replay_first = 0;
+	if (len >= STREAM_HDR && rd_u32(data) == STREAM_MARK) {
+		int64_t prev, end;
+		memcpy(&prev, data + 8, 8);
+		memcpy(&end, data + 16, 8);
+		if (p->stream_next >= 0 && prev != p->stream_next) {
+			/* written after positions this replay never saw (a
+			 * log file lost in a power failure): what it holds is
+			 * consumed again from the stream */
+			p->stream_skipped++;
+			return 0;
+		}
+		int rc = 0;
+		if (len > STREAM_HDR) {
+			RowBatch b;
+			rowbatch_init(&b, p->ncols);
+			rc = rowbatch_decode(&b, data + STREAM_HDR, len - STREAM_HDR, e);
+			if (rc == 0)
+				rc = mutseg_append(p->active->mut, &b, e);
+			if (rc == 0)
+				mutseg_publish(p->active->mut);
+			rowbatch_free(&b);
+		}
+		if (rc == 0) {
+			if (p->active->off_start < 0)
+				p->active->off_start = prev;
+			p->active->off_end = p->stream_next = end;
+		}
+		return rc;
+	}
 	if (is_layout(data, len)) {
 		long n;
 		if (!layout_matches(data, len, p->ncols, p->cols, &n)) {
@@ -598,6 +694,11 @@ replay_record(void *ctx, const char *data, size_t len, Err *e)
 				       p->dir, n, p->ncols);
 		}
 		p->layout_ok = 1;
+		if (first) {
+			/* the stream records of the restated rows follow */
+			p->stream_next = p->active->off_start;
+			p->active->off_end = -1;
+		}
 		if (first && mutseg_rows(p->active->mut) > 0) {
 			/* this file restates every mutable row (a column
 			 * change): what the older files gave is replaced */
@@ -636,14 +737,31 @@ commit_group(Partition *p, WriteReq *group)
 	 * or running) changes p->active */
 	MutSeg *seg = p->active->mut;
 	size_t rows_before = mutseg_rows(seg);
+	int need_sync = 0;
+	int64_t pos = p->stream_next, first_prev = -1;
 	if (p->failed)
 		rc = err_set(&e, ERR_IO, "partition %d is failed after an I/O error", p->id);
-	for (WriteReq *r = group; rc == 0 && r; r = r->next)
-		rc = mutseg_append(seg, r->batch, &e);
+	for (WriteReq *r = group; rc == 0 && r; r = r->next) {
+		if (r->stream) {
+			if (pos >= 0 && r->off_prev != pos)
+				rc = err_set(&e, ERR_INVALID,
+					     "partition %d: stream write from position %" PRId64
+					     " does not continue position %" PRId64, p->id, r->off_prev, pos);
+			if (first_prev < 0)
+				first_prev = r->off_prev;
+			pos = r->off_end;
+		} else
+			need_sync = 1;
+		if (rc == 0 && r->batch->nrows > 0)
+			rc = mutseg_append(seg, r->batch, &e);
+	}
 	uint64_t wal_before = wal_size(p->wal);
 	for (WriteReq *r = group; rc == 0 && r; r = r->next) {
 		buf_reset(&p->enc);
-		rowbatch_encode(r->batch, &p->enc);
+		if (r->stream)
+			stream_hdr_encode(&p->enc, r->off_prev, r->off_end);
+		if (!r->stream || r->batch->nrows > 0)
+			rowbatch_encode(r->batch, &p->enc);
 		if (p->enc.oom) {
 			/* a Buf's OOM is sticky: start afresh, or every later
 			 * group would fail too */
@@ -652,7 +770,7 @@ commit_group(Partition *p, WriteReq *group)
 		} else
 			rc = wal_append(p->wal, p->enc.p, p->enc.len, &e);
 	}
-	if (rc == 0 && wal_size(p->wal) != wal_before) {
+	if (rc == 0 && need_sync && wal_size(p->wal) != wal_before) {
 		rc = wal_sync(p->wal, &e);
 		if (rc)
 			p->failed = 1;
@@ -663,6 +781,14 @@ commit_group(Partition *p, WriteReq *group)
 	}
 	if (rc == 0) {
 		mutseg_publish(seg);
+		if (first_prev >= 0 || pos >= 0) {
+			pthread_mutex_lock(&p->mu);
+			if (p->active->off_start < 0)
+				p->active->off_start = first_prev;
+			if (pos >= 0)
+				p->active->off_end = p->stream_next = pos;
+			pthread_mutex_unlock(&p->mu);
+		}
 		int64_t now = clock_wall_ms();
 		atomic_store(&p->last_write_ms, now);
 		if (rows_before == 0 && mutseg_rows(seg) > 0)
@@ -745,6 +871,7 @@ rotate(Partition *p)
 	p->wal_first = p->wal_cur = n;
 	ref->seq = p->next_seq;
 	ref->src_start = (int64_t)n;
+	ref->off_start = p->stream_next;
 	p->sealing = old;
 	p->active = ref;
 	p->active_since_ms = 0;
@@ -910,12 +1037,12 @@ seal_one(Partition *p)
 		return;
 	}
 	int64_t t0 = clock_mono_ns();
-	SegSource src = {WAL_SOURCE, s->src_start, s->src_end};
+	SegSource src[2] = {{WAL_SOURCE, s->src_start, s->src_end}, {p->id, s->off_start, s->off_end}};
 	spec.seg = s->mut;
 	spec.nrows = s->rows;
 	spec.cols = cols;
-	spec.sources = &src;
-	spec.nsources = 1;
+	spec.sources = src;
+	spec.nsources = s->off_end >= 0 ? 2 : 1;
 	char path[4200];
 	seg_path(p, s->seq, path, sizeof(path));
 	Err e = {0};
@@ -933,6 +1060,8 @@ seal_one(Partition *p)
 		} else {
 			r->src_start = s->src_start;
 			r->src_end = s->src_end;
+			r->off_start = s->off_start;
+			r->off_end = s->off_end;
 			r->rows = s->rows;
 			r->created_ms = segfile_meta(sf)->created_ms;
 			r->tmax_ms = tmax_ms_of(p, sf);
@@ -1218,6 +1347,10 @@ open_segments(Partition *p, Err *e)
 		}
 		r->src_start = m[i].start;
 		r->src_end = m[i].end;
+		r->off_start = m[i].ostart;
+		r->off_end = m[i].oend;
+		if (m[i].oend > p->stream_next)
+			p->stream_next = m[i].oend;
 		r->rows = (size_t)m[i].rows;
 		r->created_ms = segfile_meta(sf)->created_ms;
 		p->sealed[p->nsealed++] = r;
@@ -1415,12 +1548,20 @@ partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	pthread_cond_init(&p->sealer_wake, NULL);
 	pthread_cond_init(&p->sealed_cv, NULL);
 	p->cfg.sort_col = p->cfg.time_col = -1;
+	p->stream_next = -1;
 	if (p->dir == NULL || p->cols == NULL || p->active == NULL) {
 		rc = err_set(e, ERR_NOMEM, "opening partition %s", dir);
 		goto fail;
 	}
-	if ((rc = open_segments(p, e)) != 0 || (rc = open_logs(p, e)) != 0)
+	if ((rc = open_segments(p, e)) != 0)
 		goto fail;
+	p->active->off_start = p->stream_next;
+	if ((rc = open_logs(p, e)) != 0)
+		goto fail;
+	if (p->stream_skipped)
+		log_warn("partition %s: %" PRIu64 " stream log records did not continue position %" PRId64
+			 " and were skipped (their messages are consumed again)", p->dir, p->stream_skipped,
+			 p->stream_next);
 	p->active->seq = p->next_seq;
 	p->active->src_start = (int64_t)p->wal_first;
 	pthread_mutex_lock(&p->mu);
@@ -1543,12 +1684,41 @@ partition_seal(Partition *p, Err *e)
 	return rc;
 }
 
+static int
+submit(Partition *p, WriteReq *rq, Err *e);
+
 int
 partition_write(Partition *p, const RowBatch *b, Err *e)
 {
 	if (b->nrows == 0)
 		return 0;
 	WriteReq r = {.batch = b};
+	return submit(p, &r, e);
+}
+
+int
+partition_write_stream(Partition *p, const RowBatch *b, int64_t prev, int64_t end, Err *e)
+{
+	if (prev < 0 || end < prev)
+		return err_set(e, ERR_INVALID, "partition %d: bad stream positions [%" PRId64 ", %" PRId64 ")",
+			       p->id, prev, end);
+	WriteReq r = {.batch = b, .stream = 1, .off_prev = prev, .off_end = end};
+	return submit(p, &r, e);
+}
+
+int64_t
+partition_stream_next(Partition *p)
+{
+	pthread_mutex_lock(&p->mu);
+	int64_t n = p->stream_next;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+static int
+submit(Partition *p, WriteReq *rq, Err *e)
+{
+	WriteReq r = *rq;
 	pthread_mutex_lock(&p->mu);
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->mu);
@@ -1668,6 +1838,13 @@ partition_evolve_prepare(Partition *p, int ncols, const ColDesc *cols, const int
 				     : wal_append(p->next_wal, enc.p, enc.len, e);
 	}
 	rowbatch_free(&b);
+	if (rc == 0 && p->active->off_end >= 0) {
+		/* the restated rows' stream positions */
+		buf_reset(&enc);
+		stream_hdr_encode(&enc, p->active->off_start, p->active->off_end);
+		rc = enc.oom ? err_set(e, ERR_NOMEM, "encoding a log record")
+			     : wal_append(p->next_wal, enc.p, enc.len, e);
+	}
 	buf_free(&enc);
 	if (rc == 0)
 		rc = wal_sync(p->next_wal, e);
@@ -1712,6 +1889,8 @@ partition_evolve_install(Partition *p)
 	r->tmax_ms = INT64_MIN;
 	r->src_start = (int64_t)p->wal_cur + 1;
 	pthread_mutex_lock(&p->mu);
+	r->off_start = p->active->off_start;
+	r->off_end = p->active->off_end;
 	wal_close(p->wal);
 	p->wal = p->next_wal;
 	p->wal_cur++;

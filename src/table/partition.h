@@ -58,6 +58,8 @@ typedef struct PartSeg {
 	uint64_t seq;		/* segment sequence number in the partition */
 	int64_t src_start, src_end;	/* source positions covered, [start, end)
 					 * (pushed data: log file numbers) */
+	int64_t off_start, off_end;	/* stream positions covered (Kafka
+					 * offsets), -1 when none */
 	uint64_t bytes;		/* file size, or memory of a mutable one */
 	int64_t created_ms;	/* SEALED: creation time */
 } PartSeg;
@@ -89,6 +91,19 @@ int partition_configure(Partition *p, const PartConfig *cfg, Err *e);
  * the log, group-committed with concurrent requests) and published.  b is
  * borrowed for the duration of the call. */
 int partition_write(Partition *p, const RowBatch *b, Err *e);
+
+/* Writes b (may have no rows) as the messages of a stream at positions
+ * [prev, end): prev must be the partition's stream position
+ * (partition_stream_next, or any value for the first write), else
+ * ERR_INVALID.  Unlike partition_write the log is not fsynced: the stream
+ * keeps the messages, and after a crash the partition's position is that
+ * of the last complete stream record in its log (an operating-system
+ * crash may lose a tail; the source consumes it again).  Returns once the
+ * rows are visible. */
+int partition_write_stream(Partition *p, const RowBatch *b, int64_t prev, int64_t end, Err *e);
+/* The position after the last stream write (sealed segments and log
+ * included), or -1 if the partition never had one. */
+int64_t partition_stream_next(Partition *p);
 
 /* The current segments; release with partition_view_release. */
 PartView *partition_view(Partition *p);

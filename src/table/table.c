@@ -2,8 +2,12 @@
  * table.c -- a table's partitions, its write routing and read snapshots.
  *
  * A Table is created by the catalog (table__open) and shared by reference
- * count.  Its partitions are fixed when it opens (num_partitions of the
- * config).  table_write routes a batch: to partition 0 when there is one,
+ * count.  Its partitions are those of the config (num_partitions) and
+ * any more found on disk; a Kafka source adds one per partition of its
+ * topic (table_ensure_partitions: the parts array never moves, a new
+ * partition is stored before nparts counts it, and a snapshot records how
+ * many it saw).  Stream writes go to the partition of the same number
+ * (table_write_stream).  table_write routes a batch: to partition 0 when there is one,
  * by hash of the partition column when the config names one, else whole
  * batches round robin (so a batch stays atomic).  The last table_unref
  * stops the partitions' writers and, if the table was dropped, removes its
@@ -34,7 +38,9 @@
  * Exports: table_name, table_schema, table_config, table_config_of,
  * table_num_partitions, table_ref, table_unref, table_snapshot,
  * table_snap_free, table_write, table_stats, table_segment_info,
- * table_seal, table_quarantine, table_tick, and the
+ * table_seal, table_quarantine, table_tick, table_ensure_partitions,
+ * table_write_stream, table_stream_next, table_seal_partition,
+ * table_ingest_set, table_ingest_clear, table_ingest_get, and the
  * table__ functions of
  * table_int.h.
  */
@@ -72,8 +78,13 @@ struct Table {
 	TableConfig *_Atomic cfg[2];	/* by TableType */
 	Retired *retired;	/* configs replaced (under the catalog's write_mu) */
 	Retired *old_schemas;	/* schemas replaced (under the write lock) */
-	int nparts;
+	/* partitions: parts has room for TABLE_MAX_PARTS, so the array never
+	 * moves; a partition is stored before nparts counts it (growth:
+	 * table_ensure_partitions, under the write lock) */
+	_Atomic int nparts;
 	Partition **parts;
+	pthread_mutex_t ingest_mu;
+	IngestStat *ingest;	/* TABLE_MAX_PARTS entries once a source reports */
 	int part_col;		/* schema index of the partition column, or -1
 				 * (changed under the write lock) */
 	_Atomic unsigned rr;
@@ -215,9 +226,20 @@ table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 	schema_ref(s);
 	atomic_init(&t->schema, s);
 	t->cfg[cfg->type] = cfg;
-	t->nparts = cfg->num_partitions > 0 ? cfg->num_partitions : 1;
+	int np = cfg->num_partitions > 0 ? cfg->num_partitions : 1;
+	/* a stream table may have grown past its config (the topic's
+	 * partitions): every partition directory on disk is opened */
+	while (np < TABLE_MAX_PARTS) {
+		char pdir[4096];
+		snprintf(pdir, sizeof(pdir), "%s/p%d", dir, np);
+		if (!file_exists(pdir))
+			break;
+		np++;
+	}
+	t->nparts = np;
+	pthread_mutex_init(&t->ingest_mu, NULL);
 	t->part_col = part_col_of(s, cfg);
-	t->parts = mem_calloc((size_t)t->nparts, sizeof(Partition *));
+	t->parts = mem_calloc(TABLE_MAX_PARTS, sizeof(Partition *));
 	ColDesc *cols = col_descs(s);
 	int rc = 0;
 	if (t->name == NULL || t->dir == NULL || t->parts == NULL || cols == NULL) {
@@ -358,6 +380,8 @@ table_unref(Table *t)
 	schema_unref(atomic_load(&t->schema));
 	pthread_rwlock_destroy(&t->write_lock);
 	pthread_rwlock_destroy(&t->view_lock);
+	pthread_mutex_destroy(&t->ingest_mu);
+	mem_free(t->ingest);
 	mem_free(t->parts);
 	mem_free(t->name);
 	mem_free(t->dir);
@@ -368,7 +392,7 @@ int
 table_snapshot(Table *t, TableSnap *snap, Err *e)
 {
 	memset(snap, 0, sizeof(*snap));
-	snap->views = mem_calloc((size_t)t->nparts, sizeof(PartView *));
+	snap->views = mem_calloc(TABLE_MAX_PARTS, sizeof(PartView *));
 	if (snap->views == NULL)
 		return err_set(e, ERR_NOMEM, "snapshot of %s", t->name);
 	table_ref(t);
@@ -378,7 +402,8 @@ table_snapshot(Table *t, TableSnap *snap, Err *e)
 	pthread_rwlock_rdlock(&t->view_lock);
 	snap->schema = atomic_load(&t->schema);
 	int n = 0;
-	for (int i = 0; i < t->nparts; i++) {
+	snap->nviews = atomic_load(&t->nparts);
+	for (int i = 0; i < snap->nviews; i++) {
 		snap->views[i] = partition_view(t->parts[i]);
 		n += snap->views[i]->nsegs;
 	}
@@ -388,7 +413,7 @@ table_snapshot(Table *t, TableSnap *snap, Err *e)
 		table_snap_free(snap);
 		return err_set(e, ERR_NOMEM, "snapshot of %s", t->name);
 	}
-	for (int i = 0; i < t->nparts; i++) {
+	for (int i = 0; i < snap->nviews; i++) {
 		const PartView *v = snap->views[i];
 		for (int k = 0; k < v->nsegs; k++) {
 			const PartSeg *ps = &v->segs[k];
@@ -409,7 +434,7 @@ void
 table_snap_free(TableSnap *snap)
 {
 	if (snap->table) {
-		for (int i = 0; snap->views && i < snap->table->nparts; i++)
+		for (int i = 0; snap->views && i < snap->nviews; i++)
 			partition_view_release(snap->views[i]);
 		table_unref(snap->table);
 	}
@@ -580,6 +605,126 @@ table_write(Table *t, const RowBatch *b, Err *e)
 		}
 	}
 	pthread_rwlock_unlock(&t->write_lock);
+	return rc;
+}
+
+/* ---- stream-fed partitions ---------------------------------------------- */
+
+int
+table_ensure_partitions(Table *t, int n, Err *e)
+{
+	if (n > TABLE_MAX_PARTS)
+		return err_set(e, ERR_TOO_LARGE, "table %s: %d partitions, at most %d are supported", t->name,
+			       n, TABLE_MAX_PARTS);
+	if (n <= atomic_load(&t->nparts))
+		return 0;
+	pthread_rwlock_wrlock(&t->write_lock);
+	const Schema *s = atomic_load(&t->schema);
+	ColDesc *cols = col_descs(s);
+	int rc = cols ? 0 : err_set(e, ERR_NOMEM, "adding partitions to %s", t->name);
+	int grew = 0;
+	while (rc == 0 && atomic_load(&t->nparts) < n) {
+		int i = atomic_load(&t->nparts);
+		char pdir[4096];
+		snprintf(pdir, sizeof(pdir), "%s/p%d", t->dir, i);
+		if ((rc = partition_open(pdir, i, s->nfields, cols, &t->parts[i], e)) == 0) {
+			pthread_rwlock_wrlock(&t->view_lock);
+			atomic_store(&t->nparts, i + 1);
+			pthread_rwlock_unlock(&t->view_lock);
+			grew = 1;
+		}
+	}
+	mem_free(cols);
+	if (grew)
+		configure_parts(t, s);
+	pthread_rwlock_unlock(&t->write_lock);
+	return rc;
+}
+
+int
+table_write_stream(Table *t, int part, const RowBatch *b, int64_t prev, int64_t end, Err *e)
+{
+	pthread_rwlock_rdlock(&t->write_lock);
+	const Schema *cur = atomic_load(&t->schema);
+	int rc;
+	if (part < 0 || part >= atomic_load(&t->nparts)) {
+		rc = err_set(e, ERR_INVALID, "table %s has no partition %d", t->name, part);
+	} else if (b->ncols == cur->nfields) {
+		rc = partition_write_stream(t->parts[part], b, prev, end, e);
+	} else {
+		const Schema *from = schema_for_batch(t, b->ncols);
+		RowBatch m;
+		rowbatch_init(&m, cur->nfields);
+		rc = from ? map_batch(b, from, cur, &m, e)
+			  : err_set(e, ERR_INTERNAL, "batch has %d columns, table %s has %d", b->ncols,
+				    t->name, cur->nfields);
+		if (rc == 0)
+			rc = partition_write_stream(t->parts[part], &m, prev, end, e);
+		rowbatch_free(&m);
+	}
+	pthread_rwlock_unlock(&t->write_lock);
+	return rc;
+}
+
+int64_t
+table_stream_next(Table *t, int part)
+{
+	if (part < 0 || part >= atomic_load(&t->nparts))
+		return -1;
+	return partition_stream_next(t->parts[part]);
+}
+
+int
+table_seal_partition(Table *t, int part, Err *e)
+{
+	if (part < 0 || part >= atomic_load(&t->nparts))
+		return err_set(e, ERR_INVALID, "table %s has no partition %d", t->name, part);
+	return partition_seal(t->parts[part], e);
+}
+
+void
+table_ingest_set(Table *t, int part, const IngestStat *st)
+{
+	if (part < 0 || part >= TABLE_MAX_PARTS)
+		return;
+	pthread_mutex_lock(&t->ingest_mu);
+	if (t->ingest == NULL)
+		t->ingest = mem_calloc(TABLE_MAX_PARTS, sizeof(IngestStat));
+	if (t->ingest) {
+		t->ingest[part] = *st;
+		t->ingest[part].valid = 1;
+	}
+	pthread_mutex_unlock(&t->ingest_mu);
+}
+
+void
+table_ingest_clear(Table *t)
+{
+	pthread_mutex_lock(&t->ingest_mu);
+	mem_free(t->ingest);
+	t->ingest = NULL;
+	pthread_mutex_unlock(&t->ingest_mu);
+}
+
+int
+table_ingest_get(Table *t, IngestStat **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&t->ingest_mu);
+	int count = 0;
+	for (int i = 0; t->ingest && i < TABLE_MAX_PARTS; i++)
+		count += t->ingest[i].valid;
+	int rc = 0;
+	if (count) {
+		*out = mem_alloc(sizeof(IngestStat) * (size_t)count);
+		if (*out == NULL)
+			rc = ERR_NOMEM;
+		for (int i = 0; *out && i < TABLE_MAX_PARTS; i++)
+			if (t->ingest[i].valid)
+				(*out)[(*n)++] = t->ingest[i];
+	}
+	pthread_mutex_unlock(&t->ingest_mu);
 	return rc;
 }
 
@@ -850,7 +995,7 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 	const TableConfig *cfg = table_config(t);
 	int tc = cfg && cfg->time_column ? schema_find(snap.schema, cfg->time_column) : -1;
 	int count = 0;
-	for (int i = 0; i < t->nparts; i++) {
+	for (int i = 0; i < snap.nviews; i++) {
 		const PartView *v = snap.views[i];
 		for (int k = 0; k < v->nsegs; k++) {
 			const PartSeg *ps = &v->segs[k];
@@ -862,8 +1007,8 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 			seg_name(s->name, sizeof(s->name), t->name, i, ps->seq,
 				 ps->state == PART_SEG_SEALED ? ps->created_ms : 0);
 			s->rows = ss->rows;
-			s->start_offset = ps->src_start;
-			s->end_offset = ps->src_end;
+			s->start_offset = ps->off_end >= 0 ? ps->off_start : ps->src_start;
+			s->end_offset = ps->off_end >= 0 ? ps->off_end : ps->src_end;
 			s->seq = ps->seq;
 			if (ps->file) {
 				const SegMeta *m = segfile_meta(ps->file);
@@ -880,7 +1025,7 @@ table_segment_info(Table *t, SegInfo **out, int *n, Err *e)
 				if (tc >= 0)
 					s->has_time = col_range(ps->mut, tc, s->rows, &s->min_time, &s->max_time);
 				if (ps->state == PART_SEG_MUTABLE) {
-					s->start_offset = ps->src_start;
+					s->start_offset = ps->off_start >= 0 ? ps->off_start : ps->src_start;
 					s->end_offset = -1;
 				}
 			}

@@ -50,7 +50,32 @@ typedef struct TableSnap {
 	 * again: a schema change may have added columns in between */
 	const Schema *schema;
 	struct PartView **views;	/* one per partition: keeps the segments */
+	int nviews;		/* partitions when the snapshot was taken */
 } TableSnap;
+
+#define TABLE_MAX_PARTS 1024
+
+/* What a stream source reports about one partition it feeds (for
+ * sys.ingestion and /metrics). */
+typedef struct IngestStat {
+	int valid;
+	int partition;
+	char source[200];	/* e.g. "kafka:orders" */
+	char state[16];		/* CONSUMING, PAUSED, CATCHING_UP, ERROR */
+	char error[256];	/* the last error, "" if none */
+	int64_t offset;		/* the next offset to consume */
+	int64_t high_watermark;	/* -1 if unknown */
+	int64_t lag;		/* messages behind, -1 if unknown */
+	uint64_t messages, rows, bytes, dead_letters, filtered;
+	double msgs_per_s, rows_per_s, bytes_per_s;	/* over the last seconds */
+	int64_t last_ingest_ms;	/* wall time of the last batch made visible */
+	int64_t delay_ms;	/* Pinot's ingestion delay: age of the newest
+				 * message consumed, 0 when caught up */
+	int64_t freshness_ms;	/* produce-to-visible of the last batch (its
+				 * oldest message), -1 if unknown */
+	int64_t freshness_p99_ms;	/* over the last 1,024 batches */
+	int64_t rate_limit;	/* messages per second, 0 = none */
+} IngestStat;
 
 const char *table_name(const Table *t);
 /* The current schema; borrowed, valid while the caller holds a reference
@@ -90,6 +115,22 @@ int table_seal(Table *t, Err *e);
 void table_quarantine(Table *t, const SegFile *f, const char *reason);
 /* Runs retention and the time threshold now (tests). */
 void table_tick(Table *t);
+
+/* Stream-fed tables.
+ * ensure_partitions: opens partitions up to n (a topic's partition count).
+ * write_stream: writes b to partition part as the stream messages at
+ * positions [prev, end) (partition_write_stream: not fsynced, visible on
+ * return).  stream_next: that partition's next position, -1 if none.
+ * seal_partition: forceCommit of one partition.
+ * ingest_set / get / clear: the sources' reports (get returns a copy the
+ * caller frees with mem_free). */
+int table_ensure_partitions(Table *t, int n, Err *e);
+int table_write_stream(Table *t, int part, const RowBatch *b, int64_t prev, int64_t end, Err *e);
+int64_t table_stream_next(Table *t, int part);
+int table_seal_partition(Table *t, int part, Err *e);
+void table_ingest_set(Table *t, int part, const IngestStat *st);
+void table_ingest_clear(Table *t);
+int table_ingest_get(Table *t, IngestStat **out, int *n);
 
 /* One segment of a table, for sys.segments. */
 typedef struct SegInfo {

@@ -427,3 +427,98 @@ def error_text(resp):
 def last_int(s):
 	m = re.findall(r"\d+", str(s))
 	return int(m[-1]) if m else None
+
+
+# -- Kafka: `waybill devbroker` and stream-fed tables --------------------------
+
+class DevBroker:
+	"""One `waybill devbroker` process (librdkafka's mock cluster)."""
+
+	def __init__(self, binary, workdir, topics):
+		self.boot_file = Path(workdir) / "bootstrap"
+		self.log_path = Path(workdir) / "devbroker.log"
+		args = []
+		for name, parts in topics:
+			args += ["--topic", "%s:%d" % (name, parts)]
+		env = dict(os.environ)
+		env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+		with open(self.log_path, "wb") as logf:
+			self.proc = subprocess.Popen(
+				[binary, "devbroker", "--bootstrap-file", str(self.boot_file)] + args,
+				stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=env,
+				start_new_session=True)
+		deadline = time.monotonic() + 30
+		while not self.boot_file.exists():
+			if self.proc.poll() is not None or time.monotonic() > deadline:
+				raise WaybillError("devbroker did not start:\n%s" % log_tail(self.log_path))
+			time.sleep(0.05)
+		self.boot = self.boot_file.read_text().strip()
+
+	def producer(self, **conf):
+		import confluent_kafka
+		c = {"bootstrap.servers": self.boot, "linger.ms": 5}
+		c.update(conf)
+		return confluent_kafka.Producer(c)
+
+	def stop(self):
+		if self.proc.poll() is None:
+			self.proc.send_signal(signal.SIGTERM)
+			try:
+				self.proc.wait(timeout=20)
+			except subprocess.TimeoutExpired:
+				self.proc.kill()
+				self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def devbroker(binary, tmp_path):
+	"""devbroker(("topic", partitions), ...) starts a broker for the test."""
+	started = []
+
+	def start(*topics):
+		d = tmp_path / ("broker%d" % len(started))
+		d.mkdir()
+		b = DevBroker(binary, d, topics)
+		started.append(b)
+		return b
+	yield start
+	for b in started:
+		b.stop()
+
+
+def stream_table_config(name, topic, boot, time_column=None, props=None, where="indexConfig"):
+	"""A REALTIME table config consuming `topic` from the broker `boot`.
+	props: more stream settings; where: "indexConfig" puts them in
+	tableIndexConfig.streamConfigs, "maps" in ingestionConfig's
+	streamConfigMaps[0] (Pinot accepts both)."""
+	sc = {
+		"streamType": "kafka",
+		"stream.kafka.topic.name": topic,
+		"stream.kafka.broker.list": boot,
+		"stream.kafka.decoder.class.name":
+			"org.apache.pinot.plugin.stream.kafka.KafkaJSONMessageDecoder",
+		"stream.kafka.consumer.factory.class.name":
+			"org.apache.pinot.plugin.stream.kafka30.KafkaConsumerFactory",
+		"stream.kafka.consumer.prop.auto.offset.reset": "smallest",
+	}
+	sc.update(props or {})
+	cfg = simple_table_config(name)
+	if time_column:
+		cfg["segmentsConfig"]["timeColumnName"] = time_column
+	if where == "maps":
+		cfg["ingestionConfig"] = {"streamIngestionConfig": {"streamConfigMaps": [sc]}}
+	else:
+		cfg["tableIndexConfig"]["streamConfigs"] = sc
+	return cfg
+
+
+def wait_until(fn, timeout=60, interval=0.1, what="condition"):
+	"""Polls fn() until it returns a true value; returns it (bounded)."""
+	deadline = time.monotonic() + timeout
+	last = None
+	while time.monotonic() < deadline:
+		last = fn()
+		if last:
+			return last
+		time.sleep(interval)
+	raise AssertionError("%s not reached in %ss (last: %r)" % (what, timeout, last))

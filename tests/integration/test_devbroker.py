@@ -171,6 +171,14 @@ def test_brokers_and_sigint(broker):
 	(["--topic", "e:1", "--topic", "e:2"], "twice"),
 	(["--bootstrap-file"], "--bootstrap-file"),
 	(["stray"], "stray"),
+	(["--topics"], "--topics"),
+	(["--topics", "a,,b"], "empty"),
+	(["--topics", "a,b c"], "not allowed"),
+	(["--topics", "a,b,a"], "twice"),
+	(["--topics", "a", "--topic", "a:2"], "twice"),
+	(["--topics", "a", "--partitions", "0"], "--partitions"),
+	(["--topics", "a", "--partitions", "x"], "--partitions"),
+	(["--partitions", "3"], "--topics"),
 ])
 def test_bad_arguments(binary, args, needle):
 	p = subprocess.run([binary, "devbroker"] + args, stdin=subprocess.DEVNULL,
@@ -181,10 +189,30 @@ def test_bad_arguments(binary, args, needle):
 	assert p.stdout == b"", "nothing on stdout on bad usage"
 
 
+def test_topics_and_partitions(broker):
+	b = broker("--topics", "x,y.z", "--partitions", "5", "--topics", "w", "--topic", "v:2")
+	boot = b.wait_address()
+	md = AdminClient({"bootstrap.servers": boot}).list_topics(timeout=10)
+	assert len(md.topics["x"].partitions) == 5
+	assert len(md.topics["y.z"].partitions) == 5
+	assert len(md.topics["w"].partitions) == 5
+	assert len(md.topics["v"].partitions) == 2
+	assert b.stop() == 0, log_tail(b.log_path)
+
+
+def test_topics_default_one_partition(broker):
+	b = broker("--topics", "solo")
+	boot = b.wait_address()
+	md = AdminClient({"bootstrap.servers": boot}).list_topics(timeout=10)
+	assert len(md.topics["solo"].partitions) == 1
+	assert b.stop() == 0, log_tail(b.log_path)
+
+
 def test_help(binary):
 	p = subprocess.run([binary, "devbroker", "--help"], capture_output=True, timeout=30)
 	assert p.returncode == 0
 	assert b"--topic NAME:PARTITIONS" in p.stdout
+	assert b"--topics NAME,..." in p.stdout and b"--partitions N" in p.stdout
 
 
 def test_unwritable_bootstrap_file(binary, tmp_path):
