@@ -67,6 +67,7 @@ typedef struct SimOpts {
 	const char *truth;
 	const char *emit_items;
 	const char *emit_configs;
+	const char *config_brokers;
 	int to_stdout;
 	int has_seed;
 	int has_start;
@@ -127,6 +128,8 @@ usage(FILE *f)
 	      "  --emit-items FILE       write the items dimension (CSV if FILE ends in .csv,\n"
 	      "                          else NDJSON)\n"
 	      "  --emit-configs DIR      write a Pinot schema and table config per topic\n"
+	      "  --config-brokers LIST   the broker list written into those configs (default:\n"
+	      "                          the broker in use, else localhost:9092)\n"
 	      "\n"
 	      "A summary (events per topic, faults) is printed on stderr at the end.\n",
 	      f);
@@ -245,6 +248,8 @@ parse(int argc, char **argv, SimOpts *o, Err *e)
 			rc = str_opt(a, v, &o->emit_items, e);
 		else if (strcmp(a, "--emit-configs") == 0)
 			rc = str_opt(a, v, &o->emit_configs, e);
+		else if (strcmp(a, "--config-brokers") == 0)
+			rc = str_opt(a, v, &o->config_brokers, e);
 		else
 			return err_set(e, ERR_INVALID, "unknown option '%s'", a);
 		if (rc)
@@ -700,7 +705,11 @@ run(SimOpts *o, Err *e)
 		                strcmp(o->emit_items + strlen(o->emit_items) - 4, ".csv") == 0,
 		        e);
 	if (rc == 0 && o->emit_configs)
-		rc = emit_configs(o, brokers ? brokers : "localhost:9092", e);
+		rc = emit_configs(o,
+		                  o->config_brokers ? o->config_brokers
+		                  : brokers         ? brokers
+		                                    : "localhost:9092",
+		                  e);
 	if (rc == 0 && o->truth && (out.truth = fopen(o->truth, "w")) == NULL)
 		rc = err_set(e, ERR_IO, "--truth: cannot create %s: %s", o->truth, strerror(errno));
 	if (rc == 0 && brokers)

@@ -3,8 +3,9 @@
  * implementations share.
  *
  * The function families live in fnstr.c (strings), fnmath.c (numbers),
- * fntime.c (timestamps), fntext.c (full-text TEXT_MATCH) and fnmv.c
- * (multi-value and map/JSON extraction); each exports a table terminated by a NULL
+ * fntime.c (timestamps), fntext.c (full-text TEXT_MATCH), fnmv.c
+ * (multi-value and map/JSON extraction), fnjson.c (Pinot's JSON paths);
+ * each exports a table terminated by a NULL
  * name.  A name may appear more than once (overloads by arity or argument
  * class); the binder tries the entries in order.  A name that matches
  * no entry exactly is looked up again in Pinot's canonical form (case
@@ -24,7 +25,7 @@
 #include <strings.h>
 
 static const ExprFn *const tables[] = {fnstr_table, fnmath_table, fntime_table, fntext_table,
-					 fnmv_table};
+					 fnmv_table, fnjson_table};
 
 /* Pinot's canonical form of a function name: lowercase without
  * underscores (regexp_like = regexpLike = REGEXP_LIKE). */

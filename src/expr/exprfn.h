@@ -100,12 +100,13 @@ exprfn_i(const Vec *v, int r)
 int exprfn_fail(FnCall *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Tables of the function families (fnstr.c, fnmath.c, fntime.c,
- * fntext.c, fnmv.c). */
+ * fntext.c, fnmv.c, fnjson.c). */
 extern const ExprFn fnstr_table[];
 extern const ExprFn fnmath_table[];
 extern const ExprFn fntime_table[];
 extern const ExprFn fntext_table[];
 extern const ExprFn fnmv_table[];
+extern const ExprFn fnjson_table[];
 
 #define FN_FOR(c, k, r) \
 	for (int k = 0, r; k < (c)->nsel && ((r = (c)->sel ? (c)->sel[k] : k), 1); k++)

@@ -7,7 +7,13 @@
  * EPOCH / TIMESTAMP / SIMPLE_DATE_FORMAT in both the 'size:UNIT:FORMAT'
  * and the 'FORMAT|...' spelling; bucketing by the granularity from the
  * epoch, or with a bucket time zone from the start of the next larger
- * calendar unit, as Pinot does; UTC is the only time zone).
+ * calendar unit, as Pinot does; UTC is the only session time zone).
+ *
+ * Joda's zone letters: when parsing, 'Z' and 'ZZ' read "Z" or a numeric
+ * offset (+05, +0530, +05:30, ... as Joda accepts either form for both),
+ * 'ZZZ' a zone id that is UTC or a fixed offset (UTC, GMT, Z, Etc/GMT+5,
+ * ...; other ids are an error naming the zone); the offset moves the
+ * local time to UTC.  Formatting is in UTC: +0000, +00:00, UTC.
  *
  * A TIMESTAMP is milliseconds since 1970-01-01 UTC; the session time zone
  * is always UTC, so there is no daylight-saving ambiguity.  Calendar
@@ -627,7 +633,7 @@ format_joda(Buf *b, const char *p, uint32_t n, int64_t ms)
 				buf_append(b, day_names[dow], 3);
 			break;
 		case 'a': buf_puts(b, h < 12 ? "AM" : "PM"); break;
-		case 'Z': buf_puts(b, cnt >= 2 ? "+00:00" : "+0000"); break;
+		case 'Z': buf_puts(b, cnt >= 3 ? "UTC" : cnt == 2 ? "+00:00" : "+0000"); break;
 		default: break;
 		}
 	}
@@ -656,10 +662,112 @@ f_todatetime(FnCall *c)
 	return 0;
 }
 
+/* Reads two digits at s[*j] into *v; -1 unless both are there and *v <= max. */
 static int
-parse_joda(const char *p, uint32_t pn, const char *s, uint32_t sn, int64_t *out)
+two_digits(const char *s, uint32_t sn, uint32_t *j, int64_t max, int64_t *v)
 {
-	int64_t y = 1970, m = 1, d = 1, h = 0, mi = 0, sec = 0, frac = 0;
+	if (*j + 2 > sn || !isdigit((unsigned char)s[*j]) || !isdigit((unsigned char)s[*j + 1]))
+		return -1;
+	*v = (s[*j] - '0') * 10 + (s[*j + 1] - '0');
+	*j += 2;
+	return *v <= max ? 0 : -1;
+}
+
+/* Joda's 'Z' and 'ZZ' when parsing (both accept either form): "Z" (any
+ * case) is UTC, else a sign and hh, then optionally mm, ss and fraction,
+ * with ':' (and '.' or ',' before the fraction) between all of them or
+ * none: +05, +0530, +05:30, -08:00:00.5.  *off is milliseconds east of
+ * UTC.  -1 if the text is no offset. */
+static int
+parse_offset(const char *s, uint32_t sn, uint32_t *j, int64_t *off)
+{
+	int64_t hh, mm, ss;
+	if (*j < sn && (s[*j] == 'Z' || s[*j] == 'z')) {
+		(*j)++;
+		*off = 0;
+		return 0;
+	}
+	if (*j + 1 >= sn || (s[*j] != '+' && s[*j] != '-'))
+		return -1;
+	int neg = s[(*j)++] == '-';
+	if (two_digits(s, sn, j, 23, &hh) != 0)
+		return -1;
+	*off = hh * 3600000;
+	int sep = *j < sn && s[*j] == ':';
+	if (sep || (*j < sn && isdigit((unsigned char)s[*j]))) {
+		*j += (uint32_t)sep;
+		if (two_digits(s, sn, j, 59, &mm) != 0)
+			return -1;
+		*off += mm * 60000;
+		int more = sep ? *j < sn && s[*j] == ':' : *j < sn && isdigit((unsigned char)s[*j]);
+		if (more) {
+			*j += (uint32_t)sep;
+			if (two_digits(s, sn, j, 59, &ss) != 0)
+				return -1;
+			*off += ss * 1000;
+			more = sep ? *j < sn && (s[*j] == '.' || s[*j] == ',')
+				   : *j < sn && isdigit((unsigned char)s[*j]);
+			if (more) {
+				*j += (uint32_t)sep;
+				if (*j >= sn || !isdigit((unsigned char)s[*j]))
+					return -1;
+				for (int64_t scale = 100; scale > 0 && *j < sn && isdigit((unsigned char)s[*j]); scale /= 10)
+					*off += (s[(*j)++] - '0') * scale;
+			}
+		}
+	}
+	if (neg)
+		*off = -*off;
+	return 0;
+}
+
+/* Joda's 'ZZZ' when parsing: a zone id, the longest one that starts the
+ * text, as Joda matches.  Only zones that are always UTC or a fixed
+ * offset are known: the UTC aliases below and Etc/GMT+N (N hours WEST of
+ * Greenwich, tzdata's inverted sign).  -1 if no known id starts the text. */
+static int
+parse_zone_id(const char *s, uint32_t sn, uint32_t *j, int64_t *off)
+{
+	static const char *const utc_ids[] = {
+		"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Z", "Zulu", "Universal", "Greenwich",
+		"Etc/UTC", "Etc/UCT", "Etc/GMT", "Etc/GMT0", "Etc/Zulu", "Etc/Universal", "Etc/Greenwich",
+	};
+	size_t best = 0;
+	for (size_t i = 0; i < sizeof(utc_ids) / sizeof(utc_ids[0]); i++) {
+		size_t l = strlen(utc_ids[i]);
+		if (l > best && *j + l <= sn && memcmp(s + *j, utc_ids[i], l) == 0)
+			best = l;
+	}
+	*off = 0;
+	uint32_t k = *j + 7;
+	if (k + 1 < sn && memcmp(s + *j, "Etc/GMT", 7) == 0 && (s[k] == '+' || s[k] == '-') &&
+	    isdigit((unsigned char)s[k + 1])) {
+		int64_t n = s[k + 1] - '0', lim = s[k] == '+' ? 12 : 14;
+		uint32_t e = k + 2;
+		if (e < sn && isdigit((unsigned char)s[e]) && n * 10 + (s[e] - '0') <= lim) {
+			n = n * 10 + (s[e] - '0');
+			e++;
+		}
+		if (n <= lim && e - *j > best) {
+			best = e - *j;
+			*off = (s[k] == '+' ? -n : n) * 3600000;
+		}
+	}
+	if (best == 0)
+		return -1;
+	*j += (uint32_t)best;
+	return 0;
+}
+
+/* Parses s by the Joda pattern p into milliseconds since the epoch (UTC);
+ * a zone field's offset moves the local time to UTC.  0 on success, -1
+ * if s does not match, -2 for a zone id that is not UTC or a fixed offset
+ * (it starts at s[*zpos], *zlen bytes), -3 if the time does not fit in
+ * int64 milliseconds. */
+static int
+parse_joda(const char *p, uint32_t pn, const char *s, uint32_t sn, int64_t *out, uint32_t *zpos, uint32_t *zlen)
+{
+	int64_t y = 1970, m = 1, d = 1, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
 	int pm = -1;
 	uint32_t j = 0;
 	for (uint32_t i = 0; i < pn;) {
@@ -684,6 +792,17 @@ parse_joda(const char *p, uint32_t pn, const char *s, uint32_t sn, int64_t *out)
 		while (i + cnt < pn && p[i + cnt] == ch)
 			cnt++;
 		i += cnt;
+		if (ch == 'Z') {
+			if (cnt <= 2 ? parse_offset(s, sn, &j, &off) == 0 : parse_zone_id(s, sn, &j, &off) == 0)
+				continue;
+			if (cnt <= 2 || j >= sn || !isalpha((unsigned char)s[j]))
+				return -1;
+			*zpos = j;
+			for (*zlen = 0; j + *zlen < sn && (isalnum((unsigned char)s[j + *zlen]) ||
+							  strchr("/_+-", s[j + *zlen])) && *zlen < 64; (*zlen)++)
+				;
+			return -2;
+		}
 		if (ch == 'a') {
 			if (j + 2 > sn)
 				return -1;
@@ -755,8 +874,28 @@ parse_joda(const char *p, uint32_t pn, const char *s, uint32_t sn, int64_t *out)
 		h += 12;
 	else if (pm == 0 && h == 12)
 		h = 0;
-	*out = civil_days_from(y, (unsigned)m, (unsigned)d) * DAY_MS + h * 3600000 + mi * 60000 + sec * 1000 + frac;
+	int64_t t;
+	if (__builtin_mul_overflow(civil_days_from(y, (unsigned)m, (unsigned)d), DAY_MS, &t) ||
+	    __builtin_add_overflow(t, h * 3600000 + mi * 60000 + sec * 1000 + frac - off, out))
+		return -3;
 	return 0;
+}
+
+/* The error for parse_joda's rc on the value s[0..n). */
+static int
+parse_fail(FnCall *c, const char *fname, int rc, const char *s, uint32_t n, const char *p, uint32_t pn,
+	   uint32_t zpos, uint32_t zlen)
+{
+	int sn = (int)(n > 100 ? 100 : n);
+	if (rc == -3)
+		return exprfn_fail(c, ERR_OVERFLOW, "%s: \"%.*s\" is out of the timestamp range", fname, sn, s);
+	if (rc == -2)
+		return exprfn_fail(c, ERR_INVALID,
+				   "%s: time zone \"%.*s\" in \"%.*s\" is not supported (only UTC, GMT, Z, "
+				   "Etc/GMT+N and numeric offsets such as +05:30)",
+				   fname, (int)zlen, s + zpos, sn, s);
+	return exprfn_fail(c, ERR_INVALID, "%s: \"%.*s\" does not match the pattern \"%.*s\"", fname, sn, s,
+			   (int)pn, p);
 }
 
 static int
@@ -768,9 +907,10 @@ f_fromdatetime(FnCall *c)
 			continue;
 		uint32_t n;
 		const char *s = exprfn_str(c->a[0], r, &n);
-		if (parse_joda(p->u.s, p->n, s, n, &c->oi[r]) != 0)
-			return exprfn_fail(c, ERR_INVALID, "FromDateTime: \"%.*s\" does not match the pattern \"%.*s\"",
-					   (int)(n > 100 ? 100 : n), s, (int)p->n, p->u.s);
+		uint32_t zp = 0, zl = 0;
+		int rc = parse_joda(p->u.s, p->n, s, n, &c->oi[r], &zp, &zl);
+		if (rc != 0)
+			return parse_fail(c, "FromDateTime", rc, s, n, p->u.s, p->n, zp, zl);
 	}
 	return 0;
 }
@@ -1024,10 +1164,11 @@ f_dtconvert(FnCall *c)
 		if (sp.in.kind == DT_SDF) {
 			uint32_t n;
 			const char *s = exprfn_str(c->a[0], r, &n);
-			if (parse_joda(sp.in.pat, sp.in.patn, s, n, &ms) != 0) {
+			uint32_t zp = 0, zl = 0;
+			int prc = parse_joda(sp.in.pat, sp.in.patn, s, n, &ms, &zp, &zl);
+			if (prc != 0) {
 				buf_free(&b);
-				return exprfn_fail(c, ERR_INVALID, "DATETIMECONVERT: \"%.*s\" does not match the pattern \"%.*s\"",
-						   (int)(n > 100 ? 100 : n), s, (int)sp.in.patn, sp.in.pat);
+				return parse_fail(c, "DATETIMECONVERT", prc, s, n, sp.in.pat, sp.in.patn, zp, zl);
 			}
 		} else {
 			const Vec *a = c->a[0];

@@ -19,6 +19,10 @@
  *     header (or the given column list) maps CSV columns to schema
  *     columns; unknown CSV columns are ignored, schema columns absent from
  *     the CSV are null; each field is converted by convert_text.
+ * When the table has ingestion transforms (DecodeOpts.config), each
+ * NDJSON record goes through xform_record instead of jsonrec, and each
+ * CSV record through xform_record_text (fields by header name, as text);
+ * rows dropped by the filter are counted in DecodeStats.filtered.
  * A record that fails anywhere is reported to the caller's reject callback
  * with its line, the column at fault and the reason, and its row is
  * popped; decoding goes on.  A record longer than max_record is rejected
@@ -81,6 +85,11 @@ struct Decoder {
 	Buf scratch;		/* unquoted CSV fields */
 
 	JsonRec *json;		/* NDJSON: the record decoder */
+	Xform *xf;		/* transforms, or NULL (the fast path) */
+	char **csvnames;	/* CSV with xf: the header names */
+	int ncsvnames;
+	const char **csvvals;
+	size_t *csvlens;
 	Err err;
 	DecodeStats st;
 };
@@ -119,6 +128,28 @@ map_columns(Decoder *d, int n, const char *const *names, const size_t *lens)
 	if (d->csvmap == NULL)
 		return ERR_NOMEM;
 	memset(d->present, 0, sizeof(int) * (size_t)nf);
+	if (d->xf != NULL) {
+		for (int i = 0; i < d->ncsvnames; i++)
+			mem_free(d->csvnames[i]);
+		mem_free(d->csvnames);
+		mem_free(d->csvvals);
+		mem_free(d->csvlens);
+		d->ncsvnames = 0;
+		d->csvnames = mem_calloc((size_t)(n ? n : 1), sizeof(char *));
+		d->csvvals = mem_calloc((size_t)(n ? n : 1), sizeof(char *));
+		d->csvlens = mem_calloc((size_t)(n ? n : 1), sizeof(size_t));
+		if (d->csvnames == NULL || d->csvvals == NULL || d->csvlens == NULL)
+			return ERR_NOMEM;
+		for (int j = 0; j < n; j++) {
+			size_t len = lens ? lens[j] : strlen(names[j]);
+			d->csvnames[j] = mem_alloc(len + 1);
+			if (d->csvnames[j] == NULL)
+				return ERR_NOMEM;
+			d->ncsvnames = j + 1;
+			memcpy(d->csvnames[j], names[j], len);
+			d->csvnames[j][len] = '\0';
+		}
+	}
 	for (int j = 0; j < n; j++) {
 		size_t len = lens ? lens[j] : strlen(names[j]);
 		int idx = lookup(d, names[j], len);
@@ -177,6 +208,17 @@ decoder_create(DecodeFormat fmt, const Schema *s, const DecodeOpts *o, Err *e)
 		if (d->json == NULL)
 			goto oom;
 	}
+	if (d->o.config != NULL) {
+		int rc = xform_create(s, d->o.config, d->o.compiler, &d->xf, e);
+		if (rc != 0) {
+			decoder_free(d);
+			return NULL;
+		}
+		if (!xform_active(d->xf)) {
+			xform_free(d->xf);
+			d->xf = NULL;
+		}
+	}
 	d->hmask = size - 1;
 	for (int i = 0; i < nf; i++) {
 		const char *name = s->fields[i].name;
@@ -224,6 +266,12 @@ decoder_free(Decoder *d)
 	buf_free(&d->scratch);
 	mem_free(d->htab);
 	jsonrec_free(d->json);
+	xform_free(d->xf);
+	for (int i = 0; i < d->ncsvnames; i++)
+		mem_free(d->csvnames[i]);
+	mem_free(d->csvnames);
+	mem_free(d->csvvals);
+	mem_free(d->csvlens);
 	mem_free(d->present);
 	mem_free(d->csvmap);
 	mem_free(d->spans);
@@ -249,10 +297,12 @@ static int
 decode_json(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject,
 	    void *ctx)
 {
-	int col;
-	int rc = jsonrec_decode(d->json, rec, len, out, &col, &d->err);
+	int col, filtered = 0;
+	int rc = d->xf ? xform_record(d->xf, rec, len, out, &col, &filtered, &d->err)
+		       : jsonrec_decode(d->json, rec, len, out, &col, &d->err);
 	if (rc == 0) {
 		d->st.accepted++;
+		d->st.filtered += (uint64_t)filtered;
 		return 0;
 	}
 	if (rc == ERR_NOMEM)
@@ -340,6 +390,31 @@ split_csv(Decoder *d, const char *rec, size_t len, char *msg, size_t msgcap)
 	}
 }
 
+/* A CSV record through the transforms: fields by header name, as text
+ * (quoted fields unquoted into scratch by split_csv). */
+static int
+csv_xform(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject, void *ctx)
+{
+	for (int j = 0; j < d->ncsv; j++) {
+		const Span *sp = &d->spans[j];
+		d->csvvals[j] = (sp->n == 0 && !sp->quoted) ? NULL : sp->p;
+		d->csvlens[j] = sp->n;
+	}
+	int col, filtered = 0;
+	int rc = xform_record_text(d->xf, d->ncsv, (const char *const *)d->csvnames, d->csvvals,
+				   d->csvlens, out, &col, &filtered, &d->err);
+	if (rc == 0) {
+		d->st.accepted++;
+		d->st.filtered += (uint64_t)filtered;
+		return 0;
+	}
+	if (rc == ERR_NOMEM)
+		return rc;
+	reject_rec(d, reject, ctx, col >= 0 ? d->schema->fields[col].name : NULL, d->err.msg, rec, len);
+	err_clear(&d->err);
+	return 0;
+}
+
 static int
 decode_csv(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject,
 	   void *ctx)
@@ -388,6 +463,8 @@ decode_csv(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectF
 		return 0;
 	}
 	const Schema *s = d->schema;
+	if (d->xf != NULL)
+		return csv_xform(d, rec, len, out, reject, ctx);
 	Value *row = rowbatch_add_row(out);
 	if (row == NULL)
 		return ERR_NOMEM;

@@ -21,7 +21,9 @@
 
 #include "base/err.h"
 #include "storage/value.h"
+#include "ingest/xform.h"
 #include "table/schema.h"
+#include "table/tblconfig.h"
 
 typedef enum DecodeFormat {
 	DECODE_NDJSON,
@@ -36,6 +38,13 @@ typedef struct DecodeOpts {
 	int ncolumns;		/* > 0: CSV column names given by the caller */
 	const char *const *columns;	/* borrowed for the decoder's life */
 	size_t max_record;	/* bytes, default 16 MiB */
+	/* The table's config (borrowed for the decoder's life): when it has
+	 * ingestion transforms, a filter or a complexTypeConfig, records go
+	 * through xform.h (compiled with `compiler`, used during
+	 * decoder_create only); otherwise (or NULL) straight through
+	 * jsonrec / convert_text. */
+	const TableConfig *config;
+	const XformCompiler *compiler;
 } DecodeOpts;
 
 /* Called for each bad record: line is the 1-based line of the body where
@@ -51,6 +60,7 @@ typedef struct DecodeStats {
 	uint64_t records;	/* non-empty records seen (CSV header excluded) */
 	uint64_t accepted;
 	uint64_t rejected;
+	uint64_t filtered;	/* rows dropped by filterConfig */
 } DecodeStats;
 
 typedef struct Decoder Decoder;
@@ -58,7 +68,8 @@ typedef struct Decoder Decoder;
 /* Fills o with the defaults. */
 void decoder_opts_init(DecodeOpts *o);
 /* s (borrowed, must outlive the decoder) gives the columns; o may be NULL
- * for defaults.  Returns NULL with e set (ERR_NOMEM, ERR_INVALID). */
+ * for defaults.  Returns NULL with e set (ERR_NOMEM, ERR_INVALID, or
+ * ERR_BAD_CONFIG / ERR_UNSUPPORTED from xform_create). */
 Decoder *decoder_create(DecodeFormat fmt, const Schema *s, const DecodeOpts *o, Err *e);
 /* Decodes data[0..n) (borrowed); rows go to out (ncols = schema's). */
 int decoder_feed(Decoder *d, const char *data, size_t n, RowBatch *out,

@@ -58,16 +58,18 @@ struct KafkaProducer {
 	char reason[256];
 };
 
-/* Applies kp's settings (and then the extra pairs, which win) to a new
- * configuration. */
+/* Applies the default pairs dk/dv, then kp's settings, then the extra
+ * pairs xk/xv (which win) to a new configuration. */
 static int
 make_conf(const KafkaProps *kp, const char *const *xk, const char *const *xv, int nx,
-	  rd_kafka_conf_t **out, Err *e)
+	  const char *const *dk, const char *const *dv, int nd, rd_kafka_conf_t **out, Err *e)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char why[512];
 	if (conf == NULL)
 		return err_set(e, ERR_NOMEM, "creating a Kafka configuration");
+	for (int i = 0; i < nd; i++)
+		rd_kafka_conf_set(conf, dk[i], dv[i], why, sizeof(why));
 	if (kp->brokers && rd_kafka_conf_set(conf, "bootstrap.servers", kp->brokers, why,
 					    sizeof(why)) != RD_KAFKA_CONF_OK) {
 		rd_kafka_conf_destroy(conf);
@@ -98,10 +100,15 @@ kafka_consumer_open(const KafkaProps *kp, const char *topic, int partition, int6
 	static const char *const k[] = {"enable.auto.commit", "enable.auto.offset.store",
 					"enable.partition.eof"};
 	static const char *const v[] = {"false", "false", "false"};
+	/* a fetch returns at once when a message arrives, but a broker that
+	 * cannot wake a waiting fetch (the dev broker) answers after
+	 * fetch.wait.max.ms: keep it short, freshness depends on it */
+	static const char *const dk[] = {"fetch.wait.max.ms"};
+	static const char *const dv[] = {"5"};
 	rd_kafka_conf_t *conf;
 	char why[512];
 	/* the configured settings, then ours (which must hold) */
-	int rc = make_conf(kp, k, v, 3, &conf, e);
+	int rc = make_conf(kp, k, v, 3, dk, dv, 1, &conf, e);
 	if (rc)
 		return rc;
 	size_t gl = 0;
@@ -246,16 +253,17 @@ kafka_consumer_close(KafkaConsumer *c)
 
 /* ---- metadata and admin -------------------------------------------------- */
 
-/* A short-lived producer handle for metadata and admin requests. */
+/* A short-lived client handle for metadata and admin requests. */
 static int
 admin_handle(const KafkaProps *kp, rd_kafka_t **out, Err *e)
 {
 	rd_kafka_conf_t *conf;
 	char why[512];
-	int rc = make_conf(kp, NULL, NULL, 0, &conf, e);
+	int rc = make_conf(kp, NULL, NULL, 0, NULL, NULL, 0, &conf, e);
 	if (rc)
 		return rc;
-	*out = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+	/* a consumer handle: the settings given are a consumer's */
+	*out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
 	if (*out == NULL) {
 		rd_kafka_conf_destroy(conf);
 		return err_set(e, ERR_KAFKA, "creating a Kafka client: %s", why);
@@ -357,8 +365,8 @@ kafka_producer_open(const KafkaProps *kp, KafkaProducer **out, Err *e)
 		return err_set(e, ERR_NOMEM, "opening a Kafka producer");
 	/* our defaults first, the caller's settings over them */
 	rd_kafka_conf_t *conf;
-	KafkaProps mine = {kp->brokers, 2, k, v, 0};
-	int rc = make_conf(&mine, kp->keys, kp->vals, kp->n, &conf, e);
+	KafkaProps mine = {kp->brokers, kp->n, kp->keys, kp->vals, kp->lenient};
+	int rc = make_conf(&mine, NULL, NULL, 0, k, v, 2, &conf, e);
 	if (rc) {
 		mem_free(p);
 		return rc;

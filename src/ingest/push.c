@@ -17,6 +17,10 @@
  * UTF-8, cut at 64 KiB) and are written just before the good rows of the
  * same flush, so each bad record is stored once per accepted flush.
  *
+ * Ingestion transforms and filters of the table's config are applied by
+ * the decoder (decoder.h, xform.h); rows a filter drops are counted in
+ * PushResult.filtered, not rejected.
+ *
  * The job owns its decoder and batches, and holds a reference to the
  * target table and to sys.dead_letters.
  *
@@ -253,7 +257,15 @@ push_begin(Catalog *c, Table *t, DecodeFormat fmt, const DecodeOpts *o,
 		rowbatch_init(&j->rows_slot[k], table_schema(t)->nfields);
 		rowbatch_init(&j->bad_slot[k], j->dead ? table_schema(j->dead)->nfields : 1);
 	}
-	j->dec = decoder_create(fmt, table_schema(t), o, e);
+	/* the table's ingestion transforms apply (decoder.h) */
+	DecodeOpts oo;
+	if (o != NULL)
+		oo = *o;
+	else
+		decoder_opts_init(&oo);
+	if (oo.config == NULL)
+		oo.config = table_config(t);
+	j->dec = decoder_create(fmt, table_schema(t), &oo, e);
 	if (j->dec == NULL || j->dead == NULL || j->source == NULL) {
 		int rc = e && e->code ? e->code : err_set(e, ERR_NOMEM, "starting ingest");
 		push_free(j);
@@ -295,6 +307,11 @@ push_progress(const PushJob *j, PushResult *res)
 {
 	PushJob *mj = (PushJob *)j;
 	*res = j->res;
+	if (j->dec != NULL) {
+		DecodeStats st;
+		decoder_stats(j->dec, &st);
+		res->filtered = st.filtered;
+	}
 	if (j->th_started) {
 		pthread_mutex_lock(&mj->mu);
 		res->accepted = j->waccepted;

@@ -27,6 +27,7 @@ typedef struct PushError {
 typedef struct PushResult {
 	uint64_t accepted;
 	uint64_t rejected;
+	uint64_t filtered;	/* rows dropped by the table's filterConfig */
 	uint64_t bytes;
 	int nerrors;		/* first errors, up to PUSH_MAX_ERRORS */
 	PushError errors[PUSH_MAX_ERRORS];

@@ -14,14 +14,21 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "ingest/xform.h"
 #include "table/catalog.h"
 
 typedef struct StreamSet StreamSet;
 
-/* Starts watching c (borrowed; must outlive the set). */
-int streamset_create(Catalog *c, StreamSet **out, Err *e);
+/* Starts watching c (borrowed; must outlive the set); cc compiles the
+ * tables' ingestion transforms (copied; its functions must stay valid). */
+int streamset_create(Catalog *c, const XformCompiler *cc, StreamSet **out, Err *e);
 /* Stops every source (their rows stay in the tables). */
 void streamset_free(StreamSet *s);
+/* Checks what a table config asks of ingestion against schema sc before
+ * the table is created or changed: its transforms compile, and for a
+ * stream table the stream settings and decoder are valid.  ERR_BAD_CONFIG
+ * (or the decoder's error) names the setting. */
+int streamset_check(const StreamSet *s, const TableConfig *cfg, const Schema *sc, Err *e);
 /* Reconciles sources with the catalog now. */
 void streamset_sync(StreamSet *s);
 

@@ -350,6 +350,20 @@ put_table(void *app, HttpReq *req, HttpResp *resp, int replace, const char *expe
 	const char *body = http_body(req, &len);
 	Err e = {0};
 	char *unrec = NULL;
+	/* what ingestion will do with the config (transforms, stream
+	 * settings, decoder) is checked before the table exists */
+	TableConfig *pre;
+	if (tblconfig_parse(body, len, &pre, &e) == 0) {
+		Schema *sc = catalog_get_schema(cat_of(app), pre->schema_name);
+		int bad = sc ? streamset_check(((ServerApp *)app)->streams, pre, sc, &e) : 0;
+		schema_unref(sc);
+		tblconfig_free(pre);
+		if (bad) {
+			http_err(resp, &e);
+			return;
+		}
+	}
+	err_clear(&e);
 	int rc = catalog_put_table(cat_of(app), body, len, replace, expect, &unrec, &e);
 	if (rc) {
 		http_err(resp, &e);

@@ -11,11 +11,18 @@
  * ?delimiter=X (one character, or tab), ?header=false with ?columns=a,b,c
  * (up to 1024 names).
  *
+ * The table's ingestion transforms, filter and complexTypeConfig apply
+ * (ingest/xform.h), their SQL expressions compiled by query/exprc.h;
+ * "filtered" in the answer counts rows the filter dropped.  A config
+ * whose transforms cannot be compiled fails the request with 400 naming
+ * the config path.
+ *
  * Exports: pushapi_stream.
  */
 #include "server/server_int.h"
 #include "base/mem.h"
 #include "ingest/push.h"
+#include "query/exprc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +69,9 @@ budget_error(ServerApp *a, Err *e)
 	}
 }
 
+/* Ingestion transforms are SQL expressions compiled by src/query. */
+static const XformCompiler xform_compiler = {NULL, exprc_compile, exprc_release};
+
 static int
 push_begin_cb(void *app, HttpReq *req, HttpResp *resp, void **state)
 {
@@ -84,6 +94,7 @@ push_begin_cb(void *app, HttpReq *req, HttpResp *resp, void **state)
 	}
 	DecodeOpts o;
 	decoder_opts_init(&o);
+	o.compiler = &xform_compiler;
 	const char *d = http_query(req, "delimiter");
 	if (d && d[0]) {
 		if (strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0) {
@@ -194,8 +205,9 @@ push_finish_cb(void *app, void *state, HttpResp *resp)
 		return;
 	}
 	Buf *b = &resp->body;
-	buf_printf(b, "{\"accepted\":%llu,\"rejected\":%llu,\"bytes\":%llu,\"errors\":[",
+	buf_printf(b, "{\"accepted\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"bytes\":%llu,\"errors\":[",
 		   (unsigned long long)r->accepted, (unsigned long long)r->rejected,
+		   (unsigned long long)r->filtered,
 		   (unsigned long long)r->bytes);
 	for (int i = 0; i < r->nerrors; i++) {
 		PushError *pe = &r->errors[i];

@@ -19,6 +19,7 @@
  */
 #include "server/server.h"
 #include "server/server_int.h"
+#include "query/exprc.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -136,7 +137,8 @@ server_run(const ServerOpts *o, Err *e)
 	int rc = catalog_open(o->data_dir, &app.cat, e);
 	if (rc)
 		return rc;
-	if ((rc = streamset_create(app.cat, &app.streams, e)) != 0) {
+	static const XformCompiler cc = {NULL, exprc_compile, exprc_release};
+	if ((rc = streamset_create(app.cat, &cc, &app.streams, e)) != 0) {
 		catalog_close(app.cat);
 		return rc;
 	}

@@ -150,40 +150,198 @@ def curl_to_request(line):
 	return method or ("POST" if data is not None else "GET"), url, data, headers
 
 
-def test_demo(binary, tmp_path):
+SERVICE_TABLES = ["order", "customer", "pricing", "promotions", "tax", "checkout", "payment",
+		  "fraud", "inventory", "store", "picking", "packing", "label", "routing", "dispatch",
+		  "driver_app", "delivery_tracking", "notification", "loyalty", "returns"]
+LIVE_TABLES = SERVICE_TABLES + ["item_availability"]
+
+
+def sql_to_request(line, port):
+	"""Turns a printed `waybill sql "..." --server URL` line into a request."""
+	args = shlex.split(line[line.index("waybill sql"):])
+	url = args[args.index("--server") + 1]
+	assert str(port) in url, line
+	return "POST", url + "/query/sql", json.dumps({"sql": args[2]}), {"Content-Type": "application/json"}
+
+
+def query(port, sql):
+	r = requests.post("http://127.0.0.1:%d/query/sql" % port, json={"sql": sql}, timeout=60)
+	assert r.status_code == 200, r.text
+	j = r.json()
+	assert not j.get("exceptions"), (sql, j)
+	return j["resultTable"]["rows"]
+
+
+def children(pid):
+	"""PIDs of the processes whose parent is pid."""
+	out = []
+	for d in os.listdir("/proc"):
+		if not d.isdigit():
+			continue
+		try:
+			with open("/proc/%s/stat" % d) as f:
+				st = f.read()
+		except OSError:
+			continue
+		fields = st[st.rindex(")") + 2:].split()
+		if int(fields[1]) == pid:
+			out.append(int(d))
+	return out
+
+
+def running(pid):
+	"""True while pid is a live process (a zombie does not count)."""
+	try:
+		with open("/proc/%d/stat" % pid) as f:
+			st = f.read()
+	except OSError:
+		return False
+	return st[st.rindex(")") + 2:].split()[0] != "Z"
+
+
+def cmdline(pid):
+	try:
+		with open("/proc/%d/cmdline" % pid, "rb") as f:
+			return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+	except OSError:
+		return ""
+
+
+def start_demo(binary, tmp_path, *extra):
 	port = free_port()
 	log = open(tmp_path / "demo.err", "wb")
-	env = dict(os.environ)
 	p = subprocess.Popen([binary, "demo", "--data-dir", str(tmp_path / "data"),
-			      "--http", "127.0.0.1:%d" % port],
+			      "--http", "127.0.0.1:%d" % port] + list(extra),
 			     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-			     env=env, start_new_session=True)
+			     start_new_session=True)
 	seen = []
-	try:
-		line = read_lines_until(p, lambda l: "curl" in l and "/query/sql" in l, 600, seen)
-		assert line, "demo printed no query example:\n%s\n%s" % ("\n".join(seen), log_tail(tmp_path / "demo.err"))
-		method, url, data, headers = curl_to_request(line)
-		assert url and str(port) in url, line
-		r = requests.request(method, url, data=data, headers=headers, timeout=60)
-		assert r.status_code == 200, r.text
+	line = read_lines_until(p, lambda l: "Press Ctrl-C" in l, 600, seen)
+	if not line:
+		p.kill()
+		p.wait(timeout=30)
+		log.close()
+		pytest.fail("demo did not get ready:\n%s\n%s" % ("\n".join(seen), log_tail(tmp_path / "demo.err")))
+	return p, port, log, seen
+
+
+def check_examples(seen, port):
+	"""Every printed query example answers without exceptions."""
+	n = 0
+	for l in seen:
+		if "curl" in l and "/query/sql" in l:
+			m, u, d, h = curl_to_request(l)
+		elif "waybill sql" in l:
+			m, u, d, h = sql_to_request(l, port)
+		else:
+			continue
+		assert u and str(port) in u, l
+		r = requests.request(m, u, data=d, headers=h, timeout=60)
+		assert r.status_code == 200, (l, r.text)
 		j = r.json()
-		assert not j.get("exceptions"), j
-		assert j["resultTable"]["rows"], j
-		# every printed query example answers
-		for l in seen:
-			if "curl" in l and "/query/sql" in l:
-				m, u, d, h = curl_to_request(l)
-				j = requests.request(m, u, data=d, headers=h, timeout=60).json()
-				assert not j.get("exceptions"), (l, j)
-		assert requests.get("http://127.0.0.1:%d/tables" % port, timeout=10).json()["tables"]
+		assert not j.get("exceptions"), (l, j)
+		n += 1
+	return n
+
+
+def check_logs(tmp_path):
+	logs = [tmp_path / "demo.err"] + sorted((tmp_path / "data" / "demo-live").glob("*.log"))
+	for path in logs:
+		text = log_tail(path, 10 ** 9)
+		for m in SANITIZER_MARKERS:
+			assert m not in text, (str(path), text[-5000:])
+
+
+def stop_demo(p, log, tmp_path, kids=()):
+	try:
 		p.send_signal(signal.SIGTERM)
 		rc = p.wait(timeout=60)
 		assert rc == 0, log_tail(tmp_path / "demo.err")
+		for k in kids:
+			assert not running(k), "child %d (%s) is left after the demo ended" % (k, cmdline(k))
 	finally:
 		if p.poll() is None:
 			p.kill()
 			p.wait(timeout=30)
+		for k in kids:
+			if running(k):
+				os.kill(k, signal.SIGKILL)
 		log.close()
-	err = log_tail(tmp_path / "demo.err", 10 ** 9)
-	for m in SANITIZER_MARKERS:
-		assert m not in err, err[-5000:]
+
+
+def live_rows(port):
+	return {r[0]: r[1] for r in query(port, "SELECT tableName, sum(rows) FROM sys.ingestion GROUP BY tableName")}
+
+
+def test_demo(binary, tmp_path):
+	"""The demo: example tables, live Kafka traffic from the simulator into one
+	table per service, every printed query answers, SIGTERM stops it all."""
+	p, port, log, seen = start_demo(binary, tmp_path)
+	kids = children(p.pid)
+	try:
+		out = "\n".join(seen)
+		assert "Live traffic" in out, out + log_tail(tmp_path / "demo.err")
+		assert sorted(cmdline(k).split()[1] for k in kids) == ["devbroker", "simulate"], \
+			[cmdline(k) for k in kids]
+		tables = requests.get("http://127.0.0.1:%d/tables" % port, timeout=10).json()["tables"]
+		for t in LIVE_TABLES + ["items", "order_events"]:
+			assert t in tables, (t, tables)
+		assert query(port, "SELECT count(*) FROM items") == [[1000]]
+		# rows arrive and keep arriving
+		deadline = time.monotonic() + 30
+		first = live_rows(port)
+		while time.monotonic() < deadline:
+			time.sleep(1)
+			now = live_rows(port)
+			grown = [t for t in SERVICE_TABLES if now.get(t, 0) > first.get(t, 0)]
+			if len(grown) >= 5 and sum(now.values()) > sum(first.values()) + 100:
+				break
+		else:
+			pytest.fail("live tables did not grow: %s -> %s\n%s" % (first, now, log_tail(tmp_path / "demo.err")))
+		assert query(port, 'SELECT count(*) FROM "order"')[0][0] > 0
+		states = query(port, "SELECT tableName, partition, state FROM sys.ingestion")
+		assert sorted(r[0] for r in states) == sorted(LIVE_TABLES), states
+		assert all(r[2] == "CONSUMING" for r in states), states
+		assert check_examples(seen, port) >= 8
+		# the faults' ground truth is being written
+		assert (tmp_path / "data" / "demo-live" / "truth.ndjson").exists()
+	finally:
+		stop_demo(p, log, tmp_path, kids)
+	check_logs(tmp_path)
+
+
+def test_demo_no_stream(binary, tmp_path):
+	p, port, log, seen = start_demo(binary, tmp_path, "--no-stream", "--no-examples")
+	try:
+		assert children(p.pid) == []
+		assert "Live traffic" not in "\n".join(seen)
+		tables = requests.get("http://127.0.0.1:%d/tables" % port, timeout=10).json()["tables"]
+		assert "order_events" in tables and "payment" not in tables, tables
+		assert check_examples(seen, port) >= 2
+		assert query(port, "SELECT count(*) FROM sys.ingestion") == [[0]]
+	finally:
+		stop_demo(p, log, tmp_path)
+	check_logs(tmp_path)
+
+
+def test_demo_killed_leaves_no_children(binary, tmp_path):
+	"""kill -9 of the demo takes the broker and the simulator with it."""
+	p, port, log, seen = start_demo(binary, tmp_path, "--no-examples")
+	kids = children(p.pid)
+	try:
+		assert len(kids) == 2, [cmdline(k) for k in kids]
+		p.kill()
+		p.wait(timeout=30)
+		deadline = time.monotonic() + 10
+		while time.monotonic() < deadline and any(running(k) for k in kids):
+			time.sleep(0.1)
+		assert not any(running(k) for k in kids), [cmdline(k) for k in kids if running(k)]
+	finally:
+		for k in kids:
+			if running(k):
+				os.kill(k, signal.SIGKILL)
+		log.close()
+
+
+def test_demo_bad_rate(binary):
+	p = subprocess.run([binary, "demo", "--rate", "fast"], capture_output=True, timeout=60)
+	assert p.returncode == 2 and b"--rate" in p.stderr, p
