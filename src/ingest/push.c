@@ -13,7 +13,7 @@
  * job waits for the previous write.  So at most two batches are held, and
  * the fsync of one batch overlaps the decoding of the next.  push_finish
  * returns only after the last write completed.  Rejected records
- * become rows of the dead-letter table (raw bytes sanitized to valid
+ * become rows of the dead-letter table (catalog_dead_letter_row: raw bytes made valid
  * UTF-8, cut at 64 KiB) and are written just before the good rows of the
  * same flush, so each bad record is stored once per accepted flush.
  *
@@ -37,7 +37,6 @@
 
 #define PUSH_FLUSH_ROWS 32768
 #define PUSH_FLUSH_BYTES (8u << 20)
-#define PUSH_RAW_MAX (64u << 10)
 
 struct PushJob {
 	Catalog *cat;
@@ -74,39 +73,6 @@ copy_trunc(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-/* Appends s as valid UTF-8 into the arena: invalid bytes become U+FFFD. */
-static char *
-sanitize(Arena *a, const char *s, size_t n, uint32_t *outlen)
-{
-	if (n > PUSH_RAW_MAX)
-		n = PUSH_RAW_MAX;
-	char *d = arena_alloc(a, n * 3 + 1);
-	if (d == NULL)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		int ok = len > 0 && i + len <= n;
-		for (size_t k = 1; ok && k < len; k++)
-			ok = ((unsigned char)s[i + k] >> 6) == 2;
-		if (ok && c == 0)
-			ok = 0;
-		if (ok) {
-			memcpy(d + o, s + i, len);
-			o += len;
-			i += len;
-		} else {
-			memcpy(d + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		}
-	}
-	d[o] = '\0';
-	*outlen = (uint32_t)o;
-	return d;
-}
-
 static void
 on_reject(void *ctx, uint64_t line, const char *column, const char *reason,
 	  const char *raw, size_t raw_len)
@@ -119,22 +85,10 @@ on_reject(void *ctx, uint64_t line, const char *column, const char *reason,
 		copy_trunc(pe->column, sizeof(pe->column), column);
 		copy_trunc(pe->reason, sizeof(pe->reason), reason);
 	}
-	Value *r = rowbatch_add_row(CUR_BAD(j));
-	if (r == NULL)
-		return;
-	Arena *a = &CUR_BAD(j)->arena;
-	const char *tn = table_name(j->table);
-	uint32_t rl = 0;
-	char *rs = sanitize(a, raw, raw_len, &rl);
-	char *rsn = arena_strdup(a, reason ? reason : "");
-	char *cn = column ? arena_strdup(a, column) : NULL;
-	r[0] = value_str(TYPE_STRING, tn, (uint32_t)strlen(tn));
-	r[1] = value_str(TYPE_STRING, j->source, (uint32_t)strlen(j->source));
-	r[2] = value_int(TYPE_LONG, (int64_t)line);
-	r[3] = cn ? value_str(TYPE_STRING, cn, (uint32_t)strlen(cn)) : value_null(TYPE_STRING);
-	r[4] = value_str(TYPE_STRING, rsn ? rsn : "", rsn ? (uint32_t)strlen(rsn) : 0);
-	r[5] = rs ? value_str(TYPE_STRING, rs, rl) : value_null(TYPE_STRING);
-	r[6] = value_int(TYPE_TIMESTAMP, clock_wall_ms());
+	/* a row that cannot be added (no memory) leaves the counts right;
+	 * the record is then missing from sys.dead_letters only */
+	(void)catalog_dead_letter_row(j->cat, CUR_BAD(j), table_name(j->table), j->source,
+				      (int64_t)line, column, reason, raw, raw_len);
 }
 
 /* Writes slot k: dead letters first, then the rows. */

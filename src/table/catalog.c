@@ -858,8 +858,10 @@ catalog_dead_letter_row(Catalog *c, RowBatch *b, const char *table, const char *
 	char *cn = column ? arena_strdup(a, column) : NULL;
 	char *er = utf8_copy(a, error ? error : "", error ? strlen(error) : 0, &el);
 	char *rs = raw ? utf8_copy(a, raw, rawlen, &rl) : NULL;
-	if (tn == NULL || sn == NULL || er == NULL || (column && cn == NULL) || (raw && rs == NULL))
+	if (tn == NULL || sn == NULL || er == NULL || (column && cn == NULL) || (raw && rs == NULL)) {
+		b->nrows--;	/* the row just added: not half filled */
 		return ERR_NOMEM;
+	}
 	r[0] = value_str(TYPE_STRING, tn, (uint32_t)strlen(tn));
 	r[1] = value_str(TYPE_STRING, sn, (uint32_t)strlen(sn));
 	r[2] = value_int(TYPE_LONG, position);
