@@ -13,7 +13,7 @@
  * constant and shared by every thread.
  *
  * Exports: exprfn_find, exprfn_name_eq, exprfn_exists, exprfn_interval_parse,
- * exprfn_str, exprfn_fail.
+ * exprfn_str, exprfn_fail, exprfn_sig_class.
  */
 #include "expr/exprfn.h"
 
@@ -268,4 +268,39 @@ exprfn_interval_parse(const char *s, size_t n, int64_t *months, int64_t *ms)
 	*months = ago ? -mon : mon;
 	*ms = ago ? -(int64_t)tot : (int64_t)tot;
 	return 0;
+}
+
+char
+exprfn_sig_class(const char *sig, int i, int nargs)
+{
+	int req = 0, tot = 0, rep = 0;
+	for (const char *p = sig; *p; p++) {
+		if (*p == '|')
+			req = -1;
+		else if (*p == '*')
+			rep = 1;
+		else {
+			tot++;
+			if (req >= 0)
+				req++;
+		}
+	}
+	if (req < 0) {
+		req = 0;
+		for (const char *p = sig; *p && *p != '|'; p++)
+			req += *p != '*';
+	}
+	if (nargs < req || (!rep && nargs > tot))
+		return 0;
+	int k = 0;
+	char last = 0;
+	for (const char *p = sig; *p; p++) {
+		if (*p == '|' || *p == '*')
+			continue;
+		if (k == i)
+			return *p;
+		last = *p;
+		k++;
+	}
+	return rep ? last : 0;
 }

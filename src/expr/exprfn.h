@@ -111,4 +111,8 @@ extern const ExprFn fnjson_table[];
 #define FN_FOR(c, k, r) \
 	for (int k = 0, r; k < (c)->nsel && ((r = (c)->sel ? (c)->sel[k] : k), 1); k++)
 
+/* The class letter of argument i of a call with nargs arguments under
+ * signature sig (ExprFn.args), 0 if the arity does not fit sig. */
+char exprfn_sig_class(const char *sig, int i, int nargs);
+
 #endif

@@ -469,49 +469,13 @@ class_type(char c)
 	}
 }
 
-/* class of argument i under signature sig, 0 if the arity does not fit */
-static char
-sig_class(const char *sig, int i, int nargs)
-{
-	int req = 0, tot = 0, rep = 0;
-	for (const char *p = sig; *p; p++) {
-		if (*p == '|')
-			req = -1;
-		else if (*p == '*')
-			rep = 1;
-		else {
-			tot++;
-			if (req >= 0)
-				req++;
-		}
-	}
-	if (req < 0) {
-		req = 0;
-		for (const char *p = sig; *p && *p != '|'; p++)
-			req += *p != '*';
-	}
-	if (nargs < req || (!rep && nargs > tot))
-		return 0;
-	int k = 0;
-	char last = 0;
-	for (const char *p = sig; *p; p++) {
-		if (*p == '|' || *p == '*')
-			continue;
-		if (k == i)
-			return *p;
-		last = *p;
-		k++;
-	}
-	return rep ? last : 0;
-}
-
 static int
 sig_fits(const ExprFn *f, Expr **args, int nargs, int strict_lit)
 {
 	if (nargs == 0)
-		return sig_class(f->args, 0, 0) == 0 && (f->args[0] == '\0' || f->args[0] == '|');
+		return exprfn_sig_class(f->args, 0, 0) == 0 && (f->args[0] == '\0' || f->args[0] == '|');
 	for (int i = 0; i < nargs; i++) {
-		char c = sig_class(f->args, i, nargs);
+		char c = exprfn_sig_class(f->args, i, nargs);
 		if (c == 0)
 			return 0;
 		if (c == 'V' && !args[i]->mv)
@@ -762,7 +726,7 @@ bind_scalar(B *b, const Ast *n, Expr **out)
 		return nomem(b);
 	e->fn = pick;
 	for (int i = 0; i < n->nargs; i++) {
-		char c = sig_class(pick->args, i, n->nargs);
+		char c = exprfn_sig_class(pick->args, i, n->nargs);
 		Expr *x = args[i];
 		int p = x->pos ? x->pos : n->pos;
 		if (is_lit_string(x) && c != 'S' && c != 'A') {

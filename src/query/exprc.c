@@ -122,37 +122,9 @@ arg_class(const char *fname, int i, int nargs)
 	int nf;
 	const ExprFn *f = exprfn_find(fname, &nf);
 	for (int k = 0; k < nf; k++) {
-		const char *sig = f[k].args;
-		int req = 0, tot = 0, rep = 0;
-		char last = 0;
-		for (const char *p = sig; *p; p++) {
-			if (*p == '|')
-				req = -1;
-			else if (*p == '*')
-				rep = 1;
-			else {
-				tot++;
-				if (req >= 0)
-					req++;
-				last = *p;
-			}
-		}
-		if (req < 0)
-			req = 0;
-		int nreq = 0;
-		for (const char *p = sig; *p && *p != '|'; p++)
-			nreq += *p != '*';
-		if (nargs < nreq || (!rep && nargs > tot))
-			continue;
-		int j = 0;
-		for (const char *p = sig; *p; p++) {
-			if (*p == '|' || *p == '*')
-				continue;
-			if (j == i)
-				return *p;
-			j++;
-		}
-		return last;
+		char c = exprfn_sig_class(f[k].args, i, nargs);
+		if (c)
+			return c;
 	}
 	return 0;
 }
