@@ -29,10 +29,16 @@
  *     its offsets belong to a broker that is gone), the items are loaded
  *     as a dimension table, and `waybill simulate` streams at --rate
  *     order events/s with two faults (packing slow, 1% of orders stall)
- *     and its truth log in DATA/demo-live/truth.ndjson.
- * The server's stream sources pick the tables up and consume.  A broker,
- * emit run or table that fails is reported with the reason (the child's
- * last log line) and the demo goes on without live traffic.
+ *     and its truth log in DATA/demo-live/truth.ndjson, plus availability
+ *     updates (1,000 items x 20 nodes, 2% stale) into item_availability,
+ *     an upsert table keyed by (item_id, node_id).
+ * The server's stream sources pick the tables up and consume.  Once the
+ * first availability updates are in (or AVAIL_WAIT_MS passed), the
+ * item-availability dashboard queries are printed with their answers at
+ * that moment (run in-process through cmd_sql against the server's
+ * URL).  A broker, emit run or table that fails is reported with the
+ * reason (the child's last log line) and the demo goes on without live
+ * traffic.
  *
  * States of the live part: off | broker started (before server_run) ->
  * streaming (live_setup, from on_ready) -> watching (on_ready waits for
@@ -55,6 +61,7 @@
 #define _GNU_SOURCE
 #include "cli/cmd.h"
 #include "cli/cmd_serve.h"
+#include "cli/httpc.h"
 #include "cli/simgen.h"
 #include "base/clock.h"
 #include "base/file.h"
@@ -64,6 +71,7 @@
 #include "ingest/push.h"
 #include "query/exprc.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -86,6 +94,30 @@
 static const char *const live_faults[] = {"slow:service=packing,factor=3,extra=2500",
 					  "stall:share=0.01"};
 #define LIVE_FAULTS_TEXT "packing is slow (+2.5 s a message, its stage x3), 1% of orders stall"
+/* the availability stream: 1,000 items x 20 nodes, 400 updates/s, 2% stale */
+#define LIVE_AVAIL_RATE	    "400"
+#define LIVE_NODES	    "20"
+#define LIVE_AVAIL_LATE	    "0.02"
+#define AVAIL_WAIT_MS	    20000	/* for the first availability rows */
+#define AVAIL_WANT_ROWS	    2000	/* updates stored before the dashboard runs */
+
+/* The dashboard over item_availability (an upsert table: the latest
+ * updated_at per (item_id, node_id)) and the items dimension; also in
+ * docs/item-availability.md. */
+static const char *const avail_titles[] = {
+	"total available quantity per category (top 10)",
+	"out-of-stock (item, node) pairs per node (top 5)",
+	"top departments by available value (quantity x the item's price)",
+};
+static const char *const avail_queries[] = {
+	"SELECT LOOKUP('items', 'category', 'item_id', item_id) AS category, sum(qty) AS available "
+	"FROM item_availability GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+	"SELECT node_id, count(*) AS out_of_stock FROM item_availability WHERE qty = 0 "
+	"GROUP BY node_id ORDER BY 2 DESC, 1 LIMIT 5",
+	"SELECT LOOKUP('items', 'department', 'item_id', item_id) AS department, "
+	"round(sum(qty * LOOKUP('items', 'price', 'item_id', item_id)), 2) AS available_value "
+	"FROM item_availability GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
+};
 
 typedef struct DemoTable {
 	const char *dir;	/* under pinot-tools-examples/batch */
@@ -598,7 +630,8 @@ live_setup(Live *l, Catalog *cat, Err *e)
 	char *sargv[] = {"waybill", "simulate", "--brokers", l->brokers, "--rate", rate,
 			 "--time-scale", LIVE_TIME_SCALE, "--seed", seed,
 			 "--fault", (char *)live_faults[0], "--fault", (char *)live_faults[1],
-			 "--truth", truth, NULL};
+			 "--truth", truth, "--availability-rate", LIVE_AVAIL_RATE,
+			 "--nodes", LIVE_NODES, "--availability-late", LIVE_AVAIL_LATE, NULL};
 	if ((rc = spawn(&l->sim, sargv, e)) != 0)
 		return rc;
 	l->streaming = 1;
@@ -721,15 +754,84 @@ print_live(const Live *l, const char *url)
 	buf_puts(&b, ") AS e GROUP BY service ORDER BY p95_ms DESC");
 	print_sql(b.p ? b.p : "", url);
 	buf_free(&b);
-	printf("  # item availability joined with the items dimension table (LOOKUP)\n");
-	print_sql("SELECT LOOKUP('items', 'category', 'item_id', item_id) AS category, count(*) AS "
-		  "item_nodes, sum(CASE WHEN qty = 0 THEN 1 ELSE 0 END) AS out_of_stock FROM "
-		  "item_availability GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
-		  url);
 	printf("  # messages that could not be ingested: empty until a bad one arrives; send one:\n"
 	       "  #   echo 'not json' | kcat -P -b %s -t payment\n",
 	       l->brokers);
 	print_sql("SELECT * FROM sys.dead_letters", url);
+}
+
+/* The first cell of sql's answer as a number (queryOptions opts or
+ * NULL); -1 when the query fails. */
+static double
+query_number(const char *url, const char *sql, const char *opts)
+{
+	char qurl[1024];
+	snprintf(qurl, sizeof(qurl), "%s/query/sql", url);
+	cJSON *req = cJSON_CreateObject();
+	if (req == NULL)
+		return -1;
+	cJSON_AddStringToObject(req, "sql", sql);
+	if (opts)
+		cJSON_AddStringToObject(req, "queryOptions", opts);
+	char *body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (body == NULL)
+		return -1;
+	Buf out;
+	buf_init(&out);
+	Err e = {0};
+	int status = 0;
+	double v = -1;
+	if (httpc_post(qurl, "application/json", body, strlen(body), &status, &out, &e) == 0 &&
+	    status == 200 && out.p) {
+		cJSON *doc = cJSON_Parse(out.p);
+		const cJSON *rows = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "resultTable"), "rows");
+		const cJSON *cell = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, 0), 0);
+		if (cJSON_IsNumber(cell))
+			v = cell->valuedouble;
+		cJSON_Delete(doc);
+	}
+	cJSON_free(body);
+	buf_free(&out);
+	return v;
+}
+
+/* The item-availability dashboard: waits (bounded) for the first
+ * updates to be consumed, then prints each query and its answer now. */
+static void
+print_availability(const char *url)
+{
+	int64_t deadline = clock_mono_ns() + (int64_t)AVAIL_WAIT_MS * 1000000;
+	double updates = 0;
+	while (clock_mono_ns() < deadline) {
+		updates = query_number(url, "SELECT count(*) FROM item_availability",
+				       "skipUpsert=true");
+		if (updates >= AVAIL_WANT_ROWS)
+			break;
+		clock_sleep_ms(250);
+	}
+	double keys = query_number(url, "SELECT count(*) FROM item_availability", NULL);
+	printf("\nItem availability: item_availability is an upsert table (primary key item_id, "
+	       "node_id; the\nlatest updated_at wins, stale updates are ignored), joined with the "
+	       "items dimension\ntable by LOOKUP.  Now %.0f (item, node) keys from %.0f updates "
+	       "(docs/item-availability.md):\n",
+	       keys, updates);
+	for (size_t i = 0; i < sizeof(avail_queries) / sizeof(avail_queries[0]); i++) {
+		printf("\n  # %s\n", avail_titles[i]);
+		print_sql(avail_queries[i], url);
+		fflush(stdout);
+		char *argv[] = {(char *)avail_queries[i], "--server", (char *)url, NULL};
+		cmd_sql(3, argv);
+	}
+	printf("\n  # one item's latest quantity at each node\n");
+	print_sql("SELECT node_id, qty, updated_at FROM item_availability WHERE item_id = 'I000001' "
+		  "ORDER BY node_id LIMIT 10",
+		  url);
+	printf("  # every stored update, not only the latest per key (queryOptions skipUpsert)\n"
+	       "  curl -s -X POST %s/query/sql -H 'Content-Type: application/json' -d '{\"sql\": "
+	       "\"SELECT count(*) FROM item_availability\", \"queryOptions\": "
+	       "\"skipUpsert=true\"}'\n",
+	       url);
 }
 
 static void
@@ -788,8 +890,10 @@ on_ready(void *ctx, const char *url, Catalog *cat)
 	}
 	printf("  build/waybill sql \"SELECT date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT order_id) AS orders FROM order_events WHERE ts >= now() - INTERVAL '3 hours' GROUP BY 1 ORDER BY 1\" --server %s\n", url);
 	printf("  build/waybill sql \"SELECT * FROM sys.tables\" --server %s\n", url);
-	if (l->streaming)
+	if (l->streaming) {
 		print_live(l, url);
+		print_availability(url);
+	}
 	printf("\nPress Ctrl-C to stop.\n");
 	fflush(stdout);
 	if (l->streaming)

@@ -125,6 +125,13 @@ usage(FILE *f)
 	      "  --availability-rate R   availability updates per second (default rate/10;\n"
 	      "                          0 = none)\n"
 	      "  --availability-topic T  its topic (default item_availability)\n"
+	      "  --availability-updates N  send exactly N availability updates (with\n"
+	      "                          --orders 0: only those), instead of updates while\n"
+	      "                          orders arrive\n"
+	      "  --availability-late P   share of availability updates that arrive stale\n"
+	      "                          (updated_at older than the key's last update;\n"
+	      "                          default 0)\n"
+	      "  --availability-late-ms MS  how much older at most (default 60000)\n"
 	      "  --emit-items FILE       write the items dimension (CSV if FILE ends in .csv,\n"
 	      "                          else NDJSON)\n"
 	      "  --emit-configs DIR      write a Pinot schema and table config per topic\n"
@@ -230,6 +237,14 @@ parse(int argc, char **argv, SimOpts *o, Err *e)
 		} else if (strcmp(a, "--nodes") == 0) {
 			rc = num_opt(a, v, 1, 1000000, 1, &d, e);
 			o->c.nodes = (int)d;
+		} else if (strcmp(a, "--availability-updates") == 0) {
+			rc = num_opt(a, v, 0, 1e15, 1, &d, e);
+			o->c.avail_updates = (int64_t)d;
+		} else if (strcmp(a, "--availability-late") == 0) {
+			rc = num_opt(a, v, 0, 1, 0, &o->c.avail_late, e);
+		} else if (strcmp(a, "--availability-late-ms") == 0) {
+			rc = num_opt(a, v, 1, 1e12, 1, &d, e);
+			o->c.avail_late_ms = (int64_t)d;
 		} else if (strcmp(a, "--availability-rate") == 0) {
 			rc = num_opt(a, v, 0, 1e9, 0, &o->c.avail_rate, e);
 			o->has_avail_rate = 1;
@@ -260,7 +275,7 @@ parse(int argc, char **argv, SimOpts *o, Err *e)
 	if (dests > 1)
 		return err_set(e, ERR_INVALID,
 		               "give only one of --brokers, --bootstrap-file and --stdout");
-	if (dests == 0 && o->c.orders != 0)
+	if (dests == 0 && (o->c.orders != 0 || o->c.avail_updates > 0))
 		return err_set(e, ERR_INVALID,
 		               "where to? give --brokers LIST, --bootstrap-file F or --stdout");
 	return 0;
@@ -518,11 +533,18 @@ static const char *const PROD_VALS[] = {"waybill-simulate", "5", "30000", "10000
 static int
 ensure_topics(Out *out, const char *brokers, Err *e)
 {
-	int create = 1;
+	int create = 1, first = 1;
+	/* an availability-only run (--orders 0 --availability-updates N)
+	 * needs only that topic */
+	int only_avail = out->o->c.orders == 0 && out->o->c.avail_updates > 0;
 	for (int t = 0; t < out->ntopics && !stop_flag; t++) {
+		if (only_avail && t != simgen_avail_topic())
+			continue;
 		Err ce = {0};
+		int probe = first;
+		first = 0;
 		int rc = create ? kafka_topic_create(&out->kp, out->topics[t], out->o->partitions,
-		                                     t == 0 ? CREATE_PROBE_MS : TOPIC_TIMEOUT, &ce)
+		                                     probe ? CREATE_PROBE_MS : TOPIC_TIMEOUT, &ce)
 		                : ERR_UNSUPPORTED;
 		if (rc == 0)
 			continue;
@@ -535,7 +557,7 @@ ensure_topics(Out *out, const char *brokers, Err *e)
 			return err_set(e, ce.code, "Kafka at %s: %s; %s", brokers, err_msg(&ce),
 			               err_msg(&me));
 		}
-		if (create && t == 0 && rc == ERR_TIMEOUT)
+		if (create && probe && rc == ERR_TIMEOUT)
 			create = 0; /* answers metadata, not CreateTopics */
 		if (n != out->o->partitions)
 			fprintf(stderr,
@@ -620,6 +642,9 @@ summary(const SimOpts *o, const Out *out, SimGen *g, double secs)
 	for (int k = 0; k < 6; k++)
 		fprintf(stderr, " %s %llu", simgen_fault_name((SimFaultKind)k),
 		        (unsigned long long)s->faults[k]);
+	if (s->avail_stale)
+		fprintf(stderr, "; stale availability updates %llu",
+		        (unsigned long long)s->avail_stale);
 	fputc('\n', stderr);
 }
 
@@ -755,7 +780,12 @@ cmd_simulate(int argc, char **argv)
 	        .rate = 1000,
 	        .partitions = 4,
 	        .prefix = "",
-	        .c = {.time_scale = 600, .orders = -1, .items = 1000, .nodes = 100},
+	        .c = {.time_scale = 600,
+	              .orders = -1,
+	              .avail_updates = -1,
+	              .avail_late_ms = 60000,
+	              .items = 1000,
+	              .nodes = 100},
 	};
 	Err e = {0};
 	if (parse(argc, argv, &o, &e) != 0) {

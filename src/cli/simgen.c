@@ -26,6 +26,17 @@
  * event yields a message without JSON but with its truth line), so the
  * truth log only ever names what really happened before the run ended.
  *
+ * The availability stream is an upsert feed (docs/item-availability.md):
+ * each update is the whole state of one (item_id, node_id) key -- its
+ * quantity and event time updated_at -- keyed "item_id:node_id", so a
+ * key's updates stay in one Kafka partition, in order.  It runs while
+ * orders arrive, or for exactly avail_updates updates when that is set
+ * (with no orders: an availability-only run).  A share avail_late of the
+ * updates is stale: sent at its turn with an updated_at up to
+ * avail_late_ms older, which a table comparing updated_at must ignore
+ * when the key has a newer version.  Whether an update is stale comes
+ * from its own random stream, so the share changes only those times.
+ *
  * Ownership: SimGen owns its heap (mem_realloc'd array) and two Bufs
  * (message JSON and truth lines) whose contents SimMsg borrows until the
  * next simgen_next.  Failures: ERR_NOMEM when the heap cannot grow or a
@@ -312,6 +323,9 @@ struct SimGen {
 	double mean_gap_ms; /* mean order inter-arrival time */
 	uint64_t arrival_rng;
 	uint64_t avail_rng;
+	uint64_t late_rng; /* stale availability updates: their own stream,
+	                    * so the updates drawn do not depend on the share */
+	uint64_t avail_made;
 	int64_t next_arrival;
 	double next_arrival_f;
 	uint64_t orders_made;
@@ -978,10 +992,11 @@ simgen_open(const SimConfig *c, SimGen **out, Err *e)
 	g->mean_gap_ms = c->rate > 0 ? 1000.0 * g->events_per_order / c->rate : 1.0;
 	g->arrival_rng = mix(c->seed, 0xa11a11ULL);
 	g->avail_rng = mix(c->seed, 0xa7a11ULL);
+	g->late_rng = mix(c->seed, 0x1a7e5ULL);
 	g->next_arrival_f = (double)c->start_ms;
 	g->next_arrival = c->start_ms;
 	g->next_avail_f = (double)c->start_ms;
-	if (c->avail_rate > 0 && c->items > 0 && c->nodes > 0)
+	if (c->avail_rate > 0 && c->items > 0 && c->nodes > 0 && c->avail_updates != 0)
 		g->next_avail_f += exp_gap(&g->avail_rng, 1000.0 / c->avail_rate);
 	g->next_avail = (int64_t)g->next_avail_f;
 	buf_init(&g->json);
@@ -1021,10 +1036,16 @@ orders_left(const SimGen *g)
 	return g->c.orders < 0 || g->orders_made < (uint64_t)g->c.orders;
 }
 
+/* Another availability update is due: while orders arrive, or until
+ * c.avail_updates were sent when that is set. */
 static int
-avail_on(const SimGen *g)
+avail_left(const SimGen *g)
 {
-	return g->c.avail_rate > 0 && g->c.items > 0 && g->c.nodes > 0;
+	if (g->c.avail_rate <= 0 || g->c.items <= 0 || g->c.nodes <= 0)
+		return 0;
+	if (g->c.avail_updates >= 0)
+		return g->avail_made < (uint64_t)g->c.avail_updates;
+	return orders_left(g);
 }
 
 int64_t
@@ -1033,7 +1054,7 @@ simgen_peek_ms(SimGen *g)
 	int64_t t = g->nheap ? g->heap[0].send_ms : INT64_MAX;
 	if (orders_left(g) && g->next_arrival < t)
 		t = g->next_arrival;
-	if (avail_on(g) && orders_left(g) && g->next_avail < t)
+	if (avail_left(g) && g->next_avail < t)
 		t = g->next_avail;
 	return t;
 }
@@ -1136,11 +1157,20 @@ render_avail(SimGen *g)
 	         : node * 100 / (g->c.nodes + 1) < 75 ? 1
 	                                              : 2;
 	int qty = unif(r) < 0.08 ? 0 : (int)(rnd(r) % 120);
+	int64_t at = g->next_avail;
+	if (g->c.avail_late > 0 && unif(&g->late_rng) < g->c.avail_late) {
+		/* stale: measured up to avail_late_ms ago, arriving only now */
+		int64_t back =
+		        1 + (int64_t)(rnd(&g->late_rng) %
+		                      (uint64_t)(g->c.avail_late_ms > 0 ? g->c.avail_late_ms : 1));
+		at = at - back < g->c.start_ms ? g->c.start_ms : at - back;
+		g->stats.avail_stale++;
+	}
 	buf_reset(&g->json);
 	buf_printf(&g->json,
 	           "{\"item_id\":\"I%06d\",\"node_id\":\"%s-N%04d\",\"market\":\"%s\",\"qty\":%d,"
 	           "\"updated_at\":%lld}",
-	           item, MARKETS[mk].name, node, MARKETS[mk].name, qty, (long long)g->next_avail);
+	           item, MARKETS[mk].name, node, MARKETS[mk].name, qty, (long long)at);
 	buf_reset(&g->key);
 	buf_printf(&g->key, "I%06d:%s-N%04d", item, MARKETS[mk].name, node);
 }
@@ -1160,12 +1190,13 @@ simgen_next(SimGen *g, SimMsg *m, Err *e)
 			g->next_arrival = (int64_t)g->next_arrival_f;
 			continue;
 		}
-		if (avail_on(g) && orders_left(g) && g->next_avail < top) {
+		if (avail_left(g) && g->next_avail < top) {
 			render_avail(g);
 			m->topic = NSERVICES;
 			m->send_ms = g->next_avail;
 			g->next_avail_f += exp_gap(&g->avail_rng, 1000.0 / g->c.avail_rate);
 			g->next_avail = (int64_t)g->next_avail_f;
+			g->avail_made++;
 			break;
 		}
 		if (g->nheap == 0)

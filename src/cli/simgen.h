@@ -40,11 +40,17 @@ typedef struct SimFault {
 
 typedef struct SimConfig {
 	uint64_t seed;
-	int64_t start_ms;  /* timeline origin (epoch ms) */
-	double time_scale; /* real delays are divided by this */
-	double rate;       /* order events per second of timeline */
-	int64_t orders;    /* orders to generate, < 0 = no limit */
-	double avail_rate; /* availability updates per second of timeline */
+	int64_t start_ms;      /* timeline origin (epoch ms) */
+	double time_scale;     /* real delays are divided by this */
+	double rate;           /* order events per second of timeline */
+	int64_t orders;        /* orders to generate, < 0 = no limit */
+	double avail_rate;     /* availability updates per second of timeline */
+	int64_t avail_updates; /* availability updates to send, then that stream
+	                        * ends; < 0 = while orders still arrive */
+	double avail_late;     /* share of availability updates that are stale:
+	                        * sent now with an updated_at up to avail_late_ms
+	                        * older (a late message an upsert must ignore) */
+	int64_t avail_late_ms;
 	int items;
 	int nodes;
 	SimFault faults[SIMGEN_MAX_FAULTS];
@@ -67,7 +73,8 @@ typedef struct SimMsg {
 typedef struct SimStats {
 	uint64_t orders;
 	uint64_t per_topic[32];
-	uint64_t faults[6]; /* by SimFaultKind: truth lines written */
+	uint64_t faults[6];   /* by SimFaultKind: truth lines written */
+	uint64_t avail_stale; /* availability updates sent stale */
 } SimStats;
 
 typedef struct SimGen SimGen;
@@ -89,7 +96,8 @@ int simgen_parse_fault(const char *spec, SimFault *f, Err *e);
 /* *out is the caller's (simgen_close). */
 int simgen_open(const SimConfig *c, SimGen **out, Err *e);
 /* The next message in send order: 1 and *m filled, 0 when every order
- * is done (only with c->orders >= 0), < 0 on out of memory. */
+ * is done (only with c->orders >= 0) and the availability updates asked
+ * for (c->avail_updates) are sent, < 0 on out of memory. */
 int simgen_next(SimGen *g, SimMsg *m, Err *e);
 /* The send time of the next message without producing it (INT64_MAX if
  * none). */

@@ -92,6 +92,9 @@ struct Decoder {
 	size_t *csvlens;
 	Err err;
 	DecodeStats st;
+	/* an upsert table: rows need every primary-key column */
+	int npk;
+	int pk[16];
 };
 
 void
@@ -181,6 +184,14 @@ decoder_create(DecodeFormat fmt, const Schema *s, const DecodeOpts *o, Err *e)
 		decoder_opts_init(&d->o);
 	if (d->o.max_record == 0)
 		d->o.max_record = DEFAULT_MAX_RECORD;
+	const TableConfig *tc = d->o.config;
+	if (tc && tc->upsert_mode && strcmp(tc->upsert_mode, "NONE") != 0 && s->npk <= 16) {
+		for (int k = 0; k < s->npk; k++) {
+			int c = schema_find(s, s->pk[k]);
+			if (c >= 0)
+				d->pk[d->npk++] = c;
+		}
+	}
 	if (d->o.csv_delim == 0)
 		d->o.csv_delim = ',';
 	if (d->o.mv_delim == 0)
@@ -498,9 +509,48 @@ decode_csv(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectF
 	return 0;
 }
 
+/* An upsert table's rows [before, nrows) of out (one record's) must have
+ * every primary-key column: else they are taken back and the record is
+ * rejected. */
+static void
+key_check(Decoder *d, RowBatch *out, size_t before, DecodeRejectFn reject, void *ctx,
+	  const char *rec, size_t len)
+{
+	for (size_t r = before; r < out->nrows; r++) {
+		const Value *row = rowbatch_row(out, r);
+		for (int k = 0; k < d->npk; k++) {
+			if (!row[d->pk[k]].null)
+				continue;
+			const char *name = d->schema->fields[d->pk[k]].name;
+			char msg[200];
+			snprintf(msg, sizeof msg,
+				 "primary key column '%.64s' is NULL: an upsert table needs every key column",
+				 name);
+			while (out->nrows > before)
+				rowbatch_pop_row(out);
+			d->st.accepted--;
+			reject_rec(d, reject, ctx, name, msg, rec, len);
+			return;
+		}
+	}
+}
+
+static int
+record_one(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject, void *ctx);
+
 /* Decodes one whole record (terminator excluded). */
 static int
 record(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject, void *ctx)
+{
+	size_t before = out->nrows;
+	int rc = record_one(d, rec, len, out, reject, ctx);
+	if (rc == 0 && d->npk > 0 && out->nrows > before)
+		key_check(d, out, before, reject, ctx, rec, len);
+	return rc;
+}
+
+static int
+record_one(Decoder *d, const char *rec, size_t len, RowBatch *out, DecodeRejectFn reject, void *ctx)
 {
 	if (!d->started) {
 		d->started = 1;

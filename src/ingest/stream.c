@@ -471,6 +471,43 @@ decoders_for(Source *s, Decoders *d, const Schema *sc, Err *e)
 	return rc;
 }
 
+/* An upsert table's rows [before, nrows) of one message: every primary-key
+ * column must be set, and a change feed's delete sets the table's
+ * deleteRecordColumn (a table without one cannot apply deletes: the
+ * message is refused). */
+static int
+upsert_rows(Source *s, RowBatch *rows, size_t before, const MsgMeta *meta, int *col, Err *e)
+{
+	const TableConfig *c = s->cfg;
+	if (c == NULL || c->upsert_mode == NULL || strcmp(c->upsert_mode, "NONE") == 0)
+		return 0;
+	const Schema *sc = table_schema(s->t);
+	int dc = c->delete_col ? schema_find(sc, c->delete_col) : -1;
+	for (size_t r = before; r < rows->nrows; r++) {
+		Value *row = rowbatch_row(rows, r);
+		for (int k = 0; k < sc->npk; k++) {
+			int pc = schema_find(sc, sc->pk[k]);
+			if (pc >= 0 && row[pc].null) {
+				*col = pc;
+				return err_set(e, ERR_BAD_RECORD,
+					       "primary key column '%.64s' is NULL: an upsert table needs every key column",
+					       sc->pk[k]);
+			}
+		}
+		if (meta->op != MSG_OP_DELETE)
+			continue;
+		if (dc < 0 || row[dc].mv)
+			return err_set(e, ERR_BAD_RECORD,
+				       "a delete from the change feed, but table %s has no upsertConfig.deleteRecordColumn "
+				       "to mark it (e.g. a BOOLEAN column __deleted)", s->table);
+		WbType t = (WbType)sc->fields[dc].type;
+		row[dc] = t == TYPE_STRING ? value_str(t, "true", 4)
+			  : t == TYPE_FLOAT || t == TYPE_DOUBLE ? value_double(t, 1)
+								 : value_int(t, 1);
+	}
+	return 0;
+}
+
 /* Decodes one message into a row of rows; a bad one into a dead letter
  * (unless already recorded). */
 static int
@@ -491,12 +528,17 @@ decode(PartSrc *ps, Decoders *d, const KafkaMsg *m, RowBatch *rows, RowBatch *de
 		ps->st.filtered++;	/* a tombstone: nothing to add */
 		return 0;
 	}
+	size_t before = rows->nrows;
 	if (rc == 0 && d->xf) {
 		int filtered = 0;
 		rc = xform_record(d->xf, json, len, rows, &col, &filtered, &e);
 		ps->st.filtered += (uint64_t)filtered;
 	} else if (rc == 0) {
 		rc = jsonrec_decode(d->jr, json, len, rows, &col, &e);
+	}
+	if (rc == 0 && rows->nrows > before && (rc = upsert_rows(s, rows, before, &meta, &col, &e)) != 0) {
+		while (rows->nrows > before)
+			rowbatch_pop_row(rows);
 	}
 	if (rc == 0)
 		return 0;

@@ -1935,6 +1935,7 @@ apply_options(B *b, const AstSelect *q)
 	p->set_max_rows = -1;
 	p->set_max_groups = -1;
 	p->set_pinot_limit = -1;
+	p->set_skip_upsert = -1;
 	for (int i = 0; i < q->noptions; i++) {
 		const AstOption *o = &q->options[i];
 		int64_t iv = 0;
@@ -1950,6 +1951,8 @@ apply_options(B *b, const AstSelect *q)
 			p->set_max_groups = iv;
 		else if (strcasecmp(o->name, "pinotdefaultlimit") == 0)
 			p->set_pinot_limit = iv != 0;
+		else if (strcasecmp(o->name, "skipupsert") == 0)
+			p->set_skip_upsert = iv != 0;
 	}
 	return 0;
 }

@@ -46,7 +46,19 @@
  * batches with no candidate row (Scan.selbits) and evaluates only the
  * residual on the candidates.  A selection without WHERE, ORDER BY or
  * aggregation needs only its first offset+limit rows: segments past
- * those are pruned "by limit".  Segment states (and their bitsets) are
+ * those are pruned "by limit".
+ *
+ * Upsert tables: a segment with a validity bitmap (SnapSeg.valid; bit
+ * clear = an older version of its key, or a deleted key) shows only its
+ * valid rows unless skipUpsert (ExecLimits.skip_upsert, SET skipUpsert).
+ * The bitmap is ANDed into the segment's index bitset, or, without one,
+ * becomes the candidate bitset itself with the whole WHERE as the
+ * residual: batches with no valid row are skipped unread (mutable
+ * segments too), a batch whose rows are all valid keeps the dense path,
+ * and a segment without a valid row is pruned as empty.  The LIMIT
+ * pruning counts valid rows.  So numDocsScanned counts visible matching
+ * rows only; totalDocs stays every row of the segments queried.
+ * Segment states (and their bitsets) are
  * owned by the Exec and freed before exec_run returns.  The statistics
  * (QueryStats, Pinot's meanings) are filled at the end, on errors too.
  *
@@ -96,6 +108,11 @@ typedef struct SegState {
 	PruneIx ix;
 	Err err;
 	uint64_t docs;		/* rows that passed the filter */
+	/* candidate rows: the index bitset (ANDed with the upsert validity
+	 * bitmap when the segment has one), else the validity bitmap
+	 * (borrowed from the snapshot), else NULL = every row */
+	const uint64_t *bits;
+	size_t visible;		/* rows a query may see: nvalid or rows */
 } SegState;
 
 typedef struct Exec {
@@ -122,6 +139,7 @@ typedef struct Exec {
 	size_t stop_at;		/* selection without ORDER BY: rows enough */
 	size_t topn;		/* selection with ORDER BY + small LIMIT */
 	int ignore_nulls;
+	int skip_upsert;	/* ExecLimits.skip_upsert or SET skipUpsert */
 	Value *dflt;		/* per plan column: default null of the
 				 * snapshot's schema (columns missing from
 				 * older segment files read as it) */
@@ -234,10 +252,10 @@ run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 	Morsel *m = &x->morsels[mi];
 	Scan sc;
 	uint16_t sel[EXPR_BATCH];
-	const PruneIx *ix = x->segst ? &x->segst[m->segi].ix : NULL;
+	const SegState *st = x->segst ? &x->segst[m->segi] : NULL;
+	const uint64_t *bits = st ? st->bits : NULL;
+	const PruneIx *ix = st && st->ix.rows ? &st->ix : NULL;
 	uint64_t docs0 = o->docs;
-	if (ix && ix->rows == NULL)
-		ix = NULL;
 
 	if (m->file != NULL ? scan_init_file(&sc, p, m->file, m->begin, m->end, &o->err) != 0
 			    : scan_init(&sc, p, m->seg, m->begin, m->end, &o->err) != 0) {
@@ -246,8 +264,7 @@ run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 	}
 	sc.ignore_nulls = x->ignore_nulls;
 	sc.dflt = x->dflt;
-	if (ix)
-		sc.selbits = ix->rows;
+	sc.selbits = bits;
 	const Batch *b;
 	int n;
 	while ((n = scan_next(&sc, &b)) > 0) {
@@ -261,12 +278,13 @@ run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 		exprvec_reset_batch(cx);
 		const uint16_t *s = NULL;
 		int nsel = n;
-		if (ix) {
-			/* candidates from the index bitset, then the residual */
-			const uint64_t *bits = ix->rows + sc.batch_row / 64;
+		if (bits) {
+			/* candidates from the bitset (index and/or upsert
+			 * validity) */
+			const uint64_t *bw = bits + sc.batch_row / 64;
 			nsel = 0;
 			for (int w = 0; w < (n + 63) / 64; w++) {
-				uint64_t word = bits[w];
+				uint64_t word = bw[w];
 				if (w == n / 64)
 					word &= ((uint64_t)1 << (n & 63)) - 1;
 				while (word) {
@@ -274,16 +292,21 @@ run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 					word &= word - 1;
 				}
 			}
+			if (nsel == 0)
+				continue;
+			s = nsel == n && ix == NULL ? NULL : sel;
+		}
+		if (ix) {
+			/* the conjuncts the indexes did not answer */
 			o->filter_entries += (uint64_t)nsel * (uint64_t)ix->resid_cols;
 			int bad = 0;
 			for (int j = 0; j < ix->nresid && nsel > 0 && !bad; j++)
 				bad = exprvec_filter(cx, ix->resid[j], b, sel, nsel, sel, &nsel, &o->err) != 0;
 			if (bad)
 				break;
-			s = sel;
 		} else if (p->where) {
-			o->filter_entries += (uint64_t)n * (uint64_t)p->nfilter_cols;
-			if (exprvec_filter(cx, p->where, b, NULL, n, sel, &nsel, &o->err) != 0)
+			o->filter_entries += (uint64_t)nsel * (uint64_t)p->nfilter_cols;
+			if (exprvec_filter(cx, p->where, b, s, nsel, sel, &nsel, &o->err) != 0)
 				break;
 			s = sel;
 		}
@@ -701,18 +724,43 @@ post_filter_cols(const Plan *p)
 	return n;
 }
 
-/* Prunes segment i and, for a kept file, chooses its indexes. */
+/* Prunes segment i and, for a kept file, chooses its indexes; then the
+ * candidate rows: an upsert segment's validity bitmap (unless
+ * skipUpsert) is ANDed into the index bitset, or stands alone as the
+ * candidates with the whole WHERE as the residual.  A segment none of
+ * whose rows is valid is pruned as empty. */
 static void
 prep_task(void *arg, int i)
 {
 	Exec *x = arg;
 	SegState *st = &x->segst[i];
 	const SnapSeg *ss = &x->snap->segs[i];
+	const uint64_t *valid = x->skip_upsert ? NULL : ss->valid;
 	MemBudget *old = mem_budget_set(&x->budget);
 	err_clear(&st->err);
+	st->visible = valid ? ss->nvalid : ss->rows;
+	if (valid && ss->nvalid == 0 && ss->rows > 0) {
+		st->why = PRUNE_EMPTY;
+		mem_budget_set(old);
+		return;
+	}
 	if (prune_segment(x->p, ss, x->ignore_nulls, &st->why, &st->err) == 0 && st->why == PRUNE_KEEP &&
 	    ss->file != NULL)
 		prune_index(x->p, ss->file, x->ignore_nulls, &st->ix, &st->err);
+	if (st->err.code == 0 && st->why == PRUNE_KEEP && valid) {
+		if (st->ix.rows) {
+			/* the index bitset has (file rows + 63) / 64 words,
+			 * its bits past the rows clear */
+			size_t nr = segfile_meta(ss->file)->nrows;
+			size_t nw = ((nr < ss->rows ? nr : ss->rows) + 63) / 64;
+			for (size_t w = 0; w < nw; w++)
+				st->ix.rows[w] &= valid[w];
+		} else {
+			st->bits = valid;
+		}
+	}
+	if (st->ix.rows)
+		st->bits = st->ix.rows;
 	mem_budget_set(old);
 }
 
@@ -741,7 +789,7 @@ prepare(Exec *x, Err *e)
 			if (have >= x->stop_at)
 				x->segst[i].why = PRUNE_LIMIT;
 			else
-				have += x->snap->segs[i].rows;
+				have += x->segst[i].visible;
 		}
 	}
 	return 0;
@@ -797,6 +845,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	x.p = p;
 	x.snap = snap;
 	x.ignore_nulls = lim->ignore_nulls;
+	x.skip_upsert = lim->skip_upsert || p->set_skip_upsert > 0;
 	/* within what is left of the caller's budget, if it has one */
 	size_t mlim = lim->mem_limit;
 	MemBudget *outer = mem_budget_set(NULL);

@@ -15,10 +15,15 @@ typedef struct ExecLimits {
 	int ignore_nulls;	/* read NULLs as stored default values (Pinot's
 				 * enableNullHandling=false) */
 	size_t max_groups;	/* groups of one GROUP BY; 0 = none */
+	int skip_upsert;	/* Pinot's skipUpsert: every version of an
+				 * upsert table's rows is visible (SnapSeg.valid
+				 * ignored); also set by the plan's SET */
 } ExecLimits;
 
 /* Runs p over snap (NULL when the plan has no FROM) and fills rs, whose
- * arena the caller initialized.  Errors: ERR_TIMEOUT, ERR_MEM_LIMIT,
+ * arena the caller initialized.  Rows whose bit is clear in their
+ * segment's SnapSeg.valid are invisible (not scanned, counted or
+ * returned) unless lim->skip_upsert or p->set_skip_upsert.  Errors: ERR_TIMEOUT, ERR_MEM_LIMIT,
  * ERR_DIV_ZERO, ERR_TYPE, ERR_NOMEM... */
 int exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet *rs, Err *e);
 

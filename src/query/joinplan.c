@@ -511,7 +511,7 @@ rewrite(P *p, const Ast *n, Ast **out)
 		if (!mg->full || !name_eq(mg->name, n->name, n->quoted))
 			continue;
 		/* a FULL JOIN's USING column: whichever side has it */
-		Ast *x, *y;
+		Ast *x = NULL, *y = NULL;
 		int rc;
 		if ((rc = colref_of(p, mg->use.item, mg->use.col, &x)) != 0 ||
 		    (rc = colref_of(p, mg->other.item, mg->other.col, &y)) != 0 ||
@@ -666,7 +666,7 @@ star_cols(P *p, StarCol **out, int *nout)
 			if (li < 0 || ri < 0 || lused[li] || rused[ri])
 				continue;
 			lused[li] = rused[ri] = 1;
-			Ast *rx;
+			Ast *rx = NULL;
 			if ((rc = colref_of(p, i, ri, &rx)) != 0)
 				return rc;
 			t[nt].name = l[li].name;

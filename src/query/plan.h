@@ -85,6 +85,7 @@ typedef struct Plan {
 	int64_t set_max_rows;
 	int64_t set_max_groups;
 	int set_pinot_limit;
+	int set_skip_upsert;	/* SET skipUpsert = true: 1 */
 } Plan;
 
 #endif

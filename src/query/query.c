@@ -26,12 +26,19 @@
  * and the access path of each WHERE conjunct in the segment files
  * (sorted / inverted / range index or scan), through prune.h.
  *
+ * Upsert tables: a snapshot's segments carry validity bitmaps
+ * (SnapSeg.valid) that exec.c honors; Pinot's skipUpsert (queryOptions
+ * or a leading SET skipUpsert = true) makes every version visible, for
+ * every table the statement reads (ExecLimits.skip_upsert).  Tests may
+ * edit a copy of each snapshot's segment list (query_set_snap_hook) to
+ * give segments bitmaps of their own.
+ *
  * Ownership: the ResultSet and everything in it belong to the caller
  * (result_free).  Failures return the ERR_* code with Err filled; the
  * Pinot response turns them into exceptions with Pinot's error codes.
  *
  * Exports: query_set_ceilings, query_exec, result_free,
- * query_parse_options, query_pinot_response.
+ * query_parse_options, query_pinot_response, query_set_snap_hook.
  */
 #include "query/query.h"
 #include "query/qlog.h"
@@ -312,49 +319,97 @@ clamp_z(size_t want, size_t ceil)
 
 static int plan_matches(const Plan *p, const Schema *sc);
 
+static QuerySnapHook snap_hook;
+static void *snap_hook_arg;
+
+void
+query_set_snap_hook(QuerySnapHook fn, void *arg)
+{
+	snap_hook = fn;
+	snap_hook_arg = arg;
+}
+
+/* Takes t's snapshot into *snap; *view is what the query reads: snap
+ * itself, or -- with a snapshot hook set (tests) -- a copy of it whose
+ * segment list (allocated here) the hook has edited.  Release both with
+ * snap_release. */
+static int
+snap_take(Table *t, TableSnap *snap, TableSnap *view, Err *e)
+{
+	int rc = table_snapshot(t, snap, e);
+	if (rc != 0)
+		return rc;
+	*view = *snap;
+	if (snap_hook == NULL)
+		return 0;
+	SnapSeg *segs = mem_alloc(sizeof(SnapSeg) * (size_t)(snap->nsegs + 1));
+	if (segs == NULL) {
+		table_snap_free(snap);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	if (snap->nsegs > 0)
+		memcpy(segs, snap->segs, sizeof(SnapSeg) * (size_t)snap->nsegs);
+	view->segs = segs;
+	snap_hook(view, snap_hook_arg);
+	return 0;
+}
+
+static void
+snap_release(TableSnap *snap, TableSnap *view)
+{
+	if (view->segs != snap->segs)
+		mem_free(view->segs);
+	table_snap_free(snap);
+}
+
 /* EXPLAIN's segment lines: how many segments of the table's current
- * snapshot pruning drops and why, and the access path of each WHERE
+ * snapshot pruning drops and why (an upsert segment without a valid row
+ * counts as empty unless skip_upsert), and the access path of each WHERE
  * conjunct. */
 static void
-explain_segments(Catalog *c, const Plan *p, int ignore_nulls, Buf *b)
+explain_segments(Catalog *c, const Plan *p, int ignore_nulls, int skip_upsert, Buf *b)
 {
 	Table *t = c && p->table && !p->systables ? catalog_get_table(c, p->table) : NULL;
 	if (t == NULL)
 		return;
-	TableSnap snap;
+	TableSnap snap, view;
 	Err e;
 	err_clear(&e);
-	if (table_snapshot(t, &snap, &e) != 0) {
+	if (snap_take(t, &snap, &view, &e) != 0) {
 		table_unref(t);
 		return;
 	}
-	if (plan_matches(p, snap.schema)) {
+	skip_upsert |= p->set_skip_upsert > 0;
+	if (plan_matches(p, view.schema)) {
 		int cnt[PRUNE_NWHY] = {0}, files = 0;
-		for (int s = 0; s < snap.nsegs; s++) {
+		for (int s = 0; s < view.nsegs; s++) {
+			const SnapSeg *ss = &view.segs[s];
 			PruneWhy w = PRUNE_KEEP;
-			files += snap.segs[s].file != NULL;
-			if (prune_segment(p, &snap.segs[s], ignore_nulls, &w, &e) != 0)
+			files += ss->file != NULL;
+			if (!skip_upsert && ss->valid && ss->nvalid == 0 && ss->rows > 0)
+				w = PRUNE_EMPTY;
+			else if (prune_segment(p, ss, ignore_nulls, &w, &e) != 0)
 				w = PRUNE_KEEP;
 			cnt[w]++;
 		}
-		buf_printf(b, "  SEGMENTS %d (%d sealed, %d mutable): %d to scan", snap.nsegs, files,
-			   snap.nsegs - files, cnt[PRUNE_KEEP]);
+		buf_printf(b, "  SEGMENTS %d (%d sealed, %d mutable): %d to scan", view.nsegs, files,
+			   view.nsegs - files, cnt[PRUNE_KEEP]);
 		for (int w = PRUNE_KEEP + 1; w < PRUNE_NWHY; w++)
 			if (cnt[w])
 				buf_printf(b, ", %d pruned by %s", cnt[w], prune_why_name((PruneWhy)w));
 		buf_putc(b, '\n');
-		prune_explain(p, &snap, "  ", b);
+		prune_explain(p, &view, "  ", b);
 	}
-	table_snap_free(&snap);
+	snap_release(&snap, &view);
 	table_unref(t);
 }
 
 /* The plan of one bound statement as text lines (each ends in '\n'). */
 static void
-explain_text(Catalog *c, const Plan *p, int ignore_nulls, Buf *b)
+explain_text(Catalog *c, const Plan *p, int ignore_nulls, int skip_upsert, Buf *b)
 {
 	buf_printf(b, "SCAN %s (%d columns read)\n", p->table ? p->table : "(no table)", p->nout);
-	explain_segments(c, p, ignore_nulls, b);
+	explain_segments(c, p, ignore_nulls, skip_upsert, b);
 	if (p->where)
 		buf_printf(b, "FILTER (vectorized, %d column(s))\n", p->nfilter_cols);
 	if (p->is_agg)
@@ -394,11 +449,11 @@ plan_result(Buf *b, ResultSet *rs, Err *e)
 }
 
 static int
-explain(Catalog *c, const Plan *p, int ignore_nulls, ResultSet *rs, Err *e)
+explain(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *e)
 {
 	Buf b;
 	buf_init(&b);
-	explain_text(c, p, ignore_nulls, &b);
+	explain_text(c, p, lim->ignore_nulls, lim->skip_upsert, &b);
 	int rc = plan_result(&b, rs, e);
 	buf_free(&b);
 	return rc;
@@ -429,11 +484,11 @@ run_table(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *
 	Table *t = catalog_get_table(c, p->table);
 	if (t == NULL)
 		return err_set(e, ERR_TABLE_MISSING, "Table '%s' does not exist", p->table);
-	TableSnap snap;
-	int rc = table_snapshot(t, &snap, e);
+	TableSnap snap, view;
+	int rc = snap_take(t, &snap, &view, e);
 	if (rc == 0) {
-		rc = plan_matches(p, snap.schema) ? exec_run(p, &snap, lim, rs, e) : STALE_PLAN;
-		table_snap_free(&snap);
+		rc = plan_matches(p, view.schema) ? exec_run(p, &view, lim, rs, e) : STALE_PLAN;
+		snap_release(&snap, &view);
 	}
 	table_unref(t);
 	return rc;
@@ -456,7 +511,28 @@ limits_of(const Plan *p, const QueryOpts *o)
 	size_t g = p && p->set_max_groups > 0 ? (size_t)p->set_max_groups : o->max_groups;
 	lim.max_groups = clamp_z(g, atomic_load(&ceil_groups));
 	lim.ignore_nulls = o->no_null_handling;
+	lim.skip_upsert = o->skip_upsert || (p && p->set_skip_upsert > 0);
 	return lim;
+}
+
+/* A statement with derived tables is not bound as a whole: its leading
+ * SET skipUpsert is read here (as bind.c reads SET options: a string
+ * "true" or a non-zero number), so every table it reads sees it. */
+static int
+set_skip_upsert(const AstSelect *q)
+{
+	int on = 0;
+	for (int i = 0; i < q->noptions; i++) {
+		const AstOption *o = &q->options[i];
+		if (strcasecmp(o->name, "skipupsert") != 0 || o->val.null)
+			continue;
+		if (type_is_integer((WbType)o->val.type))
+			on = o->val.u.i != 0;
+		else if (type_is_var((WbType)o->val.type))
+			on = (o->val.n == 4 && strncasecmp(o->val.u.s, "true", 4) == 0) ||
+			     atoll(o->val.u.s) != 0;
+	}
+	return on;
 }
 
 /* Runs a bound plan over its table, a system table, or no table. */
@@ -464,7 +540,7 @@ static int
 run_plan(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *e)
 {
 	if (p->explain)
-		return explain(c, p, lim->ignore_nulls, rs, e);
+		return explain(c, p, lim, rs, e);
 	if (p->table == NULL)
 		return exec_run(p, NULL, lim, rs, e);
 	if (p->systables) {
@@ -1336,7 +1412,7 @@ explain_bound(Catalog *c, const AstSelect *q, int pl, Arena *a, int ind, Buf *b,
 		return rc;
 	Buf t;
 	buf_init(&t);
-	explain_text(c, p, 0, &t);
+	explain_text(c, p, 0, 0, &t);
 	append_indented(b, &t, ind);
 	buf_free(&t);
 	bind_free(p);
@@ -1525,6 +1601,7 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 	int rc = plan_for(c, sql, pl, 0, &cp, &d, e);
 	if (rc == NEEDS_DERIVED) {
 		ExecLimits lim = limits_of(NULL, &o);
+		lim.skip_upsert |= set_skip_upsert(d.q);
 		/* derived tables, joins and window inputs are materialized:
 		 * they count against a budget of the statement's own */
 		MemBudget *sb = mem_calloc(1, sizeof(MemBudget));
@@ -1659,6 +1736,8 @@ query_parse_options(const char *s, QueryOpts *opts, Err *e)
 				opts->pinot_dialect = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
 			} else if (strcasecmp(k, "enableNullHandling") == 0) {
 				opts->no_null_handling = strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0;
+			} else if (strcasecmp(k, "skipUpsert") == 0) {
+				opts->skip_upsert = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
 			}
 		}
 		if (end == NULL)

@@ -29,6 +29,9 @@ typedef struct QueryOpts {
 				 * useMultiStageEngine=true) */
 	int no_null_handling;	/* Pinot's enableNullHandling=false: NULLs
 				 * read as the column's default null value */
+	int skip_upsert;	/* Pinot's skipUpsert=true: an upsert table
+				 * shows every version of its rows, not only
+				 * the latest per key */
 } QueryOpts;
 
 /* Pinot's meanings: queried = every segment of the snapshot; processed =
@@ -89,6 +92,15 @@ void query_set_ceilings(int64_t timeout_ms, size_t max_rows, size_t mem_limit, s
 int query_exec(Catalog *c, const char *sql, const QueryOpts *opts,
 	       ResultSet **out, Err *e);
 void result_free(ResultSet *r);
+
+/* Tests: fn (NULL = none) is called with a view of every table snapshot
+ * a query takes (to run it or EXPLAIN it) before the query reads it: a
+ * copy of the snapshot whose segment list fn may edit, e.g. set
+ * SnapSeg.valid / nvalid to bitmaps the test owns (they must outlive
+ * the query).  The snapshot itself is left as taken and freed as usual.
+ * Process-wide and unsynchronized: set it while no query runs. */
+typedef void (*QuerySnapHook)(TableSnap *snap, void *arg);
+void query_set_snap_hook(QuerySnapHook fn, void *arg);
 
 /* Parses Pinot's queryOptions string "k=v;k2=v2" into opts (unknown keys
  * are ignored). */

@@ -26,7 +26,8 @@
  * (so no allocation once it fits the largest batch).  A damaged block is
  * the reader's ERR_CORRUPT (naming file, column and block), returned by
  * scan_next and recorded in the scan's Err.  With Scan.selbits (rows an
- * index selected), batches holding no selected row are skipped before
+ * index selected, or an upsert segment's valid rows; files and mutable
+ * segments alike), batches holding no selected row are skipped before
  * any column is read.
  *
  * Exports: scan_init, scan_init_file, scan_next, scan_end.
@@ -451,15 +452,18 @@ fill_file(Scan *s, int c, size_t row, int n)
 }
 
 /* 1 if a bit of rows [row, min(row + B, end)) is set (row is a
- * multiple of B, so of 64; bits past the segment's rows are clear). */
+ * multiple of B, so of 64; bits past end are not looked at: an upsert
+ * validity bitmap says nothing about rows past the snapshot's). */
 static int
 any_bit(const uint64_t *bits, size_t row, size_t end)
 {
-	size_t w0 = row / 64, w1 = (end < row + B ? end : row + B);
-	w1 = (w1 + 63) / 64;
+	size_t last = end < row + B ? end : row + B;
+	size_t w0 = row / 64, w1 = last / 64;
 	uint64_t acc = 0;
 	for (size_t w = w0; w < w1; w++)
 		acc |= bits[w];
+	if (last & 63)
+		acc |= bits[w1] & (((uint64_t)1 << (last & 63)) - 1);
 	return acc != 0;
 }
 
@@ -497,6 +501,9 @@ scan_next(Scan *s, const Batch **out)
 		*out = &s->batch;
 		return 1;
 	}
+	if (s->selbits != NULL)
+		while (s->row < s->end && !any_bit(s->selbits, s->row, s->end))
+			s->row += B;
 	if (s->row >= s->end)
 		return 0;
 	size_t left = s->end - s->row;

@@ -36,9 +36,10 @@ typedef struct Scan {
 	int *fmap;		/* per plan column: the file's column (by name),
 				 * -1 if the file lacks it (read as NULL) */
 	Err *err;		/* where scan_next reports errors */
-	/* segment file scans: candidate rows from indexes (a bitset over
-	 * the segment, set after scan_init_file; NULL = every row); batches
-	 * with no candidate are skipped without being read */
+	/* candidate rows (a bitset over the segment, set after scan_init or
+	 * scan_init_file; NULL = every row): an index's answer or an upsert
+	 * segment's valid rows; batches with no candidate in [row, end)
+	 * are skipped without being read */
 	const uint64_t *selbits;
 	size_t batch_row;	/* segment row of the last batch's row 0 */
 } Scan;

@@ -164,6 +164,47 @@ ctlapi_list_segments(void *app, HttpReq *req, HttpResp *resp)
 
 /* The per-partition gauges of stream sources, named after Pinot's
  * (REALTIME_INGESTION_OFFSET_LAG, REALTIME_INGESTION_DELAY_MS). */
+/* Per upsert table: its key index. */
+static void
+upsert_gauges(Buf *b, Table **tabs, int n)
+{
+	static const struct {
+		const char *name, *help, *type;
+	} g[] = {
+		{"waybill_upsert_keys", "Primary keys in the upsert key index (deleted ones included).", "gauge"},
+		{"waybill_upsert_deleted_keys", "Keys whose latest version is a delete.", "gauge"},
+		{"waybill_upsert_index_bytes", "Memory of the upsert key index.", "gauge"},
+		{"waybill_upsert_out_of_order_rows_total", "Rows that arrived older than their key's latest version.", "counter"},
+		{"waybill_upsert_hash_collisions_total", "Distinct keys that shared a 64-bit hash (kept apart).", "counter"},
+	};
+	TableUpsertStats *st = mem_calloc((size_t)n + 1, sizeof(TableUpsertStats));
+	int *on = mem_calloc((size_t)n + 1, sizeof(int));
+	if (st == NULL || on == NULL) {
+		mem_free(st);
+		mem_free(on);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		on[i] = table_upsert_stats(tabs[i], &st[i]);
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		int head = 0;
+		for (int i = 0; i < n; i++) {
+			if (!on[i])
+				continue;
+			if (!head++)
+				buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", g[k].name, g[k].help, g[k].name,
+					   g[k].type);
+			uint64_t v = k == 0 ? st[i].keys : k == 1 ? st[i].deleted : k == 2 ? st[i].index_bytes
+				   : k == 3 ? st[i].out_of_order : st[i].collisions;
+			buf_printf(b, "%s{table=", g[k].name);
+			buf_json_str(b, table_name(tabs[i]), strlen(table_name(tabs[i])));
+			buf_printf(b, "} %" PRIu64 "\n", v);
+		}
+	}
+	mem_free(st);
+	mem_free(on);
+}
+
 static void
 ingest_gauges(Buf *b, Table **tabs, int n)
 {
@@ -253,6 +294,7 @@ ctlapi_metrics(void *app, HttpReq *req, HttpResp *resp)
 		buf_printf(b, "} %zu\n", st.bytes);
 	}
 	ingest_gauges(b, tabs, n);
+	upsert_gauges(b, tabs, n);
 	for (int i = 0; i < n; i++)
 		table_unref(tabs[i]);
 	mem_free(tabs);

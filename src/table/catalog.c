@@ -545,6 +545,39 @@ catalog_list_schemas(Catalog *c, Buf *out)
 	pthread_rwlock_unlock(&c->lock);
 }
 
+
+static int
+str_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* 1 if two configs ask for the same upsert behaviour (an upsert table's
+ * key index and stored rows depend on it). */
+static int
+upsert_same(const TableConfig *a, const TableConfig *b)
+{
+	const char *ma = a->upsert_mode ? a->upsert_mode : "NONE";
+	const char *mb = b->upsert_mode ? b->upsert_mode : "NONE";
+	if (strcmp(ma, mb) != 0)
+		return 0;
+	if (strcmp(ma, "NONE") == 0)
+		return 1;
+	if (a->ncmp != b->ncmp || a->nstrategies != b->nstrategies ||
+	    a->default_strategy != b->default_strategy || !str_same(a->delete_col, b->delete_col) ||
+	    !str_same(a->out_of_order_col, b->out_of_order_col) || a->drop_out_of_order != b->drop_out_of_order ||
+	    a->deleted_keys_ttl != b->deleted_keys_ttl || a->metadata_ttl != b->metadata_ttl ||
+	    (a->ncmp == 0 && !str_same(a->time_column, b->time_column)))
+		return 0;
+	for (int i = 0; i < a->ncmp; i++)
+		if (strcmp(a->cmp_cols[i], b->cmp_cols[i]) != 0)
+			return 0;
+	for (int i = 0; i < a->nstrategies; i++)
+		if (strcmp(a->strategy_cols[i], b->strategy_cols[i]) != 0 || a->strategies[i] != b->strategies[i])
+			return 0;
+	return 1;
+}
+
 int
 catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
 		  const char *expect_name, char **unrecognized, Err *e)
@@ -593,6 +626,14 @@ catalog_put_table(Catalog *c, const char *json, size_t len, int replace,
 		if (strcmp(table_schema(t)->name, cfg->schema_name) != 0) {
 			rc = err_set(e, ERR_BAD_CONFIG, "segmentsConfig.schemaName: table %s uses schema '%s', not '%s'",
 				     cfg->name, table_schema(t)->name, cfg->schema_name);
+			goto fail;
+		}
+		const TableConfig *prev = table_config_of(t, cfg->type);
+		if (prev && !upsert_same(prev, cfg)) {
+			rc = err_set(e, ERR_UNSUPPORTED,
+				     "upsertConfig: table %s keeps its key index by the upsert settings it was created "
+				     "with; changing them is not supported (drop the table and create it again)",
+				     cfg->name);
 			goto fail;
 		}
 		int nparts = cfg->num_partitions > 0 ? cfg->num_partitions : 1;

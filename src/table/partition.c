@@ -123,6 +123,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/metric.h"
+#include "storage/codec.h"
 #include "storage/wal.h"
 
 #include <dirent.h>
@@ -234,6 +235,16 @@ struct Partition {
 	int failed;
 	_Atomic int64_t last_write_ms;
 	Buf enc;		/* writer's encode buffer */
+	/* upsert partitions */
+	Upsert *ups;		/* key index and validity; NULL: append */
+	pthread_mutex_t uview_mu;	/* the cached query view below */
+	PartView *uview;	/* the last view with validity handed out */
+	PartView *uview_base;	/* the segment view it was made from (ref) */
+	uint64_t uview_ver;
+	void *usnap;		/* bitmaps at the last rotation, for the sealer */
+	size_t usnap_len;
+	uint64_t usnap_seq;	/* the segment being sealed they cover */
+	int maint_due;		/* writer: run upsert_maintain */
 };
 
 /* ---- segments and views ------------------------------------------------ */
@@ -295,8 +306,11 @@ partition_view_release(PartView *v)
 {
 	if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
 		return;
-	for (int i = 0; i < v->nsegs; i++)
+	for (int i = 0; i < v->nsegs; i++) {
 		ref_put(v->owners[i]);
+		if (v->own_valid)
+			mem_free((void *)v->segs[i].valid);
+	}
 	mem_free(v->owners);
 	mem_free(v->segs);
 	mem_free(v);
@@ -310,6 +324,7 @@ publish_view(Partition *p)
 {
 	int n = p->nsealed + (p->sealing != NULL) + 1;
 	PartView *v = mem_alloc_or_die(sizeof(PartView));
+	memset(v, 0, sizeof(*v));
 	PartSeg *segs = mem_alloc_or_die(sizeof(PartSeg) * (size_t)n);
 	void **owners = mem_alloc_or_die(sizeof(void *) * (size_t)n);
 	memset(segs, 0, sizeof(PartSeg) * (size_t)n);
@@ -335,6 +350,80 @@ publish_view(Partition *p)
 	partition_view_release(old);
 }
 
+static PartView *upsert_view_make(Partition *p, PartView *base);
+
+/* An upsert partition's view: base's segments with a copy of their
+ * validity bits and the rows they cover, made under the upsert lock (so
+ * consistent with the rows published), and cached until either changes.
+ * Takes over the caller's reference to base.  NULL without memory. */
+static PartView *
+upsert_view(Partition *p, PartView *base)
+{
+	/* the view is cached past the query asking for it: charged to no
+	 * query's budget */
+	MemBudget *qb = mem_budget_set(NULL);
+	PartView *v = upsert_view_make(p, base);
+	mem_budget_set(qb);
+	return v;
+}
+
+static PartView *
+upsert_view_make(Partition *p, PartView *base)
+{
+	pthread_mutex_lock(&p->uview_mu);
+	upsert_lock(p->ups);
+	uint64_t ver = upsert_version(p->ups);
+	if (p->uview && p->uview_base == base && p->uview_ver == ver) {
+		PartView *v = p->uview;
+		atomic_fetch_add(&v->refs, 1);
+		upsert_unlock(p->ups);
+		pthread_mutex_unlock(&p->uview_mu);
+		partition_view_release(base);
+		return v;
+	}
+	int n = base->nsegs;
+	PartView *v = mem_calloc(1, sizeof(PartView));
+	PartSeg *segs = mem_calloc((size_t)n + 1, sizeof(PartSeg));
+	void **owners = mem_calloc((size_t)n + 1, sizeof(void *));
+	int ok = v && segs && owners;
+	for (int i = 0; ok && i < n; i++) {
+		segs[i] = base->segs[i];
+		if (segs[i].state == PART_SEG_MUTABLE)
+			segs[i].rows = mutseg_rows(segs[i].mut);
+		uint64_t *bits;
+		ok = upsert_view_bits(p->ups, segs[i].seq, segs[i].rows, &bits, &segs[i].nvalid) == 0;
+		segs[i].valid = bits;
+	}
+	upsert_unlock(p->ups);
+	if (!ok) {
+		for (int i = 0; segs && i < n; i++)
+			mem_free((void *)segs[i].valid);
+		mem_free(segs);
+		mem_free(owners);
+		mem_free(v);
+		pthread_mutex_unlock(&p->uview_mu);
+		partition_view_release(base);
+		return NULL;
+	}
+	atomic_init(&v->refs, 2);	/* the caller's and the cache's */
+	v->nsegs = n;
+	v->segs = segs;
+	v->owners = owners;
+	v->own_valid = 1;
+	for (int i = 0; i < n; i++) {
+		owners[i] = base->owners[i];
+		atomic_fetch_add(&((SegRef *)owners[i])->refs, 1);
+	}
+	PartView *old = p->uview, *oldbase = p->uview_base;
+	p->uview = v;
+	p->uview_base = base;	/* the caller's reference moves here */
+	p->uview_ver = ver;
+	pthread_mutex_unlock(&p->uview_mu);
+	partition_view_release(old);
+	partition_view_release(oldbase);
+	return v;
+}
+
 PartView *
 partition_view(Partition *p)
 {
@@ -342,7 +431,19 @@ partition_view(Partition *p)
 	PartView *v = p->view;
 	atomic_fetch_add(&v->refs, 1);
 	pthread_mutex_unlock(&p->mu);
-	return v;
+	if (p->ups == NULL)
+		return v;
+	PartView *u = upsert_view(p, v);
+	if (u == NULL) {
+		/* no memory for the bitmaps: an empty view rather than one
+		 * showing stale versions */
+		log_error("partition %s: no memory for an upsert view", p->dir);
+		PartView *e = mem_alloc_or_die(sizeof(PartView));
+		memset(e, 0, sizeof(*e));
+		atomic_init(&e->refs, 1);
+		return e;
+	}
+	return u;
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -650,6 +751,37 @@ layout_matches(const char *data, size_t len, int ncols, const ColDesc *cols, lon
 	return 1;
 }
 
+static void
+publish_seg(void *seg)
+{
+	mutseg_publish(seg);
+}
+
+/* Appends replayed rows to the mutable segment (an upsert partition
+ * decides them first, as stored rows). */
+static int
+replay_rows(Partition *p, const RowBatch *b, Err *e)
+{
+	MutSeg *seg = p->active->mut;
+	if (b->nrows == 0)
+		return 0;
+	if (p->ups == NULL) {
+		int rc = mutseg_append(seg, b, e);
+		if (rc == 0)
+			mutseg_publish(seg);
+		return rc;
+	}
+	const RowBatch *out;
+	int rc = upsert_prepare(p->ups, b, p->active->seq, mutseg_rows(seg), 1, &out, e);
+	if (rc == 0)
+		rc = mutseg_append(seg, out, e);
+	if (rc == 0)
+		upsert_commit(p->ups, publish_seg, seg);
+	else
+		upsert_rollback(p->ups);
+	return rc;
+}
+
 static int
 replay_record(void *ctx, const char *data, size_t len, Err *e)
 {
@@ -673,9 +805,7 @@ replay_record(void *ctx, const char *data, size_t len, Err *e)
 			rowbatch_init(&b, p->ncols);
 			rc = rowbatch_decode(&b, data + STREAM_HDR, len - STREAM_HDR, e);
 			if (rc == 0)
-				rc = mutseg_append(p->active->mut, &b, e);
-			if (rc == 0)
-				mutseg_publish(p->active->mut);
+				rc = replay_rows(p, &b, e);
 			rowbatch_free(&b);
 		}
 		if (rc == 0) {
@@ -705,6 +835,8 @@ replay_record(void *ctx, const char *data, size_t len, Err *e)
 			MutSeg *fresh = mutseg_create(p->ncols, p->cols);
 			if (fresh == NULL)
 				return err_set(e, ERR_NOMEM, "replaying %s", p->dir);
+			if (p->ups)
+				upsert_seg_reset(p->ups, p->active->seq, fresh);
 			mutseg_free(p->active->mut);
 			p->active->mut = fresh;
 		}
@@ -717,11 +849,8 @@ replay_record(void *ctx, const char *data, size_t len, Err *e)
 	RowBatch b;
 	rowbatch_init(&b, p->ncols);
 	int rc = rowbatch_decode(&b, data, len, e);
-	MutSeg *seg = p->active->mut;
 	if (rc == 0)
-		rc = mutseg_append(seg, &b, e);
-	if (rc == 0)
-		mutseg_publish(seg);
+		rc = replay_rows(p, &b, e);
 	rowbatch_free(&b);
 	return rc;
 }
@@ -741,6 +870,10 @@ commit_group(Partition *p, WriteReq *group)
 	int64_t pos = p->stream_next, first_prev = -1;
 	if (p->failed)
 		rc = err_set(&e, ERR_IO, "partition %d is failed after an I/O error", p->id);
+	uint64_t wal_before = wal_size(p->wal);
+	size_t next_row = rows_before;
+	/* each request: decide (upsert), append to the segment unpublished,
+	 * log what was stored */
 	for (WriteReq *r = group; rc == 0 && r; r = r->next) {
 		if (r->stream) {
 			if (pos >= 0 && r->off_prev != pos)
@@ -752,16 +885,19 @@ commit_group(Partition *p, WriteReq *group)
 			pos = r->off_end;
 		} else
 			need_sync = 1;
-		if (rc == 0 && r->batch->nrows > 0)
-			rc = mutseg_append(seg, r->batch, &e);
-	}
-	uint64_t wal_before = wal_size(p->wal);
-	for (WriteReq *r = group; rc == 0 && r; r = r->next) {
+		const RowBatch *stored = r->batch;
+		if (rc == 0 && p->ups && r->batch->nrows > 0)
+			rc = upsert_prepare(p->ups, r->batch, p->active->seq, next_row, 0, &stored, &e);
+		if (rc == 0 && stored->nrows > 0)
+			rc = mutseg_append(seg, stored, &e);
+		if (rc)
+			break;
+		next_row += stored->nrows;
 		buf_reset(&p->enc);
 		if (r->stream)
 			stream_hdr_encode(&p->enc, r->off_prev, r->off_end);
-		if (!r->stream || r->batch->nrows > 0)
-			rowbatch_encode(r->batch, &p->enc);
+		if (!r->stream || stored->nrows > 0)
+			rowbatch_encode(stored, &p->enc);
 		if (p->enc.oom) {
 			/* a Buf's OOM is sticky: start afresh, or every later
 			 * group would fail too */
@@ -780,7 +916,10 @@ commit_group(Partition *p, WriteReq *group)
 		}
 	}
 	if (rc == 0) {
-		mutseg_publish(seg);
+		if (p->ups)
+			upsert_commit(p->ups, publish_seg, seg);
+		else
+			mutseg_publish(seg);
 		if (first_prev >= 0 || pos >= 0) {
 			pthread_mutex_lock(&p->mu);
 			if (p->active->off_start < 0)
@@ -795,6 +934,8 @@ commit_group(Partition *p, WriteReq *group)
 			p->active_since_ms = now;
 	} else {
 		mutseg_rollback(seg);
+		if (p->ups)
+			upsert_rollback(p->ups);
 		/* a failed append cuts its own partial record; the group's
 		 * earlier records are cut here, or a later group's fsync would
 		 * make refused rows durable and replay would bring them back.
@@ -855,8 +996,14 @@ rotate(Partition *p)
 	Wal *w = NULL;
 	Err e = {0};
 	int rc = wal_open(path, NULL, NULL, &w, &e);
+	if (rc == 0 && p->ups)
+		rc = upsert_seg_add(p->ups, p->next_seq + 1, fresh, NULL, &e);
 	pthread_mutex_lock(&p->mu);
 	if (rc) {
+		if (w) {
+			wal_close(w);
+			unlink(path);
+		}
 		ref_put(ref);
 		p->seal_err = e;
 		goto fail;
@@ -876,6 +1023,16 @@ rotate(Partition *p)
 	p->active = ref;
 	p->active_since_ms = 0;
 	p->rotate_pending = 0;
+	if (p->ups) {
+		/* the state the sealed segments will have at restart */
+		mem_free(p->usnap);
+		p->usnap = NULL;
+		Err se = {0};
+		if (upsert_snapshot_take(p->ups, old->seq, &p->usnap, &p->usnap_len, &se) != 0)
+			log_warn("partition %s: %s; a restart rebuilds the key index", p->dir, err_msg(&se));
+		p->usnap_seq = old->seq;
+		p->maint_due = 1;
+	}
 	publish_view(p);
 	pthread_cond_signal(&p->sealer_wake);
 	return;
@@ -916,7 +1073,11 @@ writer_main(void *arg)
 		}
 		WriteReq *group = p->head;
 		p->head = p->tail = NULL;
+		int maint = p->maint_due;
+		p->maint_due = 0;
 		pthread_mutex_unlock(&p->mu);
+		if (maint && p->ups)
+			upsert_maintain(p->ups);
 		commit_group(p, group);
 		pthread_mutex_lock(&p->mu);
 	}
@@ -925,6 +1086,9 @@ writer_main(void *arg)
 }
 
 /* ---- sealer ------------------------------------------------------------- */
+
+static void write_usnap(Partition *p, uint64_t seq);
+static void remove_snaps(Partition *p, uint64_t keep);
 
 static int64_t
 tmax_ms_of(const Partition *p, const SegFile *sf)
@@ -1021,7 +1185,14 @@ seal_one(Partition *p)
 	int ok = s != NULL && p->cfg.cols != NULL && p->cfg.ncols == mutseg_ncols(s->mut);
 	if (ok) {
 		cols = colopts_dup(&a, p->cfg.cols, p->cfg.ncols);
-		spec.sort_col = p->cfg.sort_col;
+		/* the upsert writer reads key and comparison values of single
+		 * rows back: stored uncompressed, that costs no block decode */
+		for (int c = 0; cols && p->ups && c < p->cfg.ncols; c++)
+			if (upsert_col_read(p->ups, c))
+				cols[c].codec = CODEC_NONE;
+		/* an upsert partition's key index and bitmaps name rows by
+		 * position: no re-sorting */
+		spec.sort_col = p->ups ? -1 : p->cfg.sort_col;
 		spec.time_col = p->cfg.time_col;
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -1065,6 +1236,7 @@ seal_one(Partition *p)
 			r->rows = s->rows;
 			r->created_ms = segfile_meta(sf)->created_ms;
 			r->tmax_ms = tmax_ms_of(p, sf);
+			write_usnap(p, s->seq);
 			rc = manifest_write(p, l, n, (uint64_t)s->src_end - 1, s->seq + 1, &e);
 		}
 	}
@@ -1087,6 +1259,8 @@ seal_one(Partition *p)
 			  "and in the log, retrying in %d s", p->dir, s->seq, err_msg(&e), SEAL_RETRY_MS / 1000);
 		return;
 	}
+	if (p->ups)
+		upsert_seg_set_file(p->ups, s->seq, sf);
 	set_sealed(p, l, n);
 	p->wal_through = (uint64_t)s->src_end - 1;
 	p->sealing = NULL;
@@ -1096,10 +1270,55 @@ seal_one(Partition *p)
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&p->man_mu);
 	remove_logs(p, (uint64_t)s->src_start, (uint64_t)s->src_end - 1);
+	if (p->ups)
+		remove_snaps(p, s->seq);
 	log_info("partition %s: sealed segment %" PRIu64 ": %zu rows, %" PRIu64 " bytes in %.1f ms",
 		 p->dir, s->seq, s->rows, bytes, (double)(clock_mono_ns() - t0) / 1e6);
 	metric_add(METRIC_SEGMENTS_SEALED, 1);
 	ref_put(s);		/* the partition's reference; views may hold more */
+}
+
+/* Writes the upsert snapshot taken at the rotation of segment seq as
+ * DIR/upsert-SEQ.snap (sealer, before the manifest names the segment).
+ * A failure only costs a slower restart. */
+static void
+write_usnap(Partition *p, uint64_t seq)
+{
+	if (p->ups == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	void *blob = p->usnap_seq == seq ? p->usnap : NULL;
+	size_t len = p->usnap_len;
+	p->usnap = blob ? NULL : p->usnap;
+	pthread_mutex_unlock(&p->mu);
+	if (blob == NULL)
+		return;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/upsert-%06" PRIu64 ".snap", p->dir, seq);
+	Err e = {0};
+	if (upsert_snapshot_write(path, blob, len, &e) != 0)
+		log_warn("partition %s: %s; a restart rebuilds the key index", p->dir, err_msg(&e));
+	mem_free(blob);
+}
+
+/* Removes upsert snapshots older than the one for segment keep. */
+static void
+remove_snaps(Partition *p, uint64_t keep)
+{
+	DIR *d = opendir(p->dir);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		uint64_t k = upsert_snapshot_upto(de->d_name);
+		if (k == 0 || k >= keep)
+			continue;
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", p->dir, de->d_name);
+		if (unlink(path) != 0)
+			log_warn("remove %s: %s", path, strerror(errno));
+	}
+	closedir(d);
 }
 
 /* Moves r's file to DIR/quarantine and drops it from the manifest and the
@@ -1131,6 +1350,8 @@ quarantine(Partition *p, SegRef *r, const char *reason)
 		 * the next start finds it damaged again */
 		log_error("partition %s: quarantining %s: %s", p->dir, src, err_msg(&e));
 	}
+	if (p->ups)
+		upsert_seg_drop(p->ups, r->seq);
 	pthread_mutex_lock(&p->mu);
 	set_sealed(p, l, n);
 	publish_view(p);
@@ -1189,6 +1410,13 @@ retention(Partition *p)
 		pthread_mutex_unlock(&p->man_mu);
 		log_error("partition %s: dropping segments past retention: %s", p->dir, err_msg(&e));
 		return;
+	}
+	for (int i = 0; p->ups && i < p->nsealed; i++) {
+		int kept = 0;
+		for (int j = 0; j < n; j++)
+			kept |= l[j] == p->sealed[i];
+		if (!kept)
+			upsert_seg_drop(p->ups, p->sealed[i]->seq);
 	}
 	pthread_mutex_lock(&p->mu);
 	SegRef **old = p->sealed;
@@ -1415,6 +1643,8 @@ recover_next(Partition *p, uint64_t to, Err *e)
 		wal_close(w);
 		return err_set(e, ERR_NOMEM, "opening partition %s", p->dir);
 	}
+	if (p->ups)
+		upsert_seg_reset(p->ups, p->active->seq, fresh);
 	mutseg_free(p->active->mut);
 	p->active->mut = fresh;
 	if (rc == 0 && p->layout_ok) {
@@ -1516,8 +1746,87 @@ open_logs(Partition *p, Err *e)
 	return 0;
 }
 
+/* Upsert partitions (partition_open, after the sealed segments are
+ * mapped): the key index and bitmaps from the newest usable snapshot, or
+ * rebuilt from the segments; the mutable segment is added for replay. */
+static int
+open_upsert(Partition *p, const UpsertCfg *cfg, Err *e)
+{
+	int rc = upsert_new(cfg, p->cols, &p->ups, e);
+	for (int i = 0; rc == 0 && i < p->nsealed; i++)
+		rc = upsert_seg_add(p->ups, p->sealed[i]->seq, NULL, p->sealed[i]->file, e);
+	if (rc)
+		return rc;
+	uint64_t top = p->nsealed ? p->sealed[p->nsealed - 1]->seq : 0;
+	int64_t t0 = clock_mono_ns();
+	int loaded = p->nsealed == 0;
+	/* newest first: one covering exactly the mapped segments */
+	uint64_t tried = UINT64_MAX;
+	while (!loaded) {
+		uint64_t best = 0;
+		DIR *d = opendir(p->dir);
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL) {
+			uint64_t k = upsert_snapshot_upto(de->d_name);
+			if (k > best && k <= top && k < tried)
+				best = k;
+		}
+		if (d)
+			closedir(d);
+		if (best == 0)
+			break;
+		tried = best;
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/upsert-%06" PRIu64 ".snap", p->dir, best);
+		Err le = {0};
+		int r = upsert_load(p->ups, path, &le);
+		if (r < 0) {
+			log_warn("partition %s: %s; trying an older snapshot", p->dir, err_msg(&le));
+			upsert_free(p->ups);
+			p->ups = NULL;
+			if ((rc = upsert_new(cfg, p->cols, &p->ups, e)) != 0)
+				return rc;
+			for (int i = 0; rc == 0 && i < p->nsealed; i++)
+				rc = upsert_seg_add(p->ups, p->sealed[i]->seq, NULL, p->sealed[i]->file, e);
+			if (rc)
+				return rc;
+			continue;
+		}
+		loaded = r == 1;
+	}
+	if (!loaded) {
+		log_info("partition %s: no usable upsert snapshot; rebuilding the key index from %d segments",
+			 p->dir, p->nsealed);
+		if ((rc = upsert_rebuild(p->ups, e)) != 0)
+			return rc;
+	}
+	UpsertStats st;
+	upsert_stats(p->ups, &st);
+	if (p->nsealed)
+		log_info("partition %s: upsert key index %s: %" PRIu64 " keys in %.1f ms", p->dir,
+			 loaded ? "loaded" : "rebuilt", st.keys, (double)(clock_mono_ns() - t0) / 1e6);
+	return upsert_seg_add(p->ups, p->active->seq, p->active->mut, NULL, e);
+}
+
+void
+partition_upsert_stats(Partition *p, UpsertStats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (p->ups)
+		upsert_stats(p->ups, st);
+}
+
 int
-partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
+partition_upsert_remap(Partition *p, const char **names, const int *map, Err *e)
+{
+	if (p->ups == NULL)
+		return 0;
+	upsert_seg_set_mut(p->ups, p->active->seq, p->active->mut);
+	return upsert_remap(p->ups, p->ncols, p->cols, names, map, e);
+}
+
+int
+partition_open(const char *dir, int id, int ncols, const ColDesc *cols, const UpsertCfg *ups,
 	       Partition **out, Err *e)
 {
 	int existed = file_exists(dir);
@@ -1543,6 +1852,7 @@ partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	arena_init(&p->cfg_arena, 1024);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_mutex_init(&p->man_mu, NULL);
+	pthread_mutex_init(&p->uview_mu, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	pthread_cond_init(&p->done, NULL);
 	pthread_cond_init(&p->sealer_wake, NULL);
@@ -1556,6 +1866,9 @@ partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
 	if ((rc = open_segments(p, e)) != 0)
 		goto fail;
 	p->active->off_start = p->stream_next;
+	p->active->seq = p->next_seq;
+	if (ups && ups->on && (rc = open_upsert(p, ups, e)) != 0)
+		goto fail;
 	if ((rc = open_logs(p, e)) != 0)
 		goto fail;
 	if (p->stream_skipped)
@@ -1611,6 +1924,9 @@ partition_close(Partition *p)
 	partition_evolve_abort(p);
 	wal_close(p->wal);
 	partition_view_release(p->view);
+	partition_view_release(p->uview);
+	partition_view_release(p->uview_base);
+	mem_free(p->usnap);
 	for (int i = 0; i < p->nverify; i++)
 		ref_put(p->verify[i]);
 	mem_free(p->verify);
@@ -1622,8 +1938,10 @@ partition_close(Partition *p)
 	mem_free(p->cols);
 	buf_free(&p->enc);
 	arena_free(&p->cfg_arena);
+	upsert_free(p->ups);
 	pthread_mutex_destroy(&p->mu);
 	pthread_mutex_destroy(&p->man_mu);
+	pthread_mutex_destroy(&p->uview_mu);
 	pthread_cond_destroy(&p->wake);
 	pthread_cond_destroy(&p->done);
 	pthread_cond_destroy(&p->sealer_wake);

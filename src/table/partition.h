@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "table/upsert.h"
 #include "storage/mutseg.h"
 #include "storage/segfile.h"
 #include "storage/segwrite.h"
@@ -62,6 +63,11 @@ typedef struct PartSeg {
 					 * offsets), -1 when none */
 	uint64_t bytes;		/* file size, or memory of a mutable one */
 	int64_t created_ms;	/* SEALED: creation time */
+	/* upsert partitions: validity of rows [0, rows) (bit set = the
+	 * latest live version of its key), owned by the view; NULL for an
+	 * append partition.  rows is then fixed for a MUTABLE one too. */
+	const uint64_t *valid;
+	size_t nvalid;
 } PartSeg;
 
 /* An immutable list of a partition's segments, sealed ones first (oldest
@@ -73,14 +79,23 @@ typedef struct PartView {
 	int nsegs;
 	PartSeg *segs;
 	void **owners;		/* internal */
+	int own_valid;		/* internal: the valid arrays are the view's */
 } PartView;
 
 /* Opens (creating if needed) the partition stored under dir: maps the
  * segments its manifest lists (a damaged one is quarantined), replays its
  * logs into a new mutable segment with the given columns, and starts its
- * threads.  Nothing is sealed until partition_configure. */
-int partition_open(const char *dir, int id, int ncols, const ColDesc *cols,
+ * threads.  Nothing is sealed until partition_configure.  ups (may be
+ * NULL; copied) makes it an upsert partition: every write is decided
+ * against its key index (upsert.h), its segments are never re-sorted, and
+ * views carry validity bitmaps. */
+int partition_open(const char *dir, int id, int ncols, const ColDesc *cols, const UpsertCfg *ups,
 		   Partition **out, Err *e);
+/* Upsert partitions: the key index's figures (zeros otherwise). */
+void partition_upsert_stats(Partition *p, UpsertStats *st);
+/* After partition_evolve_install of an upsert partition: column i of the
+ * new layout (names) was old column map[i]. */
+int partition_upsert_remap(Partition *p, const char **names, const int *map, Err *e);
 void partition_close(Partition *p);
 
 /* Sets the sealing and retention rules (copied).  cfg->ncols must be the

@@ -37,7 +37,7 @@
  *
  * Exports: table_name, table_schema, table_config, table_config_of,
  * table_num_partitions, table_ref, table_unref, table_snapshot,
- * table_snap_free, table_write, table_stats, table_segment_info,
+ * table_snap_free, table_write, table_stats, table_upsert_stats, table_segment_info,
  * table_seal, table_quarantine, table_tick, table_ensure_partitions,
  * table_write_stream, table_stream_next, table_seal_partition,
  * table_ingest_set, table_ingest_clear, table_ingest_get, and the
@@ -92,6 +92,8 @@ struct Table {
 	pthread_rwlock_t write_lock;	/* read: table_write; write: a column change */
 	pthread_rwlock_t view_lock;	/* read: table_snapshot; write: installing one */
 	Schema *next_schema;	/* a prepared column change (referenced) */
+	UpsertCfg ups;		/* upsert tables (ups.on), for the schema in
+				 * use; fixed when the table opens */
 };
 
 static void
@@ -118,6 +120,28 @@ col_descs(const Schema *s)
 		cols[i].dflt = s->fields[i].default_null;
 	}
 	return cols;
+}
+
+/* Hash of row's primary key: which partition pushed rows of an upsert
+ * table go to (every version of a key in one partition). */
+static uint64_t
+pk_hash(const UpsertCfg *u, const Value *row)
+{
+	uint64_t h = 0x6a09e667f3bcc908ULL;
+	for (int k = 0; k < u->npk; k++) {
+		const Value *v = &row[u->pk[k]];
+		uint64_t x;
+		if (v->null || v->mv)
+			x = 0x9e3779b97f4a7c15ULL;
+		else if (v->type == TYPE_STRING || v->type == TYPE_JSON || v->type == TYPE_BYTES)
+			x = hash_bytes(v->u.s, v->n);
+		else if (v->type == TYPE_FLOAT || v->type == TYPE_DOUBLE)
+			x = hash_u64((uint64_t)(int64_t)v->u.d ^ (uint64_t)k);
+		else
+			x = hash_u64((uint64_t)v->u.i);
+		h = hash_u64(h ^ x);
+	}
+	return h;
 }
 
 static int
@@ -199,6 +223,7 @@ typedef struct OpenJob {
 	const char *dir;
 	int ncols;
 	const ColDesc *cols;
+	const UpsertCfg *ups;
 	Partition **parts;
 	Err *errs;		/* one per partition */
 } OpenJob;
@@ -210,7 +235,7 @@ open_one(void *arg, int i)
 	char pdir[4096];
 	snprintf(pdir, sizeof(pdir), "%s/p%d", j->dir, i);
 	j->parts[i] = NULL;
-	partition_open(pdir, i, j->ncols, j->cols, &j->parts[i], &j->errs[i]);
+	partition_open(pdir, i, j->ncols, j->cols, j->ups, &j->parts[i], &j->errs[i]);
 }
 
 int
@@ -241,14 +266,23 @@ table__open(const char *dir, const char *name, Schema *s, TableConfig *cfg,
 	t->part_col = part_col_of(s, cfg);
 	t->parts = mem_calloc(TABLE_MAX_PARTS, sizeof(Partition *));
 	ColDesc *cols = col_descs(s);
-	int rc = 0;
+	int rc = upsert_cfg_build(cfg, s, &t->ups, e);
+	if (rc) {
+		mem_free(cols);
+		mem_free(t->parts);
+		schema_unref(s);
+		mem_free(t->name);
+		mem_free(t->dir);
+		mem_free(t);
+		return rc;
+	}
 	if (t->name == NULL || t->dir == NULL || t->parts == NULL || cols == NULL) {
 		rc = err_set(e, ERR_NOMEM, "opening table %s", name);
 		goto fail;
 	}
 	/* partitions replay their logs in parallel on the worker pool: a
 	 * restart takes the time of the largest partition, not of all */
-	OpenJob oj = {dir, s->nfields, cols, t->parts, NULL};
+	OpenJob oj = {dir, s->nfields, cols, &t->ups, t->parts, NULL};
 	oj.errs = mem_calloc((size_t)t->nparts, sizeof(Err));
 	if (oj.errs == NULL) {
 		rc = err_set(e, ERR_NOMEM, "opening table %s", name);
@@ -282,6 +316,7 @@ fail:
 		for (int i = 0; i < t->nparts; i++)
 			partition_close(t->parts[i]);
 	mem_free(t->parts);
+	upsert_cfg_free(&t->ups);
 	schema_unref(atomic_load(&t->schema));
 	mem_free(t->name);
 	mem_free(t->dir);
@@ -383,9 +418,29 @@ table_unref(Table *t)
 	pthread_mutex_destroy(&t->ingest_mu);
 	mem_free(t->ingest);
 	mem_free(t->parts);
+	upsert_cfg_free(&t->ups);
 	mem_free(t->name);
 	mem_free(t->dir);
 	mem_free(t);
+}
+
+int
+table_upsert_stats(Table *t, TableUpsertStats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!t->ups.on)
+		return 0;
+	int n = atomic_load(&t->nparts);
+	for (int i = 0; i < n; i++) {
+		UpsertStats u;
+		partition_upsert_stats(t->parts[i], &u);
+		st->keys += u.keys;
+		st->deleted += u.deleted;
+		st->index_bytes += u.index_bytes;
+		st->out_of_order += u.out_of_order;
+		st->collisions += u.collisions;
+	}
+	return 1;
 }
 
 int
@@ -421,8 +476,13 @@ table_snapshot(Table *t, TableSnap *snap, Err *e)
 			ss->partition = i;
 			ss->seg = ps->file ? NULL : ps->mut;
 			ss->file = ps->file;
-			/* a mutable segment: the rows published by now */
-			ss->rows = ps->state == PART_SEG_MUTABLE ? mutseg_rows(ps->mut) : ps->rows;
+			/* a mutable segment: the rows published by now (an
+			 * upsert view fixed them with its bitmaps) */
+			ss->rows = ps->state == PART_SEG_MUTABLE && ps->valid == NULL && !v->own_valid
+					   ? mutseg_rows(ps->mut)
+					   : ps->rows;
+			ss->valid = ps->valid;
+			ss->nvalid = ps->nvalid;
 			ss->consuming = ps->state == PART_SEG_MUTABLE;
 			snap->total_rows += ss->rows;
 		}
@@ -555,7 +615,7 @@ write_locked(Table *t, const RowBatch *b, Err *e)
 {
 	if (t->nparts == 1)
 		return partition_write(t->parts[0], b, e);
-	if (t->part_col < 0) {
+	if (t->part_col < 0 && !t->ups.on) {
 		unsigned p = atomic_fetch_add(&t->rr, 1) % (unsigned)t->nparts;
 		return partition_write(t->parts[p], b, e);
 	}
@@ -566,7 +626,8 @@ write_locked(Table *t, const RowBatch *b, Err *e)
 		rowbatch_init(&sub, b->ncols);
 		for (size_t r = 0; r < b->nrows; r++) {
 			const Value *row = rowbatch_row(b, r);
-			if ((int)(value_hash(&row[t->part_col]) % (uint64_t)t->nparts) != p)
+			uint64_t h = t->part_col >= 0 ? value_hash(&row[t->part_col]) : pk_hash(&t->ups, row);
+			if ((int)(h % (uint64_t)t->nparts) != p)
 				continue;
 			Value *dst = rowbatch_add_row(&sub);
 			if (dst == NULL) {
@@ -627,7 +688,7 @@ table_ensure_partitions(Table *t, int n, Err *e)
 		int i = atomic_load(&t->nparts);
 		char pdir[4096];
 		snprintf(pdir, sizeof(pdir), "%s/p%d", t->dir, i);
-		if ((rc = partition_open(pdir, i, s->nfields, cols, &t->parts[i], e)) == 0) {
+		if ((rc = partition_open(pdir, i, s->nfields, cols, &t->ups, &t->parts[i], e)) == 0) {
 			pthread_rwlock_wrlock(&t->view_lock);
 			atomic_store(&t->nparts, i + 1);
 			pthread_rwlock_unlock(&t->view_lock);
@@ -777,6 +838,37 @@ table__set_schema(Table *t, Schema *s)
 	pthread_rwlock_unlock(&t->write_lock);
 }
 
+/* An upsert table's columns changed from prev to s (partitions installed,
+ * writers held off): the partitions' key indexes and the table's
+ * UpsertCfg follow the new column positions. */
+static void
+remap_upsert(Table *t, const Schema *prev, const Schema *s)
+{
+	int *map = mem_calloc((size_t)s->nfields + 1, sizeof(int));
+	const char **names = mem_calloc((size_t)s->nfields + 1, sizeof(char *));
+	UpsertCfg nc;
+	Err e = {0};
+	if (map == NULL || names == NULL || upsert_cfg_build(table_config(t), s, &nc, &e) != 0) {
+		/* the old positions stay; columns are only ever added at the
+		 * end in practice, so they still hold */
+		log_error("table %s: no memory to follow a column change in the upsert key index", t->name);
+		mem_free(map);
+		mem_free(names);
+		return;
+	}
+	for (int i = 0; i < s->nfields; i++) {
+		map[i] = schema_find(prev, s->fields[i].name);
+		names[i] = s->fields[i].name;
+	}
+	for (int i = 0; i < t->nparts; i++)
+		if (partition_upsert_remap(t->parts[i], names, map, &e) != 0)
+			log_error("table %s: %s", t->name, err_msg(&e));
+	upsert_cfg_free(&t->ups);
+	t->ups = nc;
+	mem_free(map);
+	mem_free(names);
+}
+
 int
 table__evolve_prepare(Table *t, Schema *s, Err *e)
 {
@@ -817,8 +909,11 @@ table__evolve_finish(Table *t)
 	Schema *s = t->next_schema;
 	t->next_schema = NULL;
 	pthread_rwlock_wrlock(&t->view_lock);
+	const Schema *prev = atomic_load(&t->schema);
 	for (int i = 0; i < t->nparts; i++)
 		partition_evolve_install(t->parts[i]);
+	if (t->ups.on)
+		remap_upsert(t, prev, s);
 	Schema *old = atomic_exchange(&t->schema, s);
 	pthread_rwlock_unlock(&t->view_lock);
 	t->part_col = part_col_of(s, table_config(t));

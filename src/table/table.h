@@ -36,6 +36,12 @@ typedef struct SnapSeg {
 	int consuming;		/* the mutable segment taking writes (Pinot's
 				 * "consuming segment"); a mutable segment
 				 * being sealed is not */
+	/* upsert tables: bit r set = row r is the latest live version of
+	 * its key, for r < rows; NULL = every row is visible (an append
+	 * table).  Owned by the snapshot; queries with skipUpsert=true
+	 * ignore it and see every version. */
+	const uint64_t *valid;
+	size_t nvalid;		/* bits set in valid[0, rows) */
 } SnapSeg;
 
 struct PartView;
@@ -151,6 +157,17 @@ typedef struct SegInfo {
 						 * [start, end) (pushed data:
 						 * log file numbers; -1: open) */
 } SegInfo;
+
+/* An upsert table's key index, summed over its partitions (zeros for an
+ * append table); returns 1 for an upsert table, else 0. */
+typedef struct TableUpsertStats {
+	uint64_t keys;		/* keys indexed (deleted ones included) */
+	uint64_t deleted;	/* keys whose latest version is a delete */
+	uint64_t index_bytes;	/* memory of the key indexes */
+	uint64_t out_of_order;	/* rows that arrived older than their key's latest */
+	uint64_t collisions;	/* distinct keys that shared a hash */
+} TableUpsertStats;
+int table_upsert_stats(Table *t, TableUpsertStats *st);
 
 /* Fills *out (caller frees with mem_free) with one entry per segment. */
 int table_segment_info(Table *t, SegInfo **out, int *n, Err *e);

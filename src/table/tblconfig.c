@@ -19,6 +19,16 @@
  * ingestionConfig.streamIngestionConfig.streamConfigMaps[0] (the latter
  * wins key by key).  A REALTIME table without streamType is push-fed.
  *
+ * upsertConfig follows Pinot's UpsertConfig: comparisonColumn (deprecated)
+ * or comparisonColumns, partialUpsertStrategies and its default,
+ * deleteRecordColumn, deletedKeysTTL, metadataTTL, dropOutOfOrderRecord,
+ * outOfOrderRecordColumn.  The rules of Pinot's TableConfigUtils that need
+ * no schema are checked while parsing, those that do (columns exist and
+ * have the right type and arity) in tblconfig_check_schema; as in Pinot
+ * neither applies to mode NONE, and strategies are checked against the
+ * schema only for PARTIAL.  Pinot's other upsert keys (snapshot, preload,
+ * hashFunction, consistencyMode, ...) are accepted without effect.
+ *
  * Ownership: every string and array of a TableConfig, including json and
  * unrecognized, lives in TableConfig.arena; the TableConfig is one
  * mem_calloc block freed by tblconfig_free.  cJSON's allocations are
@@ -28,7 +38,7 @@
  * ERR_BAD_CONFIG naming the exact field for anything invalid (e.g.
  * "segmentsConfig.replication: not a number"), ERR_NOMEM.
  * tblconfig_check_schema fails with ERR_BAD_CONFIG naming the config path
- * and the column missing from the schema.
+ * and the column missing from the schema or of the wrong type.
  *
  * Exports: tblconfig_parse, tblconfig_free, tblconfig_type_name,
  * tblconfig_check_schema, tblconfig_parse_period, tblconfig_parse_size,
@@ -113,13 +123,29 @@ static const KnownKey known_keys[] = {
 	{"/ingestionConfig/complexTypeConfig/prefixesToRename/**", KEPT},
 	{"/ingestionConfig/continueOnError", NOOP},
 	{"/upsertConfig/mode", IMPL},
-	{"/upsertConfig/comparisonColumn", KEPT},
-	{"/upsertConfig/comparisonColumns/**", KEPT},
-	{"/upsertConfig/partialUpsertStrategies/*", KEPT},
-	{"/upsertConfig/defaultPartialUpsertStrategy", KEPT},
-	{"/upsertConfig/deleteRecordColumn", KEPT},
+	{"/upsertConfig/comparisonColumn", IMPL},
+	{"/upsertConfig/comparisonColumns/**", IMPL},
+	{"/upsertConfig/partialUpsertStrategies/*", IMPL},
+	{"/upsertConfig/defaultPartialUpsertStrategy", IMPL},
+	{"/upsertConfig/deleteRecordColumn", IMPL},
+	{"/upsertConfig/deletedKeysTTL", IMPL},
+	{"/upsertConfig/metadataTTL", IMPL},
+	{"/upsertConfig/dropOutOfOrderRecord", IMPL},
+	{"/upsertConfig/outOfOrderRecordColumn", IMPL},
+	{"/upsertConfig/consistencyMode", NOOP},	/* checked, no effect */
+	{"/upsertConfig/enableDeletedKeysCompactionConsistency", NOOP},	/* checked */
+	{"/upsertConfig/partialUpsertMergerClass", NOOP},	/* checked */
 	{"/upsertConfig/enableSnapshot", NOOP},
 	{"/upsertConfig/enablePreload", NOOP},
+	{"/upsertConfig/snapshot", NOOP},
+	{"/upsertConfig/preload", NOOP},
+	{"/upsertConfig/hashFunction", NOOP},
+	{"/upsertConfig/upsertViewRefreshIntervalMs", NOOP},
+	{"/upsertConfig/newSegmentTrackingTimeMs", NOOP},
+	{"/upsertConfig/enableCommitTimeCompaction", NOOP},
+	{"/upsertConfig/allowPartialUpsertConsumptionDuringCommit", NOOP},
+	{"/upsertConfig/metadataManagerClass", NOOP},
+	{"/upsertConfig/metadataManagerConfigs/**", NOOP},
 	{"/isDimTable", KEPT},
 	{"/metadata/customConfigs/**", KEPT},
 	{"/tenants/**", NOOP},
@@ -736,18 +762,190 @@ parse_index(Parser *ps, const cJSON *root, const cJSON **tic_out)
 	return 0;
 }
 
+/* --- upsertConfig ------------------------------------------------------------ */
+
+/* Pinot's strategy names, indexed by TBL_UPS_*. */
+static const char *const strategy_names[] = {
+	[TBL_UPS_OVERWRITE] = "OVERWRITE", [TBL_UPS_FORCE_OVERWRITE] = "FORCE_OVERWRITE",
+	[TBL_UPS_INCREMENT] = "INCREMENT", [TBL_UPS_APPEND] = "APPEND",
+	[TBL_UPS_UNION] = "UNION",	   [TBL_UPS_IGNORE] = "IGNORE",
+	[TBL_UPS_MAX] = "MAX",		   [TBL_UPS_MIN] = "MIN",
+};
+#define NSTRATEGY ((int)(sizeof(strategy_names) / sizeof(strategy_names[0])))
+
+/* A strategy name (case-insensitive, as Pinot's enum) into *out. */
+static int
+parse_strategy(Parser *ps, const cJSON *it, const char *path, int *out)
+{
+	if (!cJSON_IsString(it))
+		return err_set(ps->e, ERR_BAD_CONFIG, "%s: expected a string", path);
+	for (int i = 0; i < NSTRATEGY; i++)
+		if (strcasecmp(it->valuestring, strategy_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return err_set(ps->e, ERR_BAD_CONFIG,
+		       "%s: unknown strategy '%.32s' (expected OVERWRITE, FORCE_OVERWRITE, INCREMENT, "
+		       "APPEND, UNION, IGNORE, MAX or MIN)",
+		       path, it->valuestring);
+}
+
+/* Optional number (a JSON number or a numeric string, as Jackson coerces)
+ * into *out, which is left alone when the key is absent. */
+static int
+ups_number(Parser *ps, const cJSON *uc, const char *key, double *out)
+{
+	const cJSON *it = member(uc, key);
+	if (it == NULL)
+		return 0;
+	if (cJSON_IsNumber(it)) {
+		*out = it->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsString(it) && it->valuestring[0] != '\0' &&
+	    !isspace((unsigned char)it->valuestring[0])) {
+		char *end;
+		errno = 0;
+		double d = strtod(it->valuestring, &end);
+		if (*end == '\0' && errno == 0 && isfinite(d)) {
+			*out = d;
+			return 0;
+		}
+	}
+	return err_set(ps->e, ERR_BAD_CONFIG, "upsertConfig.%s: must be a number", key);
+}
+
+/* Optional boolean (true/false or "true"/"false") into *out. */
+static int
+ups_bool(Parser *ps, const cJSON *uc, const char *key, int *out)
+{
+	const cJSON *it = member(uc, key);
+	if (it == NULL)
+		return 0;
+	if (cJSON_IsBool(it)) {
+		*out = cJSON_IsTrue(it);
+		return 0;
+	}
+	if (cJSON_IsString(it) && (strcasecmp(it->valuestring, "true") == 0 ||
+				   strcasecmp(it->valuestring, "false") == 0)) {
+		*out = strcasecmp(it->valuestring, "true") == 0;
+		return 0;
+	}
+	return err_set(ps->e, ERR_BAD_CONFIG, "upsertConfig.%s: must be true or false", key);
+}
+
+static int
+parse_comparison(Parser *ps, const cJSON *uc)
+{
+	TableConfig *c = ps->c;
+	const char *one;
+	int rc;
+	if (member(uc, "comparisonColumn") && member(uc, "comparisonColumns"))
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.comparisonColumns: cannot be given together with the "
+			       "deprecated comparisonColumn; keep only comparisonColumns");
+	if ((rc = opt_str(ps, uc, "comparisonColumn", "upsertConfig", &one, 1)) != 0 ||
+	    (rc = str_list(ps, uc, "comparisonColumns", "upsertConfig", &c->cmp_cols, &c->ncmp)) != 0)
+		return rc;
+	for (int i = 0; i < c->ncmp; i++)
+		if (c->cmp_cols[i][0] == '\0')
+			return err_set(ps->e, ERR_BAD_CONFIG,
+				       "upsertConfig.comparisonColumns[%d]: must not be empty", i);
+	if (c->ncmp == 0)
+		c->cmp_cols = NULL;
+	if (one) {
+		if ((c->cmp_cols = arena_alloc(&c->arena, sizeof(char *))) == NULL)
+			return nomem(ps->e);
+		c->cmp_cols[0] = one;
+		c->ncmp = 1;
+	}
+	return 0;
+}
+
+static int
+parse_strategies(Parser *ps, const cJSON *uc)
+{
+	TableConfig *c = ps->c;
+	const cJSON *st;
+	int rc;
+	if ((rc = opt_obj(uc, "partialUpsertStrategies", "upsertConfig", &st, ps->e)) != 0)
+		return rc;
+	int n = st ? cJSON_GetArraySize(st) : 0;
+	if (n > 0) {
+		c->strategy_cols = arena_alloc(&c->arena, sizeof(char *) * (size_t)n);
+		c->strategies = arena_alloc(&c->arena, sizeof(int) * (size_t)n);
+		if (c->strategy_cols == NULL || c->strategies == NULL)
+			return nomem(ps->e);
+		for (const cJSON *it = st->child; it; it = it->next) {
+			char path[PATH_LEN];
+			snprintf(path, sizeof(path), "upsertConfig.partialUpsertStrategies.%.200s",
+				 it->string);
+			if ((rc = parse_strategy(ps, it, path, &c->strategies[c->nstrategies])) != 0)
+				return rc;
+			c->strategy_cols[c->nstrategies] = arena_strdup(&c->arena, it->string);
+			if (c->strategy_cols[c->nstrategies++] == NULL)
+				return nomem(ps->e);
+		}
+	}
+	c->default_strategy = TBL_UPS_OVERWRITE;
+	const cJSON *ds = member(uc, "defaultPartialUpsertStrategy");
+	return ds ? parse_strategy(ps, ds, "upsertConfig.defaultPartialUpsertStrategy",
+				   &c->default_strategy)
+		  : 0;
+}
+
+/* The rules of Pinot's TableConfigUtils that need no schema; Pinot checks
+ * them only for FULL and PARTIAL upsert. */
+static int
+upsert_rules(Parser *ps, const char *consistency, int compaction_consistency,
+	     const char *merger_class)
+{
+	const TableConfig *c = ps->c;
+	if (c->out_of_order_col && c->drop_out_of_order)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.outOfOrderRecordColumn: cannot be used with "
+			       "dropOutOfOrderRecord");
+	if (consistency && strcasecmp(consistency, "NONE") != 0 &&
+	    (c->drop_out_of_order || c->out_of_order_col))
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.%s: not allowed when consistencyMode is %s (only NONE)",
+			       c->drop_out_of_order ? "dropOutOfOrderRecord" : "outOfOrderRecordColumn",
+			       consistency);
+	if ((c->metadata_ttl != 0 || c->deleted_keys_ttl != 0) && c->ncmp > 1)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.%s: needs a single comparison column, got %d",
+			       c->metadata_ttl != 0 ? "metadataTTL" : "deletedKeysTTL", c->ncmp);
+	if (c->deleted_keys_ttl > 0 && c->delete_col == NULL)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.deletedKeysTTL: needs deleteRecordColumn");
+	if (compaction_consistency && c->metadata_ttl != 0)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.enableDeletedKeysCompactionConsistency: cannot be used with "
+			       "metadataTTL");
+	if (compaction_consistency && c->deleted_keys_ttl <= 0)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.enableDeletedKeysCompactionConsistency: needs deletedKeysTTL");
+	if (merger_class && c->nstrategies > 0 && strcmp(c->upsert_mode, "PARTIAL") == 0)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.partialUpsertStrategies: must be empty when "
+			       "partialUpsertMergerClass is given");
+	return 0;
+}
+
 static int
 parse_upsert(Parser *ps, const cJSON *root)
 {
 	TableConfig *c = ps->c;
+	const char *P = "upsertConfig";
 	const cJSON *uc;
-	const char *mode;
+	const char *mode, *consistency, *merger_class;
+	int compaction_consistency = 0;
 	int rc;
 	if ((rc = opt_obj(root, "upsertConfig", "", &uc, ps->e)) != 0)
 		return rc;
 	if (uc == NULL)
 		return 0;
-	if ((rc = opt_str(ps, uc, "mode", "upsertConfig", &mode, 0)) != 0)
+	if ((rc = opt_str(ps, uc, "mode", P, &mode, 0)) != 0)
 		return rc;
 	if (mode == NULL)
 		mode = "FULL";	/* Pinot's UpsertConfig default */
@@ -760,6 +958,30 @@ parse_upsert(Parser *ps, const cJSON *root)
 			       "upsertConfig.mode: must be FULL, PARTIAL or NONE, got '%.32s'", mode);
 	if (c->type != TABLE_REALTIME && strcmp(c->upsert_mode, "NONE") != 0)
 		return err_set(ps->e, ERR_BAD_CONFIG, "upsertConfig: upsert needs a REALTIME table");
+	if ((rc = parse_comparison(ps, uc)) != 0 || (rc = parse_strategies(ps, uc)) != 0 ||
+	    (rc = opt_str(ps, uc, "deleteRecordColumn", P, &c->delete_col, 1)) != 0 ||
+	    (rc = opt_str(ps, uc, "outOfOrderRecordColumn", P, &c->out_of_order_col, 1)) != 0 ||
+	    (rc = ups_number(ps, uc, "deletedKeysTTL", &c->deleted_keys_ttl)) != 0 ||
+	    (rc = ups_number(ps, uc, "metadataTTL", &c->metadata_ttl)) != 0 ||
+	    (rc = ups_bool(ps, uc, "dropOutOfOrderRecord", &c->drop_out_of_order)) != 0 ||
+	    (rc = ups_bool(ps, uc, "enableDeletedKeysCompactionConsistency",
+			   &compaction_consistency)) != 0 ||
+	    (rc = opt_str(ps, uc, "consistencyMode", P, &consistency, 1)) != 0 ||
+	    (rc = opt_str(ps, uc, "partialUpsertMergerClass", P, &merger_class, 1)) != 0)
+		return rc;
+	if (consistency && strcasecmp(consistency, "NONE") != 0 &&
+	    strcasecmp(consistency, "SYNC") != 0 && strcasecmp(consistency, "SNAPSHOT") != 0)
+		return err_set(ps->e, ERR_BAD_CONFIG,
+			       "upsertConfig.consistencyMode: must be NONE, SYNC or SNAPSHOT, got '%.32s'",
+			       consistency);
+	if (strcmp(c->upsert_mode, "NONE") != 0 &&
+	    (rc = upsert_rules(ps, consistency, compaction_consistency, merger_class)) != 0)
+		return rc;
+	/* Pinot enables a TTL only when it is positive */
+	if (c->deleted_keys_ttl < 0)
+		c->deleted_keys_ttl = 0;
+	if (c->metadata_ttl < 0)
+		c->metadata_ttl = 0;
 	return 0;
 }
 
@@ -876,6 +1098,136 @@ need_list(const Schema *s, const char **cols, int n, const char *path, Err *e)
 	return 0;
 }
 
+static const Field *
+field_of(const Schema *s, const char *col)
+{
+	int i = schema_find(s, col);
+	return i < 0 ? NULL : &s->fields[i];
+}
+
+/* "INT", "multi-value STRING", "complex JSON": for messages. */
+static const char *
+describe(const Field *f, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s", f->single_value ? "" : "multi-value ",
+		 f->kind == FIELD_COMPLEX ? "complex " : "", type_name(f->type));
+	return buf;
+}
+
+static int
+in_list(const char *const *list, int n, const char *col)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i], col) == 0)
+			return 1;
+	return 0;
+}
+
+/* A partial-upsert strategy against its column (Pinot's
+ * validatePartialUpsertStrategies, plus MAX/MIN as INCREMENT). */
+static int
+check_strategy(const TableConfig *c, const Schema *s, int i, Err *e)
+{
+	const char *col = c->strategy_cols[i];
+	int st = c->strategies[i];
+	char path[PATH_LEN], what[64];
+	int rc;
+	snprintf(path, sizeof(path), "upsertConfig.partialUpsertStrategies.%.200s", col);
+	if (in_list(s->pk, s->npk, col))
+		return err_set(e, ERR_BAD_CONFIG,
+			       "%s: '%.64s' is a primary key column; no merge strategy applies to it",
+			       path, col);
+	if (c->ncmp ? in_list(c->cmp_cols, c->ncmp, col)
+		    : c->time_column != NULL && strcmp(c->time_column, col) == 0)
+		return err_set(e, ERR_BAD_CONFIG, "%s: '%.64s' is the %s; no merge strategy applies to it",
+			       path, col, c->ncmp ? "comparison column" : "time column");
+	if ((rc = need_col(s, col, path, e)) != 0)
+		return rc;
+	const Field *f = field_of(s, col);
+	if (st == TBL_UPS_INCREMENT || st == TBL_UPS_MAX || st == TBL_UPS_MIN) {
+		if (!f->single_value || f->kind == FIELD_COMPLEX || !type_is_numeric(f->type))
+			return err_set(e, ERR_BAD_CONFIG,
+				       "%s: %s needs a single-value numeric column, '%.64s' is %s", path,
+				       strategy_names[st], col, describe(f, what, sizeof(what)));
+		if (st == TBL_UPS_INCREMENT && (f->kind == FIELD_DATETIME || f->kind == FIELD_TIME))
+			return err_set(e, ERR_BAD_CONFIG,
+				       "%s: INCREMENT cannot apply to the dateTime column '%.64s'", path,
+				       col);
+	} else if ((st == TBL_UPS_APPEND || st == TBL_UPS_UNION) && f->single_value) {
+		return err_set(e, ERR_BAD_CONFIG, "%s: %s needs a multi-value column, '%.64s' is %s",
+			       path, strategy_names[st], col, describe(f, what, sizeof(what)));
+	}
+	return 0;
+}
+
+/* The upsertConfig columns against the schema (FULL and PARTIAL). */
+static int
+check_upsert(const TableConfig *c, const Schema *s, Err *e)
+{
+	char path[PATH_LEN], what[64];
+	const Field *f;
+	int rc;
+	/* name the key the user wrote: the deprecated one holds one column */
+	int deprecated = c->json != NULL && strstr(c->json, "\"comparisonColumn\":") != NULL;
+	for (int i = 0; i < c->ncmp; i++) {
+		if (deprecated)
+			snprintf(path, sizeof(path), "upsertConfig.comparisonColumn");
+		else
+			snprintf(path, sizeof(path), "upsertConfig.comparisonColumns[%d]", i);
+		if ((rc = need_col(s, c->cmp_cols[i], path, e)) != 0)
+			return rc;
+		f = field_of(s, c->cmp_cols[i]);
+		if (!f->single_value || f->kind == FIELD_COMPLEX)
+			return err_set(e, ERR_BAD_CONFIG,
+				       "%s: column '%.64s' is %s; a comparison column must be single-value",
+				       path, c->cmp_cols[i], describe(f, what, sizeof(what)));
+	}
+	if (c->metadata_ttl > 0 || c->deleted_keys_ttl > 0) {
+		const char *tp = c->metadata_ttl > 0 ? "metadataTTL" : "deletedKeysTTL";
+		const char *col = c->ncmp ? c->cmp_cols[0] : c->time_column;
+		if (col == NULL)
+			return err_set(e, ERR_BAD_CONFIG,
+				       "upsertConfig.%s: needs a comparison column or "
+				       "segmentsConfig.timeColumnName",
+				       tp);
+		f = field_of(s, col);
+		if (f == NULL || !type_is_numeric(f->type))
+			return err_set(e, ERR_BAD_CONFIG,
+				       "upsertConfig.%s: the comparison column '%.64s' must be numeric or "
+				       "TIMESTAMP, it is %s",
+				       tp, col, f ? describe(f, what, sizeof(what)) : "missing");
+	}
+	if (c->delete_col) {
+		if ((rc = need_col(s, c->delete_col, "upsertConfig.deleteRecordColumn", e)) != 0)
+			return rc;
+		f = field_of(s, c->delete_col);
+		WbType t = f->type;
+		if (!f->single_value || f->kind == FIELD_COMPLEX ||
+		    !(t == TYPE_BOOLEAN || t == TYPE_STRING || t == TYPE_INT || t == TYPE_LONG ||
+		      t == TYPE_FLOAT || t == TYPE_DOUBLE))
+			return err_set(e, ERR_BAD_CONFIG,
+				       "upsertConfig.deleteRecordColumn: column '%.64s' must be a "
+				       "single-value BOOLEAN, STRING or numeric column, it is %s",
+				       c->delete_col, describe(f, what, sizeof(what)));
+	}
+	if (c->out_of_order_col) {
+		if ((rc = need_col(s, c->out_of_order_col, "upsertConfig.outOfOrderRecordColumn", e)) !=
+		    0)
+			return rc;
+		f = field_of(s, c->out_of_order_col);
+		if (!f->single_value || f->kind == FIELD_COMPLEX || f->type != TYPE_BOOLEAN)
+			return err_set(e, ERR_BAD_CONFIG,
+				       "upsertConfig.outOfOrderRecordColumn: column '%.64s' must be a "
+				       "single-value BOOLEAN column, it is %s",
+				       c->out_of_order_col, describe(f, what, sizeof(what)));
+	}
+	if (strcmp(c->upsert_mode, "PARTIAL") == 0)
+		for (int i = 0; i < c->nstrategies; i++)
+			if ((rc = check_strategy(c, s, i, e)) != 0)
+				return rc;
+	return 0;
+}
+
 int
 tblconfig_check_schema(const TableConfig *c, const Schema *s, Err *e)
 {
@@ -910,6 +1262,8 @@ tblconfig_check_schema(const TableConfig *c, const Schema *s, Err *e)
 		return err_set(e, ERR_BAD_CONFIG,
 			       "upsertConfig.mode: %s upsert needs primaryKeyColumns in schema '%.64s'",
 			       c->upsert_mode, s->name);
+	if (c->upsert_mode && strcmp(c->upsert_mode, "NONE") != 0)
+		return check_upsert(c, s, e);
 	return 0;
 }
 

@@ -19,6 +19,19 @@
 
 typedef enum TableType { TABLE_OFFLINE, TABLE_REALTIME } TableType;
 
+/* Partial-upsert merge strategies (Pinot's names). */
+enum {
+	TBL_UPS_OVERWRITE,	/* the new value, unless it is NULL */
+	TBL_UPS_FORCE_OVERWRITE,	/* the new value, even NULL */
+	TBL_UPS_INCREMENT,	/* old + new (numeric) */
+	TBL_UPS_APPEND,		/* old elements then new ones (multi-value) */
+	TBL_UPS_UNION,		/* old elements then new ones not already
+				 * there (multi-value) */
+	TBL_UPS_IGNORE,		/* the old value, unless it is NULL */
+	TBL_UPS_MAX,		/* the larger (numeric) */
+	TBL_UPS_MIN,		/* the smaller (numeric) */
+};
+
 typedef struct TableConfig {
 	const char *name;	/* raw name: tableName without _OFFLINE/_REALTIME */
 	TableType type;
@@ -51,8 +64,22 @@ typedef struct TableConfig {
 	 * column to hash (NULL = primary key, else round robin) */
 	int num_partitions;
 	const char *partition_column;
-	/* upsert */
+	/* upsertConfig (Pinot's keys; docs/upsert.md) */
 	const char *upsert_mode;	/* "FULL", "PARTIAL", "NONE", or NULL */
+	int ncmp;		/* comparisonColumns (or [comparisonColumn]);
+				 * 0: the time column */
+	const char **cmp_cols;
+	int nstrategies;	/* partialUpsertStrategies: column -> strategy */
+	const char **strategy_cols;
+	int *strategies;	/* TBL_UPS_* */
+	int default_strategy;	/* defaultPartialUpsertStrategy, default
+				 * TBL_UPS_OVERWRITE */
+	const char *delete_col;	/* deleteRecordColumn or NULL */
+	double deleted_keys_ttl;	/* deletedKeysTTL, in the comparison
+					 * column's units; 0 = keep */
+	double metadata_ttl;	/* metadataTTL, same units; 0 = keep */
+	int drop_out_of_order;	/* dropOutOfOrderRecord */
+	const char *out_of_order_col;	/* outOfOrderRecordColumn or NULL */
 	/* ingestionConfig is kept raw for the ingest layer */
 	char *json;		/* canonical JSON of the whole config */
 	char *unrecognized;	/* JSON object of unrecognized properties */

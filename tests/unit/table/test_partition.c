@@ -78,7 +78,7 @@ test_disk_full_group_leaves_no_refused_rows(void **state)
 	ColDesc cols[] = {{TYPE_LONG, 0}};
 	Partition *p;
 	Err e = {0};
-	assert_int_equal(partition_open(pdir, 0, 1, cols, &p, &e), 0);
+	assert_int_equal(partition_open(pdir, 0, 1, cols, NULL, &p, &e), 0);
 
 	signal(SIGXFSZ, SIG_IGN);
 	struct rlimit old, lim;
@@ -107,7 +107,7 @@ test_disk_full_group_leaves_no_refused_rows(void **state)
 	rowbatch_free(&b);
 	partition_close(p);
 
-	assert_int_equal(partition_open(pdir, 0, 1, cols, &p, &e), 0);
+	assert_int_equal(partition_open(pdir, 0, 1, cols, NULL, &p, &e), 0);
 	assert_int_equal((long)part_rows((p)), (long)acked + 1);
 	partition_close(p);
 	file_remove_tree(dir, &e);
@@ -135,7 +135,7 @@ test_encode_oom_is_not_sticky(void **state)
 	ColDesc cols[] = {{TYPE_LONG, 0}};
 	Partition *p;
 	Err e = {0};
-	assert_int_equal(partition_open(dir, 0, 1, cols, &p, &e), 0);
+	assert_int_equal(partition_open(dir, 0, 1, cols, NULL, &p, &e), 0);
 	RowBatch b;
 	rowbatch_init(&b, 1);
 	fill(&b, 1);
@@ -149,7 +149,7 @@ test_encode_oom_is_not_sticky(void **state)
 	assert_int_equal(partition_write(p, &b, &e), 0);
 	assert_int_equal(part_rows((p)), 1001);
 	partition_close(p);
-	assert_int_equal(partition_open(dir, 0, 1, cols, &p, &e), 0);
+	assert_int_equal(partition_open(dir, 0, 1, cols, NULL, &p, &e), 0);
 	assert_int_equal(part_rows((p)), 1001);
 	partition_close(p);
 	rowbatch_free(&b);

@@ -86,7 +86,7 @@ open_part(const char *pdir)
 {
 	Partition *p;
 	Err e = {0};
-	assert_int_equal(partition_open(pdir, 0, NCOLS, cols, &p, &e), 0);
+	assert_int_equal(partition_open(pdir, 0, NCOLS, cols, NULL, &p, &e), 0);
 	PartConfig pc = {.ncols = NCOLS, .cols = opts, .sort_col = -1, .time_col = 0, .time_unit_ms = 1};
 	assert_int_equal(partition_configure(p, &pc, &e), 0);
 	return p;

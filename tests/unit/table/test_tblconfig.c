@@ -288,7 +288,7 @@ test_unrecognized(void **state)
 		"\"stream.kafka.topic.name\":\"t\"}},"
 		"\"ingestionConfig\":{\"streamIngestionConfig\":{\"streamConfigMaps\":[{},"
 		"{\"streamType\":\"kafka\"}]}},"
-		"\"dedupConfig\":null,\"upsertConfig\":{\"mode\":\"NONE\",\"metadataTTL\":5}}");
+		"\"dedupConfig\":null,\"upsertConfig\":{\"mode\":\"NONE\",\"metadataTTL\":5,\"offHeapStorageTTL\":5}}");
 	assert_string_equal(
 		c->unrecognized,
 		"{\"/quota/storage\":\"10G\","
@@ -298,7 +298,7 @@ test_unrecognized(void **state)
 		"\"/tableIndexConfig/streamConfigs/stream.kafka.clusterGroup\":\"x\","
 		"\"/ingestionConfig/streamIngestionConfig/streamConfigMaps/1/streamType\":\"kafka\","
 		"\"/dedupConfig\":null,"
-		"\"/upsertConfig/metadataTTL\":5}");
+		"\"/upsertConfig/offHeapStorageTTL\":5}");
 	tblconfig_free(c);
 }
 
