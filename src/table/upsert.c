@@ -5,9 +5,11 @@
  * Key index.  An open-addressing hash table (linear probing, position =
  * the hash scaled to the capacity, which grows by half when 80% full) of
  * 16-byte entries: the key's 64-bit hash, the segment number and the row
- * (its top bit: the latest version is a delete).  A table whose key is one
- * integer column (INT, LONG, TIMESTAMP, BOOLEAN) stores a bijective mix of
- * the key as the hash, so equal hashes are equal keys.  For any other key
+ * (its top bit: the latest version is a delete; the next: the hash is
+ * exact).  A key of one integer column (INT, LONG, TIMESTAMP, BOOLEAN), or
+ * of two whose values fit 32 bits each (item id and node id), is stored as
+ * a bijective mix of its value(s): equal exact hashes are equal keys, and
+ * an exact entry only ever matches an exact lookup.  For any other key
  * an equal hash is only a candidate: the stored row's key columns are
  * read back (from the mutable segment, a segment file, or the batch being
  * decided) and compared, and probing goes on past a candidate that is
@@ -83,6 +85,8 @@
 
 #define EMPTY UINT32_MAX	/* Ent.seq of a free slot */
 #define DEL_BIT 0x80000000u	/* Ent.row: the latest version is a delete */
+#define EXACT_BIT 0x40000000u	/* Ent.row: h is a bijection of the key */
+#define ROW_MASK 0x3fffffffu	/* Ent.row: the row */
 #define OP_SET 0x80000000u	/* Op.row: set (else clear) */
 #define MAX_LOAD 0.8
 #define SNAP_MAGIC "WBUPSNP1"
@@ -121,7 +125,9 @@ typedef struct USeg {
 struct Upsert {
 	UpsertCfg cfg;		/* deep copy */
 	ColDesc *cols;
-	int exact;		/* the hash is the key */
+	int exact;		/* one integer key column: every hash is the key */
+	int pack2;		/* two integer key columns: keys that fit 32
+				 * bits each hash exactly (EXACT_BIT) */
 	Ent *tab;
 	size_t cap, count, ndel;
 	USeg *segs;		/* ascending seq */
@@ -363,11 +369,21 @@ key_null(const Upsert *u, const Value *row)
 	return 0;
 }
 
+/* The key's hash; *ex = 1 when it is a bijection of the key (one integer
+ * column, or two whose values fit 32 bits each), so equal hashes of two
+ * such keys mean equal keys. */
 static uint64_t
-key_hash(const Upsert *u, const Value *row)
+key_hash(const Upsert *u, const Value *row, int *ex)
 {
+	*ex = 1;
 	if (u->exact)
 		return mix64((uint64_t)row[u->cfg.pk[0]].u.i);
+	if (u->pack2) {
+		int64_t a = row[u->cfg.pk[0]].u.i, b = row[u->cfg.pk[1]].u.i;
+		if (a >= INT32_MIN && a <= INT32_MAX && b >= INT32_MIN && b <= INT32_MAX)
+			return mix64(((uint64_t)(uint32_t)a << 32) | (uint32_t)b);
+	}
+	*ex = 0;
 	uint64_t h = 0x243f6a8885a308d3ULL;
 	for (int i = 0; i < u->cfg.npk; i++)
 		h = hash_u64(h ^ val_hash(&row[u->cfg.pk[i]])) + (uint64_t)i;
@@ -443,6 +459,22 @@ seg_attach_file(Upsert *u, USeg *s, SegFile *f)
 	s->curon = on;
 	s->file = f;
 	s->mut = NULL;
+	/* the TTLs need the segment's newest comparison value: from the
+	 * file's statistics when it was not seen being written */
+	const SegColInfo *ci = u->cfg.ncmp > 0 && fcol[u->cfg.cmp[0]] >= 0
+				       ? segfile_col(f, fcol[u->cfg.cmp[0]])
+				       : NULL;
+	if (ci && ci->has_minmax && !ci->mv && ci->type != TYPE_STRING && ci->type != TYPE_JSON &&
+	    ci->type != TYPE_BYTES) {
+		double mx = ci->type == TYPE_FLOAT || ci->type == TYPE_DOUBLE ? ci->max.d : (double)ci->max.i;
+		if (!s->hascmp || mx > s->maxcmp)
+			s->maxcmp = mx;
+		s->hascmp = 1;
+		if (!u->hasmax || mx > u->maxcmp) {
+			u->maxcmp = mx;
+			u->hasmax = 1;
+		}
+	}
 	return 0;
 }
 
@@ -509,7 +541,7 @@ grow(Upsert *u, size_t need)
  * to insert at.  A key read back from a segment that fails to read is an
  * error. */
 static int
-find(Upsert *u, uint64_t h, const Value *row, long *slot, size_t *ins, int *stale, Err *e)
+find(Upsert *u, uint64_t h, int ex, const Value *row, long *slot, size_t *ins, int *stale, Err *e)
 {
 	size_t i = home(u, h);
 	*stale = 0;
@@ -520,18 +552,18 @@ find(Upsert *u, uint64_t h, const Value *row, long *slot, size_t *ins, int *stal
 			*ins = i;
 			return 0;
 		}
-		if (x->h == h) {
+		if (x->h == h && ((x->row & EXACT_BIT) != 0) == (ex != 0)) {
 			USeg *s = seg_find(u, x->seq);
 			if (s == NULL || s->dropped) {
 				/* a dropped segment's entry: garbage until
 				 * upsert_maintain; an exact key is that key */
-				if (u->exact) {
+				if (ex) {
 					*slot = -1;
 					*ins = i;
 					*stale = 1;
 					return 0;
 				}
-			} else if (u->exact) {
+			} else if (ex) {
 				*slot = (long)i;
 				return 0;
 			} else {
@@ -539,7 +571,7 @@ find(Upsert *u, uint64_t h, const Value *row, long *slot, size_t *ins, int *stal
 				for (int k = 0; k < u->cfg.npk && same; k++) {
 					Value v;
 					int c = u->cfg.pk[k];
-					if (read_val(u, x->seq, x->row & ~DEL_BIT, c, &v, e) != 0)
+					if (read_val(u, x->seq, x->row & ROW_MASK, c, &v, e) != 0)
 						return e->code;
 					same = val_eq(&v, &row[c]);
 				}
@@ -591,6 +623,13 @@ push_op(Upsert *u, uint32_t seq, uint32_t row)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+static int
+int_col(const ColDesc *c)
+{
+	return !c->mv && (c->type == TYPE_INT || c->type == TYPE_LONG || c->type == TYPE_TIMESTAMP ||
+			  c->type == TYPE_BOOLEAN);
+}
+
 int
 upsert_new(const UpsertCfg *cfg, const ColDesc *cols, Upsert **out, Err *e)
 {
@@ -622,6 +661,7 @@ upsert_new(const UpsertCfg *cfg, const ColDesc *cols, Upsert **out, Err *e)
 	WbType kt = cols[cfg->pk[0]].type;
 	u->exact = cfg->npk == 1 && !cols[cfg->pk[0]].mv &&
 		   (kt == TYPE_INT || kt == TYPE_LONG || kt == TYPE_TIMESTAMP || kt == TYPE_BOOLEAN);
+	u->pack2 = cfg->npk == 2 && int_col(&cols[cfg->pk[0]]) && int_col(&cols[cfg->pk[1]]);
 	*out = u;
 	return 0;
 }
@@ -934,8 +974,8 @@ prepare_locked(Upsert *u, const RowBatch *in, uint32_t seq, size_t base, const R
 		size_t at = base + dst->nrows;	/* in: dst == in, nrows is final */
 		if (!rewrite)
 			at = base + r;
-		if (at >= DEL_BIT)
-			return err_set(e, ERR_TOO_LARGE, "upsert: a segment holds at most 2^31 rows");
+		if (at > ROW_MASK)
+			return err_set(e, ERR_TOO_LARGE, "upsert: a segment holds at most 2^30 rows");
 		if (key_null(u, row)) {
 			if (rewrite) {
 				Value *d = rowbatch_add_row(&u->scratch);
@@ -944,17 +984,18 @@ prepare_locked(Upsert *u, const RowBatch *in, uint32_t seq, size_t base, const R
 			}
 			continue;
 		}
-		uint64_t h = key_hash(u, row);
+		int ex;
+		uint64_t h = key_hash(u, row, &ex);
 		long slot;
 		size_t ins = 0;
 		int stale;
-		if (find(u, h, row, &slot, &ins, &stale, e) != 0)
+		if (find(u, h, ex, row, &slot, &ins, &stale, e) != 0)
 			return e->code;
 		uint32_t oseq = 0, orow = 0;
 		int odel = 0;
 		if (slot >= 0) {
 			oseq = u->tab[slot].seq;
-			orow = u->tab[slot].row & ~DEL_BIT;
+			orow = u->tab[slot].row & ROW_MASK;
 			odel = (u->tab[slot].row & DEL_BIT) != 0;
 			int c;
 			if (compare(u, row, oseq, orow, &c, e) != 0)
@@ -1017,7 +1058,7 @@ prepare_locked(Upsert *u, const RowBatch *in, uint32_t seq, size_t base, const R
 			u->ndel++;
 		u->tab[s].h = h;
 		u->tab[s].seq = seq;
-		u->tab[s].row = (uint32_t)at | (del ? DEL_BIT : 0);
+		u->tab[s].row = (uint32_t)at | (del ? DEL_BIT : 0) | (ex ? EXACT_BIT : 0);
 		note_cmp(u, stored, seq);
 	}
 	*out = dst;
@@ -1213,7 +1254,7 @@ upsert_snapshot_take(Upsert *u, uint64_t upto, void **blob, size_t *len, Err *e)
 		if (x->seq == EMPTY || !(x->row & DEL_BIT))
 			continue;
 		int i = seg_index(u, x->seq);
-		size_t r = x->row & ~DEL_BIT;
+		size_t r = x->row & ROW_MASK;
 		if (i >= 0 && tombs[i] && r < nrows[i])
 			tombs[i][r >> 6] |= (uint64_t)1 << (r & 63);
 	}
@@ -1259,13 +1300,14 @@ index_row(Upsert *u, USeg *s, size_t r, int del, Value *row, Err *e)
 		row[u->cfg.pk[k]] = key[k];
 	}
 	if (rc == 0) {
-		uint64_t h = key_hash(u, row);
+		int ex;
+		uint64_t h = key_hash(u, row, &ex);
 		size_t i = home(u, h);
 		while (u->tab[i].seq != EMPTY)
 			i = i + 1 == u->cap ? 0 : i + 1;
 		u->tab[i].h = h;
 		u->tab[i].seq = s->seq;
-		u->tab[i].row = (uint32_t)r | (del ? DEL_BIT : 0);
+		u->tab[i].row = (uint32_t)r | (del ? DEL_BIT : 0) | (ex ? EXACT_BIT : 0);
 		u->count++;
 		u->ndel += del != 0;
 	}

@@ -345,3 +345,16 @@ def test_demo_killed_leaves_no_children(binary, tmp_path):
 def test_demo_bad_rate(binary):
 	p = subprocess.run([binary, "demo", "--rate", "fast"], capture_output=True, timeout=60)
 	assert p.returncode == 2 and b"--rate" in p.stderr, p
+
+
+def test_serve_refuses_a_port_in_use(make_server, binary, tmp_path):
+	"""Regression: the HTTP listener set SO_REUSEPORT, so a second server
+	on a port already served started "successfully" and the kernel split
+	the connections between the two."""
+	s = make_server()
+	p = subprocess.run([binary, "serve", "--data-dir", str(tmp_path / "other"),
+			    "--http", "127.0.0.1:%d" % s.http_port, "--pg", "127.0.0.1:%d" % s.pg_port],
+			   capture_output=True, text=True, timeout=60)
+	assert p.returncode != 0
+	assert "cannot listen on 127.0.0.1:%d" % s.http_port in p.stdout + p.stderr
+	assert s.rows("SELECT count(*) FROM sys.tables")[0][0] >= 0

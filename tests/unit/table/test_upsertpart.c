@@ -385,6 +385,93 @@ test_partial_strategies(void **state)
 	file_remove_tree(dir, &fe);
 }
 
+/* Two integer key columns: keys whose values fit 32 bits hash exactly,
+ * others (a huge first column) go the verified way; both kinds live side
+ * by side, including keys that differ only in which kind they are. */
+static void
+test_two_integer_keys(void **state)
+{
+	(void)state;
+	ColDesc c2[4];
+	memset(c2, 0, sizeof(c2));
+	c2[0].type = TYPE_LONG;
+	c2[1].type = TYPE_INT;
+	c2[2].type = TYPE_LONG;
+	c2[3].type = TYPE_LONG;
+	const char *n2[4] = {"a", "b", "ts", "v"};
+	int st2[4] = {0};
+	UpsertCfg u;
+	memset(&u, 0, sizeof(u));
+	u.on = 1;
+	u.ncols = 4;
+	u.names = n2;
+	u.npk = 2;
+	u.pk[0] = 0;
+	u.pk[1] = 1;
+	u.ncmp = 1;
+	u.cmp[0] = 2;
+	u.strategy = st2;
+	u.delete_col = u.ooo_col = -1;
+	char dir[] = "/tmp/wbups-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	Partition *p;
+	Err e = {0};
+	assert_int_equal(partition_open(dir, 0, 4, c2, &u, &p, &e), 0);
+	enum { NA = 20, NB = 10 };
+	int64_t best_ts[2 * NA][NB], best_v[2 * NA][NB];
+	memset(best_ts, 0xff, sizeof(best_ts));	/* -1: none */
+	unsigned seed = 3;
+	RowBatch b;
+	rowbatch_init(&b, 4);
+	for (int round = 0; round < 10; round++) {
+		rowbatch_reset(&b);
+		for (int i = 0; i < 300; i++) {
+			int ai = rand_r(&seed) % (2 * NA), bi = rand_r(&seed) % NB;
+			/* ai >= NA: the same low bits, but past 32 bits */
+			int64_t a = ai < NA ? ai : ((int64_t)1 << 40) + (ai - NA);
+			int64_t ts = rand_r(&seed) % 500, v = round * 1000 + i;
+			Value *r = rowbatch_add_row(&b);
+			r[0] = value_int(TYPE_LONG, a);
+			r[1] = value_int(TYPE_INT, bi);
+			r[2] = value_int(TYPE_LONG, ts);
+			r[3] = value_int(TYPE_LONG, v);
+			if (ts >= best_ts[ai][bi]) {
+				best_ts[ai][bi] = ts;
+				best_v[ai][bi] = v;
+			}
+		}
+		assert_int_equal(partition_write(p, &b, &e), 0);
+	}
+	PartView *v = partition_view(p);
+	size_t live = 0, visible = 0;
+	for (int ai = 0; ai < 2 * NA; ai++)
+		for (int bi = 0; bi < NB; bi++)
+			live += best_ts[ai][bi] >= 0;
+	Arena a;
+	arena_init(&a, 1024);
+	for (int i = 0; i < v->nsegs; i++) {
+		const PartSeg *s = &v->segs[i];
+		for (size_t r = 0; r < s->rows; r++) {
+			if (!((s->valid[r >> 6] >> (r & 63)) & 1))
+				continue;
+			visible++;
+			Value av, bv, vv;
+			assert_int_equal(mutcol_value(mutseg_col(s->mut, 0), r, &av, &a), 0);
+			assert_int_equal(mutcol_value(mutseg_col(s->mut, 1), r, &bv, &a), 0);
+			assert_int_equal(mutcol_value(mutseg_col(s->mut, 3), r, &vv, &a), 0);
+			int ai = av.u.i < NA ? (int)av.u.i : NA + (int)(av.u.i - ((int64_t)1 << 40));
+			assert_int_equal(vv.u.i, best_v[ai][bv.u.i]);
+		}
+	}
+	assert_int_equal(visible, live);
+	arena_free(&a);
+	partition_view_release(v);
+	rowbatch_free(&b);
+	partition_close(p);
+	Err fe = {0};
+	file_remove_tree(dir, &fe);
+}
+
 int
 main(void)
 {
@@ -392,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_collisions_versions_deletes_restart),
 		cmocka_unit_test(test_failed_writes_leave_no_trace),
 		cmocka_unit_test(test_partial_strategies),
+		cmocka_unit_test(test_two_integer_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
