@@ -437,6 +437,11 @@ typedef struct Decoders {
 	MsgDecoder *md;		/* message bytes -> JSON record (format, envelope) */
 	JsonRec *jr;		/* JSON record -> row (no transforms) */
 	Xform *xf;		/* JSON record -> rows (transforms, filter) */
+	/* an upsert table's primary-key columns (npk 0: not one) and its
+	 * deleteRecordColumn (-1: none), in schema's positions */
+	int npk;
+	int pk[16];
+	int del_col;
 } Decoders;
 
 static void
@@ -464,11 +469,23 @@ decoders_for(Source *s, Decoders *d, const Schema *sc, Err *e)
 	}
 	if (rc == 0 && d->xf == NULL && (d->jr = jsonrec_create(sc, e)) == NULL)
 		rc = e->code ? e->code : ERR_NOMEM;
-	if (rc)
+	if (rc) {
 		decoders_free(d);
-	else
-		d->schema = sc;
-	return rc;
+		return rc;
+	}
+	d->schema = sc;
+	const TableConfig *c = s->cfg;
+	d->npk = 0;
+	d->del_col = -1;
+	if (c && c->upsert_mode && strcmp(c->upsert_mode, "NONE") != 0) {
+		for (int k = 0; k < sc->npk && d->npk < 16; k++) {
+			int pc = schema_find(sc, sc->pk[k]);
+			if (pc >= 0)
+				d->pk[d->npk++] = pc;
+		}
+		d->del_col = c->delete_col ? schema_find(sc, c->delete_col) : -1;
+	}
+	return 0;
 }
 
 /* An upsert table's rows [before, nrows) of one message: every primary-key
@@ -476,22 +493,22 @@ decoders_for(Source *s, Decoders *d, const Schema *sc, Err *e)
  * deleteRecordColumn (a table without one cannot apply deletes: the
  * message is refused). */
 static int
-upsert_rows(Source *s, RowBatch *rows, size_t before, const MsgMeta *meta, int *col, Err *e)
+upsert_rows(const Source *s, const Decoders *d, RowBatch *rows, size_t before, const MsgMeta *meta,
+	    int *col, Err *e)
 {
-	const TableConfig *c = s->cfg;
-	if (c == NULL || c->upsert_mode == NULL || strcmp(c->upsert_mode, "NONE") == 0)
+	if (d->npk == 0)
 		return 0;
-	const Schema *sc = table_schema(s->t);
-	int dc = c->delete_col ? schema_find(sc, c->delete_col) : -1;
+	const Schema *sc = d->schema;
+	int dc = d->del_col;
 	for (size_t r = before; r < rows->nrows; r++) {
 		Value *row = rowbatch_row(rows, r);
-		for (int k = 0; k < sc->npk; k++) {
-			int pc = schema_find(sc, sc->pk[k]);
-			if (pc >= 0 && row[pc].null) {
+		for (int k = 0; k < d->npk; k++) {
+			int pc = d->pk[k];
+			if (row[pc].null) {
 				*col = pc;
 				return err_set(e, ERR_BAD_RECORD,
 					       "primary key column '%.64s' is NULL: an upsert table needs every key column",
-					       sc->pk[k]);
+					       sc->fields[pc].name);
 			}
 		}
 		if (meta->op != MSG_OP_DELETE)
@@ -536,7 +553,7 @@ decode(PartSrc *ps, Decoders *d, const KafkaMsg *m, RowBatch *rows, RowBatch *de
 	} else if (rc == 0) {
 		rc = jsonrec_decode(d->jr, json, len, rows, &col, &e);
 	}
-	if (rc == 0 && rows->nrows > before && (rc = upsert_rows(s, rows, before, &meta, &col, &e)) != 0) {
+	if (rc == 0 && rows->nrows > before && (rc = upsert_rows(s, d, rows, before, &meta, &col, &e)) != 0) {
 		while (rows->nrows > before)
 			rowbatch_pop_row(rows);
 	}
