@@ -51,6 +51,21 @@ cmd_serve_parse(int argc, char **argv, ServerOpts *o, int *i, Err *e)
 			return server_parse_addr(val, &o->http_host, &o->http_port, e);
 		return server_parse_addr(val, &o->pg_host, &o->pg_port, e);
 	}
+	if (strcmp(a, "--pg-users") == 0 || strcmp(a, "--pg-auth") == 0 || strcmp(a, "--pg-cert") == 0 ||
+	    strcmp(a, "--pg-key") == 0) {
+		if (val == NULL)
+			return err_set(e, ERR_INVALID, "%s needs a value", a);
+		(*i)++;
+		if (strcmp(a, "--pg-users") == 0)
+			o->pg_users = val;
+		else if (strcmp(a, "--pg-auth") == 0)
+			o->pg_auth = val;
+		else if (strcmp(a, "--pg-cert") == 0)
+			o->pg_cert = val;
+		else
+			o->pg_key = val;
+		return 0;
+	}
 	if (strcmp(a, "--ingest-memory") == 0 || strcmp(a, "--query-memory") == 0) {
 		long long mb;
 		if (positive(val, (long long)(SIZE_MAX >> 21), &mb) != 0)
@@ -101,8 +116,12 @@ cmd_serve(int argc, char **argv)
 			puts("usage: waybill serve [--data-dir DIR] [--http HOST:PORT] [--pg HOST:PORT]\n"
 			     "                     [--ingest-memory MiB] [--query-timeout MS]\n"
 			     "                     [--query-memory MiB] [--max-result-rows N] [--max-groups N]\n"
+			     "                     [--pg-users FILE] [--pg-auth METHOD] [--pg-cert PEM --pg-key PEM]\n"
 			     "                     [--verbose]\n"
 			     "defaults: --data-dir ./waybill-data --http 127.0.0.1:8099 --pg 127.0.0.1:5433\n"
+			     "PostgreSQL wire: without --pg-users, trust (loopback clients only); with it,\n"
+			     "          lines name:password and --pg-auth scram-sha-256 (or md5, password);\n"
+			     "          --pg-cert/--pg-key enable TLS (SSLRequest answered 'S')\n"
 			     "          --ingest-memory: a quarter of physical memory, for all uploads together\n"
 			     "query ceilings (a query's options and SET statements can only lower them):\n"
 			     "          --query-timeout 10000 --query-memory 1024 (per query)\n"

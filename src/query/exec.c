@@ -19,7 +19,8 @@
  * ceiling enforced (ResultSet.partial + warning), and the result copied
  * into the ResultSet's arena.
  *
- * Limits: the deadline is checked before every batch (ERR_TIMEOUT); the
+ * Limits: the deadline and the cancel flag (ExecLimits.cancel) are checked
+ * before every batch (ERR_TIMEOUT, ERR_CANCELED); the
  * query's MemBudget is installed on every thread while it runs this
  * query's work (the calling thread and the pool's workers: run_task and
  * prep_task install it first thing, so every scan buffer, expression
@@ -131,6 +132,7 @@ typedef struct Exec {
 	MemBudget budget;
 	int64_t deadline_ns;
 	int64_t timeout_ms;
+	const _Atomic int *cancel;	/* ExecLimits.cancel */
 	size_t max_groups;	/* ExecLimits.max_groups */
 	size_t mem_shown;	/* the budget messages name: the query's, or
 				 * the caller's when that one is what binds */
@@ -270,6 +272,11 @@ run_morsel(Exec *x, TaskOut *o, int mi, ExprCtx *cx)
 	while ((n = scan_next(&sc, &b)) > 0) {
 		if (atomic_load(&x->stop))
 			break;
+		if (x->cancel && atomic_load(x->cancel)) {
+			err_set(&o->err, ERR_CANCELED, "canceling statement due to user request");
+			atomic_store(&x->stop, 1);
+			break;
+		}
 		if (x->deadline_ns && clock_mono_ns() > x->deadline_ns) {
 			err_set(&o->err, ERR_TIMEOUT, "query timed out after %lld ms", (long long)x->timeout_ms);
 			atomic_store(&x->stop, 1);
@@ -535,6 +542,10 @@ finish_agg(Exec *x, GroupTable *gt, Arena *a, const Value ***out, size_t *nout, 
 	size_t nres = 0;
 	for (uint32_t g0 = 0; g0 < gt->n; g0 += EXPR_BATCH) {
 		int n = (int)(gt->n - g0 < EXPR_BATCH ? gt->n - g0 : EXPR_BATCH);
+		if ((g0 & 0xffff) == 0 && g0 > 0 && x->cancel && atomic_load(x->cancel)) {
+			rc = err_set(e, ERR_CANCELED, "canceling statement due to user request");
+			goto done;
+		}
 		if ((g0 & 0xffff) == 0 && g0 > 0 && x->deadline_ns && clock_mono_ns() > x->deadline_ns) {
 			rc = err_set(e, ERR_TIMEOUT, "query timed out after %lld ms (finishing %u groups)",
 				     (long long)x->timeout_ms, gt->n);
@@ -861,6 +872,7 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 	x.max_groups = lim->max_groups;
 	x.timeout_ms = lim->timeout_ms;
 	x.deadline_ns = lim->timeout_ms > 0 ? t0 + lim->timeout_ms * 1000000 : 0;
+	x.cancel = lim->cancel;
 	MemBudget *old = mem_budget_set(&x.budget);
 	GroupTable global;
 	int have_global = 0;
@@ -1026,6 +1038,10 @@ exec_run(const Plan *p, const TableSnap *snap, const ExecLimits *lim, ResultSet 
 		}
 	}
 	sort_rows(rows, nrows, p, p->nout);
+	if (x.cancel && atomic_load(x.cancel)) {
+		rc = err_set(e, ERR_CANCELED, "canceling statement due to user request");
+		goto out;
+	}
 	if (nrows > 65536 && x.deadline_ns && clock_mono_ns() > x.deadline_ns) {
 		/* a long sort: the limit holds before the result is copied */
 		rc = err_set(e, ERR_TIMEOUT, "query timed out after %lld ms (sorting %zu rows)",

@@ -18,6 +18,8 @@ typedef struct ExecLimits {
 	int skip_upsert;	/* Pinot's skipUpsert: every version of an
 				 * upsert table's rows is visible (SnapSeg.valid
 				 * ignored); also set by the plan's SET */
+	const _Atomic int *cancel;	/* QueryOpts.cancel: non-zero stops the
+					 * query with ERR_CANCELED; NULL none */
 } ExecLimits;
 
 /* Runs p over snap (NULL when the plan has no FROM) and fills rs, whose

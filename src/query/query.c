@@ -522,6 +522,7 @@ static int
 set_skip_upsert(const AstSelect *q)
 {
 	int on = 0;
+	lim.cancel = o->cancel;
 	for (int i = 0; i < q->noptions; i++) {
 		const AstOption *o = &q->options[i];
 		if (strcasecmp(o->name, "skipupsert") != 0 || o->val.null)

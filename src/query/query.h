@@ -9,6 +9,7 @@
 #ifndef WB_QUERY_H
 #define WB_QUERY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,15 @@ typedef struct QueryOpts {
 	int skip_upsert;	/* Pinot's skipUpsert=true: an upsert table
 				 * shows every version of its rows, not only
 				 * the latest per key */
+	/* Set (non-zero) by another thread to cancel the running statement:
+	 * it stops at its next check (every batch of rows, every 64 Ki
+	 * groups) with ERR_CANCELED.  NULL = not cancellable. */
+	const _Atomic int *cancel;
+	/* The session a statement runs for (PostgreSQL wire; NULL = the
+	 * defaults "waybill"): what current_user, session_user and
+	 * current_database() answer. */
+	const char *user;
+	const char *database;
 } QueryOpts;
 
 /* Pinot's meanings: queried = every segment of the snapshot; processed =

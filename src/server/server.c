@@ -9,6 +9,9 @@
  * The route table is the single list of HTTP endpoints (docs/http-api.md
  * describes each).
  *
+ * The PostgreSQL wire server (pgwire.c) starts after the HTTP API and
+ * stops before it, so neither outlives the catalog.
+ *
  * Query ceilings (time, memory, result rows, groups per GROUP BY) come
  * from ServerOpts (waybill serve --query-timeout/--query-memory/
  * --max-result-rows/--max-groups) and are installed with
@@ -19,6 +22,7 @@
  */
 #include "server/server.h"
 #include "server/server_int.h"
+#include "server/pgwire.h"
 #include "query/exprc.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -154,13 +158,24 @@ server_run(const ServerOpts *o, Err *e)
 	snprintf(url, sizeof(url), "http://%s:%d", o->http_host, o->http_port);
 	log_info("waybill serving %s (data %s), ready in %.0f ms", url, o->data_dir,
 		 (double)(clock_mono_ns() - t0) / 1e6);
-	log_info("PostgreSQL wire protocol (%s:%d) is not available yet in this build",
-		 o->pg_host, o->pg_port);
+	PgwireOpts po = {.host = o->pg_host, .port = o->pg_port, .users_file = o->pg_users,
+			 .auth = o->pg_auth, .tls_cert = o->pg_cert, .tls_key = o->pg_key};
+	PgwireServer *pg = NULL;
+	if ((rc = pgwire_start(app.cat, &po, &pg, e)) != 0) {
+		http_stop(http);
+		streamset_free(app.streams);
+		catalog_close(app.cat);
+		return rc;
+	}
+	log_info("PostgreSQL wire protocol on %s:%d (%s%s)", o->pg_host, pgwire_port(pg),
+		 o->pg_users ? "users from " : "trust, loopback clients only",
+		 o->pg_users ? o->pg_users : "");
 	if (o->on_ready)
 		o->on_ready(o->ctx, url, app.cat);
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
+	pgwire_stop(pg);
 	http_stop(http);
 	streamset_free(app.streams);
 	catalog_close(app.cat);

@@ -23,6 +23,10 @@ typedef struct ServerOpts {
 	int http_port;		/* default 8099 */
 	const char *pg_host;	/* default 127.0.0.1 */
 	int pg_port;		/* default 5433 */
+	const char *pg_users;	/* users file (pgauth.h); NULL: trust on loopback */
+	const char *pg_auth;	/* NULL: scram-sha-256 with users, else trust */
+	const char *pg_cert;	/* TLS certificate and key (PEM); NULL: no TLS */
+	const char *pg_key;
 	size_t ingest_mem_limit;	/* bytes for all push jobs together;
 					 * 0 = a quarter of physical memory */
 	/* Query ceilings (query_set_ceilings): no query gets more, whatever
