@@ -28,6 +28,7 @@
  */
 #include "query/join.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -190,6 +191,8 @@ probe(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const Table *t
 	int router = js->type == AST_JOIN_RIGHT || js->type == AST_JOIN_FULL;
 	size_t cnt = 0;
 	for (size_t i = 0; i < l->nrows; i++) {
+		if ((i & 0xFFF) == 0 && js->cancel && atomic_load(js->cancel))
+			return err_set(e, ERR_CANCELED, "canceling statement due to user request");
 		if ((i & 0xFFF) == 0 && js->deadline_ns && clock_mono_ns() > js->deadline_ns)
 			return err_set(e, ERR_TIMEOUT, "query timed out while joining");
 		const Value *lrow = &l->rows[i * (size_t)l->ncols];

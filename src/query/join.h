@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include <stdatomic.h>
+
 #include "query/ast.h"
 #include "query/query.h"
 
@@ -21,6 +23,7 @@ typedef struct JoinSpec {
 				 * a left row to match at all (a LEFT JOIN's ON
 				 * conjuncts over the left side only), -1 none */
 	int64_t deadline_ns;	/* clock_mono_ns() limit, 0 = none */
+	const _Atomic int *cancel;	/* non-zero: stop with ERR_CANCELED; NULL none */
 	int rids;		/* INNER only: two more LONG columns, the left
 				 * and right row numbers of each pair */
 } JoinSpec;

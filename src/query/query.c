@@ -1163,6 +1163,7 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 	if (rc == 0)
 		rc = derive(jp.final, "join", &acc, 1, pl, lim, rs, e);
 	result_free(acc);
+		js.cancel = lim->cancel;
 	for (int i = 0; i < n; i++)
 		result_free(rows[i]);
 	mem_free(rows);

@@ -154,7 +154,11 @@ parse_scram(PgUser *u, const char *s)
 	const char *sk = d1 + 1, *c = strchr(sk, ':');
 	if (c == NULL)
 		return -1;
-	int sl = b64_decode(salt, (size_t)(d1 - salt), u->salt, sizeof(u->salt));
+	unsigned char sb[64];
+	int sl = b64_decode(salt, (size_t)(d1 - salt), sb, sizeof(sb));
+	if (sl <= 0 || (size_t)sl > sizeof(u->salt))
+		return -1;
+	memcpy(u->salt, sb, (size_t)sl);
 	unsigned char k1[48], k2[48];
 	int l1 = b64_decode(sk, (size_t)(c - sk), k1, sizeof(k1));
 	int l2 = b64_decode(c + 1, strlen(c + 1), k2, sizeof(k2));
