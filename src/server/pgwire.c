@@ -544,7 +544,7 @@ send_error(Session *s, int code, const Err *e, int position)
 	snprintf(msg, sizeof(msg), "%s", e && e->msg[0] ? e->msg : err_text(code));
 	/* the position travels in its own field */
 	char *at = e && e->pos > 0 ? strstr(msg, " at position ") : NULL;
-	if (at && atoi(at + 13) == e->pos && strspn(at + 13, "0123456789") == strlen(at + 13))
+	if (at && at[13] && strspn(at + 13, "0123456789") == strlen(at + 13))
 		*at = '\0';
 	pgproto_error(&s->c.out, 'E', "ERROR", err_sqlstate(code), msg, NULL, NULL, position);
 }
