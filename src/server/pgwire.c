@@ -1909,6 +1909,16 @@ out:
 		ext_error(s, rc, &e, 0);
 }
 
+/* Nothing but blanks and comments? */
+static int
+is_empty(const char *sql, size_t len)
+{
+	PgLex l;
+	PgTok t;
+	pglex_init(&l, sql, len);
+	return pglex_next(&l, &t) == PGT_END;
+}
+
 /* Runs a portal's statement once. */
 static int
 portal_run(Session *s, Portal *p)
@@ -1944,6 +1954,10 @@ msg_describe(Session *s, PgMsg *m)
 			ext_error(s, ERR_CURSOR_MISSING, &e, 0);
 			return;
 		}
+		if (is_empty(p->sql, p->len)) {
+			pgproto_simple(&s->c.out, 'n');
+			return;
+		}
 		if (portal_run(s, p) != 0)
 			return;
 		if (p->out.rs && !p->out.copy)
@@ -1966,6 +1980,10 @@ msg_describe(Session *s, PgMsg *m)
 	pgproto_end(b, mm);
 	/* The row shape: only a query has one.  It is learned by running the
 	 * statement with NULL parameters (the engine plans at run time). */
+	if (is_empty(st->sql, st->len)) {
+		pgproto_simple(b, 'n');
+		return;
+	}
 	if (classify(st->sql, st->len) != K_QUERY) {
 		StmtKind k = classify(st->sql, st->len);
 		if (k != K_SHOW && k != K_FETCH) {
@@ -2019,6 +2037,10 @@ msg_execute(Session *s, PgMsg *m)
 	if (p == NULL) {
 		err_set(&e, ERR_CURSOR_MISSING, "portal \"%s\" does not exist", name);
 		ext_error(s, ERR_CURSOR_MISSING, &e, 0);
+		return;
+	}
+	if (is_empty(p->sql, p->len)) {
+		pgproto_simple(&s->c.out, 'I');
 		return;
 	}
 	if (portal_run(s, p) != 0)
@@ -2442,11 +2464,19 @@ session_loop(Session *s)
 			break;
 		case 'S':
 			s->skip_to_sync = 0;
-			/* the unnamed portal ends with its implicit transaction */
+			/* portals end with their implicit transaction (cursors
+			 * WITH HOLD stay) */
 			if (s->txn == 'I') {
-				Portal *p = portal_find(s, "");
-				if (p)
-					portal_drop(s, p);
+				Portal **pp = &s->portals;
+				while (*pp) {
+					Portal *p = *pp;
+					if (p->is_cursor && p->hold) {
+						pp = &p->next;
+					} else {
+						*pp = p->next;
+						portal_free(p);
+					}
+				}
 			}
 			pgproto_ready(&s->c.out, s->txn);
 			break;

@@ -511,3 +511,24 @@ def test_cancel_request(make_server):
 	m = c.query("SELECT 42")
 	assert datarow([b for t, b in m if t == b"D"][0]) == [b"42"]
 	c.close()
+
+
+def test_empty_statement_and_portal_lifetime(pg):
+	c = Raw(pg.pg_port)
+	c.send(c.parse("", " -- nothing") + c.bind("", "") + c.describe(b"P", "") + c.execute("") + c.sync())
+	m = c.until()
+	assert types(m) == b"12nIZ", m
+	# a named portal outside a transaction block ends at Sync
+	c.send(c.parse("", "SELECT 1") + c.bind("named", "") + c.sync())
+	assert types(c.until()) == b"12Z"
+	c.send(c.execute("named") + c.sync())
+	m = c.until()
+	assert types(m) == b"EZ" and fields(m[0][1])["C"] == "34000", m
+	# inside one it lives on until the block ends
+	c.query("BEGIN")
+	c.send(c.parse("", "SELECT 1") + c.bind("named", "") + c.sync())
+	assert types(c.until()) == b"12Z"
+	c.send(c.execute("named") + c.sync())
+	assert types(c.until()) == b"DCZ"
+	c.query("COMMIT")
+	c.close()
