@@ -190,11 +190,17 @@ probe(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const Table *t
 	int louter = js->type == AST_JOIN_LEFT || js->type == AST_JOIN_FULL;
 	int router = js->type == AST_JOIN_RIGHT || js->type == AST_JOIN_FULL;
 	size_t cnt = 0;
+	/* limits are checked every 64 Ki rows or pairs, whichever comes
+	 * first: one left row may match millions */
+	size_t work = 0, next_check = 0;
 	for (size_t i = 0; i < l->nrows; i++) {
-		if ((i & 0xFFF) == 0 && js->cancel && atomic_load(js->cancel))
-			return err_set(e, ERR_CANCELED, "canceling statement due to user request");
-		if ((i & 0xFFF) == 0 && js->deadline_ns && clock_mono_ns() > js->deadline_ns)
-			return err_set(e, ERR_TIMEOUT, "query timed out while joining");
+		if (work >= next_check) {
+			next_check = work + 65536;
+			if (js->cancel && atomic_load(js->cancel))
+				return err_set(e, ERR_CANCELED, "canceling statement due to user request");
+			if (js->deadline_ns && clock_mono_ns() > js->deadline_ns)
+				return err_set(e, ERR_TIMEOUT, "query timed out while joining");
+		}
 		const Value *lrow = &l->rows[i * (size_t)l->ncols];
 		size_t found = 0;
 		if (lcond_true(lrow, js)) {
@@ -224,6 +230,7 @@ probe(const ResultSet *l, const ResultSet *r, const JoinSpec *js, const Table *t
 				}
 			}
 		}
+		work += found + 1;
 		if (found == 0 && louter) {
 			if (fill)
 				emit(out, &cnt, l, lrow, r, NULL);

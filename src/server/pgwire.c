@@ -546,6 +546,12 @@ send_error(Session *s, int code, const Err *e, int position)
 	char *at = e && e->pos > 0 ? strstr(msg, " at position ") : NULL;
 	if (at && at[13] && strspn(at + 13, "0123456789") == strlen(at + 13))
 		*at = '\0';
+	if (code == ERR_TIMEOUT) {
+		/* PostgreSQL's words first: clients match on them */
+		char t[ERR_MSG_MAX];
+		snprintf(t, sizeof(t), "canceling statement due to statement timeout (%s)", msg);
+		snprintf(msg, sizeof(msg), "%s", t);
+	}
 	pgproto_error(&s->c.out, 'E', "ERROR", err_sqlstate(code), msg, NULL, NULL, position);
 }
 
@@ -1000,11 +1006,10 @@ do_show(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 		}
 		const ParamDef *d = param_def(name.p);
 		const Setting *st = setting_find(s, name.p);
-		char lower[64];
-		snprintf(lower, sizeof(lower), "%s", d ? d->name : st ? st->name : shown);
-		for (char *p = lower; *p; p++)
-			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		const char *cols[] = {lower};
+		/* the column is named by the parameter's canonical spelling */
+		char colname[64];
+		snprintf(colname, sizeof(colname), "%s", d ? d->name : st ? st->name : shown);
+		const char *cols[] = {colname};
 		rs = text_result(1, cols);
 		if (rs == NULL || (rs->rows = arena_alloc(&rs->arena, sizeof(Value))) == NULL) {
 			result_free(rs);
@@ -2073,8 +2078,8 @@ msg_execute(Session *s, PgMsg *m)
 		/* the count of a later CommandComplete covers every slice */
 		return;
 	}
-	/* the tag counts every row the portal returned */
-	complete(s, o, o->to - o->first);
+	/* the tag counts the rows of this Execute, as PostgreSQL's does */
+	complete(s, o, n);
 }
 
 static void
@@ -2130,6 +2135,12 @@ read_msg(Session *s, char *type)
 	if (conn_read(&s->c, h, NULL, 5) != 0)
 		return -1;
 	uint32_t len = be32(h + 1);
+	if (s->ready && (h[0] == 0 || strchr("QPBDECHSXdcfF", (char)h[0]) == NULL)) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "invalid frontend message type %d", h[0]);
+		send_fatal(s, ERR_BAD_REQUEST, msg);
+		return -1;
+	}
 	if (len < 4 || len - 4 > MAX_MSG) {
 		send_fatal(s, ERR_BAD_REQUEST, len < 4 ? "invalid message length" : "message too long (the limit is 64 MiB)");
 		return -1;
@@ -2377,7 +2388,7 @@ startup(Session *s)
 			snprintf(s->database, sizeof(s->database), "%s", s->user);
 		if (minor > 0 || nunrec > 0) {
 			size_t mm = pgproto_begin(&s->c.out, 'v');
-			pgproto_put_i32(&s->c.out, 0);
+			pgproto_put_i32(&s->c.out, 3 << 16);	/* newest supported: 3.0 */
 			pgproto_put_i32(&s->c.out, nunrec);
 			buf_append(&s->c.out, unrec.p, unrec.len);
 			pgproto_end(&s->c.out, mm);
@@ -2482,6 +2493,13 @@ session_loop(Session *s)
 			break;
 		case 'X':
 			return;
+		case 'F': {
+			Err e = {0};
+			err_set(&e, ERR_UNSUPPORTED, "the function call message is not supported; call functions in SQL");
+			send_error(s, ERR_UNSUPPORTED, &e, 0);
+			pgproto_ready(&s->c.out, s->txn);
+			break;
+		}
 		case 'd':
 		case 'c':
 		case 'f':

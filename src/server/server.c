@@ -9,8 +9,9 @@
  * The route table is the single list of HTTP endpoints (docs/http-api.md
  * describes each).
  *
- * The PostgreSQL wire server (pgwire.c) starts after the HTTP API and
- * stops before it, so neither outlives the catalog.
+ * The PostgreSQL wire server (pgwire.c) starts before the HTTP API (so
+ * a server whose API answers serves both) and stops before it; neither
+ * outlives the catalog.
  *
  * Query ceilings (time, memory, result rows, groups per GROUP BY) come
  * from ServerOpts (waybill serve --query-timeout/--query-memory/
@@ -146,10 +147,21 @@ server_run(const ServerOpts *o, Err *e)
 		catalog_close(app.cat);
 		return rc;
 	}
+	/* the PostgreSQL listener first: once the HTTP API answers, both
+	 * interfaces are ready (users loaded, ports bound) */
+	PgwireOpts po = {.host = o->pg_host, .port = o->pg_port, .users_file = o->pg_users,
+			 .auth = o->pg_auth, .tls_cert = o->pg_cert, .tls_key = o->pg_key};
+	PgwireServer *pg = NULL;
+	if ((rc = pgwire_start(app.cat, &po, &pg, e)) != 0) {
+		streamset_free(app.streams);
+		catalog_close(app.cat);
+		return rc;
+	}
 	HttpServer *http;
 	rc = http_start(o->http_host, o->http_port, routes, (int)(sizeof(routes) / sizeof(routes[0])),
 			&app, &http, e);
 	if (rc) {
+		pgwire_stop(pg);
 		streamset_free(app.streams);
 		catalog_close(app.cat);
 		return rc;
@@ -158,15 +170,6 @@ server_run(const ServerOpts *o, Err *e)
 	snprintf(url, sizeof(url), "http://%s:%d", o->http_host, o->http_port);
 	log_info("waybill serving %s (data %s), ready in %.0f ms", url, o->data_dir,
 		 (double)(clock_mono_ns() - t0) / 1e6);
-	PgwireOpts po = {.host = o->pg_host, .port = o->pg_port, .users_file = o->pg_users,
-			 .auth = o->pg_auth, .tls_cert = o->pg_cert, .tls_key = o->pg_key};
-	PgwireServer *pg = NULL;
-	if ((rc = pgwire_start(app.cat, &po, &pg, e)) != 0) {
-		http_stop(http);
-		streamset_free(app.streams);
-		catalog_close(app.cat);
-		return rc;
-	}
 	log_info("PostgreSQL wire protocol on %s:%d (%s%s)", o->pg_host, pgwire_port(pg),
 		 o->pg_users ? "users from " : "trust, loopback clients only",
 		 o->pg_users ? o->pg_users : "");
