@@ -42,6 +42,12 @@ typedef struct QueryOpts {
 	 * current_database() answer. */
 	const char *user;
 	const char *database;
+	/* The session's settings (PostgreSQL wire: SET, startup parameters):
+	 * what current_setting(name) answers.  Returns the value, or NULL
+	 * when the session has no such setting (then the server default
+	 * applies).  NULL = no session. */
+	const char *(*setting)(void *ctx, const char *name);
+	void *setting_ctx;
 } QueryOpts;
 
 /* Pinot's meanings: queried = every segment of the snapshot; processed =

@@ -510,6 +510,12 @@ set_param(Session *s, const char *name, const char *value, Err *e)
 	return 0;
 }
 
+static const char *
+setting_cb(void *ctx, const char *name)
+{
+	return setting_get(ctx, name);
+}
+
 /* The QueryOpts of the session's next statement. */
 static void
 session_opts(Session *s, QueryOpts *o)
@@ -533,6 +539,8 @@ session_opts(Session *s, QueryOpts *o)
 	o->cancel = &s->cancel;
 	o->user = s->user;
 	o->database = s->database;
+	o->setting = setting_cb;
+	o->setting_ctx = s;
 }
 
 /* ---- sending ---------------------------------------------------------------- */
