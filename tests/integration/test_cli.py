@@ -211,7 +211,7 @@ def start_demo(binary, tmp_path, *extra):
 	port = free_port()
 	log = open(tmp_path / "demo.err", "wb")
 	p = subprocess.Popen([binary, "demo", "--data-dir", str(tmp_path / "data"),
-			      "--http", "127.0.0.1:%d" % port] + list(extra),
+			      "--http", "127.0.0.1:%d" % port, "--pg", "127.0.0.1:%d" % free_port()] + list(extra),
 			     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
 			     start_new_session=True)
 	seen = []
@@ -353,8 +353,14 @@ def test_serve_refuses_a_port_in_use(make_server, binary, tmp_path):
 	the connections between the two."""
 	s = make_server()
 	p = subprocess.run([binary, "serve", "--data-dir", str(tmp_path / "other"),
-			    "--http", "127.0.0.1:%d" % s.http_port, "--pg", "127.0.0.1:%d" % s.pg_port],
+			    "--http", "127.0.0.1:%d" % s.http_port, "--pg", "127.0.0.1:%d" % free_port()],
 			   capture_output=True, text=True, timeout=60)
 	assert p.returncode != 0
 	assert "cannot listen on 127.0.0.1:%d" % s.http_port in p.stdout + p.stderr
+	# the PostgreSQL port likewise
+	p = subprocess.run([binary, "serve", "--data-dir", str(tmp_path / "third"),
+			    "--http", "127.0.0.1:%d" % free_port(), "--pg", "127.0.0.1:%d" % s.pg_port],
+			   capture_output=True, text=True, timeout=60)
+	assert p.returncode != 0
+	assert "cannot listen on 127.0.0.1:%d for the PostgreSQL protocol" % s.pg_port in p.stdout + p.stderr
 	assert s.rows("SELECT count(*) FROM sys.tables")[0][0] >= 0
