@@ -4,7 +4,8 @@
  *
  * The function families live in fnstr.c (strings), fnmath.c (numbers),
  * fntime.c (timestamps), fntext.c (full-text TEXT_MATCH), fnmv.c
- * (multi-value and map/JSON extraction), fnjson.c (Pinot's JSON paths);
+ * (multi-value and map/JSON extraction), fnjson.c (Pinot's JSON paths),
+ * fnpg.c (PostgreSQL's catalog and session functions);
  * each exports a table terminated by a NULL
  * name.  A name may appear more than once (overloads by arity or argument
  * class); the binder tries the entries in order.  A name that matches
@@ -16,6 +17,7 @@
  * exprfn_str, exprfn_fail, exprfn_sig_class.
  */
 #include "expr/exprfn.h"
+#include "expr/fnpg.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -25,7 +27,7 @@
 #include <strings.h>
 
 static const ExprFn *const tables[] = {fnstr_table, fnmath_table, fntime_table, fntext_table,
-					 fnmv_table, fnjson_table};
+					 fnmv_table, fnjson_table, fnpg_table};
 
 /* Pinot's canonical form of a function name: lowercase without
  * underscores (regexp_like = regexpLike = REGEXP_LIKE). */

@@ -91,6 +91,9 @@ typedef struct Ast {
 	struct Ast **args;
 	struct Ast *filter;	/* AST_FUNC: an aggregate's FILTER (WHERE ...) */
 	struct AstSelect *sub;	/* AST_SUBLINK */
+	int array;		/* AST_SUBLINK: ARRAY (sub), the values of its
+				 * rows as one multi-value (correlated
+				 * subqueries only, query.c) */
 	AstWindow *over;	/* AST_FUNC: a window function call */
 } Ast;
 
@@ -132,6 +135,11 @@ typedef struct AstFrom {
 	int nusing;		/* USING (a, b): names */
 	const char **usings;
 	int natural;		/* NATURAL JOIN */
+	int func;		/* a function in FROM: generate_series(a, b
+				 * [, step]) and unnest(array) give rows, any
+				 * other function one row (query.c); table
+				 * names it */
+	struct Ast *fcall;	/* func: the call (AST_FUNC) */
 } AstFrom;
 
 typedef struct AstSelect {

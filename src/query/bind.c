@@ -117,7 +117,10 @@ ast_equal(const Ast *x, const Ast *y)
 	if (x == y)
 		return 1;
 	if (x == NULL || y == NULL || x->kind != y->kind || x->nargs != y->nargs ||
-	    x->neg != y->neg || x->star != y->star || x->distinct != y->distinct || x->ilike != y->ilike)
+	    x->neg != y->neg || x->distinct != y->distinct || x->ilike != y->ilike)
+		return 0;
+	/* a column of an expanded * (star = its position) is the column */
+	if (x->kind != AST_COLREF && x->star != y->star)
 		return 0;
 	if ((x->name == NULL) != (y->name == NULL))
 		return 0;
@@ -181,6 +184,12 @@ resolve_col(B *b, const Ast *n, int *out)
 		if (dot == NULL || strcasecmp(n->qual, dot + 1) != 0)
 			return fail(b, ERR_COLUMN_MISSING, n->pos, "Unknown column '%s.%s'", n->qual, n->name);
 	}
+	if (n->star > 0 && n->star <= t->ncols && n->qual == NULL) {
+		/* an item of an expanded *: its column by position (a UNION of
+		 * SELECT NULL, NULL has two columns named ?column?) */
+		*out = n->star - 1;
+		return 0;
+	}
 	int found = -1;
 	for (int i = 0; i < t->ncols; i++) {
 		int eq = n->quoted ? strcmp(t->cols[i].name, n->name) == 0
@@ -206,9 +215,48 @@ mkexpr(B *b, ExprKind k, WbType t, int nargs, int pos)
 	return e;
 }
 
+/* Describe of a prepared statement (bind_set_param_sink): parameter n
+ * arrives as the string literal PARAM_MARK "n"; where the binder coerces
+ * it to a type, the type is recorded and the literal becomes a NULL of
+ * that type. */
+#define PARAM_MARK "\x01wbparam"
+static _Thread_local WbType *param_sink;
+static _Thread_local int param_sink_n;
+
+void
+bind_set_param_sink(WbType *types, int n)
+{
+	param_sink = types;
+	param_sink_n = types ? n : 0;
+}
+
+static int
+param_mark(const Value *v)
+{
+	size_t ml = sizeof(PARAM_MARK) - 1;
+	if (param_sink == NULL || v->null || v->type != TYPE_STRING || v->n <= ml || v->n > ml + 5 ||
+	    memcmp(v->u.s, PARAM_MARK, ml) != 0)
+		return 0;
+	int n = 0;
+	for (uint32_t i = (uint32_t)ml; i < v->n; i++) {
+		if (v->u.s[i] < '0' || v->u.s[i] > '9')
+			return 0;
+		n = n * 10 + (v->u.s[i] - '0');
+	}
+	return n >= 1 && n <= param_sink_n ? n : 0;
+}
+
 static int
 coerce_const(B *b, Expr *c, WbType t, int pos)
 {
+	int pn = param_mark(&c->val);
+	if (pn > 0) {
+		if (param_sink[pn - 1] == TYPE_NULL)
+			param_sink[pn - 1] = t;
+		c->val = value_null(t);
+		c->type = t;
+		return 0;
+	}
 	Value v;
 	Err tmp;
 	err_clear(&tmp);
@@ -270,7 +318,8 @@ bind_cmp(B *b, int op, Expr *l, Expr *r, int pos, const char *opname, Expr **out
 	}
 	if (type_is_var(lt) != type_is_var(rt)) {
 		if (is_lit_string(r)) {
-			if (coerce_const(b, r, lt == TYPE_INT ? TYPE_LONG : lt, r->pos ? r->pos : pos) != 0)
+			/* an INT column takes a parameter of its own type */
+			if (coerce_const(b, r, lt == TYPE_INT && !param_mark(&r->val) ? TYPE_LONG : lt, r->pos ? r->pos : pos) != 0)
 				return b->e->code;
 			r->type = lt;
 		} else if (is_lit_string(l)) {
@@ -628,6 +677,8 @@ bind_scalar(B *b, const Ast *n, Expr **out)
 		return fail(b, ERR_FUNC_MISSING, n->pos, "function %s does not exist", name);
 	if ((rc = bind_args(b, n, args)) != 0)
 		return rc;
+	if (f != NULL && strcmp(name, "textcat") == 0 && n->nargs == 2 && (args[0]->mv || args[1]->mv))
+		f = exprfn_find("array_cat", &nf);	/* array || array */
 	Expr *e;
 	if (special) {
 		if (n->nargs < 1 || (!strcmp(name, "nullif") && n->nargs != 2))
@@ -1601,7 +1652,7 @@ bind_expr(B *b, const Ast *n, Expr **out)
 						return fail(b, ERR_TYPE, p, "%s %s: cannot compare %s with %s",
 							    n->kind == AST_IN ? "IN" : "LIKE", "list",
 							    type_name(x->type), type_name(c->type));
-					if ((rc = coerce_const(b, c, x->type == TYPE_INT ? TYPE_LONG : x->type, p)) != 0)
+					if ((rc = coerce_const(b, c, x->type == TYPE_INT && !param_mark(&c->val) ? TYPE_LONG : x->type, p)) != 0)
 						return rc;
 				}
 			}
@@ -1645,6 +1696,46 @@ bind_expr(B *b, const Ast *n, Expr **out)
 			return fail(b, ERR_TYPE, n->pos, "type \"%s\" does not exist", n->name);
 		if ((rc = bind_expr(b, n->args[0], &x)) != 0)
 			return rc;
+		if (x->mv && t == TYPE_STRING) {
+			/* array::text: PostgreSQL's forms, '1 2 3' for integer
+			 * vectors (int2vector, what catalogs cast), '{a,b}' else */
+			int ints = type_is_integer(x->type);
+			Ast *sep = arena_calloc(b->a, sizeof(Ast)), *call = arena_calloc(b->a, sizeof(Ast));
+			Ast **args = arena_calloc(b->a, sizeof(Ast *) * 3);
+			if (sep == NULL || call == NULL || args == NULL)
+				return nomem(b);
+			sep->kind = AST_CONST;
+			sep->val = value_str(TYPE_STRING, ints ? " " : ",", 1);
+			sep->lit_string = 1;
+			args[0] = n->args[0];
+			args[1] = sep;
+			*call = (Ast){.kind = AST_FUNC, .pos = n->pos, .name = "array_to_string", .nargs = 2, .args = args};
+			if (!ints) {
+				Ast *l = arena_calloc(b->a, sizeof(Ast)), *r = arena_calloc(b->a, sizeof(Ast));
+				Ast *cc = arena_calloc(b->a, sizeof(Ast));
+				if (l == NULL || r == NULL || cc == NULL)
+					return nomem(b);
+				*l = (Ast){.kind = AST_CONST, .val = value_str(TYPE_STRING, "{", 1), .lit_string = 1};
+				*r = (Ast){.kind = AST_CONST, .val = value_str(TYPE_STRING, "}", 1), .lit_string = 1};
+				args[0] = l;
+				args[1] = call;
+				args[2] = r;
+				call = arena_calloc(b->a, sizeof(Ast));
+				Ast **a2 = arena_calloc(b->a, sizeof(Ast *) * 2);
+				if (call == NULL || a2 == NULL)
+					return nomem(b);
+				a2[0] = n->args[0];
+				a2[1] = sep;
+				args[1] = arena_calloc(b->a, sizeof(Ast));
+				if (args[1] == NULL)
+					return nomem(b);
+				*args[1] = (Ast){.kind = AST_FUNC, .pos = n->pos, .name = "array_to_string", .nargs = 2,
+						 .args = a2};
+				*cc = (Ast){.kind = AST_FUNC, .pos = n->pos, .name = "concat", .nargs = 3, .args = args};
+				call = cc;
+			}
+			return bind_expr(b, call, out);
+		}
 		if ((rc = check_scalar(b, x, n->pos)) != 0)
 			return rc;
 		if (x->kind == EXPR_CONST) {
@@ -2014,6 +2105,7 @@ bind_select(const AstSelect *q, const BindTable *t, int pinot_limit, Plan **out,
 			cr->kind = AST_COLREF;
 			cr->name = t->cols[c].name;
 			cr->quoted = 1;
+			cr->star = c + 1;	/* by position: names may repeat */
 			cr->pos = tg->expr->pos;
 			targets[nt].expr = cr;
 			targets[nt].pos = tg->pos;

@@ -19,6 +19,12 @@ void bind_free(Plan *p);
 /* 1 if two expressions are the same (names case-insensitive unless
  * quoted), as the binder matches GROUP BY items with select items. */
 int bind_ast_equal(const Ast *x, const Ast *y);
+/* Describe of a prepared statement: on this thread, until called again
+ * with NULL, the string literal "\x01wbparam<n>" stands for parameter n
+ * (1 <= n <= nparams) and types[n-1] gets the type the binder coerces it
+ * to (left as is where nothing does).  Such a literal binds as a NULL of
+ * that type. */
+void bind_set_param_sink(WbType *types, int nparams);
 /* Maps a SQL type name (int, bigint, varchar, timestamp, long, ...). */
 int bind_type_name(const char *name, WbType *out);
 

@@ -20,6 +20,7 @@ typedef struct ExecLimits {
 				 * ignored); also set by the plan's SET */
 	const _Atomic int *cancel;	/* QueryOpts.cancel: non-zero stops the
 					 * query with ERR_CANCELED; NULL none */
+	int describe_only;	/* QueryOpts.describe_only (query.c reads it) */
 } ExecLimits;
 
 /* Runs p over snap (NULL when the plan has no FROM) and fills rs, whose

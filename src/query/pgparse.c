@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
@@ -174,6 +175,89 @@ conv_list(Conv *cv, Ast *n, int first, PgQuery__Node **items, size_t count)
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* x = ANY (array): over ARRAY[a, b] or a '{a,b}' literal it is x IN (a, b);
+ * over a multi-value column it is x = col, which is true when any element
+ * matches (Pinot's meaning of = on a multi-value column). */
+static int
+conv_any(Conv *cv, PgQuery__AExpr *x, const char *op, Ast **out)
+{
+	if (op == NULL || strcmp(op, "=") != 0)
+		return unsupported(cv, "ANY with an operator other than =", x->location);
+	PgQuery__Node *r = x->rexpr;
+	while (r != NULL && r->node_case == PG_QUERY__NODE__NODE_TYPE_CAST)
+		r = r->type_cast->arg;
+	Ast *n;
+	int rc;
+	if (r != NULL && r->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
+		PgQuery__AArrayExpr *ar = r->a_array_expr;
+		if ((n = mk(cv, AST_IN, x->location, 1 + (int)ar->n_elements)) == NULL)
+			return nomem(cv);
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) ||
+		    (rc = conv_list(cv, n, 1, ar->elements, ar->n_elements)))
+			return rc;
+		if (ar->n_elements == 0) {
+			n->kind = AST_CONST;
+			n->nargs = 0;
+			n->val = value_int(TYPE_BOOLEAN, 0);
+		}
+		*out = n;
+		return 0;
+	}
+	if (r != NULL && r->node_case == PG_QUERY__NODE__NODE_A_CONST && r->a_const->val_case ==
+	    PG_QUERY__A__CONST__VAL_SVAL) {
+		/* '{a,b,"c d"}': the elements, unquoted */
+		const char *s = r->a_const->sval ? r->a_const->sval->sval : "";
+		size_t len = strlen(s);
+		if (len < 2 || s[0] != '{' || s[len - 1] != '}')
+			return unsupported(cv, "ANY over this array literal", x->location);
+		int cnt = 1;
+		for (size_t i = 1; i + 1 < len; i++)
+			cnt += s[i] == ',';
+		if (len == 2)
+			cnt = 0;
+		if ((n = mk(cv, AST_IN, x->location, 1 + cnt)) == NULL)
+			return nomem(cv);
+		if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) != 0)
+			return rc;
+		const char *p = s + 1, *end = s + len - 1;
+		for (int k = 0; k < cnt; k++) {
+			const char *q = p;
+			while (q < end && *q != ',')
+				q++;
+			const char *a = p, *b = q;
+			if (b - a >= 2 && *a == '"' && b[-1] == '"') {
+				a++;
+				b--;
+			}
+			Ast *c = mk(cv, AST_CONST, x->location, 0);
+			char *d = arena_alloc(cv->a, (size_t)(b - a) + 1);
+			if (c == NULL || d == NULL)
+				return nomem(cv);
+			memcpy(d, a, (size_t)(b - a));
+			d[b - a] = '\0';
+			c->val = value_str(TYPE_STRING, d, (uint32_t)(b - a));
+			c->lit_string = 1;
+			n->args[1 + k] = c;
+			p = q + 1;
+		}
+		if (cnt == 0) {
+			n->kind = AST_CONST;
+			n->nargs = 0;
+			n->val = value_int(TYPE_BOOLEAN, 0);
+		}
+		*out = n;
+		return 0;
+	}
+	/* an array column: wb_array_contains(col, x) (expr/fnpg.c) */
+	if ((n = mk(cv, AST_FUNC, x->location, 2)) == NULL)
+		return nomem(cv);
+	n->name = "wb_array_contains";
+	if ((rc = conv_expr(cv, x->rexpr, &n->args[0])) || (rc = conv_expr(cv, x->lexpr, &n->args[1])))
+		return rc;
+	*out = n;
 	return 0;
 }
 
@@ -331,6 +415,8 @@ conv_aexpr(Conv *cv, PgQuery__AExpr *x, Ast **out)
 		return 0;
 	case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
 		return unsupported(cv, "SIMILAR TO", x->location);
+	case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
+		return conv_any(cv, x, op, out);
 	default:
 		return unsupported(cv, "ANY/ALL", x->location);
 	}
@@ -375,9 +461,18 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 		return conv_const(cv, node->a_const, out);
 	case PG_QUERY__NODE__NODE_COLUMN_REF: {
 		PgQuery__ColumnRef *c = node->column_ref;
+		PgQuery__ColumnRef two;
 		size_t nf = c->n_fields;
+		if (nf == 3) {
+			/* schema.table.column: the table qualifies */
+			two = *c;
+			two.fields = c->fields + 1;
+			two.n_fields = 2;
+			c = &two;
+			nf = 2;
+		}
 		if (nf == 0 || nf > 2)
-			return unsupported(cv, "column reference with more than two parts", c->location);
+			return unsupported(cv, "column reference with more than three parts", c->location);
 		PgQuery__Node *last = c->fields[nf - 1];
 		if (last->node_case == PG_QUERY__NODE__NODE_A_STAR) {
 			if ((n = mk(cv, AST_STAR, c->location, 0)) == NULL)
@@ -486,7 +581,9 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 		if (tn == NULL || tn->n_names == 0)
 			return unsupported(cv, "cast", t->location);
 		if (tn->n_array_bounds > 0)
-			return unsupported(cv, "cast to an array type", t->location);
+			/* x::int2[]: Waybill's arrays are multi-value columns,
+			 * whose element type stays as it is */
+			return conv_expr(cv, t->arg, out);
 		const char *tname = str_of(tn->names[tn->n_names - 1]);
 		if (tname == NULL)
 			return unsupported(cv, "cast", t->location);
@@ -506,7 +603,8 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 		PgQuery__SubLink *sl = node->sub_link;
 		int in = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK;
 		int exists = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK;
-		int scalar = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK;
+		int array = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK;
+		int scalar = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK || array;
 		if (!in && !exists && !scalar)
 			return unsupported(cv, "this kind of subquery (ALL, ARRAY, ...)", sl->location);
 		if (in && sl->n_oper_name > 0) {
@@ -517,6 +615,7 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 		if ((n = mk(cv, AST_SUBLINK, sl->location, in ? 1 : 0)) == NULL)
 			return nomem(cv);
 		n->ilike = exists;
+		n->array = array;
 		if (in && (rc = conv_expr(cv, sl->testexpr, &n->args[0])) != 0)
 			return rc;
 		AstSelect *outer = cv->cur;
@@ -584,6 +683,21 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 			n->name = "current_date";
 			*out = n;
 			return 0;
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_USER:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_USER:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_SESSION_USER:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+		case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+			/* the session's names: query/pgcat.c puts them in */
+			if ((n = mk(cv, AST_FUNC, f->location, 0)) == NULL)
+				return nomem(cv);
+			n->name = f->op == PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG ? "current_catalog"
+				: f->op == PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA ? "current_schema"
+				: f->op == PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_SESSION_USER ? "session_user"
+				: "current_user";
+			*out = n;
+			return 0;
 		default:
 			return unsupported(cv, "this SQL value function", f->location);
 		}
@@ -601,8 +715,65 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 		*out = n;
 		return 0;
 	}
-	case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
-		return unsupported(cv, "IS TRUE/FALSE", node->boolean_test->location);
+	case PG_QUERY__NODE__NODE_BOOLEAN_TEST: {
+		/* x IS TRUE: coalesce(x = true, false); IS FALSE: coalesce(x =
+		 * false, false); IS UNKNOWN: x IS NULL; NOT negates each */
+		PgQuery__BooleanTest *t = node->boolean_test;
+		int k = t->booltesttype;
+		Ast *x;
+		if ((rc = conv_expr(cv, t->arg, &x)) != 0)
+			return rc;
+		if (k == PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN || k == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN) {
+			if ((n = mk(cv, AST_NULLTEST, t->location, 1)) == NULL)
+				return nomem(cv);
+			n->neg = k == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN;
+			n->args[0] = x;
+			*out = n;
+			return 0;
+		}
+		int want = k == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE || k == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE;
+		int neg = k == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE || k == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_FALSE;
+		Ast *eq = mk(cv, AST_OP, t->location, 2), *bv = mk(cv, AST_CONST, t->location, 0);
+		Ast *f = mk(cv, AST_CONST, t->location, 0), *co = mk(cv, AST_FUNC, t->location, 2);
+		if (eq == NULL || bv == NULL || f == NULL || co == NULL)
+			return nomem(cv);
+		bv->val = value_int(TYPE_BOOLEAN, want);
+		f->val = value_int(TYPE_BOOLEAN, 0);
+		eq->name = "=";
+		eq->args[0] = x;
+		eq->args[1] = bv;
+		co->name = "coalesce";
+		co->args[0] = eq;
+		co->args[1] = f;
+		n = co;
+		if (neg) {
+			if ((n = mk(cv, AST_NOT, t->location, 1)) == NULL)
+				return nomem(cv);
+			n->args[0] = co;
+		}
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_A_INDIRECTION: {
+		/* array[i] (1-based): wb_subscript(array, i) */
+		PgQuery__AIndirection *ind = node->a_indirection;
+		if (ind->n_indirection != 1 || ind->indirection[0]->node_case != PG_QUERY__NODE__NODE_A_INDICES ||
+		    ind->indirection[0]->a_indices->is_slice || ind->indirection[0]->a_indices->uidx == NULL)
+			return unsupported(cv, "this subscript or field selection", -1);
+		if ((n = mk(cv, AST_FUNC, -1, 2)) == NULL)
+			return nomem(cv);
+		n->name = "wb_subscript";
+		if ((rc = conv_expr(cv, ind->arg, &n->args[0])) != 0 ||
+		    (rc = conv_expr(cv, ind->indirection[0]->a_indices->uidx, &n->args[1])) != 0)
+			return rc;
+		n->pos = n->args[0]->pos;
+		*out = n;
+		return 0;
+	}
+	case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+		/* COLLATE "C" / pg_catalog.default: strings compare by bytes
+		 * whatever the collation */
+		return conv_expr(cv, node->collate_clause->arg, out);
 	default:
 		return unsupported(cv, "this kind of expression", -1);
 	}
@@ -1019,6 +1190,33 @@ conv_from_item(Conv *cv, PgQuery__Node *f, AstFrom *it)
 			return nomem(cv);
 		return 0;
 	}
+	if (f->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION) {
+		/* generate_series(...) s: query.c computes its rows */
+		PgQuery__RangeFunction *rf = f->range_function;
+		const char *fname = NULL;
+		if (rf->lateral || rf->ordinality || rf->is_rowsfrom || rf->n_functions != 1 || rf->n_coldeflist > 0 ||
+		    (rf->alias && rf->alias->n_colnames > 0))
+			return unsupported(cv, "this function in FROM (LATERAL, WITH ORDINALITY, ROWS FROM, column lists)",
+					   -1);
+		if (rf->functions[0]->node_case == PG_QUERY__NODE__NODE_LIST && rf->functions[0]->list->n_items > 0 &&
+		    rf->functions[0]->list->items[0]->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
+			PgQuery__Node *fn = rf->functions[0]->list->items[0];
+			PgQuery__FuncCall *fc = fn->func_call;
+			fname = fc->n_funcname > 0 ? str_of(fc->funcname[fc->n_funcname - 1]) : NULL;
+			if ((rc = conv_expr(cv, fn, &it->fcall)) != 0)
+				return rc;
+			it->table_pos = pos1(fc->location);
+		}
+		if (it->fcall == NULL)
+			return unsupported(cv, "this function in FROM", -1);
+		it->func = 1;
+		it->table = arena_strdup(cv->a, fname ? fname : "function");
+		it->alias = arena_strdup(cv->a, rf->alias && rf->alias->aliasname ? rf->alias->aliasname
+									: fname ? fname : "function");
+		if (it->table == NULL || it->alias == NULL)
+			return nomem(cv);
+		return 0;
+	}
 	if (f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
 		return unsupported(cv, "this FROM item", -1);
 	PgQuery__RangeVar *rv = f->range_var;
@@ -1250,7 +1448,8 @@ conv_select(Conv *cv, PgQuery__SelectStmt *s, AstSelect *q)
 		q->distinct = 1;
 	}
 	if (s->n_from_clause > 1 ||
-	    (s->n_from_clause == 1 && s->from_clause[0]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)) {
+	    (s->n_from_clause == 1 && (s->from_clause[0]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR ||
+				       s->from_clause[0]->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION))) {
 		for (size_t i = 0; i < s->n_from_clause; i++)
 			if ((rc = conv_join_tree(cv, s->from_clause[i], i ? AST_JOIN_CROSS : AST_JOIN_INNER, NULL, q)) != 0)
 				return rc;
@@ -1357,6 +1556,32 @@ conv_set(Conv *cv, PgQuery__VariableSetStmt *v, AstSelect *q)
 	return 0;
 }
 
+/* SHOW name is SELECT current_setting('name') AS name (PostgreSQL names
+ * the column after the setting; SHOW ALL is not supported). */
+static int
+conv_show(Conv *cv, PgQuery__VariableShowStmt *v, int32_t loc, AstSelect *q)
+{
+	const char *name = v->name ? v->name : "";
+	if (strcasecmp(name, "all") == 0)
+		return unsupported(cv, "SHOW ALL", loc);
+	if (strcasecmp(name, "transaction_isolation") == 0 || strcasecmp(name, "transaction isolation level") == 0)
+		name = "transaction_isolation";
+	Ast *f = mk(cv, AST_FUNC, loc, 1), *c = mk(cv, AST_CONST, loc, 0);
+	q->targets = arena_calloc(cv->a, sizeof(AstTarget));
+	char *d = lower_dup(cv, name);
+	if (f == NULL || c == NULL || q->targets == NULL || d == NULL)
+		return nomem(cv);
+	c->val = value_str(TYPE_STRING, d, (uint32_t)strlen(d));
+	c->lit_string = 1;
+	f->name = "current_setting";
+	f->args[0] = c;
+	q->ntargets = 1;
+	q->targets[0].expr = f;
+	q->targets[0].alias = d;
+	q->targets[0].pos = pos1(loc);
+	return 0;
+}
+
 static int
 parse_here(const char *sql, Arena *a, AstSelect **out, Err *e)
 {
@@ -1402,6 +1627,10 @@ parse_here(const char *sql, Arena *a, AstSelect **out, Err *e)
 			break;
 		case PG_QUERY__NODE__NODE_SELECT_STMT:
 			rc = conv_select(&cv, st->select_stmt, q);
+			nsel++;
+			break;
+		case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+			rc = conv_show(&cv, st->variable_show_stmt, raw->stmt_location, q);
 			nsel++;
 			break;
 		case PG_QUERY__NODE__NODE_EXPLAIN_STMT: {

@@ -43,6 +43,8 @@
 #include "query/query.h"
 #include "query/qlog.h"
 #include "query/systab.h"
+#include "query/pgcat.h"
+#include "query/astcopy.h"
 #include "base/clock.h"
 #include "base/metric.h"
 #include "base/mem.h"
@@ -163,10 +165,16 @@ cache_put(const char *sql, const Catalog *cat, unsigned long ver, int pl, Cached
 
 /* ---- binding against the catalog -------------------------------------- */
 
+/* The session of the statement this thread runs (exec_statement sets it;
+ * the catalog's virtual tables read it): NULL = "waybill". */
+static _Thread_local const char *session_user;
+static _Thread_local const char *session_db;
+
 static Table *
 find_table(Catalog *cat, const AstSelect *q, char *name, size_t cap)
 {
-	if (q->schema)
+	/* public is PostgreSQL's schema of Waybill's tables */
+	if (q->schema && strcasecmp(q->schema, "public") != 0)
 		snprintf(name, cap, "%s.%s", q->schema, q->table);
 	else
 		snprintf(name, cap, "%s", q->table);
@@ -188,7 +196,8 @@ bind_ast(Catalog *cat, const AstSelect *q, Arena *a, int pl, Plan **out, Err *e)
 	Table *t = NULL;
 	if (q->table != NULL) {
 		if ((vt = systab_find(q->schema, q->table)) != NULL) {
-			bt.name = arena_printf(a, "sys.%s", systab_name(vt));
+			bt.name = arena_printf(a, "%s.%s", systab_schema(vt), systab_name(vt));
+			bt.alias = q->from_alias;
 			bt.ncols = systab_ncols(vt);
 			bt.cols = systab_cols(vt);
 		} else {
@@ -238,6 +247,8 @@ out:
 	return rc;
 }
 
+static int srf_kind(const Ast *n);
+
 #define NEEDS_DERIVED 2	/* plan_for: the statement reads a derived table */
 
 typedef struct Derived {
@@ -245,15 +256,32 @@ typedef struct Derived {
 	AstSelect *q;
 } Derived;
 
+static const char *pg_colname(const Ast *n);
+
+/* PostgreSQL's names (FigureColname) for the unnamed items of the select
+ * list a client sees: count(*) is "count", x::int is "x", 1 + 1 is
+ * "?column?".  Column references and stars keep theirs. */
+static void
+pg_names(AstSelect *q)
+{
+	for (int i = 0; i < q->ntargets; i++) {
+		AstTarget *t = &q->targets[i];
+		if (t->alias == NULL && t->expr != NULL && t->expr->kind != AST_COLREF && t->expr->kind != AST_STAR)
+			t->alias = pg_colname(t->expr);
+	}
+}
+
 /* force: bind afresh even if the cache holds a plan (it was bound against
  * columns the table no longer has).  A statement reading a derived table
  * (FROM (SELECT ...), WITH) is not bound here: NEEDS_DERIVED, with the
  * parsed statement in *d (the caller frees d->a). */
 static int
-plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Derived *d, Err *e)
+plan_for(Catalog *cat, const char *sql, int pl, int force, const QueryOpts *o, CachedPlan **out, Derived *d,
+	 Err *e)
 {
 	unsigned long ver = cat ? catalog_version(cat) : 0;
-	CachedPlan *cp = force ? NULL : cache_get(sql, cat, ver, pl);
+	int key = pl | (o->pg_names ? 4 : 0);	/* the names are part of the plan */
+	CachedPlan *cp = force ? NULL : cache_get(sql, cat, ver, key);
 	if (cp != NULL) {
 		*out = cp;
 		return 0;
@@ -265,10 +293,16 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Plan *plan = NULL;
 	if (rc != 0)
 		goto done;
-	int looked = 0;
+	if (o->pg_names && !q->explain)
+		pg_names(q);
+	int looked = 0, session = 0;
 	if ((rc = lookup_rewrite(cat, q, &a, &looked, e)) != 0)
 		goto done;
-	if (looked || q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0 || q->has_window ||
+	if ((rc = pgcat_rewrite(cat, q, o, &a, &session, e)) != 0)
+		goto done;
+	for (int i = 0; i < q->ntargets; i++)
+		session |= srf_kind(q->targets[i].expr) != 0;	/* run_srf */
+	if (looked || session || q->from_sub != NULL || q->has_sublink || q->nbranch > 0 || q->ngsets > 0 || q->has_window ||
 	    q->nfrom > 0) {
 		/* a derived table or a subquery: bound once its rows exist
 		 * (not cached) */
@@ -290,7 +324,7 @@ plan_for(Catalog *cat, const char *sql, int pl, int force, CachedPlan **out, Der
 	Err fe;
 	err_clear(&fe);
 	pgparse_fingerprint(sql, &cp->fingerprint, &fe);
-	cache_put(sql, cat, ver, pl, cp);
+	cache_put(sql, cat, ver, key, cp);
 	*out = cp;
 done:
 	arena_free(&a);
@@ -487,6 +521,11 @@ run_table(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *
 	TableSnap snap, view;
 	int rc = snap_take(t, &snap, &view, e);
 	if (rc == 0) {
+		if (lim->describe_only) {
+			/* the columns, none of the rows */
+			view.nsegs = 0;
+			view.total_rows = 0;
+		}
 		rc = plan_matches(p, view.schema) ? exec_run(p, &view, lim, rs, e) : STALE_PLAN;
 		snap_release(&snap, &view);
 	}
@@ -512,6 +551,8 @@ limits_of(const Plan *p, const QueryOpts *o)
 	lim.max_groups = clamp_z(g, atomic_load(&ceil_groups));
 	lim.ignore_nulls = o->no_null_handling;
 	lim.skip_upsert = o->skip_upsert || (p && p->set_skip_upsert > 0);
+	lim.cancel = o->cancel;
+	lim.describe_only = o->describe_only;
 	return lim;
 }
 
@@ -522,7 +563,6 @@ static int
 set_skip_upsert(const AstSelect *q)
 {
 	int on = 0;
-	lim.cancel = o->cancel;
 	for (int i = 0; i < q->noptions; i++) {
 		const AstOption *o = &q->options[i];
 		if (strcasecmp(o->name, "skipupsert") != 0 || o->val.null)
@@ -546,7 +586,7 @@ run_plan(Catalog *c, const Plan *p, const ExecLimits *lim, ResultSet *rs, Err *e
 		return exec_run(p, NULL, lim, rs, e);
 	if (p->systables) {
 		MutSeg *s = NULL;
-		int rc = systab_build(systab_get(p->systables), c, &s, e);
+		int rc = systab_build(systab_get(p->systables), c, session_user, session_db, &s, e);
 		if (rc == 0) {
 			SnapSeg seg = {s, mutseg_rows(s), 0};
 			TableSnap snap = {NULL, 1, &seg, seg.rows};
@@ -906,6 +946,730 @@ run_windowed(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth,
 	return rc;
 }
 
+/* ---- correlated subqueries ------------------------------------------------
+ *
+ * A scalar or EXISTS subquery that names columns of the statement around
+ * it (PostgreSQL's catalog queries do: psql's \d, SQLAlchemy's
+ * get_columns) runs once per row of that statement ("apply"):
+ *   1. Q0, the statement's FROM and the WHERE conditions without such
+ *      subqueries, selects every column the statement and the subqueries
+ *      name (__c0, __c1, ...);
+ *   2. for each of its rows, each correlated subquery runs on a fresh
+ *      copy of itself with the outer columns replaced by the row's
+ *      values (__s0, __s1, ...);
+ *   3. the statement runs over those rows as over a derived table, its
+ *      column references renamed __cN and the subqueries replaced by
+ *      __sK (the remaining WHERE conditions, GROUP BY, ORDER BY, LIMIT
+ *      apply there).
+ * Outer references are found by name: a qualified one whose qualifier is
+ * none of the subquery's FROM items, an unqualified one that no FROM
+ * item's columns have.  At most APPLY_MAX_ROWS outer rows. */
+
+static int item_columns(Catalog *c, const AstFrom *f, Arena *a, JoinInput *in, Err *e);
+
+#define APPLY_MAX_ROWS 100000
+#define APPLY_MAX_REFS 256
+#define APPLY_MAX_SUBS 64
+
+typedef struct SItem {
+	const char *alias;
+	const char *const *cols;
+	int ncols;
+	int open;		/* columns unknown: any unqualified name matches */
+} SItem;
+
+typedef struct SScope {
+	SItem items[65];
+	int n;
+	const struct SScope *up;
+} SScope;
+
+typedef struct Ref {
+	const char *qual;
+	const char *name;
+	int quoted;
+} Ref;
+
+typedef struct Apply {
+	Catalog *c;
+	Arena *a;
+	Err *e;
+	Ref refs[APPLY_MAX_REFS];	/* every column the statement reads */
+	int nrefs;
+	Ast *subs[APPLY_MAX_SUBS];	/* correlated subqueries (in q1) */
+	int nsubs;
+	const Value *row;		/* substitution: the Q0 row */
+	int overflow;
+} Apply;
+
+static void
+scope_cols_of_select(const AstSelect *s, SItem *it, Arena *a)
+{
+	const char **cols = arena_calloc(a, sizeof(char *) * (size_t)(s->ntargets + 1));
+	for (int i = 0; cols && i < s->ntargets; i++) {
+		const AstTarget *t = &s->targets[i];
+		if (t->expr->kind == AST_STAR || s->nbranch > 0)
+			it->open = 1;
+		else if (t->alias)
+			cols[it->ncols++] = t->alias;
+		else if (t->expr->kind == AST_COLREF)
+			cols[it->ncols++] = t->expr->name;
+	}
+	it->cols = cols;
+	if (s->nbranch > 0 || cols == NULL)
+		it->open = 1;
+}
+
+static void
+scope_table(Catalog *c, const char *table, const char *schema, int quoted, SItem *it, Arena *a)
+{
+	AstFrom f = {0};
+	f.table = table;
+	f.schema = schema;
+	f.table_quoted = quoted;
+	JoinInput in;
+	Err e;
+	err_clear(&e);
+	if (item_columns(c, &f, a, &in, &e) != 0) {
+		it->open = 1;
+		return;
+	}
+	it->cols = in.names;
+	it->ncols = in.ncols;
+}
+
+/* The FROM items of s. */
+static void
+scope_of(Catalog *c, const AstSelect *s, Arena *a, SScope *sc)
+{
+	sc->n = 0;
+	if (s->table != NULL) {
+		SItem *it = &sc->items[sc->n++];
+		memset(it, 0, sizeof(*it));
+		it->alias = s->from_alias ? s->from_alias : s->table;
+		scope_table(c, s->table, s->schema, s->table_quoted, it, a);
+	} else if (s->from_sub != NULL) {
+		SItem *it = &sc->items[sc->n++];
+		memset(it, 0, sizeof(*it));
+		it->alias = s->from_alias;
+		scope_cols_of_select(s->from_sub, it, a);
+	}
+	for (int i = 0; i < s->nfrom && sc->n < 64; i++) {
+		const AstFrom *f = &s->from[i];
+		SItem *it = &sc->items[sc->n++];
+		memset(it, 0, sizeof(*it));
+		it->alias = f->alias;
+		if (f->sub != NULL)
+			scope_cols_of_select(f->sub, it, a);
+		else
+			scope_table(c, f->table, f->schema, f->table_quoted, it, a);
+	}
+	/* its own select-list aliases (ORDER BY / HAVING name them) */
+	const char **al = arena_calloc(a, sizeof(char *) * (size_t)(s->ntargets + 1));
+	if (al != NULL) {
+		SItem *it = &sc->items[sc->n++];
+		memset(it, 0, sizeof(*it));
+		for (int i = 0; i < s->ntargets; i++)
+			if (s->targets[i].alias)
+				al[it->ncols++] = s->targets[i].alias;
+		it->cols = al;
+	}
+}
+
+/* 1 when colref n is one of the scope chain's columns. */
+static int
+scope_has(const SScope *sc, const Ast *n)
+{
+	for (; sc != NULL; sc = sc->up)
+		for (int i = 0; i < sc->n; i++) {
+			const SItem *it = &sc->items[i];
+			if (n->qual != NULL) {
+				if (it->alias && strcasecmp(it->alias, n->qual) == 0)
+					return 1;
+				continue;
+			}
+			if (it->open)
+				return 1;
+			for (int k = 0; k < it->ncols; k++)
+				if (n->quoted ? strcmp(it->cols[k], n->name) == 0 : strcasecmp(it->cols[k], n->name) == 0)
+					return 1;
+		}
+	return 0;
+}
+
+static int
+ref_find(const Apply *ap, const Ast *n)
+{
+	for (int i = 0; i < ap->nrefs; i++) {
+		const Ref *r = &ap->refs[i];
+		if ((r->qual == NULL) != (n->qual == NULL))
+			continue;
+		if (r->qual && strcasecmp(r->qual, n->qual) != 0)
+			continue;
+		if (r->quoted || n->quoted ? strcmp(r->name, n->name) == 0 : strcasecmp(r->name, n->name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int
+ref_add(Apply *ap, const Ast *n)
+{
+	int i = ref_find(ap, n);
+	if (i >= 0)
+		return i;
+	if (ap->nrefs >= APPLY_MAX_REFS) {
+		ap->overflow = 1;
+		return -1;
+	}
+	ap->refs[ap->nrefs] = (Ref){n->qual, n->name, n->quoted};
+	return ap->nrefs++;
+}
+
+/* Inside subquery s (scope chain sc): mode 0 counts outer references
+ * (into *nout, adding them to ap->refs); mode 1 replaces them by the
+ * values of ap->row. */
+static void outer_refs_sel(Apply *ap, AstSelect *s, const SScope *up, int mode, int *nout);
+
+static void
+outer_refs(Apply *ap, Ast *n, const SScope *sc, int mode, int *nout)
+{
+	if (n == NULL)
+		return;
+	if (n->kind == AST_COLREF && !scope_has(sc, n)) {
+		(*nout)++;
+		if (mode == 0) {
+			ref_add(ap, n);
+		} else {
+			int i = ref_find(ap, n);
+			if (i >= 0) {
+				Value v = ap->row[i];
+				n->kind = AST_CONST;
+				n->val = v.mv ? value_null((WbType)v.type) : v;
+				n->qual = NULL;
+			}
+		}
+		return;
+	}
+	for (int i = 0; i < n->nargs; i++)
+		outer_refs(ap, n->args[i], sc, mode, nout);
+	outer_refs(ap, n->filter, sc, mode, nout);
+	if (n->sub != NULL)
+		outer_refs_sel(ap, n->sub, sc, mode, nout);
+}
+
+static void
+outer_refs_sel(Apply *ap, AstSelect *s, const SScope *up, int mode, int *nout)
+{
+	SScope *sc = arena_calloc(ap->a, sizeof(SScope));
+	if (sc == NULL) {
+		ap->overflow = 1;
+		return;
+	}
+	scope_of(ap->c, s, ap->a, sc);
+	sc->up = up;
+	for (int i = 0; i < s->nbranch; i++)
+		outer_refs_sel(ap, s->branches[i], up, mode, nout);
+	for (int i = 0; i < s->ntargets; i++)
+		outer_refs(ap, s->targets[i].expr, sc, mode, nout);
+	outer_refs(ap, s->where, sc, mode, nout);
+	outer_refs(ap, s->having, sc, mode, nout);
+	for (int i = 0; i < s->ngroup; i++)
+		outer_refs(ap, s->group[i], sc, mode, nout);
+	for (int i = 0; i < s->norder; i++)
+		outer_refs(ap, s->order[i].expr, sc, mode, nout);
+	for (int i = 0; i < s->nfrom; i++) {
+		outer_refs(ap, s->from[i].on, sc, mode, nout);
+		outer_refs(ap, s->from[i].fcall, up, mode, nout);
+	}
+}
+
+/* 1 when subquery node n (AST_SUBLINK) names outer columns. */
+static int
+correlated(Apply *ap, Ast *n)
+{
+	int nout = 0;
+	int saved = ap->nrefs;
+	outer_refs_sel(ap, n->sub, NULL, 0, &nout);
+	if (nout == 0)
+		ap->nrefs = saved;
+	return nout > 0;
+}
+
+static int
+is_alias(const AstSelect *q, const Ast *n)
+{
+	if (n->qual != NULL)
+		return 0;
+	for (int i = 0; i < q->ntargets; i++)
+		if (q->targets[i].alias && strcasecmp(q->targets[i].alias, n->name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The statement's own expression n: mode 0 collects its column
+ * references and correlated subqueries; mode 1 renames them (__cN,
+ * __sK).  Output aliases (ORDER BY name) are left alone when
+ * alias_ok. */
+static void
+own_refs(Apply *ap, const AstSelect *q, Ast *n, int alias_ok, int mode)
+{
+	if (n == NULL)
+		return;
+	if (n->kind == AST_COLREF) {
+		if (alias_ok && is_alias(q, n))
+			return;
+		if (mode == 0) {
+			ref_add(ap, n);
+		} else {
+			int i = ref_find(ap, n);
+			n->name = arena_printf(ap->a, "__c%d", i);
+			n->qual = NULL;
+			n->quoted = 0;
+		}
+		return;
+	}
+	if (n->kind == AST_SUBLINK && n->nargs == 0 && n->ilike != 1) {
+		/* scalar subqueries (a correlated EXISTS of one equality is
+		 * decorrelated by resolve_sublinks instead) */
+		if (mode == 0) {
+			/* ARRAY (sub) always runs here, correlated or not */
+			if (correlated(ap, n) || n->array) {
+				if (ap->nsubs >= APPLY_MAX_SUBS)
+					ap->overflow = 1;
+				else
+					ap->subs[ap->nsubs++] = n;
+			}
+			return;
+		}
+		for (int k = 0; k < ap->nsubs; k++)
+			if (ap->subs[k] == n) {
+				n->kind = AST_COLREF;
+				n->name = arena_printf(ap->a, "__s%d", k);
+				n->qual = NULL;
+				n->quoted = 0;
+				n->sub = NULL;
+				n->ilike = 0;
+				return;
+			}
+		return;
+	}
+	for (int i = 0; i < n->nargs; i++)
+		own_refs(ap, q, n->args[i], alias_ok, mode);
+	own_refs(ap, q, n->filter, alias_ok, mode);
+	if (n->over != NULL) {
+		for (int i = 0; i < n->over->npart; i++)
+			own_refs(ap, q, n->over->part[i], alias_ok, mode);
+		for (int i = 0; i < n->over->norder; i++)
+			own_refs(ap, q, n->over->order[i].expr, alias_ok, mode);
+	}
+}
+
+/* 1 when n holds one of the correlated subqueries found in q1 (by
+ * position: q0 is a copy of q1 made before the walk). */
+static int
+has_csub(const Ast *n)
+{
+	if (n == NULL)
+		return 0;
+	if (n->kind == AST_SUBLINK && n->nargs == 0 && n->ilike == 2)
+		return 1;
+	for (int i = 0; i < n->nargs; i++)
+		if (has_csub(n->args[i]))
+			return 1;
+	return has_csub(n->filter);
+}
+
+/* PostgreSQL's name of an unaliased select item (FigureColname). */
+static const char *
+pg_colname(const Ast *n)
+{
+	while (n->kind == AST_CAST)
+		n = n->args[0];
+	if (n->kind == AST_COLREF || n->kind == AST_FUNC)
+		return n->name;
+	if (n->kind == AST_SUBLINK && n->sub && n->sub->ntargets == 1) {
+		const AstTarget *t = &n->sub->targets[0];
+		return t->alias ? t->alias : pg_colname(t->expr);
+	}
+	if (n->kind == AST_CASE)
+		return "case";
+	return "?column?";
+}
+
+static void
+and_split(Ast *n, Ast **v, int *nv, int cap)
+{
+	if (n != NULL && n->kind == AST_AND) {
+		for (int i = 0; i < n->nargs; i++)
+			and_split(n->args[i], v, nv, cap);
+	} else if (n != NULL && *nv < cap) {
+		v[(*nv)++] = n;
+	}
+}
+
+static Ast *
+and_join(Arena *a, Ast **v, int n)
+{
+	if (n == 0)
+		return NULL;
+	if (n == 1)
+		return v[0];
+	Ast *x = mk_node(a, AST_AND, v[0]->pos, n);
+	if (x != NULL)
+		memcpy(x->args, v, sizeof(Ast *) * (size_t)n);
+	return x;
+}
+
+static int
+run_correlated(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a, ResultSet *rs,
+	       int *applied, Err *e)
+{
+	*applied = 0;
+	if (q->nbranch > 0 || (q->table == NULL && q->from_sub == NULL && q->nfrom == 0))
+		return 0;
+	Apply *ap = arena_calloc(a, sizeof(Apply));
+	if (ap == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	ap->c = c;
+	ap->a = a;
+	ap->e = e;
+	/* find the correlated subqueries first (in the select list, WHERE,
+	 * HAVING, ORDER BY) */
+	for (int i = 0; i < q->ntargets; i++)
+		own_refs(ap, q, q->targets[i].expr, 0, 0);
+	own_refs(ap, q, q->where, 0, 0);
+	own_refs(ap, q, q->having, 1, 0);
+	for (int i = 0; i < q->norder; i++)
+		own_refs(ap, q, q->order[i].expr, 1, 0);
+	for (int i = 0; i < q->ngroup; i++)
+		own_refs(ap, q, q->group[i], 1, 0);
+	if (ap->nsubs == 0)
+		return 0;
+	if (ap->overflow)
+		return err_set(e, ERR_UNSUPPORTED, "a statement with this many correlated subqueries or columns");
+	for (int i = 0; i < q->ntargets; i++)
+		if (q->targets[i].expr->kind == AST_STAR)
+			return err_set(e, ERR_UNSUPPORTED, "SELECT * with a correlated subquery (name the columns)");
+	*applied = 1;
+	/* mark them (ilike = 2) so that the copy q0 knows them */
+	for (int k = 0; k < ap->nsubs; k++)
+		ap->subs[k]->ilike = ap->subs[k]->ilike ? 3 : 2;
+	AstSelect *q0 = astcopy_select(q, a);
+	if (q0 == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	int *exists = arena_calloc(a, sizeof(int) * (size_t)ap->nsubs);
+	int *arrays = arena_calloc(a, sizeof(int) * (size_t)ap->nsubs);
+	if (exists == NULL || arrays == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (int k = 0; k < ap->nsubs; k++)
+		arrays[k] = ap->subs[k]->array;
+	for (int k = 0; k < ap->nsubs; k++) {
+		exists[k] = ap->subs[k]->ilike == 3;
+		ap->subs[k]->ilike = 2;
+	}
+	/* Q0: FROM, the plain WHERE conditions, every column named */
+	Ast *cj[256], *keep[256], *late[256];
+	int ncj = 0, nkeep = 0, nlate = 0;
+	and_split(q0->where, cj, &ncj, 256);
+	for (int i = 0; i < ncj; i++) {
+		if (has_csub(cj[i]))
+			late[nlate++] = cj[i];
+		else
+			keep[nkeep++] = cj[i];
+	}
+	(void)late;
+	q0->where = and_join(a, keep, nkeep);
+	q0->ngroup = 0;
+	q0->ngsets = 0;
+	q0->having = NULL;
+	q0->norder = 0;
+	q0->limit = q0->offset = NULL;
+	q0->distinct = 0;
+	q0->explain = 0;
+	int nr = ap->nrefs;
+	q0->targets = arena_calloc(a, sizeof(AstTarget) * (size_t)(nr + 1));
+	if (q0->targets == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (int i = 0; i < nr; i++) {
+		Ast *r = mk_node(a, AST_COLREF, q->targets[0].pos, 0);
+		if (r == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		r->name = ap->refs[i].name;
+		r->qual = ap->refs[i].qual;
+		r->quoted = ap->refs[i].quoted;
+		q0->targets[i] = (AstTarget){r, arena_printf(a, "__c%d", i), r->pos};
+	}
+	q0->ntargets = nr;
+	if (nr == 0) {
+		Ast *one = mk_node(a, AST_CONST, 1, 0);
+		if (one == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory");
+		one->val = value_int(TYPE_INT, 1);
+		q0->targets[0] = (AstTarget){one, "__one", 1};
+		q0->ntargets = 1;
+	}
+	ResultSet *r0 = NULL, *x = NULL;
+	int rc = run_inner(c, q0, pl, lim, depth, a, "the rows under a correlated subquery", &r0, e);
+	if (rc == 0 && r0->nrows > APPLY_MAX_ROWS)
+		rc = err_set(e, ERR_TOO_LARGE, "a correlated subquery over more than %d rows", APPLY_MAX_ROWS);
+	int nc = nr + ap->nsubs;
+	if (rc == 0 && (x = new_result(e)) == NULL)
+		rc = ERR_NOMEM;
+	if (rc == 0) {
+		x->ncols = nc;
+		x->nrows = r0->nrows;
+		x->cols = arena_calloc(&x->arena, sizeof(ResultCol) * (size_t)(nc + 1));
+		x->rows = arena_calloc(&x->arena, sizeof(Value) * (r0->nrows * (size_t)nc + 1));
+		if (x->cols == NULL || x->rows == NULL)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+	}
+	for (int i = 0; rc == 0 && i < nc; i++) {
+		x->cols[i].name = arena_printf(&x->arena, i < nr ? "__c%d" : "__s%d", i < nr ? i : i - nr);
+		if (i < nr) {
+			x->cols[i].type = r0->cols[i].type;
+			x->cols[i].mv = r0->cols[i].mv;
+		} else {
+			x->cols[i].type = exists[i - nr] ? TYPE_BOOLEAN : TYPE_NULL;
+			x->cols[i].untyped = !exists[i - nr];
+			x->cols[i].mv = arrays[i - nr];
+		}
+	}
+	for (size_t r = 0; rc == 0 && r < r0->nrows; r++) {
+		const Value *row = &r0->rows[r * (size_t)r0->ncols];
+		Value *out = &x->rows[r * (size_t)nc];
+		for (int i = 0; i < nr; i++)
+			out[i] = row[i];
+		ap->row = row;
+		for (int k = 0; rc == 0 && k < ap->nsubs; k++) {
+			AstSelect *sub = astcopy_select(ap->subs[k]->sub, a);
+			if (sub == NULL) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				break;
+			}
+			int nout = 0;
+			outer_refs_sel(ap, sub, NULL, 1, &nout);
+			ResultSet *in = NULL;
+			char what[64];
+			snprintf(what, sizeof(what), "the subquery at position %d", ap->subs[k]->pos);
+			rc = run_inner(c, sub, pl, lim, depth, a, what, &in, e);
+			if (rc == 0 && !exists[k] && in->ncols != 1)
+				rc = err_set(e, ERR_SQL_PARSE, "subquery at position %d must return only one column",
+					     ap->subs[k]->pos);
+			if (rc == 0 && !exists[k] && !arrays[k] && in->nrows > 1)
+				rc = err_set(e, ERR_INVALID,
+					     "more than one row returned by a subquery used as an expression (position %d)",
+					     ap->subs[k]->pos);
+			if (rc == 0) {
+				Value v;
+				if (exists[k]) {
+					v = value_int(TYPE_BOOLEAN, in->nrows > 0);
+				} else if (arrays[k]) {
+					/* the column's values, NULLs left out */
+					Value *el = arena_calloc(&x->arena, sizeof(Value) * (in->nrows + 1));
+					WbType et = in->cols[0].type;
+					if (x->cols[nr + k].untyped && et != TYPE_NULL) {
+						x->cols[nr + k].type = et;
+						x->cols[nr + k].untyped = 0;
+					}
+					uint32_t ne = 0;
+					for (size_t i = 0; el && rc == 0 && i < in->nrows; i++) {
+						const Value *src = &in->rows[i * (size_t)in->ncols];
+						if (src->null || src->mv)
+							continue;
+						if (value_copy(&el[ne], src, &x->arena) != 0)
+							rc = err_set(e, ERR_NOMEM, "out of memory");
+						ne++;
+					}
+					if (el == NULL)
+						rc = err_set(e, ERR_NOMEM, "out of memory");
+					v = value_null(et);
+					v.null = 0;
+					v.mv = 1;
+					v.n = ne;
+					v.u.mv = el;
+				} else {
+					v = in->nrows ? in->rows[0] : value_null(in->cols[0].type);
+					if (x->cols[nr + k].untyped && in->cols[0].type != TYPE_NULL) {
+						x->cols[nr + k].type = in->cols[0].type;
+						x->cols[nr + k].untyped = 0;
+					}
+					if (v.mv)
+						rc = err_set(e, ERR_UNSUPPORTED, "a multi-value scalar subquery (position %d)",
+							     ap->subs[k]->pos);
+					else if (!v.null && value_copy(&v, &in->rows[0], &x->arena) != 0)
+						rc = err_set(e, ERR_NOMEM, "out of memory");
+				}
+				out[nr + k] = v;
+			}
+			result_free(in);
+		}
+	}
+	/* the subqueries' values all of one type (NULLs take it) */
+	for (int k = 0; rc == 0 && k < ap->nsubs; k++) {
+		WbType t = x->cols[nr + k].type;
+		if (t == TYPE_NULL)
+			t = TYPE_STRING;
+		x->cols[nr + k].type = t;
+		x->cols[nr + k].untyped = 0;
+		for (size_t r = 0; r < x->nrows; r++) {
+			Value *v = &x->rows[r * (size_t)nc + (size_t)(nr + k)];
+			if (v->null)
+				*v = value_null(t);
+			else if (v->mv) {
+				v->type = (uint8_t)t;
+				for (uint32_t i = 0; i < v->n; i++)
+					((Value *)v->u.mv)[i].type = (uint8_t)t;
+			}
+		}
+	}
+	if (rc == 0) {
+		/* the statement over those rows */
+		AstSelect *q1 = q;
+		for (int i = 0; i < q1->ntargets; i++)
+			if (q1->targets[i].alias == NULL)
+				q1->targets[i].alias = pg_colname(q1->targets[i].expr);
+		for (int i = 0; i < q1->ntargets; i++)
+			own_refs(ap, q1, q1->targets[i].expr, 0, 1);
+		Ast *w1[256];
+		int nw1 = 0;
+		ncj = 0;
+		and_split(q1->where, cj, &ncj, 256);
+		for (int i = 0; i < ncj; i++)
+			if (has_csub(cj[i]))
+				w1[nw1++] = cj[i];
+		q1->where = and_join(a, w1, nw1);
+		own_refs(ap, q1, q1->where, 0, 1);
+		own_refs(ap, q1, q1->having, 1, 1);
+		for (int i = 0; i < q1->norder; i++)
+			own_refs(ap, q1, q1->order[i].expr, 1, 1);
+		for (int i = 0; i < q1->ngroup; i++)
+			own_refs(ap, q1, q1->group[i], 1, 1);
+		q1->table = NULL;
+		q1->schema = NULL;
+		q1->from_sub = NULL;
+		q1->nfrom = 0;
+		q1->from = NULL;
+		q1->has_sublink = 1;
+		rc = resolve_select(c, q1, a, lim, depth, e);
+		if (rc == 0)
+			rc = derive(q1, "apply", &x, 1, pl, lim, rs, e);
+	}
+	result_free(x);
+	result_free(r0);
+	return rc;
+}
+
+/* ---- set-returning functions in the select list ----------------------------
+ *
+ * SELECT unnest(arr), generate_subscripts(arr, 1), x FROM t (PostgreSQL's
+ * catalog queries read int2vector columns so): the statement runs with
+ * each such call replaced by its array (a multi-value column), then
+ * every row becomes as many rows as its longest array has elements --
+ * unnest gives element i (NULL past the end of a shorter array),
+ * generate_subscripts i (from 1).  Only without GROUP BY, aggregates
+ * over the result, DISTINCT, ORDER BY, LIMIT. */
+
+static int
+srf_kind(const Ast *n)
+{
+	if (n->kind != AST_FUNC || n->over != NULL)
+		return 0;
+	if (strcmp(n->name, "unnest") == 0 && n->nargs == 1)
+		return 1;
+	if (strcmp(n->name, "generate_subscripts") == 0 && (n->nargs == 1 || n->nargs == 2))
+		return 2;
+	return 0;
+}
+
+static int
+run_srf(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Arena *a, ResultSet *rs,
+	int *applied, Err *e)
+{
+	*applied = 0;
+	int any = 0;
+	for (int i = 0; i < q->ntargets; i++)
+		any |= srf_kind(q->targets[i].expr) != 0;
+	if (!any || q->nbranch > 0)
+		return 0;
+	*applied = 1;
+	if (q->ngroup > 0 || q->having || q->distinct || q->norder > 0 || q->limit || q->offset)
+		return err_set(e, ERR_UNSUPPORTED,
+			       "unnest / generate_subscripts with GROUP BY, DISTINCT, ORDER BY or LIMIT (use a derived table)");
+	AstSelect *q0 = astcopy_select(q, a);
+	uint8_t *kind = arena_calloc(a, (size_t)q->ntargets + 1);
+	if (q0 == NULL || kind == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (int i = 0; i < q0->ntargets; i++) {
+		AstTarget *t = &q0->targets[i];
+		kind[i] = (uint8_t)srf_kind(t->expr);
+		if (kind[i] == 0)
+			continue;
+		if (t->alias == NULL)
+			t->alias = t->expr->name;
+		t->expr = t->expr->args[0];
+	}
+	ResultSet *in = NULL;
+	int rc = run_inner(c, q0, pl, lim, depth, a, "the rows under unnest", &in, e);
+	int nc = in ? in->ncols : 0;
+	for (int i = 0; rc == 0 && i < nc; i++)
+		if (kind[i] && !in->cols[i].mv)
+			rc = err_set(e, ERR_TYPE, "%s needs an array (a multi-value column)",
+				     kind[i] == 1 ? "unnest" : "generate_subscripts");
+	size_t nout = 0;
+	for (size_t r = 0; rc == 0 && r < in->nrows; r++) {
+		uint32_t m = 0;
+		for (int i = 0; i < nc; i++) {
+			const Value *v = &in->rows[r * (size_t)nc + (size_t)i];
+			if (kind[i] && !v->null && v->mv && v->n > m)
+				m = v->n;
+		}
+		nout += m;
+	}
+	if (rc == 0) {
+		rs->ncols = nc;
+		rs->cols = arena_calloc(&rs->arena, sizeof(ResultCol) * (size_t)(nc + 1));
+		rs->rows = arena_calloc(&rs->arena, sizeof(Value) * (nout * (size_t)nc + 1));
+		if (rs->cols == NULL || rs->rows == NULL)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+	}
+	for (int i = 0; rc == 0 && i < nc; i++) {
+		rs->cols[i] = in->cols[i];
+		rs->cols[i].name = arena_strdup(&rs->arena, in->cols[i].name);
+		if (kind[i]) {
+			rs->cols[i].mv = 0;
+			if (kind[i] == 2)
+				rs->cols[i].type = TYPE_INT;
+		}
+	}
+	size_t o = 0;
+	for (size_t r = 0; rc == 0 && r < in->nrows; r++) {
+		const Value *row = &in->rows[r * (size_t)nc];
+		uint32_t m = 0;
+		for (int i = 0; i < nc; i++)
+			if (kind[i] && !row[i].null && row[i].mv && row[i].n > m)
+				m = row[i].n;
+		for (uint32_t k = 0; rc == 0 && k < m; k++, o++) {
+			Value *out = &rs->rows[o * (size_t)nc];
+			for (int i = 0; rc == 0 && i < nc; i++) {
+				Value v = row[i];
+				if (kind[i] == 2)
+					v = value_int(TYPE_INT, k + 1);
+				else if (kind[i] == 1)
+					v = !row[i].null && k < row[i].n ? row[i].u.mv[k] : value_null((WbType)row[i].type);
+				if (!v.null && value_copy(&out[i], &v, &rs->arena) != 0)
+					rc = err_set(e, ERR_NOMEM, "out of memory");
+				else if (v.null)
+					out[i] = v;
+			}
+		}
+	}
+	if (rc == 0)
+		rs->nrows = nout;
+	result_free(in);
+	return rc;
+}
+
 /* Runs q with its subqueries resolved; the constants replacing them go
  * to a, the statement's arena (a WITH query named twice runs twice over
  * the same, already resolved, tree). */
@@ -921,6 +1685,16 @@ run_ast(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, Aren
 		AstSelect *u;
 		int rc = gsets_expand(q, a, &u, e);
 		return rc ? rc : run_ast(c, u, pl, lim, depth, a, rs, e);
+	}
+	int srf = 0;
+	int src = run_srf(c, q, pl, lim, depth, a, rs, &srf, e);
+	if (src != 0 || srf)
+		return src;
+	if (q->has_sublink) {
+		int applied = 0;
+		int rc = run_correlated(c, q, pl, lim, depth, a, rs, &applied, e);
+		if (rc != 0 || applied)
+			return rc;
 	}
 	int rc = resolve_select(c, q, a, lim, depth, e);
 	return rc ? rc : run_ast_resolved(c, q, pl, lim, depth, a, rs, e);
@@ -1028,6 +1802,12 @@ derive(const AstSelect *q, const char *alias, ResultSet **ins, int nin, int pl,
 static int
 item_columns(Catalog *c, const AstFrom *f, Arena *a, JoinInput *in, Err *e)
 {
+	if (f->func) {
+		int rc = err_set(e, ERR_UNSUPPORTED, "the function %s in FROM is not supported (at position %d)",
+				 f->table, f->table_pos);
+		e->pos = f->table_pos;
+		return rc;
+	}
 	const SysTab *vt = systab_find(f->schema, f->table);
 	AstSelect probe = {0};
 	probe.table = f->table;
@@ -1098,6 +1878,106 @@ join_residual(const JoinPlan *jp, int i, const ResultSet *l, const ResultSet *r,
 	return rc;
 }
 
+/* ---- functions in FROM ----------------------------------------------------- */
+
+#define FUNC_MAX_ROWS 10000000
+
+/* The rows of FROM item f, a function: generate_series(a, b [, step])
+ * (integers), unnest(array), or any scalar function's one value; one
+ * column named after the item's alias. */
+static int
+func_rows(Catalog *c, const AstFrom *f, int pl, const ExecLimits *lim, int depth, Arena *a, ResultSet **out,
+	  Err *e)
+{
+	Ast *fc = f->fcall;
+	int gs = strcmp(fc->name, "generate_series") == 0;
+	int un = strcmp(fc->name, "unnest") == 0 && fc->nargs == 1;
+	if (gs && (fc->nargs < 2 || fc->nargs > 3))
+		return err_set(e, ERR_FUNC_MISSING, "function generate_series needs 2 or 3 arguments");
+	/* the arguments (or the call) as a statement without FROM */
+	AstSelect *s = arena_calloc(a, sizeof(AstSelect));
+	AstTarget *t = arena_calloc(a, sizeof(AstTarget) * (size_t)(fc->nargs + 1));
+	if (s == NULL || t == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	s->targets = t;
+	if (gs || un) {
+		for (int i = 0; i < fc->nargs; i++)
+			t[i] = (AstTarget){fc->args[i], arena_printf(a, "a%d", i), fc->pos};
+		s->ntargets = fc->nargs;
+	} else {
+		t[0] = (AstTarget){fc, f->alias, fc->pos};
+		s->ntargets = 1;
+	}
+	s->has_sublink = 1;	/* resolve_select looks for subqueries */
+	ResultSet *in = NULL;
+	int rc = run_inner(c, s, pl, lim, depth, a, "a function in FROM", &in, e);
+	if (rc != 0 || (!gs && !un)) {
+		if (rc == 0 && in->ncols == 1)
+			in->cols[0].name = arena_strdup(&in->arena, f->alias);
+		*out = in;
+		return rc;
+	}
+	ResultSet *r = new_result(e);
+	if (r == NULL) {
+		result_free(in);
+		return ERR_NOMEM;
+	}
+	*out = r;
+	r->ncols = 1;
+	r->cols = arena_calloc(&r->arena, sizeof(ResultCol) * 2);
+	if (r->cols == NULL)
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+	const Value *v = in->rows;
+	if (rc == 0 && gs) {
+		int64_t x[3] = {0, 0, 1};
+		int null = 0;
+		for (int i = 0; i < in->ncols; i++) {
+			if (v[i].null)
+				null = 1;
+			else if (!type_is_integer((WbType)v[i].type) || v[i].mv)
+				rc = err_set(e, ERR_TYPE, "generate_series takes integers (argument %d)", i + 1);
+			else
+				x[i] = v[i].u.i;
+		}
+		if (rc == 0 && x[2] == 0)
+			rc = err_set(e, ERR_INVALID, "step size cannot equal zero");
+		int64_t n = 0;
+		if (rc == 0 && !null && (x[2] > 0 ? x[1] >= x[0] : x[1] <= x[0]))
+			n = (x[1] - x[0]) / x[2] + 1;
+		if (rc == 0 && n > FUNC_MAX_ROWS)
+			rc = err_set(e, ERR_TOO_LARGE, "generate_series of more than %d rows", FUNC_MAX_ROWS);
+		int wide = x[0] > INT32_MAX || x[0] < INT32_MIN || x[1] > INT32_MAX || x[1] < INT32_MIN;
+		if (rc == 0) {
+			r->cols[0] = (ResultCol){arena_strdup(&r->arena, f->alias), wide ? TYPE_LONG : TYPE_INT, 0, 0};
+			r->rows = arena_calloc(&r->arena, sizeof(Value) * (size_t)(n + 1));
+			if (r->rows == NULL)
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+		}
+		for (int64_t i = 0; rc == 0 && i < n; i++)
+			r->rows[i] = value_int(wide ? TYPE_LONG : TYPE_INT, x[0] + i * x[2]);
+		if (rc == 0)
+			r->nrows = (size_t)n;
+	} else if (rc == 0) {
+		/* unnest: the array's elements */
+		uint32_t n = !v[0].null && v[0].mv ? v[0].n : 0;
+		if (!v[0].null && !v[0].mv)
+			rc = err_set(e, ERR_TYPE, "unnest needs an array (a multi-value column)");
+		if (rc == 0) {
+			r->cols[0] = (ResultCol){arena_strdup(&r->arena, f->alias), in->cols[0].type, 0, 0};
+			r->rows = arena_calloc(&r->arena, sizeof(Value) * ((size_t)n + 1));
+			if (r->rows == NULL)
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+		}
+		for (uint32_t i = 0; rc == 0 && i < n; i++)
+			if (value_copy(&r->rows[i], &v[0].u.mv[i], &r->arena) != 0)
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+		if (rc == 0)
+			r->nrows = n;
+	}
+	result_free(in);
+	return rc;
+}
+
 /* A FROM with joins (joinplan.h): derived tables run first and their
  * rows are inputs as they are; each table is read by the scan statement
  * the plan gives it; the rows are joined left to right (join.h), and the
@@ -1116,13 +1996,17 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 	}
 	for (int i = 0; rc == 0 && i < n; i++) {
 		const AstFrom *f = &q->from[i];
-		if (f->sub == NULL) {
+		if (f->sub == NULL && !f->func) {
 			rc = item_columns(c, f, a, &in[i], e);
 			continue;
 		}
 		char what[300];
 		snprintf(what, sizeof(what), "subquery %s", f->alias);
-		if ((rc = run_inner(c, f->sub, pl, lim, depth, a, what, &rows[i], e)) != 0)
+		if (f->func)
+			rc = func_rows(c, f, pl, lim, depth, a, &rows[i], e);
+		else
+			rc = run_inner(c, f->sub, pl, lim, depth, a, what, &rows[i], e);
+		if (rc != 0)
 			break;
 		const char **names = arena_calloc(a, sizeof(char *) * (size_t)(rows[i]->ncols + 1));
 		if (names == NULL) {
@@ -1132,6 +2016,13 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 		for (int k = 0; k < rows[i]->ncols; k++)
 			names[k] = rows[i]->cols[k].name;
 		in[i] = (JoinInput){rows[i]->ncols, names, 0};
+	}
+	if (rc == 0 && n == 1) {
+		/* FROM f(...) alone */
+		rc = derive(q, q->from[0].alias, &rows[0], 1, pl, lim, rs, e);
+		result_free(rows[0]);
+		mem_free(rows);
+		return rc;
 	}
 	JoinPlan jp;
 	if (rc == 0)
@@ -1152,6 +2043,7 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 		}
 		JoinSpec js = jp.steps[i];
 		js.deadline_ns = deadline;
+		js.cancel = lim->cancel;
 		const ResultSet *left = i == 1 ? rows[0] : acc;
 		if (jp.resid[i] == NULL)
 			rc = join_rows(left, rows[i], &js, jp.names, out, e);
@@ -1163,7 +2055,6 @@ run_joined(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int depth, A
 	if (rc == 0)
 		rc = derive(jp.final, "join", &acc, 1, pl, lim, rs, e);
 	result_free(acc);
-		js.cancel = lim->cancel;
 	for (int i = 0; i < n; i++)
 		result_free(rows[i]);
 	mem_free(rows);
@@ -1345,6 +2236,8 @@ run_ast_resolved(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int de
 
 static int exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out,
 			  Err *e);
+static int exec_statement_in(Catalog *c, const char *sql, const QueryOpts *op, int pl, int64_t t0,
+			     CachedPlan **cpp, Derived *dp, ResultSet **out, Err *e);
 
 /* ---- EXPLAIN of statements over derived rows ----------------------------- */
 
@@ -1556,6 +2449,8 @@ query_exec(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **out, 
 {
 	int64_t t0 = clock_mono_ns();
 	int64_t wall0 = clock_wall_ms();
+	if (c != NULL)
+		pgcat_install(c);
 	int rc = exec_statement(c, sql, opts, out, e);
 	int64_t us = (clock_mono_ns() - t0) / 1000;
 	metric_add(METRIC_QUERIES, 1);
@@ -1600,7 +2495,27 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 	/* Pinot's dialect with its implicit LIMIT 10, or without it (its
 	 * multi-stage engine) */
 	int pl = o.pinot_default_limit ? 1 : o.pinot_dialect ? 2 : 0;
-	int rc = plan_for(c, sql, pl, 0, &cp, &d, e);
+	const char *su = session_user, *sd = session_db;
+	session_user = o.user;
+	session_db = o.database;
+	if (o.describe_only && o.param_types)
+		bind_set_param_sink(o.param_types, o.nparams);
+	int rc = exec_statement_in(c, sql, &o, pl, t0, &cp, &d, out, e);
+	bind_set_param_sink(NULL, 0);
+	session_user = su;
+	session_db = sd;
+	return rc;
+}
+
+static int
+exec_statement_in(Catalog *c, const char *sql, const QueryOpts *op, int pl, int64_t t0, CachedPlan **cpp,
+		  Derived *dp, ResultSet **out, Err *e)
+{
+	QueryOpts o = *op;
+	CachedPlan *cp = *cpp;
+	Derived d = *dp;
+	/* parameter types are learned while binding: never from the cache */
+	int rc = plan_for(c, sql, pl, o.param_types != NULL, &o, &cp, &d, e);
 	if (rc == NEEDS_DERIVED) {
 		ExecLimits lim = limits_of(NULL, &o);
 		lim.skip_upsert |= set_skip_upsert(d.q);
@@ -1662,7 +2577,7 @@ exec_statement(Catalog *c, const char *sql, const QueryOpts *opts, ResultSet **o
 		cp_release(cp);
 		cp = NULL;
 		err_clear(e);
-		if ((rc = plan_for(c, sql, pl, 1, &cp, &d, e)) == 0) {
+		if ((rc = plan_for(c, sql, pl, 1, &o, &cp, &d, e)) == 0) {
 			p = cp->plan;
 			rc = run_plan(c, p, &lim, rs, e);
 		}

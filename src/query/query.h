@@ -48,6 +48,22 @@ typedef struct QueryOpts {
 	 * applies).  NULL = no session. */
 	const char *(*setting)(void *ctx, const char *name);
 	void *setting_ctx;
+	/* PostgreSQL's names for unnamed result columns (count, sum,
+	 * ?column?) instead of Pinot's (count(*), sum(x)): the PostgreSQL
+	 * wire sets it */
+	int pg_names;
+	/* Plan only: a statement over one table runs over none of its rows,
+	 * so the result has its columns (and at most the one row of a global
+	 * aggregate) at the cost of binding; statements over derived rows
+	 * (subqueries, joins) still run.  The PostgreSQL wire's Describe of
+	 * a prepared statement uses it. */
+	int describe_only;
+	/* With describe_only: the string literal "\x01wbparam<n>" stands for
+	 * parameter n of a prepared statement, and param_types[n-1] (the
+	 * caller's, TYPE_NULL-filled, nparams entries) gets the type the
+	 * statement gives it, where it gives one (bind_set_param_sink). */
+	WbType *param_types;
+	int nparams;
 } QueryOpts;
 
 /* Pinot's meanings: queried = every segment of the snapshot; processed =

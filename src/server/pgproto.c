@@ -14,8 +14,8 @@
  * and a length placeholder that pgproto_end patches, so no message needs
  * its size in advance.  Integers are big-endian as the protocol wants.
  *
- * Types: a Waybill column goes out as one PostgreSQL type (pgproto_type_
- * oid): INT int4, LONG int8, FLOAT float4, DOUBLE float8, BOOLEAN bool,
+ * Types: a Waybill column goes out as one PostgreSQL type (pgtype_oid,
+ * expr/pgtype.c, which the catalog emulation shares): INT int4, LONG int8, FLOAT float4, DOUBLE float8, BOOLEAN bool,
  * TIMESTAMP timestamp (without time zone: the session zone is always
  * UTC), STRING text, JSON json, BYTES bytea, a bare NULL text, and a
  * multi-value column the array of its element type.  Text forms follow
@@ -36,12 +36,12 @@
  * pgproto_get_i32, pgproto_get_str, pgproto_get_bytes, pgproto_begin,
  * pgproto_end, pgproto_put_i16, pgproto_put_i32, pgproto_put_i64,
  * pgproto_put_str, pgproto_auth, pgproto_param_status, pgproto_ready,
- * pgproto_complete, pgproto_simple, pgproto_error, pgproto_type_oid,
- * pgproto_type_len, pgproto_text_value, pgproto_binary_value,
+ * pgproto_complete, pgproto_simple, pgproto_error, pgproto_text_value, pgproto_binary_value,
  * pgproto_data_row, pgproto_param_literal.
  */
 #include "server/pgproto.h"
 #include "base/civil.h"
+#include "expr/pgtype.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -237,35 +237,6 @@ pgproto_error(Buf *b, char type, const char *severity, const char *sqlstate, con
 }
 
 /* ---- types -------------------------------------------------------------- */
-
-int32_t
-pgproto_type_oid(WbType t, int mv)
-{
-	switch (t) {
-	case TYPE_INT: return mv ? PG_INT4_ARR : PG_INT4;
-	case TYPE_LONG: return mv ? PG_INT8_ARR : PG_INT8;
-	case TYPE_FLOAT: return mv ? PG_FLOAT4_ARR : PG_FLOAT4;
-	case TYPE_DOUBLE: return mv ? PG_FLOAT8_ARR : PG_FLOAT8;
-	case TYPE_BOOLEAN: return mv ? PG_BOOL_ARR : PG_BOOL;
-	case TYPE_TIMESTAMP: return mv ? PG_TIMESTAMP_ARR : PG_TIMESTAMP;
-	case TYPE_JSON: return mv ? PG_JSON_ARR : PG_JSON;
-	case TYPE_BYTES: return mv ? PG_BYTEA_ARR : PG_BYTEA;
-	default: return mv ? PG_TEXT_ARR : PG_TEXT;
-	}
-}
-
-int
-pgproto_type_len(int32_t oid)
-{
-	switch (oid) {
-	case PG_BOOL: return 1;
-	case PG_INT2: return 2;
-	case PG_INT4: case PG_FLOAT4: case PG_OID: case PG_DATE: return 4;
-	case PG_INT8: case PG_FLOAT8: case PG_TIMESTAMP: case PG_TIMESTAMPTZ: return 8;
-	case PG_NAME: return 64;
-	default: return -1;
-	}
-}
 
 /* ---- text forms --------------------------------------------------------- */
 
@@ -508,7 +479,7 @@ pgproto_binary_value(const Value *v, Buf *b)
 		hasnull |= v->u.mv[i].null;
 	pgproto_put_i32(b, v->n ? 1 : 0);
 	pgproto_put_i32(b, hasnull);
-	pgproto_put_i32(b, pgproto_type_oid((WbType)v->type, 0));
+	pgproto_put_i32(b, pgtype_oid((WbType)v->type, 0));
 	if (v->n == 0)
 		return;
 	pgproto_put_i32(b, (int32_t)v->n);

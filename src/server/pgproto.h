@@ -66,11 +66,6 @@ void pgproto_simple(Buf *b, char type);	/* a message with no body: '1' '2' '3' '
 void pgproto_error(Buf *b, char type, const char *severity, const char *sqlstate, const char *msg,
 		   const char *detail, const char *hint, int position);
 
-/* The type OID Waybill's type (multi-value: its array type) is sent as. */
-int32_t pgproto_type_oid(WbType t, int mv);
-/* pg_type.typlen for a type OID (-1 variable). */
-int pgproto_type_len(int32_t oid);
-
 /* Appends v in PostgreSQL's text form (no NULL handling: the caller
  * sends NULLs as length -1).  TIMESTAMP is milliseconds since the epoch,
  * written 'YYYY-MM-DD HH:MM:SS[.fff]'; BYTES as \x hex; multi-values as

@@ -54,6 +54,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "expr/pgtype.h"
 #include "query/query.h"
 
 #include <arpa/inet.h>
@@ -240,7 +241,8 @@ typedef struct Stmt {
 	char *sql;
 	size_t len;
 	int nparams;
-	int32_t *ptypes;
+	int32_t *ptypes;	/* 0 = unspecified, until describe_stmt infers it */
+	int described;
 } Stmt;
 
 typedef struct Portal {
@@ -273,6 +275,10 @@ struct Session {
 	char txn;		/* 'I', 'T', 'E' */
 	int skip_to_sync;	/* extended protocol: an error happened */
 	int ready;		/* startup done: SET changes are reported */
+	char report[64];	/* params[i] changed: report it (ready()) */
+	int describing;		/* Describe of a statement: plan only */
+	WbType *describe_types;	/* ... learning its parameters' types */
+	int describe_n;
 	int nsettings;
 	Setting *settings;
 	Stmt *stmts;
@@ -350,6 +356,7 @@ static const ParamDef params[] = {
 	{"skipUpsert", "", 0, 0},
 };
 #define NPARAMS ((int)(sizeof(params) / sizeof(params[0])))
+_Static_assert(sizeof(params) / sizeof(params[0]) <= sizeof(((Session *)0)->report), "Session.report too small");
 #define FIRST_WB_OPTION 47	/* params[FIRST_WB_OPTION..] are query options */
 
 static const ParamDef *
@@ -506,8 +513,22 @@ set_param(Session *s, const char *name, const char *value, Err *e)
 	else if (setting_put(s, shown, value) != 0)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	if (d && d->report && s->ready)
-		pgproto_param_status(&s->c.out, d->name, setting_get(s, d->name));
+		s->report[d - params] = 1;	/* sent before ReadyForQuery */
 	return 0;
+}
+
+/* ReadyForQuery, after the ParameterStatus of every reported setting
+ * that changed (PostgreSQL reports them once the command completed). */
+static void
+ready(Session *s)
+{
+	for (int i = 0; i < NPARAMS; i++) {
+		if (s->report[i]) {
+			s->report[i] = 0;
+			pgproto_param_status(&s->c.out, params[i].name, setting_get(s, params[i].name));
+		}
+	}
+	pgproto_ready(&s->c.out, s->txn);
 }
 
 static const char *
@@ -541,6 +562,10 @@ session_opts(Session *s, QueryOpts *o)
 	o->database = s->database;
 	o->setting = setting_cb;
 	o->setting_ctx = s;
+	o->pg_names = 1;
+	o->describe_only = s->describing;
+	o->param_types = s->describe_types;
+	o->nparams = s->describe_n;
 }
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -584,12 +609,13 @@ row_description(Session *s, const ResultSet *rs, const int16_t *fmts, int nfmts,
 	pgproto_put_i16(b, rs->ncols);
 	for (int i = 0; i < rs->ncols; i++) {
 		const ResultCol *c = &rs->cols[i];
-		int32_t oid = pgproto_type_oid(c->untyped ? TYPE_NULL : c->type, c->mv);
+		int32_t oid = pgtype_oid(c->untyped ? TYPE_NULL : c->type, c->mv);
+		const PgType *pt = pgtype_find(oid);
 		pgproto_put_str(b, c->name ? c->name : "?column?");
 		pgproto_put_i32(b, 0);
 		pgproto_put_i16(b, 0);
 		pgproto_put_i32(b, oid);
-		pgproto_put_i16(b, pgproto_type_len(oid));
+		pgproto_put_i16(b, pt ? pt->len : -1);
 		pgproto_put_i32(b, -1);
 		int f = binary_all ? 1 : nfmts == 1 ? fmts[0] : nfmts > i ? fmts[i] : 0;
 		pgproto_put_i16(b, f);
@@ -1087,6 +1113,7 @@ close_cursors(Session *s)
 }
 
 static int run_sql(Session *s, const char *sql, size_t len, Outcome *o, Err *e);
+static int describe_stmt(Session *s, Stmt *st, Outcome *o, Err *e);
 
 /* A cursor name token's text. */
 static int
@@ -1622,14 +1649,14 @@ simple_query(Session *s, const char *q, size_t len)
 	int n = pglex_split(q, len, spans, MAX_STMTS);
 	if (n == 0) {
 		pgproto_simple(&s->c.out, 'I');
-		pgproto_ready(&s->c.out, s->txn);
+		ready(s);
 		return;
 	}
 	if (n == MAX_STMTS && spans[n - 1].end < len) {
 		Err e = {0};
 		err_set(&e, ERR_TOO_LARGE, "more than %d statements in one query message", MAX_STMTS);
 		send_error(s, ERR_TOO_LARGE, &e, 0);
-		pgproto_ready(&s->c.out, s->txn);
+		ready(s);
 		return;
 	}
 	for (int i = 0; i < n && !s->c.broken; i++) {
@@ -1658,7 +1685,7 @@ simple_query(Session *s, const char *q, size_t len)
 		outcome_free(&o);
 		conn_flush(&s->c);
 	}
-	pgproto_ready(&s->c.out, s->txn);
+	ready(s);
 }
 
 /* ---- the extended protocol --------------------------------------------------------- */
@@ -1744,6 +1771,16 @@ msg_parse(Session *s, PgMsg *m)
 		if (old)
 			stmt_drop(s, old);
 	}
+	/* PostgreSQL reports a bad statement (syntax, unknown table or
+	 * column) at Parse and fixes the parameters' types there: plan it
+	 * now (no rows are read) */
+	Outcome o;
+	if (describe_stmt(s, st, &o, &e) != 0) {
+		stmt_free(st);
+		ext_error(s, e.code ? e.code : ERR_INTERNAL, &e, e.pos);
+		return;
+	}
+	outcome_free(&o);
 	st->next = s->stmts;
 	s->stmts = st;
 	pgproto_simple(&s->c.out, '1');
@@ -1883,6 +1920,18 @@ msg_bind(Session *s, PgMsg *m)
 		rc = err_set(&e, ERR_BAD_REQUEST, "bind message has %d parameter formats but %d parameters", nf, np);
 		goto out;
 	}
+	int need_types = 0;
+	for (int i = 0; i < np; i++) {
+		int f = nf == 1 ? fmts[0] : nf > i ? fmts[i] : 0;
+		need_types |= f == 1 && st->ptypes[i] == 0 && !st->described;
+	}
+	if (need_types) {
+		/* a binary value is read by its type: infer the types now */
+		Outcome o0;
+		Err e0 = {0};
+		if (describe_stmt(s, st, &o0, &e0) == 0)
+			outcome_free(&o0);
+	}
 	if (pname[0] && portal_find(s, pname)) {
 		rc = err_set(&e, ERR_DUP_CURSOR, "portal \"%s\" already exists", pname);
 		goto out;
@@ -1949,6 +1998,99 @@ portal_run(Session *s, Portal *p)
 	return 0;
 }
 
+/* Plans st without running it: its row shape in *o (rs without rows, or
+ * none), and the types of the parameters the client left unspecified,
+ * from what the statement does with them (x = $1 with x an INT column
+ * makes $1 int4; LIMIT $1 int8; unconstrained ones stay text).  Each
+ * parameter is spliced as a marker the binder recognizes
+ * (QueryOpts.param_types). */
+static int
+describe_stmt(Session *s, Stmt *st, Outcome *o, Err *e)
+{
+	memset(o, 0, sizeof(*o));
+	if (is_empty(st->sql, st->len))
+		return 0;
+	StmtKind k = classify(st->sql, st->len);
+	if (k != K_QUERY && k != K_SHOW)	/* (a FETCH would move its cursor) */
+		return 0;
+	WbType *wt = mem_calloc((size_t)st->nparams + 1, sizeof(WbType));
+	if (wt == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	Buf b;
+	buf_init(&b);
+	PgLex l;
+	PgTok t, prev = {0};
+	pglex_init(&l, st->sql, st->len);
+	size_t at = 0;
+	/* where the marked text's pieces come from, for error positions */
+	Portal map;
+	memset(&map, 0, sizeof(map));
+	int cap = 0;
+	while (pglex_next(&l, &t) != PGT_END) {
+		if (t.kind == PGT_PARAM && t.param >= 1 && t.param <= st->nparams) {
+			if (map.nmap + 2 > cap) {
+				cap = cap ? 2 * cap : 8;
+				size_t *a = mem_realloc(map.map_new, sizeof(size_t) * (size_t)cap);
+				if (a)
+					map.map_new = a;
+				size_t *o2 = mem_realloc(map.map_old, sizeof(size_t) * (size_t)cap);
+				if (o2)
+					map.map_old = o2;
+				if (a == NULL || o2 == NULL) {
+					b.oom = 1;
+					break;
+				}
+				if (map.nmap == 0) {
+					map.map_new[0] = map.map_old[0] = 0;
+					map.nmap = 1;
+				}
+			}
+			buf_append(&b, st->sql + at, t.start - at);
+			int i = t.param - 1;
+			if (pglex_is(&l, &prev, "limit") || pglex_is(&l, &prev, "offset") || pglex_is(&l, &prev, "first") ||
+			    pglex_is(&l, &prev, "next")) {
+				buf_puts(&b, "NULL");
+				if (st->ptypes[i] == 0)
+					wt[i] = TYPE_LONG;
+			} else if (st->ptypes[i] != 0 || k != K_QUERY) {
+				buf_puts(&b, "NULL");
+			} else {
+				buf_printf(&b, "'\x01wbparam%d'", t.param);
+			}
+			at = t.start + t.len;
+			map.map_new[map.nmap] = b.len;
+			map.map_old[map.nmap] = at;
+			map.nmap++;
+		}
+		prev = t;
+	}
+	buf_append(&b, st->sql + at, st->len - at);
+	int rc = b.oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
+	if (rc == 0) {
+		s->describing = 1;
+		s->describe_types = wt;
+		s->describe_n = st->nparams;
+		rc = run_sql(s, b.p ? b.p : "", b.len, o, e);
+		s->describing = 0;
+		s->describe_types = NULL;
+		s->describe_n = 0;
+	}
+	if (rc == 0 && !st->described) {
+		for (int i = 0; i < st->nparams; i++)
+			if (st->ptypes[i] == 0 && wt[i] != TYPE_NULL)
+				st->ptypes[i] = pgtype_oid(wt[i], 0);
+		st->described = 1;
+	}
+	/* positions in the marked text, as positions in the client's */
+	if (rc != 0)
+		e->pos = map_pos(&map, e->pos);
+	mem_free(map.map_new);
+	mem_free(map.map_old);
+	buf_free(&b);
+	mem_free(wt);
+	return rc;
+}
+
 static void
 msg_describe(Session *s, PgMsg *m)
 {
@@ -1967,7 +2109,11 @@ msg_describe(Session *s, PgMsg *m)
 			ext_error(s, ERR_CURSOR_MISSING, &e, 0);
 			return;
 		}
-		if (is_empty(p->sql, p->len)) {
+		StmtKind k = classify(p->sql, p->len);
+		if (is_empty(p->sql, p->len) ||
+		    (!p->ran && k != K_QUERY && k != K_SHOW && k != K_FETCH && k != K_COPY)) {
+			/* no rows: a command runs at Execute (its effects, such
+			 * as ParameterStatus, come in order there) */
 			pgproto_simple(&s->c.out, 'n');
 			return;
 		}
@@ -1986,53 +2132,23 @@ msg_describe(Session *s, PgMsg *m)
 		return;
 	}
 	Buf *b = &s->c.out;
+	Outcome o;
+	int rc = describe_stmt(s, st, &o, &e);	/* infers the parameter types too */
+	if (rc) {
+		ext_error(s, rc, &e, 0);
+		return;
+	}
 	size_t mm = pgproto_begin(b, 't');
 	pgproto_put_i16(b, st->nparams);
 	for (int i = 0; i < st->nparams; i++)
 		pgproto_put_i32(b, st->ptypes[i] ? st->ptypes[i] : PG_TEXT);
 	pgproto_end(b, mm);
-	/* The row shape: only a query has one.  It is learned by running the
-	 * statement with NULL parameters (the engine plans at run time). */
-	if (is_empty(st->sql, st->len)) {
+	/* the row shape: queries and SHOW have one */
+	if (o.rs && !o.copy)
+		row_description(s, o.rs, NULL, 0, 0);
+	else
 		pgproto_simple(b, 'n');
-		return;
-	}
-	if (classify(st->sql, st->len) != K_QUERY) {
-		StmtKind k = classify(st->sql, st->len);
-		if (k != K_SHOW && k != K_FETCH) {
-			pgproto_simple(b, 'n');
-			return;
-		}
-	}
-	Portal tmp;
-	memset(&tmp, 0, sizeof(tmp));
-	const char **vals = mem_calloc((size_t)st->nparams + 1, sizeof(char *));
-	int32_t *lens = mem_calloc((size_t)st->nparams + 1, sizeof(int32_t));
-	int rc = vals && lens ? 0 : err_set(&e, ERR_NOMEM, "out of memory");
-	for (int i = 0; rc == 0 && i < st->nparams; i++)
-		lens[i] = -1;
-	if (rc == 0)
-		rc = splice(st, vals, lens, NULL, 0, &tmp, &e);
-	mem_free(vals);
-	mem_free(lens);
-	if (rc == 0) {
-		Outcome o;
-		rc = run_sql(s, tmp.sql, tmp.len, &o, &e);
-		if (rc == 0) {
-			if (o.rs && !o.copy)
-				row_description(s, o.rs, NULL, 0, 0);
-			else
-				pgproto_simple(b, 'n');
-			outcome_free(&o);
-		} else {
-			e.pos = map_pos(&tmp, e.pos);
-		}
-	}
-	mem_free(tmp.sql);
-	mem_free(tmp.map_new);
-	mem_free(tmp.map_old);
-	if (rc)
-		ext_error(s, rc, &e, e.pos);
+	outcome_free(&o);
 }
 
 static void
@@ -2497,7 +2613,7 @@ session_loop(Session *s)
 					}
 				}
 			}
-			pgproto_ready(&s->c.out, s->txn);
+			ready(s);
 			break;
 		case 'X':
 			return;
@@ -2505,7 +2621,7 @@ session_loop(Session *s)
 			Err e = {0};
 			err_set(&e, ERR_UNSUPPORTED, "the function call message is not supported; call functions in SQL");
 			send_error(s, ERR_UNSUPPORTED, &e, 0);
-			pgproto_ready(&s->c.out, s->txn);
+			ready(s);
 			break;
 		}
 		case 'd':

@@ -1,0 +1,344 @@
+/*
+ * pgcat.c -- the parts of PostgreSQL's catalog emulation that need the
+ * session or the catalog's names at bind time.
+ *
+ * pgcat_rewrite walks a parsed statement (every expression of every
+ * nested SELECT) and replaces, in place in the statement's arena, the
+ * calls that depend on the session (current_user, current_database(),
+ * current_setting('x') of a setting the session has) by constants, and the object-identifier casts (::regclass, ::regtype,
+ * ::oid) by what the binder knows: OIDs as int constants or calls of
+ * expr/fnpg.c's lookups.  The virtual tables themselves are in systab.c.
+ *
+ * pgcat_install gives fnpg.c a catalog to answer pg_relation_size and
+ * oid::regclass from (process-wide; one catalog per process).
+ *
+ * Failures: a missing relation in 'x'::regclass is ERR_TABLE_MISSING
+ * naming it, at the literal's position; an unknown type in 'x'::regtype
+ * is ERR_TYPE.
+ *
+ * Exports: pgcat_rewrite, pgcat_install.
+ */
+#include "query/pgcat.h"
+#include "query/systab.h"
+#include "expr/fnpg.h"
+#include "expr/pgtype.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct Rw {
+	Catalog *c;
+	const char *user;
+	const char *db;
+	const char *(*setting)(void *ctx, const char *name);
+	void *setting_ctx;
+	Arena *a;
+	int *session;
+	Err *e;
+} Rw;
+
+static int rw_select(Rw *w, AstSelect *q);
+
+static void
+set_str(Ast *n, const char *s)
+{
+	n->kind = AST_CONST;
+	n->nargs = 0;
+	n->args = NULL;
+	n->val = value_str(TYPE_STRING, s, (uint32_t)strlen(s));
+	n->lit_string = 0;
+}
+
+static void
+set_int(Ast *n, int64_t v)
+{
+	n->kind = AST_CONST;
+	n->nargs = 0;
+	n->args = NULL;
+	n->val = value_int(TYPE_INT, v);
+	n->lit_string = 0;
+}
+
+/* n becomes fname(arg) */
+static int
+set_call(Rw *w, Ast *n, const char *fname, Ast *arg, int nargs)
+{
+	Ast **args = arena_calloc(w->a, sizeof(Ast *) * 2);
+	if (args == NULL)
+		return err_set(w->e, ERR_NOMEM, "out of memory");
+	args[0] = arg;
+	if (nargs == 2) {
+		Ast *nul = arena_calloc(w->a, sizeof(Ast));
+		if (nul == NULL)
+			return err_set(w->e, ERR_NOMEM, "out of memory");
+		nul->kind = AST_CONST;
+		nul->val = value_null(TYPE_INT);
+		args[1] = nul;
+	}
+	n->kind = AST_FUNC;
+	n->name = fname;
+	n->args = args;
+	n->nargs = nargs;
+	return 0;
+}
+
+/* 'name' or 'schema.name' (quoted parts exact, others lowercased as
+ * PostgreSQL's regclass input does; a Waybill table is then also
+ * found case-insensitively) */
+static int
+regclass_const(Rw *w, Ast *n, const Ast *lit)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%.*s", (int)lit->val.n, lit->val.u.s);
+	char *schema = NULL, *name = buf;
+	char *dot = strchr(buf, '.');
+	if (dot != NULL && buf[0] != '"') {
+		*dot = '\0';
+		schema = buf;
+		name = dot + 1;
+	}
+	for (char *p = name; *p; p++)
+		if (*p == '"')
+			memmove(p, p + 1, strlen(p));
+	int32_t oid = 0;
+	/* a number is already an OID */
+	char *end;
+	long v = strtol(name, &end, 10);
+	if (*name && *end == '\0' && schema == NULL)
+		oid = (int32_t)v;
+	else
+		oid = systab_rel_by_name(w->c, schema, name);
+	if (oid == 0 && w->c != NULL && (schema == NULL || strcasecmp(schema, "public") == 0)) {
+		Table *t = catalog_get_table_ci(w->c, name);
+		if (t != NULL) {
+			oid = systab_rel_oid("public", table_name(t));
+			table_unref(t);
+		}
+	}
+	if (oid == 0) {
+		int rc = err_set(w->e, ERR_TABLE_MISSING, "relation \"%.*s\" does not exist at position %d",
+				 (int)lit->val.n, lit->val.u.s, lit->pos ? lit->pos : n->pos);
+		w->e->pos = lit->pos ? lit->pos : n->pos;
+		return rc;
+	}
+	set_int(n, oid);
+	return 0;
+}
+
+static int
+rw_cast(Rw *w, Ast *n)
+{
+	const char *t = n->name;
+	Ast *arg = n->args[0];
+	int lit = arg->kind == AST_CONST && !arg->val.null && type_is_var((WbType)arg->val.type);
+	if (strcmp(t, "regclass") == 0) {
+		if (lit)
+			return regclass_const(w, n, arg);
+		return set_call(w, n, "wb_regclass_name", arg, 1);
+	}
+	if (strcmp(t, "regtype") == 0) {
+		if (lit) {
+			char buf[128];
+			snprintf(buf, sizeof(buf), "%.*s", (int)arg->val.n, arg->val.u.s);
+			const PgType *p = pgtype_by_name(buf);
+			if (p == NULL) {
+				int rc = err_set(w->e, ERR_TYPE, "type \"%s\" does not exist at position %d", buf,
+						 arg->pos ? arg->pos : n->pos);
+				w->e->pos = arg->pos ? arg->pos : n->pos;
+				return rc;
+			}
+			set_int(n, p->oid);
+			return 0;
+		}
+		return set_call(w, n, "format_type", arg, 2);
+	}
+	if (strcmp(t, "regnamespace") == 0)
+		return set_call(w, n, "wb_nspname", arg, 1);
+	if (strcmp(t, "oid") == 0 || strcmp(t, "regproc") == 0 || strcmp(t, "regprocedure") == 0 ||
+	    strcmp(t, "regrole") == 0 || strcmp(t, "xid") == 0 || strcmp(t, "cid") == 0 ||
+	    strcmp(t, "regoper") == 0)
+		n->name = "int8";
+	else if (strcmp(t, "name") == 0 || strcmp(t, "char") == 0 || strcmp(t, "bpchar") == 0)
+		n->name = "text";
+	return 0;
+}
+
+static int
+is_array_literal(const Ast *n)
+{
+	return n->kind == AST_CONST && n->lit_string && !n->val.null && n->val.n >= 2 && n->val.u.s[0] == '{' &&
+	       n->val.u.s[n->val.n - 1] == '}';
+}
+
+/* col = '{a,b}' (an array literal): array_to_string(col, ',') = 'a,b' */
+static int
+rw_array_literal(Rw *w, Ast *n)
+{
+	int li = is_array_literal(n->args[1]) ? 1 : is_array_literal(n->args[0]) ? 0 : -1;
+	if (li < 0 || n->args[1 - li]->kind != AST_COLREF)
+		return 0;
+	Ast *lit = n->args[li];
+	char *d = arena_alloc(w->a, lit->val.n);
+	Ast *sep = arena_calloc(w->a, sizeof(Ast)), *call = arena_calloc(w->a, sizeof(Ast));
+	Ast **args = arena_calloc(w->a, sizeof(Ast *) * 2);
+	if (d == NULL || sep == NULL || call == NULL || args == NULL)
+		return err_set(w->e, ERR_NOMEM, "out of memory");
+	uint32_t k = 0;
+	for (uint32_t i = 1; i + 1 < lit->val.n; i++)
+		if (lit->val.u.s[i] != '"')
+			d[k++] = lit->val.u.s[i];
+	d[k] = '\0';
+	lit->val = value_str(TYPE_STRING, d, k);
+	sep->kind = AST_CONST;
+	sep->val = value_str(TYPE_STRING, ",", 1);
+	sep->lit_string = 1;
+	args[0] = n->args[1 - li];
+	args[1] = sep;
+	*call = (Ast){.kind = AST_FUNC, .pos = args[0]->pos, .name = "array_to_string", .nargs = 2, .args = args};
+	n->args[1 - li] = call;
+	return 0;
+}
+
+/* PostgreSQL names x::regclass after x (a function call in Waybill) */
+static const char *
+cast_colname(const Ast *n)
+{
+	if (n->kind != AST_CAST || (strcmp(n->name, "regclass") != 0 && strcmp(n->name, "regtype") != 0 &&
+				    strcmp(n->name, "regnamespace") != 0))
+		return NULL;
+	const char *type = n->name;
+	while (n->kind == AST_CAST)
+		n = n->args[0];
+	/* a column or function names it, anything else the type */
+	return n->kind == AST_COLREF || n->kind == AST_FUNC ? n->name : type;
+}
+
+static int
+rw_expr(Rw *w, Ast *n)
+{
+	if (n == NULL)
+		return 0;
+	int rc;
+	for (int i = 0; i < n->nargs; i++)
+		if ((rc = rw_expr(w, n->args[i])) != 0)
+			return rc;
+	if ((rc = rw_expr(w, n->filter)) != 0)
+		return rc;
+	if (n->sub != NULL && (rc = rw_select(w, n->sub)) != 0)
+		return rc;
+	if (n->over != NULL) {
+		for (int i = 0; i < n->over->npart; i++)
+			if ((rc = rw_expr(w, n->over->part[i])) != 0)
+				return rc;
+		for (int i = 0; i < n->over->norder; i++)
+			if ((rc = rw_expr(w, n->over->order[i].expr)) != 0)
+				return rc;
+	}
+	if (n->kind == AST_CAST)
+		return rw_cast(w, n);
+	if (n->kind == AST_OP && n->nargs == 2 && (strcmp(n->name, "=") == 0 || strcmp(n->name, "<>") == 0))
+		return rw_array_literal(w, n);
+	if (n->kind == AST_FUNC && n->over == NULL && (n->nargs == 1 || n->nargs == 2) && w->setting &&
+	    strcmp(n->name, "current_setting") == 0 && n->args[0]->kind == AST_CONST && !n->args[0]->val.null &&
+	    type_is_var((WbType)n->args[0]->val.type)) {
+		/* the session's value of a setting it has (SET, startup) */
+		char name[128];
+		snprintf(name, sizeof(name), "%.*s", (int)(n->args[0]->val.n < 127 ? n->args[0]->val.n : 127),
+			 n->args[0]->val.u.s);
+		const char *v = w->setting(w->setting_ctx, name);
+		if (v != NULL) {
+			const char *copy = arena_strdup(w->a, v);
+			if (copy == NULL)
+				return err_set(w->e, ERR_NOMEM, "out of memory");
+			set_str(n, copy);
+		}
+		*w->session = 1;
+		return 0;
+	}
+	if (n->kind != AST_FUNC || n->nargs != 0 || n->over != NULL)
+		return 0;
+	if (strcmp(n->name, "current_user") == 0 || strcmp(n->name, "session_user") == 0 ||
+	    strcmp(n->name, "user") == 0 || strcmp(n->name, "current_role") == 0 ||
+	    strcmp(n->name, "getpgusername") == 0) {
+		set_str(n, w->user);
+		*w->session = 1;
+	} else if (strcmp(n->name, "current_database") == 0 || strcmp(n->name, "current_catalog") == 0) {
+		set_str(n, w->db);
+		*w->session = 1;
+	}
+	return 0;
+}
+
+static int
+rw_select(Rw *w, AstSelect *q)
+{
+	int rc;
+	if (q == NULL)
+		return 0;
+	for (int i = 0; i < q->ntargets; i++) {
+		const char *nm = q->targets[i].alias ? NULL : cast_colname(q->targets[i].expr);
+		if (nm != NULL)
+			q->targets[i].alias = nm;
+		if ((rc = rw_expr(w, q->targets[i].expr)) != 0)
+			return rc;
+	}
+	if ((rc = rw_expr(w, q->where)) != 0 || (rc = rw_expr(w, q->having)) != 0)
+		return rc;
+	for (int i = 0; i < q->ngroup; i++)
+		if ((rc = rw_expr(w, q->group[i])) != 0)
+			return rc;
+	for (int i = 0; i < q->norder; i++)
+		if ((rc = rw_expr(w, q->order[i].expr)) != 0)
+			return rc;
+	if ((rc = rw_select(w, q->from_sub)) != 0)
+		return rc;
+	for (int i = 0; i < q->nbranch; i++)
+		if ((rc = rw_select(w, q->branches[i])) != 0)
+			return rc;
+	for (int i = 0; i < q->nfrom; i++) {
+		if ((rc = rw_select(w, q->from[i].sub)) != 0 || (rc = rw_expr(w, q->from[i].on)) != 0 ||
+		    (rc = rw_expr(w, q->from[i].fcall)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+pgcat_rewrite(Catalog *c, AstSelect *q, const QueryOpts *o, Arena *a, int *session, Err *e)
+{
+	Rw w = {c, o->user ? o->user : "waybill", o->database ? o->database : "waybill", o->setting,
+		o->setting_ctx, a, session, e};
+	return rw_select(&w, q);
+}
+
+static int64_t
+relsize(int32_t oid, void *arg)
+{
+	char sc[256], nm[256];
+	int64_t bytes = -1;
+	if (!systab_rel_by_oid(arg, oid, sc, sizeof(sc), nm, sizeof(nm), &bytes))
+		return -1;
+	return bytes;
+}
+
+static int
+relname(int32_t oid, void *arg, char *out, size_t cap)
+{
+	char sc[256], nm[256];
+	if (!systab_rel_by_oid(arg, oid, sc, sizeof(sc), nm, sizeof(nm), NULL))
+		return -1;
+	/* qualified unless visible on the search path (public, pg_catalog) */
+	if (strcmp(sc, "public") == 0 || strcmp(sc, "pg_catalog") == 0)
+		snprintf(out, cap, "%s", nm);
+	else
+		snprintf(out, cap, "%s.%s", sc, nm);
+	return 0;
+}
+
+void
+pgcat_install(Catalog *c)
+{
+	fnpg_set_catalog(relsize, relname, c);
+}

@@ -1,0 +1,162 @@
+"""PostgreSQL catalog emulation: the introspection queries real clients send.
+
+Every statement of tests/pgcat/*.sql (format in tests/pgcat/README.md) runs
+over POST /query/sql against a table with every type and multi-value
+columns, and must succeed with the expected rows.  Also checks errors on
+bad input (unknown relation in ::regclass) and a few catalog facts
+directly (type OIDs, session functions, visibility).
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ndjson
+
+PGCAT = Path(__file__).resolve().parents[1] / "pgcat"
+TABLE = "pgcat_all"
+
+SCHEMA = {
+	"schemaName": TABLE,
+	"dimensionFieldSpecs": [
+		{"name": "carrier", "dataType": "STRING"},
+		{"name": "flightnum", "dataType": "INT"},
+		{"name": "cancelled", "dataType": "BOOLEAN"},
+		{"name": "payload", "dataType": "JSON"},
+		{"name": "raw", "dataType": "BYTES"},
+		{"name": "tags", "dataType": "STRING", "singleValueField": False},
+		{"name": "ids", "dataType": "INT", "singleValueField": False},
+	],
+	"metricFieldSpecs": [
+		{"name": "distance", "dataType": "LONG"},
+		{"name": "delay", "dataType": "FLOAT"},
+		{"name": "price", "dataType": "DOUBLE"},
+	],
+	"dateTimeFieldSpecs": [
+		{"name": "ts", "dataType": "TIMESTAMP", "format": "1:MILLISECONDS:TIMESTAMP",
+		 "granularity": "1:MILLISECONDS"},
+	],
+}
+
+ROW = {"carrier": "AA", "flightnum": 1, "cancelled": False, "payload": {"a": 1}, "raw": "00ff",
+       "tags": ["x", "y"], "ids": [1, 2], "distance": 100, "delay": 1.5, "price": 9.99,
+       "ts": 1700000000000}
+
+
+def load_cases():
+	"""(id, directives, sql) for every statement of every file."""
+	cases = []
+	for f in sorted(PGCAT.glob("*.sql")):
+		text = f.read_text()
+		for i, block in enumerate(re.split(r"^-- next$", text, flags=re.M)):
+			lines = block.strip("\n").split("\n")
+			dirs, sql = [], []
+			for ln in lines:
+				m = re.match(r"^-- ([a-z-]+): ?(.*)$", ln)
+				if m and not sql:
+					dirs.append((m.group(1), m.group(2)))
+				elif (ln.startswith("-- ") or not ln.strip()) and not sql:
+					continue
+				else:
+					sql.append(ln)
+			body = "\n".join(sql).strip()
+			if not body:
+				continue
+			assert any(k == "source" for k, _ in dirs), "%s #%d has no -- source:" % (f.name, i)
+			cases.append(pytest.param(dirs, body, id="%s-%d" % (f.stem, i)))
+	return cases
+
+
+@pytest.fixture(scope="module")
+def pg(server):
+	server.add_schema(SCHEMA)
+	cfg = {"tableName": TABLE, "tableType": "REALTIME",
+	       "segmentsConfig": {"schemaName": TABLE, "replication": "1"},
+	       "tenants": {}, "tableIndexConfig": {"loadMode": "MMAP"}, "metadata": {}}
+	server.add_table(cfg)
+	server.ingest(TABLE, ndjson([ROW]))
+	oid = server.scalar("SELECT oid FROM pg_catalog.pg_class WHERE relname = '%s'" % TABLE)
+	return server, oid
+
+
+@pytest.mark.parametrize("dirs,sql", load_cases())
+def test_client_query(pg, dirs, sql):
+	server, oid = pg
+	d = {}
+	for k, v in dirs:
+		d.setdefault(k, []).append(v)
+	if "known-failure" in d:
+		pytest.xfail(d["known-failure"][0])
+	resp = server.query(sql.replace("{oid}", str(oid)))
+	exc = resp.get("exceptions")
+	if "expect-error" in d:
+		assert exc, "expected an error, got %r" % resp.get("resultTable")
+		assert d["expect-error"][0] in json.dumps(exc), exc
+		return
+	assert not exc, "failed: %s\n%s" % (exc, sql)
+	rows = resp["resultTable"]["rows"]
+	cols = resp["resultTable"]["dataSchema"]["columnNames"]
+	if "expect-count" in d:
+		assert len(rows) == int(d["expect-count"][0]), rows
+	if "expect-rows" in d:
+		assert rows == json.loads(d["expect-rows"][0]), rows
+	for want in d.get("expect-contains", []):
+		w = json.loads(want)
+		assert any(r[:len(w)] == w for r in rows), "%r not in %r" % (w, rows)
+	if "expect-columns" in d:
+		assert cols == json.loads(d["expect-columns"][0]), cols
+
+
+def test_regclass_errors(pg):
+	server, oid = pg
+	resp = server.query("SELECT 'nosuch'::regclass")
+	assert resp["exceptions"], resp
+	assert 'relation \\"nosuch\\" does not exist' in json.dumps(resp["exceptions"])
+	assert server.scalar("SELECT '%s'::regclass::oid" % TABLE) == oid
+	assert server.scalar("SELECT %d::regclass" % oid) == TABLE
+	assert server.scalar("SELECT 'pg_class'::regclass") > 0
+	resp = server.query("SELECT 'nosuchtype'::regtype")
+	assert resp["exceptions"], resp
+
+
+def test_types_and_session(pg):
+	server, oid = pg
+	rows = server.rows("SELECT attname, atttypid, format_type(atttypid, atttypmod) FROM pg_attribute "
+			   "WHERE attrelid = %d ORDER BY attnum" % oid)
+	got = {r[0]: (r[1], r[2]) for r in rows}
+	assert got == {
+		"carrier": (25, "text"), "flightnum": (23, "integer"), "cancelled": (16, "boolean"),
+		"payload": (114, "json"), "raw": (17, "bytea"), "tags": (1009, "text[]"),
+		"ids": (1007, "integer[]"), "distance": (20, "bigint"), "delay": (700, "real"),
+		"price": (701, "double precision"), "ts": (1114, "timestamp without time zone")}
+	r = server.rows("SELECT current_user, session_user, current_database(), current_catalog, "
+			"current_schema(), version()")[0]
+	assert r[:5] == ["waybill", "waybill", "waybill", "waybill", "public"]
+	assert r[5].startswith("PostgreSQL 15.0 (Waybill)")
+	assert server.scalar("SELECT current_setting('server_version_num')") == "150000"
+	resp = server.query("SELECT current_setting('no_such_setting')")
+	assert resp["exceptions"]
+	assert server.rows("SHOW standard_conforming_strings") == [["on"]]
+	# sys tables are not on the search path; public and pg_catalog are
+	vis = dict(server.rows("SELECT relname, pg_table_is_visible(oid) FROM pg_class "
+			       "WHERE relname IN ('%s', 'segments', 'pg_class')" % TABLE))
+	assert vis == {TABLE: True, "segments": False, "pg_class": True}
+	# unqualified and qualified catalog names
+	assert server.scalar("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'public'") == 1
+	assert server.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = '%s'"
+			     % TABLE) == 1
+
+
+def test_correlated_and_arrays(pg):
+	server, oid = pg
+	rows = server.rows("SELECT a.attname, (SELECT t.typname FROM pg_type t WHERE t.oid = a.atttypid) "
+			   "FROM pg_attribute a WHERE a.attrelid = %d AND a.attnum <= 2 ORDER BY a.attnum" % oid)
+	assert rows == [["carrier", "text"], ["flightnum", "int4"]]
+	assert server.rows("SELECT unnest(ids) AS i, generate_subscripts(ids, 1) AS o FROM %s" % TABLE) == \
+		[[1, 1], [2, 2]]
+	assert server.rows("SELECT i FROM generate_series(1, 3) AS i") == [[1], [2], [3]]
+	assert server.scalar("SELECT count(*) FROM %s WHERE 'y' = ANY (tags)" % TABLE) == 1
+	assert server.scalar("SELECT array_to_string(tags || tags, ',') FROM %s" % TABLE) == "x,y,x,y"
+	assert server.scalar("SELECT ids::text FROM %s" % TABLE) == "1 2"
+	assert server.scalar("SELECT tags[2] FROM %s" % TABLE) == "y"
