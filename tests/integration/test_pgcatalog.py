@@ -160,3 +160,41 @@ def test_correlated_and_arrays(pg):
 	assert server.scalar("SELECT array_to_string(tags || tags, ',') FROM %s" % TABLE) == "x,y,x,y"
 	assert server.scalar("SELECT ids::text FROM %s" % TABLE) == "1 2"
 	assert server.scalar("SELECT tags[2] FROM %s" % TABLE) == "y"
+
+
+@pytest.mark.parametrize("dirs,sql", load_cases())
+def test_client_query_over_wire(pg, dirs, sql):
+	"""The same statements as the clients send them: over the PostgreSQL
+	wire (psycopg2, simple protocol), with PostgreSQL's column names."""
+	import psycopg2
+	server, oid = pg
+	d = {}
+	for k, v in dirs:
+		d.setdefault(k, []).append(v)
+	if "known-failure" in d:
+		pytest.xfail(d["known-failure"][0])
+	conn = psycopg2.connect(host="127.0.0.1", port=server.pg_port, user="waybill", dbname="waybill",
+				connect_timeout=10)
+	conn.autocommit = True
+	try:
+		cur = conn.cursor()
+		q = sql.replace("{oid}", str(oid)).replace("%", "%%")
+		if "expect-error" in d:
+			with pytest.raises(psycopg2.Error) as ei:
+				cur.execute(q)
+			assert d["expect-error"][0] in str(ei.value), ei.value
+			return
+		cur.execute(q)
+		rows = [list(r) for r in cur.fetchall()] if cur.description else []
+		cols = [c.name for c in cur.description] if cur.description else []
+	finally:
+		conn.close()
+	if "expect-count" in d:
+		assert len(rows) == int(d["expect-count"][0]), rows
+	if "expect-rows" in d:
+		assert rows == json.loads(d["expect-rows"][0]), rows
+	for want in d.get("expect-contains", []):
+		w = json.loads(want)
+		assert any(r[:len(w)] == w for r in rows), "%r not in %r" % (w, rows)
+	if "expect-columns" in d:
+		assert cols == json.loads(d["expect-columns"][0]), cols
