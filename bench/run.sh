@@ -47,6 +47,8 @@ echo "== Kafka ingestion: throughput and freshness (bench/stream.py)"
 
 echo "== upserts: Waybill vs PostgreSQL ON CONFLICT vs ClickHouse ReplacingMergeTree (bench/upsert.py)"; /usr/bin/python3 bench/upsert.py --waybill build/waybill $(case " $* " in *" --no-clickhouse "*) echo --no-clickhouse;; esac) || true
 
+echo "== PostgreSQL wire vs HTTP vs PostgreSQL 15: lookup and group-by (bench/pgwire.py)"; /usr/bin/python3 bench/pgwire.py --waybill build/waybill || true
+
 echo "== peers: ClickHouse, PostgreSQL, DuckDB, 12 questions (bench/peers.py)"; /usr/bin/python3 bench/peers.py --waybill build/waybill || true
 
 exec /usr/bin/python3 bench/e2e.py --waybill build/waybill "$@"
