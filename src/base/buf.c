@@ -60,6 +60,8 @@ buf_reserve(Buf *b, size_t extra)
 void
 buf_append(Buf *b, const void *data, size_t n)
 {
+	if (n == 0)
+		return;		/* data may be NULL */
 	if (buf_reserve(b, n) != 0)
 		return;
 	memcpy(b->p + b->len, data, n);

@@ -194,7 +194,8 @@ mem_strndup(const char *s, size_t n)
 {
 	char *d = mem_alloc(n + 1);
 	if (d) {
-		memcpy(d, s, n);
+		if (n)
+			memcpy(d, s, n);
 		d[n] = '\0';
 	}
 	return d;

@@ -727,8 +727,10 @@ rx_compile(const Expr *e, int pat_arg, int flag_arg, Rx **out, Err *err)
 		mem_free(x);
 		return err_set(err, ERR_NOMEM, "out of memory compiling a regular expression");
 	}
-	memcpy(pat, p->u.s, p->n);
-	pat[p->n] = '\0';
+	/* a NULL pattern compiles as "": strict, every row's answer is NULL */
+	if (!p->null && p->n)
+		memcpy(pat, p->u.s, p->n);
+	pat[p->null ? 0 : p->n] = '\0';
 	int r = regcomp(&x->re, pat, cflags);
 	mem_free(pat);
 	if (r != 0) {

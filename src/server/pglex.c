@@ -59,7 +59,7 @@ skip_space(PgLex *l)
 		if (isspace(c)) {
 			l->pos++;
 		} else if (c == '-' && l->pos + 1 < l->len && s[l->pos + 1] == '-') {
-			while (l->pos < l->len && s[l->pos] != '\n')
+			while (l->pos < l->len && s[l->pos] != '\n' && s[l->pos] != '\r')
 				l->pos++;
 		} else if (c == '/' && l->pos + 1 < l->len && s[l->pos + 1] == '*') {
 			int nest = 1;
@@ -164,10 +164,27 @@ pglex_next(PgLex *l, PgTok *t)
 			l->pos++;
 		t->kind = PGT_IDENT;
 	} else if (isdigit(c) || (c == '.' && l->pos + 1 < l->len && isdigit((unsigned char)s[l->pos + 1]))) {
-		while (l->pos < l->len && (isalnum((unsigned char)s[l->pos]) || s[l->pos] == '.' || s[l->pos] == '_' ||
-					   ((s[l->pos] == '+' || s[l->pos] == '-') &&
-					    (s[l->pos - 1] == 'e' || s[l->pos - 1] == 'E'))))
+		/* digits, at most one '.', then an exponent if digits follow
+		 * it (scan.l); what comes next is another token */
+		int dot = 0;
+		while (l->pos < l->len && (isdigit((unsigned char)s[l->pos]) || (s[l->pos] == '.' && !dot))) {
+			if (s[l->pos] == '.') {
+				if (l->pos + 1 < l->len && s[l->pos + 1] == '.')
+					break;	/* 1..2: a range operator follows */
+				dot = 1;
+			}
 			l->pos++;
+		}
+		if (l->pos < l->len && (s[l->pos] == 'e' || s[l->pos] == 'E')) {
+			size_t e = l->pos + 1;
+			if (e < l->len && (s[e] == '+' || s[e] == '-'))
+				e++;
+			if (e < l->len && isdigit((unsigned char)s[e])) {
+				while (e < l->len && isdigit((unsigned char)s[e]))
+					e++;
+				l->pos = e;
+			}
+		}
 		t->kind = PGT_NUMBER;
 	} else if (c == ';') {
 		l->pos++;

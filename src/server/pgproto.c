@@ -696,9 +696,9 @@ pgproto_param_literal(int num, int32_t oid, int binary, const char *data, int32_
 				put_number(out, data, (size_t)len);
 				return 0;
 			}
-			if (len <= 10 && (strncasecmp(data, "NaN", (size_t)len) == 0 ||
-					  strncasecmp(data, "Infinity", (size_t)len) == 0 ||
-					  strncasecmp(data, "-Infinity", (size_t)len) == 0)) {
+			if ((len == 3 && strncasecmp(data, "NaN", 3) == 0) ||
+			    (len == 8 && strncasecmp(data, "Infinity", 8) == 0) ||
+			    (len == 9 && strncasecmp(data, "-Infinity", 9) == 0)) {
 				buf_puts(out, "CAST(");
 				quote_literal(out, data, (size_t)len);
 				buf_puts(out, " AS DOUBLE PRECISION)");

@@ -828,6 +828,18 @@ classify(const char *sql, size_t len)
 	return K_QUERY;
 }
 
+/* A name token's text into name; a quoted name must not be empty
+ * (PostgreSQL: zero-length delimited identifier). */
+static int
+name_text(const PgLex *l, const PgTok *t, Buf *name, Err *e)
+{
+	size_t before = name->len;
+	pglex_text(l, t, name);
+	if (name->len == before || name->p == NULL)
+		return err_set(e, ERR_SQL_PARSE, "zero-length delimited identifier at or near \"\"\"\"");
+	return 0;
+}
+
 static int
 expect_end(PgLex *l, const char *what, Err *e)
 {
@@ -879,8 +891,8 @@ do_set(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 		/* keep the client's spelling: SHOW prints it */
 		if (t.kind == PGT_IDENT)
 			buf_append(&name, sql + t.start, t.len);
-		else
-			pglex_text(&l, &t, &name);
+		else if ((rc = name_text(&l, &t, &name, e)) != 0)
+			goto out;
 		PgTok d;
 		PgLex save = l;
 		while (pglex_next(&l, &d) == PGT_OTHER && sql[d.start] == '.' && pglex_next(&l, &d) == PGT_IDENT) {
@@ -958,8 +970,8 @@ do_reset(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 	} else if (pglex_is(&l, &t, "time")) {
 		rc = set_param(s, "TimeZone", NULL, e);
 	} else if (t.kind == PGT_IDENT || t.kind == PGT_QIDENT) {
-		pglex_text(&l, &t, &name);
-		rc = set_param(s, name.p, NULL, e);
+		if ((rc = name_text(&l, &t, &name, e)) == 0)
+			rc = set_param(s, name.p, NULL, e);
 	} else {
 		rc = err_set(e, ERR_SQL_PARSE, "syntax error in RESET");
 	}
@@ -1017,7 +1029,8 @@ do_show(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 			buf_puts(&name, "session_authorization");
 			shown = "session_authorization";
 		} else if (t.kind == PGT_IDENT || t.kind == PGT_QIDENT) {
-			pglex_text(&l, &t, &name);
+			if ((rc = name_text(&l, &t, &name, e)) != 0)
+				goto out;
 			PgTok d;
 			PgLex save = l;
 			while (pglex_next(&l, &d) == PGT_OTHER && sql[d.start] == '.' && pglex_next(&l, &d) == PGT_IDENT) {
@@ -1121,8 +1134,7 @@ cursor_name(PgLex *l, PgTok *t, Buf *name, Err *e)
 {
 	if (t->kind != PGT_IDENT && t->kind != PGT_QIDENT)
 		return err_set(e, ERR_SQL_PARSE, "syntax error: expected a cursor name");
-	pglex_text(l, t, name);
-	return 0;
+	return name_text(l, t, name, e);
 }
 
 static int
@@ -1438,7 +1450,7 @@ do_copy(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 		int copy = o->copy, header = o->header;
 		char delim = o->delim, ns[32];
 		memcpy(ns, o->null_str, sizeof(ns));
-		rc = run_sql(s, q.p, q.len, o, e);
+		rc = run_sql(s, q.p ? q.p : "", q.len, o, e);
 		if (rc != 0 && e->pos > 0)
 			e->pos = qoff == (size_t)-1 ? 0 : e->pos + (int)qoff;
 		if (rc == 0 && o->rs == NULL)
