@@ -168,8 +168,22 @@ rw_cast(Rw *w, Ast *n)
 static int
 is_array_literal(const Ast *n)
 {
-	return n->kind == AST_CONST && n->lit_string && !n->val.null && n->val.n >= 2 && n->val.u.s[0] == '{' &&
-	       n->val.u.s[n->val.n - 1] == '}';
+	if (!(n->kind == AST_CONST && n->lit_string && !n->val.null && n->val.n >= 2 && n->val.u.s[0] == '{' &&
+	      n->val.u.s[n->val.n - 1] == '}'))
+		return 0;
+	/* a JSON object ('{"k": 1}', compared with a JSON column) has a ':'
+	 * outside its strings; an array literal does not */
+	int inq = 0;
+	for (uint32_t i = 1; i + 1 < n->val.n; i++) {
+		char c = n->val.u.s[i];
+		if (c == '\\' && inq)
+			i++;
+		else if (c == '"')
+			inq = !inq;
+		else if (c == ':' && !inq)
+			return 0;
+	}
+	return 1;
 }
 
 /* col = '{a,b}' (an array literal): array_to_string(col, ',') = 'a,b' */
