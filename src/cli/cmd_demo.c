@@ -186,6 +186,8 @@ typedef struct Demo {
 	const char *examples;
 	int no_examples;
 	Live live;
+	const char *pg_host;	/* the PostgreSQL wire listener, for the hints */
+	int pg_port;
 } Demo;
 
 static int
@@ -890,6 +892,8 @@ on_ready(void *ctx, const char *url, Catalog *cat)
 	}
 	printf("  build/waybill sql \"SELECT date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT order_id) AS orders FROM order_events WHERE ts >= now() - INTERVAL '3 hours' GROUP BY 1 ORDER BY 1\" --server %s\n", url);
 	printf("  build/waybill sql \"SELECT * FROM sys.tables\" --server %s\n", url);
+	printf("  # PostgreSQL clients: psql, psycopg2, JDBC, Grafana (docs/postgres.md)\n");
+	printf("  psql -h %s -p %d -U waybill -d waybill -c '\\d order_events'\n", d->pg_host, d->pg_port);
 	if (l->streaming) {
 		print_live(l, url);
 		print_availability(url);
@@ -991,6 +995,8 @@ cmd_demo(int argc, char **argv)
 	d.live.seed = (uint64_t)clock_wall_ms();
 	o.on_ready = on_ready;
 	o.ctx = &d;
+	d.pg_host = o.pg_host;
+	d.pg_port = o.pg_port;
 	fprintf(stderr, "waybill demo: data directory %s\n", o.data_dir);
 	if (stream)
 		live_start_broker(&d.live, o.data_dir);

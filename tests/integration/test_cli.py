@@ -228,6 +228,13 @@ def check_examples(seen, port):
 	"""Every printed query example answers without exceptions."""
 	n = 0
 	for l in seen:
+		if l.strip().startswith("psql "):
+			# the PostgreSQL hint: the same server over its PG port
+			r = subprocess.run(shlex.split(l.strip()) + ["-X", "-w"], capture_output=True, text=True,
+					   timeout=60, env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
+			assert r.returncode == 0 and "order_id" in r.stdout, (l, r.stdout, r.stderr)
+			n += 1
+			continue
 		if "curl" in l and "/query/sql" in l:
 			m, u, d, h = curl_to_request(l)
 		elif "waybill sql" in l:
