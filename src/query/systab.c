@@ -22,7 +22,8 @@
  * PostgreSQL's catalog (for psql, JDBC, SQLAlchemy, BI tools; see
  * docs/pgcatalog.md): pg_catalog.pg_namespace, pg_class, pg_attribute,
  * pg_type, pg_database, pg_roles, pg_user, pg_settings, pg_tables,
- * pg_am, pg_collation, pg_tablespace, pg_stat_activity and empty ones
+ * pg_am, pg_collation, pg_tablespace, pg_stat_activity,
+ * pg_stat_user_tables / pg_stat_all_tables and empty ones
  * (pg_description, pg_index, pg_attrdef, pg_constraint, ...), and
  * information_schema.tables, columns, schemata, views.  Their builders
  * (build_cx) see every relation at once (SysCx: Waybill's tables in
@@ -611,6 +612,32 @@ pg_tables_build(SysCx *x, RowBatch *b, Err *e)
 	return 0;
 }
 
+/* pg_stat_user_tables / pg_stat_all_tables: n_live_tup is the table's
+ * stored row count (Metabase reads it as the estimated row count); the
+ * scan and vacuum counters stay NULL. */
+static const BindCol pg_stat_tables_cols[] = {
+	CI("relid"), CS("schemaname"), CS("relname"), CL("seq_scan"), CL("seq_tup_read"), CL("idx_scan"),
+	CL("idx_tup_fetch"), CL("n_tup_ins"), CL("n_tup_upd"), CL("n_tup_del"), CL("n_tup_hot_upd"),
+	CL("n_live_tup"), CL("n_dead_tup"),
+};
+
+static int
+pg_stat_tables_build(SysCx *x, RowBatch *b, Err *e)
+{
+	for (int i = 0; i < x->nrels; i++) {
+		const Rel *r = &x->rels[i];
+		if (r->kind != 'r')
+			continue;
+		ROW(pg_stat_tables_cols);
+		row[0] = vi(r->oid);
+		row[1] = vs(b, r->schema);
+		row[2] = vs(b, r->name);
+		row[11] = value_int(TYPE_LONG, r->t ? (int64_t)rel_rows(r) : 0);
+		row[12] = value_int(TYPE_LONG, 0);
+	}
+	return 0;
+}
+
 static const BindCol pg_am_cols[] = {CI("oid"), CS("amname"), CS("amhandler"), CS("amtype")};
 
 static int
@@ -915,6 +942,10 @@ static const SysTab systabs[] = {
 	PG(pg_collation, 'r', pg_collation_build),
 	PG(pg_tablespace, 'r', pg_tablespace_build),
 	PG(pg_stat_activity, 'v', pg_stat_activity_build),
+	{"pg_stat_user_tables", pg_stat_tables_cols, NCOLS(pg_stat_tables_cols), NULL, NULL, "pg_catalog",
+	 pg_stat_tables_build, 'v'},
+	{"pg_stat_all_tables", pg_stat_tables_cols, NCOLS(pg_stat_tables_cols), NULL, NULL, "pg_catalog",
+	 pg_stat_tables_build, 'v'},
 	PG(pg_description, 'r', empty_build),
 	PG(pg_shdescription, 'r', empty_build),
 	PG(pg_index, 'r', empty_build),
