@@ -86,15 +86,17 @@ exprfn_null(const Vec *v, int r)
 {
 	return v->nulls != NULL && v->nulls[r];
 }
+/* A number argument's value; 0 for a string one (an 'A' class argument
+ * may be either: the function decides what a string means). */
 static inline double
 exprfn_d(const Vec *v, int r)
 {
-	return v->enc == VEC_F64 ? v->d[r] : (double)v->i[r];
+	return v->enc == VEC_F64 ? v->d[r] : v->enc == VEC_I64 ? (double)v->i[r] : 0.0;
 }
 static inline int64_t
 exprfn_i(const Vec *v, int r)
 {
-	return v->enc == VEC_F64 ? (int64_t)v->d[r] : v->i[r];
+	return v->enc == VEC_F64 ? (int64_t)v->d[r] : v->enc == VEC_I64 ? v->i[r] : 0;
 }
 /* Sets an error at the node's position. */
 int exprfn_fail(FnCall *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -669,6 +669,100 @@ concat_any(FnCall *c, int ws)
 	return 0;
 }
 
+/* PostgreSQL's format(fmt, args...): %s the text of the next argument
+ * ('' for NULL), %I it quoted as an identifier when needed, %L as a
+ * literal (NULL unquoted), %% a percent sign.  Widths, flags and
+ * positions (%1$s) are refused by name. */
+static int
+f_format(FnCall *c)
+{
+	int n = c->e->nargs;
+	Buf b;
+	buf_init(&b);
+	int rc = 0;
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		if (exprfn_null(c->a[0], r)) {
+			c->on[r] = 1;
+			continue;
+		}
+		uint32_t fl;
+		const char *f = ARG(0, r, fl);
+		buf_reset(&b);
+		int next = 1;
+		for (uint32_t i = 0; i < fl && rc == 0; i++) {
+			if (f[i] != '%') {
+				buf_putc(&b, f[i]);
+				continue;
+			}
+			if (++i >= fl) {
+				rc = exprfn_fail(c, ERR_INVALID, "format(): unterminated format() type specifier");
+				break;
+			}
+			char t = f[i];
+			if (t == '%') {
+				buf_putc(&b, '%');
+				continue;
+			}
+			if (t != 's' && t != 'I' && t != 'L') {
+				rc = exprfn_fail(c, ERR_UNSUPPORTED,
+						 "format(): only %%s, %%I, %%L and %%%% are supported, not %%%c", t);
+				break;
+			}
+			if (next >= n) {
+				rc = exprfn_fail(c, ERR_INVALID, "format(): too few arguments");
+				break;
+			}
+			int j = next++;
+			if (exprfn_null(c->a[j], r)) {
+				if (t == 'I')
+					rc = exprfn_fail(c, ERR_INVALID, "format(): null values cannot be formatted as an SQL identifier");
+				else if (t == 'L')
+					buf_puts(&b, "NULL");
+				continue;
+			}
+			const char *p;
+			uint32_t l;
+			if (text_of(c, j, r, &p, &l) != 0) {
+				rc = c->err->code ? c->err->code : ERR_NOMEM;
+				break;
+			}
+			int quote = t == 'L';
+			if (t == 'I') {
+				quote = l == 0 || !((p[0] >= 'a' && p[0] <= 'z') || p[0] == '_');
+				for (uint32_t x = 0; x < l && !quote; x++)
+					quote = !((p[x] >= 'a' && p[x] <= 'z') || (p[x] >= '0' && p[x] <= '9') || p[x] == '_');
+			}
+			char q = t == 'I' ? '"' : '\'';
+			if (quote)
+				buf_putc(&b, q);
+			for (uint32_t x = 0; x < l; x++) {
+				if (quote && p[x] == q)
+					buf_putc(&b, q);
+				buf_putc(&b, p[x]);
+			}
+			if (quote)
+				buf_putc(&b, q);
+		}
+		if (rc == 0 && b.oom)
+			rc = ERR_NOMEM;
+		if (rc)
+			break;
+		char *d = out_alloc(c, b.len);
+		if (d == NULL) {
+			rc = ERR_NOMEM;
+			break;
+		}
+		if (b.len)
+			memcpy(d, b.p, b.len);
+		c->os[r] = d;
+		c->ol[r] = (uint32_t)b.len;
+	}
+	buf_free(&b);
+	return rc;
+}
+
 static int f_concat(FnCall *c) { return concat_any(c, 0); }
 static int f_concat_ws(FnCall *c) { return concat_any(c, 1); }
 
@@ -1096,6 +1190,7 @@ const ExprFn fnstr_table[] = {
 	{"split_part", "SSI", 'S', FN_STRICT, NULL, f_split_part, NULL},
 	{"splitpart", "SSI", 'S', FN_STRICT, NULL, f_splitpart, NULL},
 	{"concat", "A*", 'S', 0, NULL, f_concat, NULL},
+	{"format", "S|A*", 'S', 0, NULL, f_format, NULL},
 	{"textcat", "AA", 'S', FN_STRICT, NULL, f_concat, NULL},
 	{"concat_ws", "SA*", 'S', 0, NULL, f_concat_ws, NULL},
 	{"regexp_like", "SS|S", 'B', FN_STRICT | FN_CONSTARGS, prep_regex, f_regexp_like, free_regex},

@@ -576,9 +576,14 @@ send_error(Session *s, int code, const Err *e, int position)
 	char msg[ERR_MSG_MAX];
 	snprintf(msg, sizeof(msg), "%s", e && e->msg[0] ? e->msg : err_text(code));
 	/* the position travels in its own field */
-	char *at = e && e->pos > 0 ? strstr(msg, " at position ") : NULL;
-	if (at && at[13] && strspn(at + 13, "0123456789") == strlen(at + 13))
-		*at = '\0';
+	/* (possibly twice: a function's error inside a statement's) */
+	for (int k = 0; k < 2 && e && e->pos > 0; k++) {
+		char *at = NULL, *p = msg;
+		while ((p = strstr(p, " at position ")) != NULL)
+			at = p++;
+		if (at && at[13] && strspn(at + 13, "0123456789") == strlen(at + 13))
+			*at = '\0';
+	}
 	if (code == ERR_TIMEOUT) {
 		/* PostgreSQL's words first: clients match on them */
 		char t[ERR_MSG_MAX];

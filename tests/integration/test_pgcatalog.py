@@ -178,7 +178,7 @@ def test_client_query_over_wire(pg, dirs, sql):
 	conn.autocommit = True
 	try:
 		cur = conn.cursor()
-		q = sql.replace("{oid}", str(oid)).replace("%", "%%")
+		q = sql.replace("{oid}", str(oid))	# no parameters: psycopg2 leaves % alone
 		if "expect-error" in d:
 			with pytest.raises(psycopg2.Error) as ei:
 				cur.execute(q)
@@ -198,3 +198,14 @@ def test_client_query_over_wire(pg, dirs, sql):
 		assert any(r[:len(w)] == w for r in rows), "%r not in %r" % (w, rows)
 	if "expect-columns" in d:
 		assert cols == json.loads(d["expect-columns"][0]), cols
+
+
+def test_format(pg):
+	server, oid = pg
+	assert server.rows("SELECT format('%s-%I-%L-%%', 'a', 'B c', 'it''s'), format('%I.%I', 'public', 'x1'), "
+			   "format('%L', NULL), format('[%s]', NULL)") == [["a-\"B c\"-'it''s'-%", "public.x1", "NULL", "[]"]]
+	assert server.rows("SELECT format(NULL)") == [[None]]
+	for bad, why in (("format('%d', 1)", "only %s, %I, %L"), ("format('%s')", "too few arguments"),
+			 ("format('%I', NULL)", "identifier"), ("format('abc%')", "unterminated")):
+		resp = server.query("SELECT " + bad)
+		assert resp["exceptions"] and why in json.dumps(resp["exceptions"]), (bad, resp)
