@@ -8,7 +8,7 @@ libpg-query-dev libprotobuf-c-dev libmicrohttpd-dev libcjson-dev
 libzstd-dev liblz4-dev libxxhash-dev libavro-dev librdkafka-dev libroaring-dev
 libcmocka-dev libssl-dev libcurl4-openssl-dev
 python3 python3-pytest python3-requests python3-psycopg2 python3-confluent-kafka python3-avro kcat curl nodejs
-postgresql-client-15 postgresql-15 libpq-dev"
+postgresql-client-15 postgresql-15 libpq-dev openssl"
 missing=""
 # Debian's nodejs has npm in a package of its own; a nodejs that bundles npm
 # (and conflicts with Debian's) is fine as it is.
