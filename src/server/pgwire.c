@@ -1114,14 +1114,24 @@ portal_drop(Session *s, Portal *x)
 	}
 }
 
-/* End of a transaction block: cursors without HOLD go. */
+/* Which portals drop_portals removes. */
+typedef enum PortalSet {
+	PS_CURSORS_NO_HOLD,	/* end of a transaction block */
+	PS_CURSORS,		/* CLOSE ALL */
+	PS_ALL_BUT_HELD		/* Sync outside a block: all but WITH HOLD cursors */
+} PortalSet;
+
 static void
-close_cursors(Session *s)
+drop_portals(Session *s, PortalSet which)
 {
 	Portal **pp = &s->portals;
 	while (*pp) {
 		Portal *p = *pp;
-		if (p->is_cursor && !p->hold) {
+		int held = p->is_cursor && p->hold;
+		int drop = which == PS_CURSORS ? p->is_cursor
+			 : which == PS_CURSORS_NO_HOLD ? p->is_cursor && !held
+						       : !held;
+		if (drop) {
 			*pp = p->next;
 			portal_free(p);
 		} else {
@@ -1282,16 +1292,7 @@ do_close(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 	pglex_next(&l, &t);
 	pglex_next(&l, &t);
 	if (pglex_is(&l, &t, "all")) {
-		Portal **pp = &s->portals;
-		while (*pp) {
-			Portal *p = *pp;
-			if (p->is_cursor) {
-				*pp = p->next;
-				portal_free(p);
-			} else {
-				pp = &p->next;
-			}
-		}
+		drop_portals(s, PS_CURSORS);
 	} else {
 		Buf name;
 		buf_init(&name);
@@ -1583,7 +1584,7 @@ run_sql(Session *s, const char *sql, size_t len, Outcome *o, Err *e)
 			send_notice(s, "WARNING", "25P01", "there is no transaction in progress");
 		snprintf(o->tag, sizeof(o->tag), "%s", k == K_COMMIT && s->txn != 'E' ? "COMMIT" : "ROLLBACK");
 		s->txn = 'I';
-		close_cursors(s);
+		drop_portals(s, PS_CURSORS_NO_HOLD);
 		return 0;
 	}
 	case K_SAVEPOINT:
@@ -2618,18 +2619,8 @@ session_loop(Session *s)
 			s->skip_to_sync = 0;
 			/* portals end with their implicit transaction (cursors
 			 * WITH HOLD stay) */
-			if (s->txn == 'I') {
-				Portal **pp = &s->portals;
-				while (*pp) {
-					Portal *p = *pp;
-					if (p->is_cursor && p->hold) {
-						pp = &p->next;
-					} else {
-						*pp = p->next;
-						portal_free(p);
-					}
-				}
-			}
+			if (s->txn == 'I')
+				drop_portals(s, PS_ALL_BUT_HELD);
 			ready(s);
 			break;
 		case 'X':
