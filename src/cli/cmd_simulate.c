@@ -36,6 +36,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/mem.h"
 #include "ingest/kafka.h"
 
@@ -434,6 +435,32 @@ emit_configs(const SimOpts *o, const char *brokers, Err *e)
 			rc = err_set(e, ERR_NOMEM, "out of memory");
 		else
 			rc = emit_pair(o->emit_configs, table.p, &schema, &config, e);
+	}
+	if (rc == 0) {
+		/* the order flow over the service tables (docs/lifecycle.md) */
+		const char *names[64];
+		Buf tn[64];
+		int n = 0;
+		for (int t = 0; t < simgen_topic_count() && n < 64; t++) {
+			if (t == simgen_avail_topic())
+				continue;
+			buf_init(&tn[n]);
+			buf_reset(&topic);
+			buf_printf(&topic, "%s%s", o->prefix, simgen_topic_name(t));
+			table_name(&tn[n], topic.p ? topic.p : "");
+			names[n] = tn[n].p ? tn[n].p : "";
+			n++;
+		}
+		buf_reset(&config);
+		simgen_flow_json(names, n, o->c.time_scale, &config);
+		for (int i = 0; i < n; i++)
+			buf_free(&tn[i]);
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/order_flow.json", o->emit_configs);
+		if (config.oom)
+			rc = err_set(e, ERR_NOMEM, "out of memory");
+		else
+			rc = file_write_atomic(path, config.p, config.len, e);
 	}
 	if (rc == 0) {
 		/* the items dimension (for --emit-items) */

@@ -47,7 +47,7 @@
  * simgen_market_find, simgen_stage_find, simgen_service_find,
  * simgen_fault_name, simgen_parse_fault, simgen_open, simgen_next,
  * simgen_peek_ms, simgen_stats, simgen_events_per_order, simgen_close,
- * simgen_write_items.
+ * simgen_write_items, simgen_flow_json.
  */
 #include "cli/simgen.h"
 #include "base/buf.h"
@@ -650,6 +650,66 @@ cancel(Path *p, double lo_s, double hi_s)
 {
 	step(p, T_ORDER_CANCELLED, lo_s, hi_s, 1);
 	step(p, T_NOTIFY_CANCELLED, 5, 60, 1);
+}
+
+/* The order flow of this model (simgen_flow_json): per stage, the next
+ * stages and the longest legitimate stay in real seconds -- from the
+ * first event of the stage to the first of a later stage, over every
+ * branch draw_path can take (the upper bounds of its delays added up):
+ * e.g. payment: a failure, the retry up to 600 s later failing again,
+ * then the cancellation up to 300 s later = 900 s; out_for_delivery: a
+ * failed attempt (7,200 s), the notice, the second attempt 12-24 h later
+ * and the return to the store = 115,260 s.  0 = terminal. */
+static const struct {
+	int next[3];		/* -1 ends */
+	double max_stay_s;
+} FLOW[NSTAGES] = {
+        [ST_PLACED] = {{ST_CHECKOUT, -1}, 304},
+        [ST_CHECKOUT] = {{ST_PAYMENT, -1}, 5},
+        [ST_PAYMENT] = {{ST_FRAUD, ST_CANCELLED, -1}, 900},
+        [ST_FRAUD] = {{ST_INVENTORY, ST_CANCELLED, -1}, 3620},
+        [ST_INVENTORY] = {{ST_ASSIGNED, ST_CANCELLED, -1}, 60},
+        [ST_ASSIGNED] = {{ST_PICKING, -1}, 5400},
+        [ST_PICKING] = {{ST_PACKING, -1}, 3000},
+        [ST_PACKING] = {{ST_LABELING, -1}, 300},
+        [ST_LABELING] = {{ST_ROUTED, -1}, 1800},
+        [ST_ROUTED] = {{ST_DISPATCHED, -1}, 7200},
+        [ST_DISPATCHED] = {{ST_IN_TRANSIT, -1}, 4320},
+        [ST_IN_TRANSIT] = {{ST_OUT_FOR_DELIVERY, -1}, 3600},
+        [ST_OUT_FOR_DELIVERY] = {{ST_DELIVERED, ST_RETURNED, -1}, 115260},
+        [ST_DELIVERED] = {{ST_RETURNED, -1}, 0},
+        [ST_RETURNED] = {{-1}, 0},
+        [ST_CANCELLED] = {{-1}, 0},
+};
+
+void
+simgen_flow_json(const char *const *tables, int ntables, double time_scale, Buf *out)
+{
+	buf_puts(out, "{\n  \"name\": \"order\",\n  \"entityKey\": \"order_id\",\n"
+		      "  \"sourceDefaults\": {\"keyColumn\": \"order_id\", \"stageColumn\": "
+		      "\"stage\", \"timeColumn\": \"ts\", \"serviceColumn\": \"service\", "
+		      "\"eventColumn\": \"event_type\"},\n  \"sources\": [");
+	for (int i = 0; i < ntables; i++) {
+		buf_puts(out, i ? ", " : "");
+		buf_json_str(out, tables[i], strlen(tables[i]));
+	}
+	buf_puts(out, "],\n  \"stages\": [\n");
+	for (int st = 0; st < NSTAGES; st++) {
+		buf_printf(out, "    {\"name\": \"%s\"", STAGES[st]);
+		if (FLOW[st].max_stay_s > 0) {
+			/* a quarter more than the longest legitimate stay, and at
+			 * least 2 s for the way from the producer to a query */
+			double ms = FLOW[st].max_stay_s * 1250.0 / (time_scale > 0 ? time_scale : 1);
+			buf_printf(out, ", \"sla\": \"%lldms\"", (long long)(ms < 2000 ? 2000 : ms));
+		}
+		buf_puts(out, ", \"next\": [");
+		for (int k = 0; k < 3 && FLOW[st].next[k] >= 0; k++)
+			buf_printf(out, "%s\"%s\"", k ? ", " : "", STAGES[FLOW[st].next[k]]);
+		buf_printf(out, "]}%s\n", st + 1 < NSTAGES ? "," : "");
+	}
+	buf_puts(out, "  ],\n  \"successStages\": [\"delivered\"],\n"
+		      "  \"failureStages\": [\"returned\"],\n  \"cancelStages\": [\"cancelled\"],\n"
+		      "  \"dimensions\": [\"market\", \"store_id\"]\n}\n");
 }
 
 /* Draws the life cycle of one order into p (p->market and p->t set). */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 #define SIMGEN_MAX_FAULTS 32
@@ -87,6 +88,11 @@ int simgen_avail_topic(void);
 /* The names of markets, stages and services, for options and docs. */
 int simgen_market_find(const char *name);
 int simgen_stage_find(const char *name);
+/* The order flow of the model as a flow definition (POST /flows): the
+ * service tables (the 20 service topics' table names), the stages and
+ * their next stages, and per stage an SLA of 1.25 x its longest
+ * legitimate stay divided by time_scale (at least 2 s). */
+void simgen_flow_json(const char *const *tables, int ntables, double time_scale, Buf *out);
 int simgen_service_find(const char *name);
 const char *simgen_fault_name(SimFaultKind k);
 

@@ -35,7 +35,7 @@
  * catalog_put_schema, catalog_delete_schema, catalog_get_schema,
  * catalog_list_schemas, catalog_put_table, catalog_delete_table,
  * catalog_get_table, catalog_get_table_ci, catalog_list_tables,
- * catalog_tables, catalog_dead_letter.
+ * catalog_tables, catalog_set_observer, catalog_dead_letter.
  */
 #define _GNU_SOURCE
 #include "table/catalog.h"
@@ -86,6 +86,8 @@ struct Catalog {
 	_Atomic unsigned long version;
 	_Atomic unsigned long drops;	/* names dropped data directories */
 	pthread_mutex_t write_mu;	/* serializes changes */
+	TableObserver obs_fn;	/* every table's write observer (under write_mu) */
+	void *obs_ctx;
 };
 
 static int
@@ -179,6 +181,8 @@ install_table(Catalog *c, const char *sqlname, Schema *s, TableConfig *cfg, Err 
 	rc = table__open(dir, sqlname, s, cfg, &t, e);
 	if (rc)
 		return rc;
+	if (c->obs_fn)
+		table__set_observer(t, c->obs_fn, c->obs_ctx);
 	pthread_rwlock_wrlock(&c->lock);
 	c->tables[c->ntables++] = t;	/* room made above */
 	atomic_fetch_add(&c->version, 1);
@@ -817,6 +821,19 @@ catalog_tables(Catalog *c, Table ***out, int *n)
 	pthread_rwlock_unlock(&c->lock);
 	*out = arr;
 	return 0;
+}
+
+void
+catalog_set_observer(Catalog *c, TableObserver fn, void *ctx)
+{
+	pthread_mutex_lock(&c->write_mu);
+	c->obs_fn = fn;
+	c->obs_ctx = ctx;
+	pthread_rwlock_rdlock(&c->lock);
+	for (int i = 0; i < c->ntables; i++)
+		table__set_observer(c->tables[i], fn, ctx);
+	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_unlock(&c->write_mu);
 }
 
 int

@@ -63,6 +63,11 @@ void catalog_list_tables(Catalog *c, Buf *out);
  * mem_free after unref'ing each. */
 int catalog_tables(Catalog *c, Table ***out, int *n);
 
+/* Installs fn (NULL: none) as the write observer of every table, present
+ * and future (sys.dead_letters excluded): see TableObserver.  Waits for
+ * calls in flight on the old one. */
+void catalog_set_observer(Catalog *c, TableObserver fn, void *ctx);
+
 /* Dead letters in batches (stream sources): dead_letter_row appends one
  * row for sys.dead_letters to b (initialized by the caller with
  * catalog_dead_letter_ncols columns; strings copied into b's arena, raw

@@ -29,6 +29,12 @@
  * together, so a snapshot never mixes layouts and always carries the
  * schema its segments follow (TableSnap.schema).
  *
+ * Write observers (the life-cycle tracker): after a partition write
+ * made rows visible, the table's observer (one, installed by the
+ * catalog) is called with them, in the current schema's layout, still
+ * under the write lock's read mode; a column change or a new observer
+ * therefore never races a call in flight.
+ *
  * Batches built for an earlier schema (an upload that began before the
  * change) are mapped, not refused: layouts only ever grow, so the batch's
  * column count names the schema it was built for, and its values move to
@@ -94,6 +100,10 @@ struct Table {
 	Schema *next_schema;	/* a prepared column change (referenced) */
 	UpsertCfg ups;		/* upsert tables (ups.on), for the schema in
 				 * use; fixed when the table opens */
+	/* the write observer (table__set_observer): read under the write
+	 * lock's read mode by every write, set under its write mode */
+	TableObserver obs_fn;
+	void *obs_ctx;
 };
 
 static void
@@ -388,6 +398,15 @@ table_config_of(const Table *t, TableType type)
 void table_ref(Table *t) { atomic_fetch_add(&t->refs, 1); }
 
 void
+table__set_observer(Table *t, TableObserver fn, void *ctx)
+{
+	pthread_rwlock_wrlock(&t->write_lock);
+	t->obs_fn = fn;
+	t->obs_ctx = ctx;
+	pthread_rwlock_unlock(&t->write_lock);
+}
+
+void
 table_unref(Table *t)
 {
 	if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
@@ -610,14 +629,25 @@ map_batch(const RowBatch *b, const Schema *from, const Schema *to, RowBatch *out
 	return rc;
 }
 
+/* partition_write, then the observer (under the write lock's read
+ * mode, so table__set_observer waits for calls in flight). */
+static int
+part_write(Table *t, int p, const RowBatch *b, Err *e)
+{
+	int rc = partition_write(t->parts[p], b, e);
+	if (rc == 0 && t->obs_fn && b->nrows > 0)
+		t->obs_fn(t->obs_ctx, t, p, b);
+	return rc;
+}
+
 static int
 write_locked(Table *t, const RowBatch *b, Err *e)
 {
 	if (t->nparts == 1)
-		return partition_write(t->parts[0], b, e);
+		return part_write(t, 0, b, e);
 	if (t->part_col < 0 && !t->ups.on) {
 		unsigned p = atomic_fetch_add(&t->rr, 1) % (unsigned)t->nparts;
-		return partition_write(t->parts[p], b, e);
+		return part_write(t, (int)p, b, e);
 	}
 	/* split by the partition column; sub-batches borrow b's strings */
 	int rc = 0;
@@ -637,7 +667,7 @@ write_locked(Table *t, const RowBatch *b, Err *e)
 			memcpy(dst, row, sizeof(Value) * (size_t)b->ncols);
 		}
 		if (rc == 0)
-			rc = partition_write(t->parts[p], &sub, e);
+			rc = part_write(t, p, &sub, e);
 		rowbatch_free(&sub);
 	}
 	return rc;
@@ -712,6 +742,8 @@ table_write_stream(Table *t, int part, const RowBatch *b, int64_t prev, int64_t 
 		rc = err_set(e, ERR_INVALID, "table %s has no partition %d", t->name, part);
 	} else if (b->ncols == cur->nfields) {
 		rc = partition_write_stream(t->parts[part], b, prev, end, e);
+		if (rc == 0 && t->obs_fn && b->nrows > 0)
+			t->obs_fn(t->obs_ctx, t, part, b);
 	} else {
 		const Schema *from = schema_for_batch(t, b->ncols);
 		RowBatch m;
@@ -721,6 +753,8 @@ table_write_stream(Table *t, int part, const RowBatch *b, int64_t prev, int64_t 
 				    t->name, cur->nfields);
 		if (rc == 0)
 			rc = partition_write_stream(t->parts[part], &m, prev, end, e);
+		if (rc == 0 && t->obs_fn && m.nrows > 0)
+			t->obs_fn(t->obs_ctx, t, part, &m);
 		rowbatch_free(&m);
 	}
 	pthread_rwlock_unlock(&t->write_lock);

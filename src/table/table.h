@@ -122,6 +122,14 @@ void table_quarantine(Table *t, const SegFile *f, const char *reason);
 /* Runs retention and the time threshold now (tests). */
 void table_tick(Table *t);
 
+/* Write observer: called after every successful partition write of
+ * table_write or table_write_stream, once the rows are visible, with the
+ * partition and the rows written (in the current schema's layout;
+ * borrowed for the call).  Calls for different partitions may run
+ * concurrently; one partition's come in write order.  It must not write
+ * to the same table.  Installed by the catalog (catalog_set_observer). */
+typedef void (*TableObserver)(void *ctx, Table *t, int part, const RowBatch *b);
+
 /* Stream-fed tables.
  * ensure_partitions: opens partitions up to n (a topic's partition count).
  * write_stream: writes b to partition part as the stream messages at

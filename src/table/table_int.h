@@ -24,6 +24,9 @@ void table__mark_dropped(Table *t);
  * directory while this one still runs for its last readers. */
 int table__move_dir(Table *t, const char *newdir, Err *e);
 const char *table__dir(const Table *t);
+/* Installs the write observer (fn NULL: none); waits for calls in
+ * flight. */
+void table__set_observer(Table *t, TableObserver fn, void *ctx);
 
 /* Column changes (catalog_put_schema, under the catalog's write_mu).
  * check: 0 if s keeps every column of t's schema with its type and
