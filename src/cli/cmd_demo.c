@@ -180,6 +180,7 @@ typedef struct Live {
 	char boot[PATH_MAX];	/* the broker's bootstrap file */
 	char brokers[512];
 	Child broker, sim;
+	int flow;		/* the order flow is defined */
 } Live;
 
 typedef struct Demo {
@@ -571,10 +572,38 @@ create_live_table(Catalog *cat, const char *dir, const char *name, Err *e)
 	return rc;
 }
 
-/* Writes the configs and the items, creates the tables, loads the items
- * and starts the simulator. */
+/* Defines (or redefines: the tables were just made anew) the order flow
+ * the simulator wrote over its service tables (docs/lifecycle.md). */
+static void
+define_flow(Live *l, const char *cfg, const char *url)
+{
+	char path[PATH_MAX + 32], furl[1024];
+	snprintf(path, sizeof(path), "%s/order_flow.json", cfg);
+	snprintf(furl, sizeof(furl), "%s/flows/order", url);
+	char *json;
+	size_t len;
+	Err e = {0};
+	Buf out;
+	buf_init(&out);
+	int status = 0;
+	if (file_read_all(path, &json, &len, &e) != 0) {
+		log_warn("demo: flow: %s", err_msg(&e));
+		return;
+	}
+	if (httpc_send("PUT", furl, "application/json", json, len, &status, &out, &e) != 0)
+		log_warn("demo: flow: %s", err_msg(&e));
+	else if (status != 200)
+		log_warn("demo: flow: HTTP %d: %s", status, out.p ? out.p : "");
+	else
+		l->flow = 1;
+	mem_free(json);
+	buf_free(&out);
+}
+
+/* Writes the configs and the items, creates the tables, loads the items,
+ * defines the order flow and starts the simulator. */
 static int
-live_setup(Live *l, Catalog *cat, Err *e)
+live_setup(Live *l, Catalog *cat, const char *url, Err *e)
 {
 	int rc = read_boot(l, e);
 	if (rc)
@@ -588,7 +617,8 @@ live_setup(Live *l, Catalog *cat, Err *e)
 	Child emit = {.what = "simulator (--emit-configs)"};
 	snprintf(emit.log, sizeof(emit.log), "%s/emit.log", l->dir);
 	char *eargv[] = {"waybill", "simulate", "--orders", "0", "--seed", seed, "--emit-configs",
-			 cfg, "--emit-items", items, "--config-brokers", l->brokers, NULL};
+			 cfg, "--emit-items", items, "--config-brokers", l->brokers,
+			 "--time-scale", LIVE_TIME_SCALE, NULL};
 	if ((rc = spawn(&emit, eargv, e)) != 0)
 		return rc;
 	int st = 0;
@@ -629,6 +659,7 @@ live_setup(Live *l, Catalog *cat, Err *e)
 			log_warn("demo: items: %s", err_msg(&ie));
 		mem_free(data);
 	}
+	define_flow(l, cfg, url);
 	char *sargv[] = {"waybill", "simulate", "--brokers", l->brokers, "--rate", rate,
 			 "--time-scale", LIVE_TIME_SCALE, "--seed", seed,
 			 "--fault", (char *)live_faults[0], "--fault", (char *)live_faults[1],
@@ -798,6 +829,86 @@ query_number(const char *url, const char *sql, const char *opts)
 	return v;
 }
 
+/* GETs url and prints the answer, cut at max bytes. */
+static void
+show(const char *url, size_t max)
+{
+	Buf out;
+	buf_init(&out);
+	Err e = {0};
+	int status = 0;
+	if (httpc_get(url, &status, &out, &e) != 0) {
+		printf("  (%s)\n", err_msg(&e));
+	} else if (out.p) {
+		if (out.len > max)
+			printf("  %.*s ... (%zu bytes)\n", (int)max, out.p, out.len);
+		else
+			printf("  %s\n", out.p);
+	}
+	buf_free(&out);
+}
+
+/* Life-cycle tracking of the orders (docs/lifecycle.md): the calls, and
+ * what they answer now. */
+static void
+print_flow(const char *url)
+{
+	printf("\nLife-cycle tracking: the flow `order` follows every order across the 20 "
+	       "service tables\n(stages, SLAs, the next expected stage); the state of each "
+	       "order is kept as events\narrive, in memory and in the table order_state "
+	       "(docs/lifecycle.md):\n\n");
+	char u[1024];
+	/* an order that is on its way */
+	double have = 0;
+	for (int i = 0; i < 40 && have < 1; i++) {
+		have = query_number(url, "SELECT count(*) FROM order_state WHERE status = 'active'", NULL);
+		if (have < 1)
+			clock_sleep_ms(250);
+	}
+	static const char *const calls[] = {"stuck?limit=3", "gaps?limit=3", "funnel",
+					    "attribution"};
+	static const char *const what[] = {
+		"orders past their stage's SLA, by stage, service and market (paginated)",
+		"orders that skipped a stage or whose stages contradict",
+		"how many orders reached each stage, and p50/p95 time from the previous one",
+		"which service holds the most stuck or late orders, against its usual share"};
+	char key[128] = "ORDER_ID";
+	{
+		char qurl[1024];
+		snprintf(qurl, sizeof(qurl), "%s/query/sql", url);
+		static const char body[] = "{\"sql\": \"SELECT order_id FROM order_state WHERE "
+					   "status = 'active' ORDER BY events DESC LIMIT 1\"}";
+		Buf out;
+		buf_init(&out);
+		Err e = {0};
+		int status = 0;
+		if (httpc_post(qurl, "application/json", body, sizeof(body) - 1, &status, &out, &e) == 0 &&
+		    status == 200 && out.p) {
+			cJSON *doc = cJSON_Parse(out.p);
+			const cJSON *rows =
+				cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "resultTable"), "rows");
+			const cJSON *cell = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, 0), 0);
+			if (cJSON_IsString(cell))
+				snprintf(key, sizeof(key), "%s", cell->valuestring);
+			cJSON_Delete(doc);
+		}
+		buf_free(&out);
+	}
+	printf("  # where is one order, what should happen next and by when\n");
+	snprintf(u, sizeof(u), "%s/flows/order/entities/%s", url, key);
+	printf("  curl -s %s\n", u);
+	if (strcmp(key, "ORDER_ID") != 0)
+		show(u, 900);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		printf("  # %s\n", what[i]);
+		snprintf(u, sizeof(u), "%s/flows/order/%s", url, calls[i]);
+		printf("  curl -s '%s'\n", u);
+		show(u, 600);
+	}
+	printf("  # the same state from SQL (and over the PostgreSQL wire)\n");
+	print_sql("SELECT stage, status, count(*) FROM order_state GROUP BY stage, status ORDER BY 3 DESC", url);
+}
+
 /* The item-availability dashboard: waits (bounded) for the first
  * updates to be consumed, then prints each query and its answer now. */
 static void
@@ -844,7 +955,7 @@ on_ready(void *ctx, const char *url, Catalog *cat)
 	fprintf(stderr, "\nLoading demo tables...\n");
 	if (l->on) {
 		Err e = {0};
-		if (live_setup(l, cat, &e) != 0) {
+		if (live_setup(l, cat, url, &e) != 0) {
 			fprintf(stderr, "waybill demo: no live traffic: %s\n", err_msg(&e));
 			child_stop(&l->sim, STOP_GRACE_MS);
 			child_stop(&l->broker, STOP_GRACE_MS);
@@ -897,6 +1008,8 @@ on_ready(void *ctx, const char *url, Catalog *cat)
 	if (l->streaming) {
 		print_live(l, url);
 		print_availability(url);
+		if (l->flow)
+			print_flow(url);
 	}
 	printf("\nPress Ctrl-C to stop.\n");
 	fflush(stdout);

@@ -1,8 +1,9 @@
 /*
  * httpc.c -- libcurl adapter for the command-line client: plain POST/GET
+ * (and any other method: httpc_send)
  * and streamed uploads (chunked), responses collected into a Buf.
  *
- * Exports: httpc_post, httpc_post_stream, httpc_get.
+ * Exports: httpc_post, httpc_send, httpc_post_stream, httpc_get.
  */
 #include "cli/httpc.h"
 
@@ -75,6 +76,21 @@ httpc_post(const char *url, const char *ct, const char *body, size_t len, int *s
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	return perform(c, url, content_type(ct), status, out, e);
+}
+
+int
+httpc_send(const char *method, const char *url, const char *ct, const char *body, size_t len,
+	   int *status, Buf *out, Err *e)
+{
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		return err_set(e, ERR_NOMEM, "curl init");
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	return perform(c, url, body ? content_type(ct) : NULL, status, out, e);
 }
 
 int

@@ -17,6 +17,9 @@ typedef long (*HttpcReadFn)(void *ctx, char *dst, size_t cap);
  * status to *status.  Transport failures return ERR_IO. */
 int httpc_post(const char *url, const char *content_type, const char *body, size_t len,
 	       int *status, Buf *out, Err *e);
+/* Any method (PUT, DELETE, ...) with an optional body (NULL: none). */
+int httpc_send(const char *method, const char *url, const char *content_type, const char *body,
+	       size_t len, int *status, Buf *out, Err *e);
 /* POSTs a body produced by read (chunked transfer encoding). */
 int httpc_post_stream(const char *url, const char *content_type, HttpcReadFn read,
 		      void *ctx, int *status, Buf *out, Err *e);

@@ -567,8 +567,12 @@ answer_list(Scan *s, LcArgFn arg, void *ctx, Buf *out, Err *e)
 	const FlowDef *d = s->d;
 	int64_t limit = 100, offset = 0;
 	int rc;
-	if ((rc = arg_int(arg, ctx, "limit", 0, MAX_LIMIT, &limit, e)) != 0 ||
-	    (rc = arg_int(arg, ctx, "offset", 0, INT64_MAX / 2, &offset, e)) != 0)
+	const char *all = arg ? arg(ctx, "_all") : NULL;	/* SQL: every row */
+	if (all)
+		limit = INT64_MAX / 4;
+	else if ((rc = arg_int(arg, ctx, "limit", 0, MAX_LIMIT, &limit, e)) != 0)
+		return rc;
+	if ((rc = arg_int(arg, ctx, "offset", 0, INT64_MAX / 4, &offset, e)) != 0)
 		return rc;
 	lcstate_scan(s->st, s->now, scan_cb, s);
 	if (s->oom)
@@ -633,7 +637,7 @@ answer_list(Scan *s, LcArgFn arg, void *ctx, Buf *out, Err *e)
 	}
 	buf_puts(out, "},\"entities\":[");
 	mem_free(ids);
-	for (size_t i = (size_t)offset; i < s->n && i < (size_t)(offset + limit); i++) {
+	for (size_t i = (size_t)offset; i < s->n && i < (size_t)offset + (size_t)limit; i++) {
 		const Hit *h = &s->hits[i];
 		if (i > (size_t)offset)
 			buf_putc(out, ',');

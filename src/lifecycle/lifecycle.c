@@ -46,6 +46,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/flowdef.h"
 #include "lifecycle/lcanswer.h"
+#include "lifecycle/lcsql.h"
 #include "lifecycle/lcstate.h"
 #include "base/clock.h"
 #include "base/file.h"
@@ -696,6 +697,15 @@ lifecycle_put_flow(Lifecycle *lc, const char *json, size_t len, int replace,
 	if (old) {
 		stop_backfill(old);
 		flow_unref(old);
+		/* the state table starts empty: the rebuild writes every entity
+		 * again, and none of the old definition's stays behind */
+		Err de = {0};
+		if (catalog_delete_table(lc->cat, f->state_table, -1, &de) != 0 ||
+		    catalog_delete_schema(lc->cat, f->state_table, &de) != 0 ||
+		    ensure_state_table(lc, f->d, 0, &de) != 0) {
+			log_warn("flow %s: recreating %s: %s", f->d->name, f->state_table, err_msg(&de));
+			set_error(f, err_msg(&de));
+		}
 	}
 	rc = start_backfill(lc, f, e);
 	if (cur)
@@ -900,6 +910,7 @@ lifecycle_open(Catalog *cat, Lifecycle **out, Err *e)
 		lifecycle_close(lc);	/* not reached in practice */
 		return err_set(e, ERR_INTERNAL, "cannot start the life-cycle thread");
 	}
+	lcsql_register(cat, lc);
 	*out = lc;
 	return 0;
 }
@@ -909,6 +920,7 @@ lifecycle_close(Lifecycle *lc)
 {
 	if (lc == NULL)
 		return;
+	lcsql_unregister(lc->cat);
 	catalog_set_observer(lc->cat, NULL, NULL);
 	atomic_store(&lc->stop, 1);
 	if (lc->thread)

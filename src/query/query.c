@@ -38,7 +38,8 @@
  * Pinot response turns them into exceptions with Pinot's error codes.
  *
  * Exports: query_set_ceilings, query_exec, result_free,
- * query_parse_options, query_pinot_response, query_set_snap_hook.
+ * query_parse_options, query_pinot_response, query_set_snap_hook,
+ * query_register_table_fn, query_result_new.
  */
 #include "query/query.h"
 #include "query/qlog.h"
@@ -1881,6 +1882,83 @@ join_residual(const JoinPlan *jp, int i, const ResultSet *l, const ResultSet *r,
 /* ---- functions in FROM ----------------------------------------------------- */
 
 #define FUNC_MAX_ROWS 10000000
+#define MAX_TABLE_FNS 32
+
+/* Table functions registered by upper layers (query_register_table_fn). */
+static struct {
+	char name[64];
+	QueryTableFn fn;
+	void *ctx;
+} table_fns[MAX_TABLE_FNS];
+static int ntable_fns;
+static pthread_rwlock_t table_fns_mu = PTHREAD_RWLOCK_INITIALIZER;
+
+void
+query_register_table_fn(const char *name, QueryTableFn fn, void *ctx)
+{
+	pthread_rwlock_wrlock(&table_fns_mu);
+	int i;
+	for (i = 0; i < ntable_fns; i++)
+		if (strcmp(table_fns[i].name, name) == 0)
+			break;
+	if (fn == NULL) {
+		if (i < ntable_fns)
+			table_fns[i] = table_fns[--ntable_fns];
+	} else if (i < ntable_fns || ntable_fns < MAX_TABLE_FNS) {
+		if (i == ntable_fns)
+			ntable_fns++;
+		snprintf(table_fns[i].name, sizeof(table_fns[i].name), "%s", name);
+		table_fns[i].fn = fn;
+		table_fns[i].ctx = ctx;
+	}
+	pthread_rwlock_unlock(&table_fns_mu);
+}
+
+ResultSet *
+query_result_new(void)
+{
+	return new_result(NULL);
+}
+
+/* Runs the registered table function fc names, if any: 1 with *rc set,
+ * else 0.  The read lock is held during the call, so unregistering
+ * waits for calls in flight. */
+static int
+ext_table_fn(Catalog *c, Ast *fc, int pl, const ExecLimits *lim, int depth, Arena *a,
+	     ResultSet **out, int *rc, Err *e)
+{
+	pthread_rwlock_rdlock(&table_fns_mu);
+	int i;
+	for (i = 0; i < ntable_fns; i++)
+		if (strcasecmp(table_fns[i].name, fc->name) == 0)
+			break;
+	if (i == ntable_fns) {
+		pthread_rwlock_unlock(&table_fns_mu);
+		return 0;
+	}
+	ResultSet *in = NULL;
+	*rc = 0;
+	if (fc->nargs > 0) {
+		AstSelect *s = arena_calloc(a, sizeof(AstSelect));
+		AstTarget *t = arena_calloc(a, sizeof(AstTarget) * (size_t)fc->nargs);
+		if (s == NULL || t == NULL) {
+			*rc = err_set(e, ERR_NOMEM, "out of memory");
+		} else {
+			for (int k = 0; k < fc->nargs; k++)
+				t[k] = (AstTarget){fc->args[k], arena_printf(a, "a%d", k), fc->pos};
+			s->targets = t;
+			s->ntargets = fc->nargs;
+			s->has_sublink = 1;
+			*rc = run_inner(c, s, pl, lim, depth, a, "a function in FROM", &in, e);
+		}
+	}
+	if (*rc == 0)
+		*rc = table_fns[i].fn(table_fns[i].ctx, c, table_fns[i].name, in ? in->rows : NULL,
+				      in ? in->ncols : 0, out, e);
+	pthread_rwlock_unlock(&table_fns_mu);
+	result_free(in);
+	return 1;
+}
 
 /* The rows of FROM item f, a function: generate_series(a, b [, step])
  * (integers), unnest(array), or any scalar function's one value; one
@@ -1890,6 +1968,9 @@ func_rows(Catalog *c, const AstFrom *f, int pl, const ExecLimits *lim, int depth
 	  Err *e)
 {
 	Ast *fc = f->fcall;
+	int ext_rc;
+	if (ext_table_fn(c, fc, pl, lim, depth, a, out, &ext_rc, e))
+		return ext_rc;
 	int gs = strcmp(fc->name, "generate_series") == 0;
 	int un = strcmp(fc->name, "unnest") == 0 && fc->nargs == 1;
 	if (gs && (fc->nargs < 2 || fc->nargs > 3))

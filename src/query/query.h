@@ -134,6 +134,19 @@ void result_free(ResultSet *r);
 typedef void (*QuerySnapHook)(TableSnap *snap, void *arg);
 void query_set_snap_hook(QuerySnapHook fn, void *arg);
 
+/* Table functions of upper layers (life-cycle tracking's flow_stuck(...)):
+ * a function called name in FROM calls fn with the catalog the statement
+ * runs on and its arguments' values (constant expressions, evaluated
+ * first), and reads the rows fn puts in *out (a ResultSet from
+ * query_result_new: columns and rows in its arena).  fn returns 0 or an
+ * ERR_* with e set.  Registration is process-wide; a name registered
+ * again replaces the previous one; fn NULL removes it. */
+typedef int (*QueryTableFn)(void *ctx, Catalog *c, const char *name, const Value *args, int nargs,
+			    ResultSet **out, Err *e);
+void query_register_table_fn(const char *name, QueryTableFn fn, void *ctx);
+/* An empty ResultSet (NULL on OOM), for table functions. */
+ResultSet *query_result_new(void);
+
 /* Parses Pinot's queryOptions string "k=v;k2=v2" into opts (unknown keys
  * are ignored). */
 int query_parse_options(const char *s, QueryOpts *opts, Err *e);

@@ -237,6 +237,14 @@ test_flow(void **state)
 	g = query(lc, "gaps");
 	assert_true(has_key(g, "o2"));
 	cJSON_Delete(g);
+	/* the same answers from SQL */
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_stuck('ord') WHERE stage = 'b' AND market = 'US'"), 1);
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_gaps('ord') WHERE kind = 'contradiction'"), 1);
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_timeline('ord', 'o1')"), 4);
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_timeline('ord', 'nobody')"), 0);
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_funnel('ord') WHERE stage = 'a' AND count = 5"), 1);
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_attribution('ord', '1s', '1h')"), sql_count(c, "SELECT count(*) FROM flow_attribution('ord', '1s', '1h') WHERE kind IN ('service', 'stage')"));
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM flow_stuck('nope')"), -1);
 	cJSON *f = query(lc, "funnel");
 	cJSON_Delete(f);
 	cJSON *a = query(lc, "attribution");
