@@ -523,12 +523,17 @@ lcstate_apply(LcState *s, const LcEventIn *ev, int n, int64_t now, Err *e)
 			sh->n++;
 			atomic_fetch_add(&s->count, 1);
 		}
-		int had = x.stage != LC_NO_STAGE && en->nev > 0;
-		if (had) {
-			had = 0;
-			for (uint32_t j = 0; j < en->nev && !had; j++)
-				had = en->ev[j].stage == x.stage;
-		}
+		/* the stage's first event so far (by event time): its service
+		 * is the one that entered the stage, for the holder counts */
+		int old_first = -1;
+		if (x.stage != LC_NO_STAGE)
+			for (uint32_t j = 0; j < en->nev; j++)
+				if (en->ev[j].stage == x.stage) {
+					old_first = (int)j;
+					break;
+				}
+		uint16_t old_svc = old_first >= 0 ? en->ev[old_first].svc : 0;
+		int64_t old_ts = old_first >= 0 ? en->ev[old_first].ts : 0;
 		int ins = insert_event(en, &x);
 		if (ins < 0) {
 			pthread_mutex_unlock(&sh->mu);
@@ -543,8 +548,12 @@ lcstate_apply(LcState *s, const LcEventIn *ev, int n, int64_t now, Err *e)
 				dimchg = 1;
 			}
 		if (ins) {
-			if (x.stage != LC_NO_STAGE && !had && x.svc > 0 && x.svc <= 64)
-				atomic_fetch_add(&s->enter[x.stage][x.svc - 1], 1);
+			if (x.stage != LC_NO_STAGE && (old_first < 0 || x.ts < old_ts)) {
+				if (x.svc > 0 && x.svc <= 64)
+					atomic_fetch_add(&s->enter[x.stage][x.svc - 1], 1);
+				if (old_first >= 0 && old_svc > 0 && old_svc <= 64)
+					atomic_fetch_sub(&s->enter[x.stage][old_svc - 1], 1);
+			}
 			refresh(s, sh, en, now, 1);
 		} else if (dimchg) {
 			mark_dirty(sh, en);

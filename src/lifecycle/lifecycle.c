@@ -46,6 +46,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/flowdef.h"
 #include "lifecycle/lcanswer.h"
+#include "lifecycle/lcexpr.h"
 #include "lifecycle/lcsql.h"
 #include "lifecycle/lcstate.h"
 #include "base/clock.h"
@@ -65,6 +66,7 @@
 #include <string.h>
 
 #define TICK_MS 100
+#define MAX_EXPR_IN 32		/* columns a stageExpr may read */
 #define DRAIN_ROWS 20000
 
 typedef struct Flow {
@@ -81,6 +83,10 @@ typedef struct Flow {
 	_Atomic uint64_t state_rows;	/* rows written to the state table */
 	pthread_mutex_t status_mu;
 	char error[512];	/* the last error ("" if none) */
+	/* stageExpr of each source, compiled on first use (under status_mu)
+	 * against the table's schema; a failure is kept in error */
+	LcExpr *expr[FLOW_MAX_SOURCES];
+	int expr_failed[FLOW_MAX_SOURCES];
 } Flow;
 
 struct Lifecycle {
@@ -100,6 +106,8 @@ flow_unref(Flow *f)
 	if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
 		return;
 	lcstate_free(f->st);
+	for (int i = 0; f->d && i < f->d->nsources; i++)
+		lcexpr_free(f->expr[i]);
 	flowdef_free(f->d);
 	pthread_mutex_destroy(&f->status_mu);
 	mem_free(f);
@@ -196,7 +204,7 @@ typedef struct Conv {
 /* Fills ev from row; 0 if the row is not an event (no key). */
 static int
 row_event(const FlowDef *d, int srcno, const char *table, const SrcCols *c, const Value *row,
-	  Conv *cv, LcEventIn *ev)
+	  Conv *cv, const char *stage_txt, size_t stage_len, int has_expr, LcEventIn *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->src = srcno;
@@ -228,6 +236,10 @@ row_event(const FlowDef *d, int srcno, const char *table, const SrcCols *c, cons
 	for (int i = 0; i < nc; i++)
 		if (off[i] != (size_t)-1)
 			p[i] = cv->scratch.p + off[i];
+	if (has_expr) {
+		p[1] = stage_txt;
+		n[1] = stage_len;
+	}
 	if (p[0] == NULL || n[0] == 0)
 		return 0;
 	ev->key = p[0];
@@ -273,23 +285,66 @@ row_event(const FlowDef *d, int srcno, const char *table, const SrcCols *c, cons
 
 #define APPLY_CHUNK 128
 
-/* Applies rows [0, nrows) of a row-major array to flow f's source srcno. */
+/* The compiled stageExpr of source srcno (compiled now if needed, against
+ * schema s), or NULL when it has none or it does not compile. */
+static LcExpr *
+source_expr(Flow *f, int srcno, const Schema *s)
+{
+	const FlowSource *src = &f->d->sources[srcno];
+	if (src->stage_expr == NULL)
+		return NULL;
+	pthread_mutex_lock(&f->status_mu);
+	LcExpr *x = f->expr[srcno];
+	if (x == NULL && !f->expr_failed[srcno]) {
+		Err e = {0};
+		if (lcexpr_compile(src->stage_expr, s, &f->expr[srcno], &e) != 0) {
+			f->expr_failed[srcno] = 1;
+			snprintf(f->error, sizeof(f->error), "sources[%d] (%s): %s", srcno, src->table,
+				 err_msg(&e));
+			log_warn("flow %s: %s", f->d->name, f->error);
+		}
+		x = f->expr[srcno];
+	}
+	pthread_mutex_unlock(&f->status_mu);
+	return x;
+}
+
+/* Applies rows [0, nrows) of a row-major array to flow f's source srcno;
+ * x (may be NULL) is its stageExpr, reading columns incol[]. */
 static void
 apply_rows(Flow *f, int srcno, const char *table, const SrcCols *c, const Value *rows,
-	   size_t nrows, int ncols)
+	   size_t nrows, int ncols, LcExpr *x, const int *incol)
 {
 	Conv cv[APPLY_CHUNK];
 	LcEventIn ev[APPLY_CHUNK];
+	const char *stxt[APPLY_CHUNK];
+	uint32_t slen[APPLY_CHUNK];
+	Arena a;
 	static _Thread_local int64_t warned;
+	arena_init(&a, 4096);
 	for (int i = 0; i < APPLY_CHUNK; i++)
 		buf_init(&cv[i].scratch);
 	size_t r = 0;
 	while (r < nrows) {
-		int n = 0;
-		for (; r < nrows && n < APPLY_CHUNK; r++)
-			if (row_event(f->d, srcno, table, c, rows + r * (size_t)ncols, &cv[n], &ev[n]))
-				n++;
+		size_t chunk = nrows - r < APPLY_CHUNK ? nrows - r : APPLY_CHUNK;
 		Err e = {0};
+		int xrc = 0;
+		if (x) {
+			arena_reset(&a);
+			xrc = lcexpr_eval(x, incol, rows + r * (size_t)ncols, chunk, ncols, stxt, slen, &a,
+					  &e);
+			if (xrc) {	/* the chunk's events get no stage */
+				memset(stxt, 0, sizeof(stxt));
+				memset(slen, 0, sizeof(slen));
+				set_error(f, err_msg(&e));
+				e = (Err){0};
+			}
+		}
+		int n = 0;
+		for (size_t k = 0; k < chunk; k++, r++)
+			if (row_event(f->d, srcno, table, c, rows + r * (size_t)ncols, &cv[n],
+				      x ? stxt[k] : NULL, x ? slen[k] : 0, x != NULL, &ev[n]))
+				n++;
 		if (n > 0 && lcstate_apply(f->st, ev, n, flow_now(f), &e) != 0) {
 			set_error(f, err_msg(&e));
 			int64_t now = clock_wall_ms();
@@ -301,6 +356,7 @@ apply_rows(Flow *f, int srcno, const char *table, const SrcCols *c, const Value 
 	}
 	for (int i = 0; i < APPLY_CHUNK; i++)
 		buf_free(&cv[i].scratch);
+	arena_free(&a);
 }
 
 static void
@@ -316,9 +372,16 @@ observe(void *ctx, Table *t, int part, const RowBatch *b)
 			if (strcmp(f->d->sources[s].table, name) != 0)
 				continue;
 			SrcCols c;
-			if (!src_cols(f->d, &f->d->sources[s], t, table_schema(t), &c))
+			const Schema *sch = table_schema(t);
+			if (!src_cols(f->d, &f->d->sources[s], t, sch, &c))
 				continue;
-			apply_rows(f, s, name, &c, b->vals, b->nrows, b->ncols);
+			LcExpr *x = source_expr(f, s, sch);
+			if (f->d->sources[s].stage_expr && x == NULL)
+				continue;
+			int incol[MAX_EXPR_IN];
+			for (int k = 0; x && k < lcexpr_ninputs(x) && k < MAX_EXPR_IN; k++)
+				incol[k] = schema_find(sch, lcexpr_input(x, k));
+			apply_rows(f, s, name, &c, b->vals, b->nrows, b->ncols, x, incol);
 			atomic_fetch_add(&f->events, b->nrows);
 		}
 	}
@@ -328,6 +391,7 @@ observe(void *ctx, Table *t, int part, const RowBatch *b)
 /* ---- backfill ------------------------------------------------------------------ */
 
 #define BF_ROWS 4096
+#define MAXW (5 + FLOW_MAX_DIMS + MAX_EXPR_IN)
 
 /* Reads every stored row of source srcno into the flow. */
 static int
@@ -349,31 +413,37 @@ backfill_source(Lifecycle *lc, Flow *f, int srcno, Err *e)
 			     f->d->name, src->table);
 		goto out;
 	}
-	/* the columns to read, in a compact row layout */
-	int want[4 + FLOW_MAX_DIMS], nw = 0;
-	int *fields[4 + FLOW_MAX_DIMS];
-	fields[nw] = &c.key, want[nw++] = c.key;
-	fields[nw] = &c.stage, want[nw++] = c.stage;
-	fields[nw] = &c.time, want[nw++] = c.time;
-	fields[nw] = &c.svc, want[nw++] = c.svc;
-	fields[nw] = &c.label, want[nw++] = c.label;
-	for (int i = 0; i < f->d->ndims; i++)
-		fields[nw] = &c.dims[i], want[nw++] = c.dims[i];
-	SrcCols cc = c;	/* positions in the compact row */
-	{
-		int *cf[4 + FLOW_MAX_DIMS];
-		int k = 0;
-		cf[k++] = &cc.key;
-		cf[k++] = &cc.stage;
-		cf[k++] = &cc.time;
-		cf[k++] = &cc.svc;
-		cf[k++] = &cc.label;
-		for (int i = 0; i < f->d->ndims; i++)
-			cf[k++] = &cc.dims[i];
-		for (int i = 0; i < nw; i++)
-			*cf[i] = want[i] >= 0 ? i : -1;
+	/* the columns to read, in a compact row layout: the flow's fields,
+	 * then the stageExpr's inputs */
+	LcExpr *x = source_expr(f, srcno, snap.schema);
+	if (src->stage_expr && x == NULL) {
+		rc = err_set(e, ERR_BAD_CONFIG, "flow %s: the stageExpr of %s does not compile",
+			     f->d->name, src->table);
+		goto out;
 	}
-	(void)fields;
+	int want[MAXW], nw = 0, incol[MAX_EXPR_IN];
+	SrcCols cc = c;	/* positions in the compact row */
+	int *cf[5 + FLOW_MAX_DIMS] = {&cc.key, &cc.stage, &cc.time, &cc.svc, &cc.label};
+	want[nw++] = c.key;
+	want[nw++] = c.stage;
+	want[nw++] = c.time;
+	want[nw++] = c.svc;
+	want[nw++] = c.label;
+	for (int i = 0; i < f->d->ndims; i++) {
+		cf[nw] = &cc.dims[i];
+		want[nw++] = c.dims[i];
+	}
+	for (int i = 0; i < nw; i++)
+		*cf[i] = want[i] >= 0 ? i : -1;
+	for (int k = 0; x && k < lcexpr_ninputs(x); k++) {
+		if (k >= MAX_EXPR_IN || nw >= MAXW) {
+			rc = err_set(e, ERR_BAD_CONFIG, "flow %s: the stageExpr of %s reads too many columns",
+				     f->d->name, src->table);
+			goto out;
+		}
+		incol[k] = nw;
+		want[nw++] = schema_find(snap.schema, lcexpr_input(x, k));
+	}
 	Value *rows = mem_calloc((size_t)BF_ROWS * (size_t)nw, sizeof(Value));
 	Arena a;
 	arena_init(&a, 1 << 16);
@@ -385,8 +455,8 @@ backfill_source(Lifecycle *lc, Flow *f, int srcno, Err *e)
 			 !atomic_load(&lc->stop);
 	     sg++) {
 		const SnapSeg *seg = &snap.segs[sg];
-		SegCursor cur[4 + FLOW_MAX_DIMS];
-		int fcol[4 + FLOW_MAX_DIMS];
+		SegCursor cur[MAXW];
+		int fcol[MAXW];
 		if (seg->file) {
 			for (int i = 0; i < nw; i++) {
 				fcol[i] = want[i] >= 0
@@ -416,7 +486,7 @@ backfill_source(Lifecycle *lc, Flow *f, int srcno, Err *e)
 				}
 			}
 			if (rc == 0)
-				apply_rows(f, srcno, src->table, &cc, rows, n, nw);
+				apply_rows(f, srcno, src->table, &cc, rows, n, nw, x, incol);
 			atomic_fetch_add(&f->backfilled, n);
 		}
 		if (seg->file)
@@ -658,15 +728,24 @@ lifecycle_put_flow(Lifecycle *lc, const char *json, size_t len, int replace,
 		flowdef_free(d);
 		return rc;
 	}
-	for (int s = 0; s < d->nsources; s++)
-		if (d->sources[s].stage_expr) {
-			rc = err_set(e, ERR_UNSUPPORTED,
-				     "sources[%d].stageExpr: expressions are not supported yet; use "
-				     "stageColumn with a stageMap",
-				     s);
-			flowdef_free(d);
-			return rc;
+	/* every stageExpr must compile against its table now */
+	for (int s = 0; s < d->nsources && rc == 0; s++) {
+		if (d->sources[s].stage_expr == NULL)
+			continue;
+		Table *t = catalog_get_table(lc->cat, d->sources[s].table);
+		LcExpr *x = NULL;
+		if (t && (rc = lcexpr_compile(d->sources[s].stage_expr, table_schema(t), &x, e)) != 0) {
+			char msg[ERR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err_msg(e));
+			err_reset(e, rc, "sources[%d].stageExpr: %s", s, msg);
 		}
+		lcexpr_free(x);
+		table_unref(t);
+	}
+	if (rc) {
+		flowdef_free(d);
+		return rc;
+	}
 	pthread_mutex_lock(&lc->put_mu);
 	Flow *cur = get_flow(lc, d->name);
 	if (cur && !replace) {

@@ -266,6 +266,30 @@ test_flow(void **state)
 	assert_int_equal(sql_count(c, "SELECT count(*) FROM ord_state WHERE contradiction AND order_id = 'o4'"), 1);
 	assert_int_equal(sql_count(c, "SELECT count(*) FROM ord_state WHERE stage = 'c' AND t_b IS NULL"), 1);
 
+	/* a flow whose stages come from an expression */
+	static const char flow2[] =
+		"{\"name\":\"ord2\",\"entityKey\":\"order_id\",\"sources\":[{\"table\":\"svc_a\","
+		"\"stageExpr\":\"CASE WHEN event = 'created' THEN 'new' WHEN event = 'packed' THEN "
+		"'done' END\"}],\"stages\":[{\"name\":\"new\"},{\"name\":\"done\"}],"
+		"\"successStages\":[\"done\"]}";
+	assert_int_equal(lifecycle_put_flow(lc, flow2, strlen(flow2), 0, NULL, &e), 0);
+	for (int i = 0; i < 300; i++) {
+		if (sql_count(c, "SELECT count(*) FROM ord2_state WHERE stage = 'done'") == 3)
+			break;
+		clock_sleep_ms(20);
+	}
+	/* o1, o2 and o4 were packed */
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM ord2_state WHERE stage = 'done'"), 3);
+	assert_int_equal(sql_count(c, "SELECT count(*) FROM ord2_state WHERE stage = 'new'"), 2);
+	static const char bad_expr[] =
+		"{\"name\":\"ord3\",\"entityKey\":\"order_id\",\"sources\":[{\"table\":\"svc_a\","
+		"\"stageExpr\":\"upper(no_such_column)\"}],\"stages\":[\"x\"]}";
+	e = (Err){0};
+	assert_int_equal(lifecycle_put_flow(lc, bad_expr, strlen(bad_expr), 0, NULL, &e), ERR_BAD_CONFIG);
+	assert_non_null(strstr(e.msg, "no_such_column"));
+	e = (Err){0};
+	assert_int_equal(lifecycle_delete_flow(lc, "ord2", &e), 0);
+
 	/* bad definitions */
 	e = (Err){0};
 	assert_int_not_equal(lifecycle_put_flow(lc, "{", 1, 0, NULL, &e), 0);
