@@ -4,19 +4,25 @@
  * obj_description & co, pg_get_expr, the privilege tests, current_setting,
  * quote_ident, pg_size_pretty, array_to_string, relation sizes.
  *
- * Waybill has no comments, defaults, rules, constraints or privileges, so
- * the functions about them answer what PostgreSQL answers for objects
- * without any (NULL, true).  Settings are a constant table (also served
+ * Waybill has no comments, defaults, rules or privileges, so the
+ * functions about them answer what PostgreSQL answers for objects without
+ * any (NULL, true); its only constraints and indexes are tables' primary
+ * keys, whose definitions (pg_get_indexdef, pg_get_constraintdef) come
+ * from the catalog hook, like relation sizes, names and text::regclass
+ * (wb_regclass: a text is looked up, an OID named).  Settings are a constant table (also served
  * as pg_settings by query/systab.c).  Functions that need the session
  * (current_user, current_database()) or the catalog's names (::regclass)
  * are rewritten by the query layer (query/pgcat.c) before binding;
- * relation sizes come from a hook the query layer installs.
+ * what needs the catalog at run time comes from the hooks the query
+ * layer installs (fnpg_set_catalog).
  *
  * Exports: fnpg_table, fnpg_version, fnpg_nsettings, fnpg_setting_at,
  * fnpg_setting, fnpg_set_catalog.
  */
 #include "expr/fnpg.h"
 #include "expr/pgtype.h"
+
+#include <stdint.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -94,14 +100,18 @@ fnpg_setting(const char *name)
 
 static _Atomic(FnpgRelSize) relsize_fn;
 static _Atomic(FnpgRelName) relname_fn;
+static _Atomic(FnpgRelOid) reloid_fn;
+static _Atomic(FnpgIndexDef) indexdef_fn;
 static _Atomic(void *) relsize_arg;
 
 void
-fnpg_set_catalog(FnpgRelSize size, FnpgRelName name, void *arg)
+fnpg_set_catalog(const FnpgCatalog *fc)
 {
-	atomic_store(&relsize_arg, arg);
-	atomic_store(&relsize_fn, size);
-	atomic_store(&relname_fn, name);
+	atomic_store(&relsize_arg, fc->arg);
+	atomic_store(&relsize_fn, fc->size);
+	atomic_store(&relname_fn, fc->name);
+	atomic_store(&reloid_fn, fc->oid);
+	atomic_store(&indexdef_fn, fc->indexdef);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -372,6 +382,64 @@ f_regclass_name(FnCall *c)
 	return 0;
 }
 
+/* text::regclass of an expression: the relation's OID, looked up per row
+ * (an unknown name fails, as in PostgreSQL) */
+static int
+f_regclass_oid(FnCall *c)
+{
+	FnpgRelOid fn = atomic_load(&reloid_fn);
+	void *arg = atomic_load(&relsize_arg);
+	FN_FOR(c, k, r) {
+		if (c->on[r])
+			continue;
+		uint32_t n = 0;
+		const char *s = exprfn_str(c->a[0], r, &n);
+		int32_t oid = fn && s ? fn(s, n, arg) : 0;
+		if (oid == 0)
+			return exprfn_fail(c, ERR_TABLE_MISSING, "relation \"%.*s\" does not exist",
+					   (int)(s ? n : 0), s ? s : "");
+		c->oi[r] = oid;
+	}
+	return 0;
+}
+
+/* pg_get_indexdef(oid [, col, pretty]) and pg_get_constraintdef(oid [,
+ * pretty]): the definitions of the primary keys Waybill shows, NULL for
+ * any other OID */
+static int
+get_def(FnCall *c, int constraint)
+{
+	FnpgIndexDef fn = atomic_load(&indexdef_fn);
+	void *arg = atomic_load(&relsize_arg);
+	FN_FOR(c, k, r) {
+		if (exprfn_null(c->a[0], r)) {
+			c->on[r] = 1;
+			continue;
+		}
+		int col = constraint ? -1 : 0;
+		if (!constraint && c->e->nargs >= 2) {
+			if (exprfn_null(c->a[1], r)) {
+				c->on[r] = 1;
+				continue;
+			}
+			col = (int)exprfn_i(c->a[1], r);
+			if (col < 0)
+				col = 0;
+		}
+		char buf[2048];
+		if (fn == NULL || fn((int32_t)exprfn_i(c->a[0], r), col, arg, buf, sizeof(buf)) != 0) {
+			c->on[r] = 1;
+			continue;
+		}
+		if (put_str(c, r, buf, strlen(buf)) != 0)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int f_indexdef(FnCall *c) { return get_def(c, 0); }
+static int f_constraintdef(FnCall *c) { return get_def(c, 1); }
+
 /* visible: in public or pg_catalog (the search path) */
 static int
 f_table_visible(FnCall *c)
@@ -560,8 +628,10 @@ prep_not_array(Expr *e, Arena *a, Err *err)
 }
 
 /* array[i]: element i (from 1), NULL outside */
+/* arr[i]: from 1 (base 0), or from 0 (base 1: PostgreSQL's int2vector
+ * and oidvector columns, wb_subscript0) */
 static int
-f_subscript(FnCall *c)
+subscript(FnCall *c, int64_t base)
 {
 	FN_FOR(c, k, r) {
 		if (c->on[r])
@@ -570,6 +640,8 @@ f_subscript(FnCall *c)
 		uint32_t n;
 		exprvec_mv_range(c->a[0], r, &st, &n);
 		int64_t i = exprfn_i(c->a[1], r);
+		if (i > INT64_MIN + 1 && i < INT64_MAX - 1)
+			i += base;
 		if (i < 1 || i > (int64_t)n) {
 			c->on[r] = 1;
 			continue;
@@ -591,6 +663,9 @@ f_subscript(FnCall *c)
 	}
 	return 0;
 }
+
+static int f_subscript(FnCall *c) { return subscript(c, 0); }
+static int f_subscript0(FnCall *c) { return subscript(c, 1); }
 
 /* Splits s into c->omv's string elements at row r: by sep
  * (string_to_array) or as a dotted identifier (parse_ident: quoted parts
@@ -851,8 +926,8 @@ const ExprFn fnpg_table[] = {
 	{"col_description", "AA", 'S', 0, NULL, f_null, NULL},
 	{"shobj_description", "AA", 'S', 0, NULL, f_null, NULL},
 	{"pg_get_expr", "S|AA", 'S', FN_STRICT, NULL, f_get_expr, NULL},
-	{"pg_get_indexdef", "A|AA", 'S', 0, NULL, f_null, NULL},
-	{"pg_get_constraintdef", "A|A", 'S', 0, NULL, f_null, NULL},
+	{"pg_get_indexdef", "A|AA", 'S', FN_VOLATILE, NULL, f_indexdef, NULL},
+	{"pg_get_constraintdef", "A|A", 'S', FN_VOLATILE, NULL, f_constraintdef, NULL},
 	{"pg_get_viewdef", "A|A", 'S', 0, NULL, f_null, NULL},
 	{"pg_get_triggerdef", "A|A", 'S', 0, NULL, f_null, NULL},
 	{"pg_get_function_result", "A", 'S', 0, NULL, f_null, NULL},
@@ -891,8 +966,12 @@ const ExprFn fnpg_table[] = {
 	{"array_lower", "VI", 'I', FN_STRICT, NULL, f_array_lower, NULL},
 	{"wb_subscript", "VI", '0', FN_STRICT, NULL, f_subscript, NULL},
 	{"wb_subscript", "AI", 'S', FN_STRICT, prep_not_array, f_null, NULL},
+	{"wb_subscript0", "VI", '0', FN_STRICT, NULL, f_subscript0, NULL},
+	{"wb_subscript0", "AI", 'S', FN_STRICT, prep_not_array, f_null, NULL},
 	{"pg_table_is_visible", "A", 'B', FN_STRICT, NULL, f_table_visible, NULL},
 	{"wb_regclass_name", "A", 'S', FN_STRICT | FN_VOLATILE, NULL, f_regclass_name, NULL},
+	{"wb_regclass", "S", 'I', FN_STRICT | FN_VOLATILE, NULL, f_regclass_oid, NULL},
+	{"wb_regclass", "A", 'S', FN_STRICT | FN_VOLATILE, NULL, f_regclass_name, NULL},
 	{"wb_nspname", "A", 'S', FN_STRICT, NULL, f_nspname, NULL},
 	{"json_build_object", "|A*", 'S', FN_VOLATILE, NULL, f_json_build_object, NULL},
 	{NULL, NULL, 0, 0, NULL, NULL, NULL},

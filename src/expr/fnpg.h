@@ -38,6 +38,20 @@ const PgSetting *fnpg_setting(const char *name);
  * as text, as PostgreSQL prints an unknown one). */
 typedef int64_t (*FnpgRelSize)(int32_t oid, void *arg);
 typedef int (*FnpgRelName)(int32_t oid, void *arg, char *out, size_t cap);
-void fnpg_set_catalog(FnpgRelSize size, FnpgRelName name, void *arg);
+/* The OID of the relation a regclass input names ('t', 'public.t',
+ * '"T"'), 0 when there is none (text::regclass at run time). */
+typedef int32_t (*FnpgRelOid)(const char *name, size_t n, void *arg);
+/* pg_get_indexdef(oid) (col 0) and the name of its column col (col > 0),
+ * pg_get_constraintdef(oid) (col -1) into out; -1 when there is none. */
+typedef int (*FnpgIndexDef)(int32_t oid, int col, void *arg, char *out, size_t cap);
+typedef struct FnpgCatalog {
+	FnpgRelSize size;
+	FnpgRelName name;
+	FnpgRelOid oid;
+	FnpgIndexDef indexdef;
+	void *arg;
+} FnpgCatalog;
+/* Copies *fc (process-wide; fc->arg must outlive every query). */
+void fnpg_set_catalog(const FnpgCatalog *fc);
 
 #endif

@@ -5,16 +5,24 @@
  * pgcat_rewrite walks a parsed statement (every expression of every
  * nested SELECT) and replaces, in place in the statement's arena, the
  * calls that depend on the session (current_user, current_database(),
- * current_setting('x') of a setting the session has) by constants, and the object-identifier casts (::regclass, ::regtype,
- * ::oid) by what the binder knows: OIDs as int constants or calls of
- * expr/fnpg.c's lookups.  The virtual tables themselves are in systab.c.
+ * current_setting('x') of a setting the session has) by constants, and
+ * the object-identifier casts (::regclass, ::regtype, ::oid) by what the
+ * binder knows: OIDs as int constants or calls of expr/fnpg.c's lookups
+ * (text::regclass of an expression: wb_regclass, looked up per row).  It
+ * also turns PostgreSQL forms Waybill has no type for into ones it runs:
+ * information_schema._pg_expandarray and its record fields (x, n) into
+ * unnest / generate_subscripts, subscripts of int2vector columns (from 0)
+ * into Waybill's (from 1), generate_series over an array's bounds into
+ * generate_subscripts.  The virtual tables themselves are in systab.c.
  *
- * pgcat_install gives fnpg.c a catalog to answer pg_relation_size and
- * oid::regclass from (process-wide; one catalog per process).
+ * pgcat_install gives fnpg.c a catalog to answer pg_relation_size,
+ * oid::regclass, text::regclass and pg_get_indexdef / constraintdef from
+ * (process-wide; one catalog per process).
  *
  * Failures: a missing relation in 'x'::regclass is ERR_TABLE_MISSING
  * naming it, at the literal's position; an unknown type in 'x'::regtype
- * is ERR_TYPE.
+ * is ERR_TYPE; a field of a record other than _pg_expandarray's is
+ * ERR_UNSUPPORTED.
  *
  * Exports: pgcat_rewrite, pgcat_install.
  */
@@ -39,7 +47,7 @@ typedef struct Rw {
 	Err *e;
 } Rw;
 
-static int rw_select(Rw *w, AstSelect *q);
+static int rw_select(Rw *w, AstSelect *q, int derived);
 
 static void
 set_str(Ast *n, const char *s)
@@ -84,14 +92,15 @@ set_call(Rw *w, Ast *n, const char *fname, Ast *arg, int nargs)
 	return 0;
 }
 
-/* 'name' or 'schema.name' (quoted parts exact, others lowercased as
- * PostgreSQL's regclass input does; a Waybill table is then also
- * found case-insensitively) */
-static int
-regclass_const(Rw *w, Ast *n, const Ast *lit)
+/* The OID of the relation a regclass input names: 'name' or
+ * 'schema.name' (quoted parts exact, others lowercased as PostgreSQL's
+ * regclass input does; a Waybill table is then also found
+ * case-insensitively), or a number (already an OID); 0 if none. */
+static int32_t
+regclass_lookup(Catalog *c, const char *s, size_t n)
 {
 	char buf[512];
-	snprintf(buf, sizeof(buf), "%.*s", (int)lit->val.n, lit->val.u.s);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1), s);
 	char *schema = NULL, *name = buf;
 	char *dot = strchr(buf, '.');
 	if (dot != NULL && buf[0] != '"') {
@@ -103,20 +112,26 @@ regclass_const(Rw *w, Ast *n, const Ast *lit)
 		if (*p == '"')
 			memmove(p, p + 1, strlen(p));
 	int32_t oid = 0;
-	/* a number is already an OID */
 	char *end;
 	long v = strtol(name, &end, 10);
 	if (*name && *end == '\0' && schema == NULL)
 		oid = (int32_t)v;
 	else
-		oid = systab_rel_by_name(w->c, schema, name);
-	if (oid == 0 && w->c != NULL && (schema == NULL || strcasecmp(schema, "public") == 0)) {
-		Table *t = catalog_get_table_ci(w->c, name);
+		oid = systab_rel_by_name(c, schema, name);
+	if (oid == 0 && c != NULL && (schema == NULL || strcasecmp(schema, "public") == 0)) {
+		Table *t = catalog_get_table_ci(c, name);
 		if (t != NULL) {
 			oid = systab_rel_oid("public", table_name(t));
 			table_unref(t);
 		}
 	}
+	return oid;
+}
+
+static int
+regclass_const(Rw *w, Ast *n, const Ast *lit)
+{
+	int32_t oid = regclass_lookup(w->c, lit->val.u.s, lit->val.n);
 	if (oid == 0) {
 		int rc = err_set(w->e, ERR_TABLE_MISSING, "relation \"%.*s\" does not exist at position %d",
 				 (int)lit->val.n, lit->val.u.s, lit->pos ? lit->pos : n->pos);
@@ -136,7 +151,8 @@ rw_cast(Rw *w, Ast *n)
 	if (strcmp(t, "regclass") == 0) {
 		if (lit)
 			return regclass_const(w, n, arg);
-		return set_call(w, n, "wb_regclass_name", arg, 1);
+		/* text: the OID, looked up per row; an OID: its name */
+		return set_call(w, n, "wb_regclass", arg, 1);
 	}
 	if (strcmp(t, "regtype") == 0) {
 		if (lit) {
@@ -229,18 +245,181 @@ cast_colname(const Ast *n)
 	return n->kind == AST_COLREF || n->kind == AST_FUNC ? n->name : type;
 }
 
+/* ---- information_schema._pg_expandarray(arr) ---------------------------
+ * PostgreSQL's set-returning function of records (x: the element, n: its
+ * 1-based position), read by pgjdbc's getPrimaryKeys and getIndexInfo as
+ * (_pg_expandarray(a)).n and ((derived).keys).x.  Waybill has no record
+ * type: a record of _pg_expandarray is its x, so the call becomes
+ * unnest(a), its .x unnest(a), its .n generate_subscripts(a, 1) (which
+ * query.c runs in lockstep with unnest); a derived table's column K
+ * holding such a record gets a companion column "K.n" for (q.K).n. */
+
+static int
+is_expandarray(const Ast *n)
+{
+	return n != NULL && n->kind == AST_FUNC && n->over == NULL && n->nargs == 1 &&
+	       strcmp(n->name, "_pg_expandarray") == 0;
+}
+
+/* n (a _pg_expandarray call or a (call).field) becomes unnest(arr) or
+ * generate_subscripts(arr, 1) */
+static int
+set_expand(Rw *w, Ast *n, Ast *arr, int pos)
+{
+	if (!pos)
+		return set_call(w, n, "unnest", arr, 1);
+	Ast **args = arena_calloc(w->a, sizeof(Ast *) * 2);
+	Ast *one = arena_calloc(w->a, sizeof(Ast));
+	if (args == NULL || one == NULL)
+		return err_set(w->e, ERR_NOMEM, "out of memory");
+	one->kind = AST_CONST;
+	one->val = value_int(TYPE_INT, 1);
+	args[0] = arr;
+	args[1] = one;
+	n->kind = AST_FUNC;
+	n->name = "generate_subscripts";
+	n->args = args;
+	n->nargs = 2;
+	return 0;
+}
+
+/* wb_field(record, 'f'), pgparse.c's (record).f */
+static int
+is_field(const Ast *n)
+{
+	return n->kind == AST_FUNC && n->nargs == 2 && strcmp(n->name, "wb_field") == 0 &&
+	       n->args[1]->kind == AST_CONST && !n->args[1]->val.null && type_is_var((WbType)n->args[1]->val.type);
+}
+
+static int
+rw_field(Rw *w, Ast *n)
+{
+	Ast *rec = n->args[0];
+	const Ast *f = n->args[1];
+	const char *fld = f->val.u.s;
+	int isx = f->val.n == 1 && fld[0] == 'x', isn = f->val.n == 1 && fld[0] == 'n';
+	if (is_expandarray(rec) && (isx || isn))
+		return set_expand(w, n, rec->args[0], isn);
+	if (rec->kind == AST_COLREF && (isx || isn)) {
+		Ast c = *rec;
+		if (isn) {
+			char *nm = arena_alloc(w->a, strlen(rec->name) + 3);
+			if (nm == NULL)
+				return err_set(w->e, ERR_NOMEM, "out of memory");
+			sprintf(nm, "%s.n", rec->name);
+			c.name = nm;
+			c.quoted = 1;
+		}
+		*n = c;
+		return 0;
+	}
+	int rc = err_set(w->e, ERR_UNSUPPORTED,
+			 "field selection (...).%.*s is not supported here (only the x and n of "
+			 "information_schema._pg_expandarray) at position %d",
+			 (int)f->val.n, fld, n->pos);
+	w->e->pos = n->pos;
+	return rc;
+}
+
+/* a derived table's targets: K = _pg_expandarray(a) gets "K.n" */
+static int
+rw_expand_targets(Rw *w, AstSelect *q)
+{
+	int extra = 0;
+	for (int i = 0; q->nbranch == 0 && i < q->ntargets; i++)
+		extra += is_expandarray(q->targets[i].expr);
+	if (extra == 0)
+		return 0;
+	AstTarget *t = arena_calloc(w->a, sizeof(AstTarget) * (size_t)(q->ntargets + extra));
+	if (t == NULL)
+		return err_set(w->e, ERR_NOMEM, "out of memory");
+	memcpy(t, q->targets, sizeof(AstTarget) * (size_t)q->ntargets);
+	int k = q->ntargets;
+	for (int i = 0; i < q->ntargets; i++) {
+		if (!is_expandarray(t[i].expr))
+			continue;
+		const char *al = t[i].alias ? t[i].alias : "_pg_expandarray";
+		char *nm = arena_alloc(w->a, strlen(al) + 3);
+		Ast *c = arena_calloc(w->a, sizeof(Ast));
+		if (nm == NULL || c == NULL)
+			return err_set(w->e, ERR_NOMEM, "out of memory");
+		sprintf(nm, "%s.n", al);
+		*c = *t[i].expr;
+		int rc = set_expand(w, c, t[i].expr->args[0], 1);
+		if (rc != 0)
+			return rc;
+		t[i].alias = al;
+		t[k] = t[i];
+		t[k].expr = c;
+		t[k].alias = nm;
+		k++;
+	}
+	q->targets = t;
+	q->ntargets = k;
+	return 0;
+}
+
+/* int2vector and oidvector columns (pg_index.indkey, ...) subscript from
+ * 0 in PostgreSQL (psqlODBC: ta.attnum = i.indkey[ia.attnum-1]); Waybill's
+ * multi-values from 1: their subscripts call wb_subscript0 */
+static int
+zero_based(const Ast *a)
+{
+	static const char *const names[] = {"indkey", "indclass", "indcollation", "indoption", "proargtypes",
+					    "stxkeys", "partattrs", "partclass", "partcollation", "tgattr", NULL};
+	if (a->kind != AST_COLREF)
+		return 0;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(a->name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* array_lower(a, 1) / array_upper(a, 1): a, else NULL */
+static const Ast *
+bound_of(const Ast *n, const char *fn)
+{
+	if (n->kind != AST_FUNC || n->nargs != 2 || strcmp(n->name, fn) != 0 || n->args[1]->kind != AST_CONST ||
+	    n->args[1]->val.null || (n->args[1]->val.type != TYPE_INT && n->args[1]->val.type != TYPE_LONG) ||
+	    n->args[1]->val.u.i != 1)
+		return NULL;
+	return n->args[0];
+}
+
+/* generate_series(array_lower(a, 1), array_upper(a, 1)) (psqlODBC's
+ * SQLForeignKeys) is generate_subscripts(a, 1), which query.c runs in
+ * the select list */
+static int
+rw_series_of_array(Rw *w, Ast *n)
+{
+	if (n->kind != AST_FUNC || n->nargs != 2 || n->over != NULL || strcmp(n->name, "generate_series") != 0)
+		return 0;
+	const Ast *lo = bound_of(n->args[0], "array_lower"), *hi = bound_of(n->args[1], "array_upper");
+	if (lo == NULL || hi == NULL || lo->kind != AST_COLREF || hi->kind != AST_COLREF ||
+	    strcmp(lo->name, hi->name) != 0 || (lo->qual == NULL) != (hi->qual == NULL) ||
+	    (lo->qual && strcmp(lo->qual, hi->qual) != 0))
+		return 0;
+	return set_expand(w, n, n->args[0]->args[0], 1);
+}
+
 static int
 rw_expr(Rw *w, Ast *n)
 {
 	if (n == NULL)
 		return 0;
 	int rc;
+	if (is_field(n) && (rc = rw_field(w, n)) != 0)
+		return rc;
+	if (is_expandarray(n) && (rc = set_expand(w, n, n->args[0], 0)) != 0)
+		return rc;
+	if (n->kind == AST_FUNC && n->nargs == 2 && strcmp(n->name, "wb_subscript") == 0 && zero_based(n->args[0]))
+		n->name = "wb_subscript0";	/* renamed: a WITH query read twice is rewritten twice */
 	for (int i = 0; i < n->nargs; i++)
 		if ((rc = rw_expr(w, n->args[i])) != 0)
 			return rc;
 	if ((rc = rw_expr(w, n->filter)) != 0)
 		return rc;
-	if (n->sub != NULL && (rc = rw_select(w, n->sub)) != 0)
+	if (n->sub != NULL && (rc = rw_select(w, n->sub, 0)) != 0)
 		return rc;
 	if (n->over != NULL) {
 		for (int i = 0; i < n->over->npart; i++)
@@ -286,12 +465,25 @@ rw_expr(Rw *w, Ast *n)
 }
 
 static int
-rw_select(Rw *w, AstSelect *q)
+rw_select(Rw *w, AstSelect *q, int derived)
 {
 	int rc;
 	if (q == NULL)
 		return 0;
+	if (derived && (rc = rw_expand_targets(w, q)) != 0)
+		return rc;
 	for (int i = 0; i < q->ntargets; i++) {
+		if ((rc = rw_series_of_array(w, q->targets[i].expr)) != 0)
+			return rc;
+		const Ast *x = q->targets[i].expr;
+		if (q->targets[i].alias == NULL && is_expandarray(x))
+			q->targets[i].alias = "_pg_expandarray";
+		else if (q->targets[i].alias == NULL && is_field(x) &&
+			 (q->targets[i].alias = arena_strndup(w->a, x->args[1]->val.u.s, x->args[1]->val.n)) == NULL)
+			return err_set(w->e, ERR_NOMEM, "out of memory");
+		else if (q->targets[i].alias == NULL && x->kind == AST_FUNC && x->nargs == 2 &&
+			 strncmp(x->name, "wb_subscript", 12) == 0 && x->args[0]->kind == AST_COLREF)
+			q->targets[i].alias = x->args[0]->name;	/* PostgreSQL names a[i] a */
 		const char *nm = q->targets[i].alias ? NULL : cast_colname(q->targets[i].expr);
 		if (nm != NULL)
 			q->targets[i].alias = nm;
@@ -306,13 +498,13 @@ rw_select(Rw *w, AstSelect *q)
 	for (int i = 0; i < q->norder; i++)
 		if ((rc = rw_expr(w, q->order[i].expr)) != 0)
 			return rc;
-	if ((rc = rw_select(w, q->from_sub)) != 0)
+	if ((rc = rw_select(w, q->from_sub, 1)) != 0)
 		return rc;
 	for (int i = 0; i < q->nbranch; i++)
-		if ((rc = rw_select(w, q->branches[i])) != 0)
+		if ((rc = rw_select(w, q->branches[i], 0)) != 0)
 			return rc;
 	for (int i = 0; i < q->nfrom; i++) {
-		if ((rc = rw_select(w, q->from[i].sub)) != 0 || (rc = rw_expr(w, q->from[i].on)) != 0 ||
+		if ((rc = rw_select(w, q->from[i].sub, 1)) != 0 || (rc = rw_expr(w, q->from[i].on)) != 0 ||
 		    (rc = rw_expr(w, q->from[i].fcall)) != 0)
 			return rc;
 	}
@@ -324,7 +516,7 @@ pgcat_rewrite(Catalog *c, AstSelect *q, const QueryOpts *o, Arena *a, int *sessi
 {
 	Rw w = {c, o->user ? o->user : "waybill", o->database ? o->database : "waybill", o->setting,
 		o->setting_ctx, a, session, e};
-	return rw_select(&w, q);
+	return rw_select(&w, q, 0);
 }
 
 static int64_t
@@ -351,8 +543,21 @@ relname(int32_t oid, void *arg, char *out, size_t cap)
 	return 0;
 }
 
+static int32_t
+reloid(const char *name, size_t n, void *arg)
+{
+	return regclass_lookup(arg, name, n);
+}
+
+static int
+indexdef(int32_t oid, int col, void *arg, char *out, size_t cap)
+{
+	return systab_index_def(arg, oid, col, out, cap);
+}
+
 void
 pgcat_install(Catalog *c)
 {
-	fnpg_set_catalog(relsize, relname, c);
+	FnpgCatalog fc = {relsize, relname, reloid, indexdef, c};
+	fnpg_set_catalog(&fc);
 }

@@ -23,6 +23,14 @@
  *   'name'::regtype -> the type's OID; x::regclass -> pg_class's name of
  *     OID x; x::regtype -> format_type(x, NULL); x::regnamespace
  *   casts to oid, regproc, xid, name, "char" -> int / text
+ *   text_expr::regclass -> wb_regclass(text_expr): the OID, per row
+ *   information_schema._pg_expandarray(a) and (...).x -> unnest(a),
+ *     (...).n -> generate_subscripts(a, 1); in a derived table, a column
+ *     k = _pg_expandarray(a) gains "k.n"; (d.k).x -> d.k, (d.k).n ->
+ *     d."k.n"; any other (record).field -> ERR_UNSUPPORTED
+ *   indkey[i] (and the other int2vector / oidvector columns) -> [i + 1]
+ *   generate_series(array_lower(a, 1), array_upper(a, 1)) in the select
+ *     list -> generate_subscripts(a, 1)
  * o->user / o->database NULL = "waybill".  *session is set to 1 when the statement
  * reads the session (it must not be cached across sessions). */
 int pgcat_rewrite(Catalog *c, AstSelect *q, const QueryOpts *o, Arena *a, int *session, Err *e);

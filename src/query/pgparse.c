@@ -329,6 +329,16 @@ conv_aexpr(Conv *cv, PgQuery__AExpr *x, Ast **out)
 		}
 		if ((n = mk(cv, AST_OP, x->location, 2)) == NULL)
 			return nomem(cv);
+		if (strcmp(op, "&") == 0 || strcmp(op, "|") == 0 || strcmp(op, "#") == 0) {
+			/* integer bitwise and / or / xor (pgjdbc's getIndexInfo:
+			 * indoption[k] & 1) */
+			n->kind = AST_FUNC;
+			n->name = op[0] == '&' ? "bitand" : op[0] == '|' ? "bitor" : "bitxor";
+			if ((rc = conv_expr(cv, x->lexpr, &n->args[0])) || (rc = conv_expr(cv, x->rexpr, &n->args[1])))
+				return rc;
+			*out = n;
+			return 0;
+		}
 		if (strcmp(op, "||") == 0) {
 			/* s || t is textcat(s, t) */
 			n->kind = AST_FUNC;
@@ -755,19 +765,44 @@ conv_expr_node(Conv *cv, PgQuery__Node *node, Ast **out)
 		return 0;
 	}
 	case PG_QUERY__NODE__NODE_A_INDIRECTION: {
-		/* array[i] (1-based): wb_subscript(array, i) */
+		/* array[i] (1-based): wb_subscript(array, i); (record).field:
+		 * wb_field(record, 'field') (pgcat.c rewrites the records it
+		 * knows); applied left to right */
 		PgQuery__AIndirection *ind = node->a_indirection;
-		if (ind->n_indirection != 1 || ind->indirection[0]->node_case != PG_QUERY__NODE__NODE_A_INDICES ||
-		    ind->indirection[0]->a_indices->is_slice || ind->indirection[0]->a_indices->uidx == NULL)
+		Ast *cur;
+		if (ind->n_indirection < 1)
 			return unsupported(cv, "this subscript or field selection", -1);
-		if ((n = mk(cv, AST_FUNC, -1, 2)) == NULL)
-			return nomem(cv);
-		n->name = "wb_subscript";
-		if ((rc = conv_expr(cv, ind->arg, &n->args[0])) != 0 ||
-		    (rc = conv_expr(cv, ind->indirection[0]->a_indices->uidx, &n->args[1])) != 0)
+		if ((rc = conv_expr(cv, ind->arg, &cur)) != 0)
 			return rc;
-		n->pos = n->args[0]->pos;
-		*out = n;
+		for (size_t k = 0; k < ind->n_indirection; k++) {
+			PgQuery__Node *in = ind->indirection[k];
+			const char *field = str_of(in);
+			if (field == NULL && (in->node_case != PG_QUERY__NODE__NODE_A_INDICES ||
+					      in->a_indices->is_slice || in->a_indices->uidx == NULL))
+				return unsupported(cv, in->node_case == PG_QUERY__NODE__NODE_A_STAR
+						       ? "(record).*" : "an array slice", -1);
+			if ((n = mk(cv, AST_FUNC, -1, 2)) == NULL)
+				return nomem(cv);
+			n->args[0] = cur;
+			n->pos = cur->pos;
+			if (field != NULL) {
+				n->name = "wb_field";
+				Ast *f = mk(cv, AST_CONST, -1, 0);
+				const char *d = arena_strdup(cv->a, field);
+				if (f == NULL || d == NULL)
+					return nomem(cv);
+				f->val = value_str(TYPE_STRING, d, (uint32_t)strlen(d));
+				f->lit_string = 1;
+				f->pos = cur->pos;
+				n->args[1] = f;
+			} else {
+				n->name = "wb_subscript";
+				if ((rc = conv_expr(cv, in->a_indices->uidx, &n->args[1])) != 0)
+					return rc;
+			}
+			cur = n;
+		}
+		*out = cur;
 		return 0;
 	}
 	case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
@@ -1195,7 +1230,7 @@ conv_from_item(Conv *cv, PgQuery__Node *f, AstFrom *it)
 		PgQuery__RangeFunction *rf = f->range_function;
 		const char *fname = NULL;
 		if (rf->lateral || rf->ordinality || rf->is_rowsfrom || rf->n_functions != 1 || rf->n_coldeflist > 0 ||
-		    (rf->alias && rf->alias->n_colnames > 0))
+		    (rf->alias && rf->alias->n_colnames > 1))
 			return unsupported(cv, "this function in FROM (LATERAL, WITH ORDINALITY, ROWS FROM, column lists)",
 					   -1);
 		if (rf->functions[0]->node_case == PG_QUERY__NODE__NODE_LIST && rf->functions[0]->list->n_items > 0 &&
@@ -1215,6 +1250,38 @@ conv_from_item(Conv *cv, PgQuery__Node *f, AstFrom *it)
 									: fname ? fname : "function");
 		if (it->table == NULL || it->alias == NULL)
 			return nomem(cv);
+		if (rf->alias && rf->alias->n_colnames == 1) {
+			/* f(...) a(c) (pgjdbc: generate_series(1, 32) pos(n)) is
+			 * (SELECT c FROM f(...) c) a: the function's column is
+			 * named after the item's alias (query.c) */
+			const char *col = str_of(rf->alias->colnames[0]);
+			AstSelect *q = arena_calloc(cv->a, sizeof(AstSelect));
+			AstFrom *fi = arena_calloc(cv->a, sizeof(AstFrom));
+			AstTarget *tg = arena_calloc(cv->a, sizeof(AstTarget));
+			Ast *cr = mk(cv, AST_COLREF, -1, 0);
+			if (col == NULL)
+				return unsupported(cv, "this column name list", -1);
+			if (q == NULL || fi == NULL || tg == NULL || cr == NULL ||
+			    (cr->name = arena_strdup(cv->a, col)) == NULL)
+				return nomem(cv);
+			cr->quoted = 1;
+			*fi = *it;
+			fi->alias = cr->name;
+			fi->on = NULL;
+			fi->nusing = 0;
+			fi->usings = NULL;
+			fi->natural = 0;
+			fi->join = AST_JOIN_INNER;
+			tg->expr = cr;
+			q->ntargets = 1;
+			q->targets = tg;
+			q->nfrom = 1;
+			q->from = fi;
+			it->func = 0;
+			it->fcall = NULL;
+			it->table = NULL;
+			it->sub = q;
+		}
 		return 0;
 	}
 	if (f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)

@@ -23,9 +23,11 @@
  * docs/pgcatalog.md): pg_catalog.pg_namespace, pg_class, pg_attribute,
  * pg_type, pg_database, pg_roles, pg_user, pg_settings, pg_tables,
  * pg_am, pg_collation, pg_tablespace, pg_stat_activity,
- * pg_stat_user_tables / pg_stat_all_tables and empty ones
- * (pg_description, pg_index, pg_attrdef, pg_constraint, ...), and
- * information_schema.tables, columns, schemata, views.  Their builders
+ * pg_stat_user_tables / pg_stat_all_tables, the primary keys of tables
+ * with primaryKeyColumns (pg_index, pg_indexes, pg_constraint, an index
+ * relation "<table>_pkey" in pg_class), empty ones (pg_description,
+ * pg_attrdef, ...), and information_schema.tables, columns, schemata,
+ * views, table_constraints, key_column_usage.  Their builders
  * (build_cx) see every relation at once (SysCx: Waybill's tables in
  * schema public -- a name "sys.x" in schema sys --, then these virtual
  * tables themselves) and the session's user and database.  A relation's
@@ -36,10 +38,11 @@
  *
  * Exports: systab_find, systab_id, systab_get, systab_name, systab_schema,
  * systab_ncols, systab_cols, systab_build, systab_rel_oid, systab_ns_oid,
- * systab_rel_by_name, systab_rel_by_oid.
+ * systab_rel_by_name, systab_rel_by_oid, systab_index_def.
  */
 #include "query/systab.h"
 #include "query/qlog.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "expr/fnpg.h"
 #include "expr/pgtype.h"
@@ -241,6 +244,14 @@ typedef struct Rel {
 	const BindCol *cols;
 	int32_t oid;
 	Table *t;		/* a Waybill table, or NULL */
+	/* a table with primaryKeyColumns: its key's attnums (1-based), and
+	 * on the 'i' relation (the key's index, "<table>_pkey", which also
+	 * stands for the PRIMARY KEY constraint) the table's OID and name */
+	int nkey;
+	const int *keys;
+	int32_t indrel;
+	const char *relname;
+	const uint8_t *notnull;	/* per column: NOT NULL (key columns, notNull) */
 } Rel;
 
 struct SysCx {
@@ -369,17 +380,18 @@ pg_class_build(SysCx *x, RowBatch *b, Err *e)
 		row[3] = vi(0);
 		row[4] = vi(0);
 		row[5] = vi(OWNER);
-		row[6] = vi(r->kind == 'r' ? 2 : 0);
-		row[7] = vi(r->kind == 'r' ? r->oid : 0);
+		row[6] = vi(r->kind == 'r' ? 2 : r->kind == 'i' ? 403 : 0);
+		row[7] = vi(r->kind == 'r' || r->kind == 'i' ? r->oid : 0);
 		row[8] = vi(0);
 		row[9] = vi(0);
 		row[10] = value_double(TYPE_FLOAT, r->t ? (double)rel_rows(r) : -1.0);
 		row[11] = vi(0);
 		row[12] = vi(0);
-		for (int k = 13; k <= 14; k++)
-			row[k] = vb(0);
+		row[13] = vb(r->nkey > 0 && r->kind == 'r');
+		row[14] = vb(0);
 		row[15] = vs(b, "p");
-		row[16] = vs(b, r->kind == 'v' ? "v" : "r");
+		char kind[2] = {r->kind, 0};
+		row[16] = vs(b, kind);
 		row[17] = vi(r->ncols);
 		row[18] = vi(0);
 		for (int k = 19; k <= 23; k++)
@@ -426,7 +438,7 @@ pg_attribute_build(SysCx *x, RowBatch *b, Err *e)
 			row[10] = vs(b, var ? "i" : pt->len == 8 ? "d" : pt->len == 4 ? "i" : "c");
 			row[11] = vs(b, var ? "x" : "p");
 			row[12] = vs(b, "");
-			row[13] = vb(0);
+			row[13] = vb(r->notnull && r->notnull[c]);
 			row[14] = vb(0);
 			row[15] = vb(0);
 			row[16] = vs(b, "");
@@ -607,7 +619,7 @@ pg_tables_build(SysCx *x, RowBatch *b, Err *e)
 		row[1] = vs(b, r->name);
 		row[2] = vs(b, x->user);
 		for (int k = 4; k <= 7; k++)
-			row[k] = vb(0);
+			row[k] = vb(k == 4 && r->nkey > 0);
 	}
 	return 0;
 }
@@ -797,6 +809,129 @@ static const BindCol pg_foreign_table_cols[] = {CI("ftrelid"), CI("ftserver"), C
 static const BindCol pg_partitioned_table_cols[] = {CI("partrelid"), CS("partstrat"), CI("partnatts"),
 						    CI("partdefid"), CAI("partattrs")};
 
+/* ---- primary keys -----------------------------------------------------------
+ * A table whose schema has primaryKeyColumns (upsert and dimension tables)
+ * shows them as PostgreSQL shows a PRIMARY KEY: a unique btree index
+ * "<table>_pkey" (pg_class relkind 'i', pg_index, pg_indexes) and a
+ * constraint of the same name (pg_constraint, information_schema's
+ * table_constraints and key_column_usage), its columns NOT NULL. */
+
+/* an int vector of r's key attnums (k = 1), zeros (k = 0) or the
+ * collation of each key column (k = 2) */
+static Value
+keyvec(RowBatch *b, const Rel *r, int k)
+{
+	Value *v = arena_calloc(&b->arena, sizeof(Value) * (size_t)(r->nkey + 1));
+	if (v == NULL)
+		return value_null(TYPE_INT);
+	for (int i = 0; i < r->nkey; i++)
+		v[i] = vi(k == 1 ? r->keys[i] : k == 2 && r->cols[i].type == TYPE_STRING && !r->cols[i].mv ? 100 : 0);
+	Value out = value_null(TYPE_INT);
+	out.null = 0;
+	out.mv = 1;
+	out.n = (uint32_t)r->nkey;
+	out.u.mv = v;
+	return out;
+}
+
+/* r's (an 'i' relation's) definition into d: col 0 "CREATE UNIQUE INDEX
+ * t_pkey ON public.t USING btree (a, b)", col k > 0 its k-th column's
+ * name, col -1 "PRIMARY KEY (a, b)" */
+static void
+key_def(Buf *d, const Rel *r, int col)
+{
+	if (col > 0) {
+		buf_puts(d, r->cols[col - 1].name);
+		return;
+	}
+	if (col == 0)
+		buf_printf(d, "CREATE UNIQUE INDEX %s ON %s.%s USING btree (", r->name, r->schema, r->relname);
+	else
+		buf_puts(d, "PRIMARY KEY (");
+	for (int k = 0; k < r->nkey; k++)
+		buf_printf(d, "%s%s", k ? ", " : "", r->cols[k].name);
+	buf_puts(d, ")");
+}
+
+static const char *
+indexdef(RowBatch *b, const Rel *r)
+{
+	Buf d;
+	buf_init(&d);
+	key_def(&d, r, 0);
+	const char *s = d.len && !d.oom ? arena_strdup(&b->arena, d.p) : NULL;
+	buf_free(&d);
+	return s;
+}
+
+static int
+pg_index_build(SysCx *x, RowBatch *b, Err *e)
+{
+	for (int i = 0; i < x->nrels; i++) {
+		const Rel *r = &x->rels[i];
+		if (r->kind != 'i')
+			continue;
+		ROW(pg_index_cols);
+		row[0] = vi(r->oid);
+		row[1] = vi(r->indrel);
+		row[2] = vi(r->nkey);
+		row[3] = vi(r->nkey);
+		for (int k = 4; k <= 14; k++)	/* unique, primary, immediate, valid, ready, live */
+			row[k] = vb(k == 4 || k == 6 || k == 8 || k == 10 || k == 12 || k == 13);
+		row[15] = keyvec(b, r, 1);
+		row[16] = keyvec(b, r, 2);
+		row[17] = keyvec(b, r, 0);
+		row[18] = keyvec(b, r, 0);
+	}
+	return 0;
+}
+
+static int
+pg_constraint_build(SysCx *x, RowBatch *b, Err *e)
+{
+	for (int i = 0; i < x->nrels; i++) {
+		const Rel *r = &x->rels[i];
+		if (r->kind != 'i')
+			continue;
+		ROW(pg_constraint_cols);
+		row[0] = vi(systab_rel_oid("pg_constraint", r->name));
+		row[1] = vs(b, r->name);
+		row[2] = vi(systab_ns_oid(r->schema));
+		row[3] = vs(b, "p");
+		row[4] = vb(0);
+		row[5] = vb(0);
+		row[6] = vb(1);
+		row[7] = vi(r->indrel);
+		row[8] = vi(0);
+		row[9] = vi(r->oid);
+		row[10] = vi(0);
+		row[11] = vi(0);
+		for (int k = 12; k <= 14; k++)
+			row[k] = vs(b, " ");
+		row[15] = vb(1);
+		row[16] = vi(0);
+		row[17] = vb(1);
+		row[18] = keyvec(b, r, 1);
+	}
+	return 0;
+}
+
+static int
+pg_indexes_build(SysCx *x, RowBatch *b, Err *e)
+{
+	for (int i = 0; i < x->nrels; i++) {
+		const Rel *r = &x->rels[i];
+		if (r->kind != 'i')
+			continue;
+		ROW(pg_indexes_cols);
+		row[0] = vs(b, r->schema);
+		row[1] = vs(b, r->relname);
+		row[2] = vs(b, r->name);
+		row[4] = vs(b, indexdef(b, r));
+	}
+	return 0;
+}
+
 /* ---- information_schema ------------------------------------------------- */
 
 static const BindCol is_tables_cols[] = {
@@ -811,6 +946,8 @@ is_tables_build(SysCx *x, RowBatch *b, Err *e)
 {
 	for (int i = 0; i < x->nrels; i++) {
 		const Rel *r = &x->rels[i];
+		if (r->kind == 'i')
+			continue;
 		ROW(is_tables_cols);
 		row[0] = vs(b, x->db);
 		row[1] = vs(b, r->schema);
@@ -842,7 +979,7 @@ is_columns_build(SysCx *x, RowBatch *b, Err *e)
 {
 	for (int i = 0; i < x->nrels; i++) {
 		const Rel *r = &x->rels[i];
-		for (int c = 0; c < r->ncols; c++) {
+		for (int c = 0; r->kind != 'i' && c < r->ncols; c++) {
 			const BindCol *bc = &r->cols[c];
 			int32_t oid = pgtype_oid(bc->type, bc->mv);
 			const PgType *pt = pgtype_find(oid);
@@ -853,7 +990,7 @@ is_columns_build(SysCx *x, RowBatch *b, Err *e)
 			row[2] = vs(b, r->name);
 			row[3] = vs(b, bc->name);
 			row[4] = vi(c + 1);
-			row[6] = vs(b, "YES");
+			row[6] = vs(b, r->notnull && r->notnull[c] ? "NO" : "YES");
 			row[7] = vs(b, bc->mv ? "ARRAY" : pt ? pt->sql : "text");
 			if (!bc->mv && bc->type == TYPE_STRING)
 				row[9] = vi(1073741824);
@@ -919,6 +1056,48 @@ static const BindCol is_table_constraints_cols[] = {
 	CS("initially_deferred"), CS("enforced"), CS("nulls_distinct"),
 };
 
+static int
+is_table_constraints_build(SysCx *x, RowBatch *b, Err *e)
+{
+	for (int i = 0; i < x->nrels; i++) {
+		const Rel *r = &x->rels[i];
+		if (r->kind != 'i')
+			continue;
+		ROW(is_table_constraints_cols);
+		row[0] = vs(b, x->db);
+		row[1] = vs(b, r->schema);
+		row[2] = vs(b, r->name);
+		row[3] = vs(b, x->db);
+		row[4] = vs(b, r->schema);
+		row[5] = vs(b, r->relname);
+		row[6] = vs(b, "PRIMARY KEY");
+		row[7] = vs(b, "NO");
+		row[8] = vs(b, "NO");
+		row[9] = vs(b, "YES");
+	}
+	return 0;
+}
+
+static int
+is_key_column_usage_build(SysCx *x, RowBatch *b, Err *e)
+{
+	for (int i = 0; i < x->nrels; i++) {
+		const Rel *r = &x->rels[i];
+		for (int k = 0; r->kind == 'i' && k < r->nkey; k++) {
+			ROW(is_key_column_usage_cols);
+			row[0] = vs(b, x->db);
+			row[1] = vs(b, r->schema);
+			row[2] = vs(b, r->name);
+			row[3] = vs(b, x->db);
+			row[4] = vs(b, r->schema);
+			row[5] = vs(b, r->relname);
+			row[6] = vs(b, r->cols[k].name);
+			row[7] = vi(k + 1);
+		}
+	}
+	return 0;
+}
+
 #define SYS(n, c, f) {n, c, NCOLS(c), f, NULL, "sys", NULL, 'r'}
 #define SYSA(n, c, f) {n, c, NCOLS(c), NULL, f, "sys", NULL, 'r'}
 #define PG(n, k, f) {#n, n##_cols, NCOLS(n##_cols), NULL, NULL, "pg_catalog", f, k}
@@ -948,9 +1127,9 @@ static const SysTab systabs[] = {
 	 pg_stat_tables_build, 'v'},
 	PG(pg_description, 'r', empty_build),
 	PG(pg_shdescription, 'r', empty_build),
-	PG(pg_index, 'r', empty_build),
+	PG(pg_index, 'r', pg_index_build),
 	PG(pg_attrdef, 'r', empty_build),
-	PG(pg_constraint, 'r', empty_build),
+	PG(pg_constraint, 'r', pg_constraint_build),
 	PG(pg_inherits, 'r', empty_build),
 	PG(pg_proc, 'r', empty_build),
 	PG(pg_enum, 'r', empty_build),
@@ -966,15 +1145,15 @@ static const SysTab systabs[] = {
 	PG(pg_trigger, 'r', empty_build),
 	PG(pg_rewrite, 'r', empty_build),
 	PG(pg_depend, 'r', empty_build),
-	PG(pg_indexes, 'v', empty_build),
+	PG(pg_indexes, 'v', pg_indexes_build),
 	PG(pg_foreign_table, 'r', empty_build),
 	PG(pg_partitioned_table, 'r', empty_build),
 	IS("tables", is_tables_cols, is_tables_build),
 	IS("columns", is_columns_cols, is_columns_build),
 	IS("schemata", is_schemata_cols, is_schemata_build),
 	IS("views", is_views_cols, empty_build),
-	IS("key_column_usage", is_key_column_usage_cols, empty_build),
-	IS("table_constraints", is_table_constraints_cols, empty_build),
+	IS("key_column_usage", is_key_column_usage_cols, is_key_column_usage_build),
+	IS("table_constraints", is_table_constraints_cols, is_table_constraints_build),
 };
 
 const SysTab *
@@ -1013,7 +1192,7 @@ const BindCol *systab_cols(const SysTab *t) { return t->cols; }
 static int
 list_rels(Table **tabs, int n, Arena *a, Rel **out, int *nout)
 {
-	Rel *r = arena_calloc(a, sizeof(Rel) * (size_t)(n + NCOLS(systabs) + 1));
+	Rel *r = arena_calloc(a, sizeof(Rel) * (size_t)(2 * n + NCOLS(systabs) + 1));
 	if (r == NULL)
 		return ERR_NOMEM;
 	int k = 0;
@@ -1040,11 +1219,40 @@ list_rels(Table **tabs, int n, Arena *a, Rel **out, int *nout)
 		BindCol *cols = arena_calloc(a, sizeof(BindCol) * (size_t)(sc->nfields + 1));
 		if (cols == NULL)
 			return ERR_NOMEM;
-		for (int c = 0; c < sc->nfields; c++)
+		uint8_t *nn = arena_calloc(a, (size_t)sc->nfields + 1);
+		int *keys = arena_calloc(a, sizeof(int) * (size_t)(sc->npk + 1));
+		BindCol *kcols = arena_calloc(a, sizeof(BindCol) * (size_t)(sc->npk + 1));
+		if (nn == NULL || keys == NULL || kcols == NULL)
+			return ERR_NOMEM;
+		for (int c = 0; c < sc->nfields; c++) {
 			cols[c] = (BindCol){sc->fields[c].name, sc->fields[c].type, !sc->fields[c].single_value};
+			nn[c] = (uint8_t)(sc->fields[c].not_null != 0);
+		}
+		int nk = 0;
+		for (int p = 0; p < sc->npk; p++)
+			for (int c = 0; c < sc->nfields; c++)
+				if (strcmp(sc->fields[c].name, sc->pk[p]) == 0) {
+					keys[nk] = c + 1;
+					kcols[nk++] = cols[c];
+					nn[c] = 1;
+					break;
+				}
 		x->cols = cols;
 		x->ncols = sc->nfields;
 		x->oid = systab_rel_oid(x->schema, x->name);
+		x->notnull = nn;
+		if (nk == 0)
+			continue;
+		x->nkey = nk;
+		x->keys = keys;
+		Rel *ix = &r[k++];
+		size_t ln = strlen(x->name) + 6;
+		char *inm = arena_alloc(a, ln);
+		if (inm == NULL)
+			return ERR_NOMEM;
+		snprintf(inm, ln, "%s_pkey", x->name);
+		*ix = (Rel){x->schema, inm, 'i', nk, kcols, systab_rel_oid(x->schema, inm), NULL,
+			    nk, keys, x->oid, x->name, NULL};
 	}
 	for (int i = 0; i < NCOLS(systabs); i++) {
 		Rel *x = &r[k++];
@@ -1084,7 +1292,24 @@ systab_rel_by_name(Catalog *cat, const char *schema, const char *name)
 		}
 	}
 	const SysTab *st = systab_find(schema, name);
-	return st ? systab_rel_oid(st->schema, st->name) : 0;
+	if (st != NULL)
+		return systab_rel_oid(st->schema, st->name);
+	/* a primary key's index, "<table>_pkey" */
+	size_t ln = strlen(name);
+	if (cat != NULL && ln > 5 && ln < 500 && strcmp(name + ln - 5, "_pkey") == 0) {
+		char tn[512];
+		snprintf(tn, sizeof(tn), "%s%s%.*s", schema && strcasecmp(schema, "public") != 0 ? schema : "",
+			 schema && strcasecmp(schema, "public") != 0 ? "." : "", (int)(ln - 5), name);
+		Table *t = catalog_get_table(cat, tn);
+		if (t != NULL) {
+			const Schema *sc = table_schema(t);
+			int haspk = sc != NULL && sc->npk > 0;
+			table_unref(t);
+			if (haspk)
+				return systab_rel_oid(schema ? schema : "public", name);
+		}
+	}
+	return 0;
 }
 
 int
@@ -1120,6 +1345,47 @@ systab_rel_by_oid(Catalog *cat, int32_t oid, char *schema, size_t scap, char *na
 		table_unref(tabs[i]);
 	mem_free(tabs);
 	return found;
+}
+
+/* pg_get_indexdef / pg_get_constraintdef of a primary key (see "primary
+ * keys" above): oid is the index's (col 0: its CREATE INDEX, col k > 0:
+ * its k-th column's name) or the constraint's (col -1: "PRIMARY KEY (a,
+ * b)").  0, or -1 when oid is neither. */
+int
+systab_index_def(Catalog *cat, int32_t oid, int col, char *out, size_t cap)
+{
+	Table **tabs = NULL;
+	int n = 0, rc = -1;
+	if (cat == NULL || catalog_tables(cat, &tabs, &n) != 0)
+		n = 0;
+	Arena a;
+	arena_init(&a, 4096);
+	Rel *rels;
+	int nrels;
+	if (list_rels(tabs, n, &a, &rels, &nrels) == 0) {
+		for (int i = 0; i < nrels && rc != 0; i++) {
+			const Rel *r = &rels[i];
+			if (r->kind != 'i' || (col >= 0 && r->oid != oid) ||
+			    (col < 0 && systab_rel_oid("pg_constraint", r->name) != oid))
+				continue;
+			if (col > r->nkey)
+				break;
+			Buf d;
+			buf_init(&d);
+			key_def(&d, r, col);
+			if (!d.oom && d.p != NULL) {
+				snprintf(out, cap, "%s", d.p);
+				rc = 0;
+			}
+			buf_free(&d);
+			break;
+		}
+	}
+	arena_free(&a);
+	for (int i = 0; i < n; i++)
+		table_unref(tabs[i]);
+	mem_free(tabs);
+	return rc;
 }
 
 #define SYSTAB_MAX_COLS 64

@@ -46,5 +46,10 @@ int32_t systab_rel_by_name(Catalog *cat, const char *schema, const char *name);
  * NULL) size on disk, 0 if none. */
 int systab_rel_by_oid(Catalog *cat, int32_t oid, char *schema, size_t scap, char *name, size_t ncap,
 		      int64_t *bytes);
+/* The definition of a table's primary key (an index OID: col 0 its
+ * CREATE UNIQUE INDEX, col k > 0 the name of its k-th column; a
+ * pg_constraint OID: col -1, "PRIMARY KEY (a, b)") into out: 0, or -1
+ * when oid is no such object. */
+int systab_index_def(Catalog *cat, int32_t oid, int col, char *out, size_t cap);
 
 #endif

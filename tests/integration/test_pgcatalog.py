@@ -44,6 +44,24 @@ ROW = {"carrier": "AA", "flightnum": 1, "cancelled": False, "payload": {"a": 1},
        "ts": 1700000000000}
 
 
+# A table with primaryKeyColumns (an upsert table): its key shows as a
+# PRIMARY KEY (pg_index, pg_constraint, information_schema).
+PK_TABLE = "pgcat_pk"
+PK_SCHEMA = {
+	"schemaName": PK_TABLE,
+	"dimensionFieldSpecs": [
+		{"name": "region", "dataType": "STRING"},
+		{"name": "id", "dataType": "LONG"},
+		{"name": "status", "dataType": "STRING"},
+	],
+	"dateTimeFieldSpecs": [
+		{"name": "ts", "dataType": "TIMESTAMP", "format": "1:MILLISECONDS:EPOCH",
+		 "granularity": "1:MILLISECONDS"},
+	],
+	"primaryKeyColumns": ["id", "region"],
+}
+
+
 def load_cases():
 	"""(id, directives, sql) for every statement of every file."""
 	cases = []
@@ -76,8 +94,21 @@ def pg(server):
 	       "tenants": {}, "tableIndexConfig": {"loadMode": "MMAP"}, "metadata": {}}
 	server.add_table(cfg)
 	server.ingest(TABLE, ndjson([ROW]))
+	server.add_schema(PK_SCHEMA)
+	server.add_table({"tableName": PK_TABLE, "tableType": "REALTIME",
+			  "segmentsConfig": {"schemaName": PK_TABLE, "timeColumnName": "ts", "replication": "1"},
+			  "tenants": {}, "tableIndexConfig": {"loadMode": "MMAP"}, "metadata": {},
+			  "upsertConfig": {"mode": "FULL"}})
 	oid = server.scalar("SELECT oid FROM pg_catalog.pg_class WHERE relname = '%s'" % TABLE)
 	return server, oid
+
+
+def subst(sql, server, oid):
+	"""{oid}: pgcat_all's pg_class.oid; {pk_oid}: pgcat_pk's."""
+	if "{pk_oid}" in sql:
+		pk = server.scalar("SELECT oid FROM pg_catalog.pg_class WHERE relname = '%s'" % PK_TABLE)
+		sql = sql.replace("{pk_oid}", str(pk))
+	return sql.replace("{oid}", str(oid))
 
 
 @pytest.mark.parametrize("dirs,sql", load_cases())
@@ -88,7 +119,7 @@ def test_client_query(pg, dirs, sql):
 		d.setdefault(k, []).append(v)
 	if "known-failure" in d:
 		pytest.xfail(d["known-failure"][0])
-	resp = server.query(sql.replace("{oid}", str(oid)))
+	resp = server.query(subst(sql, server, oid))
 	exc = resp.get("exceptions")
 	if "expect-error" in d:
 		assert exc, "expected an error, got %r" % resp.get("resultTable")
@@ -118,6 +149,13 @@ def test_regclass_errors(pg):
 	assert server.scalar("SELECT 'pg_class'::regclass") > 0
 	resp = server.query("SELECT 'nosuchtype'::regtype")
 	assert resp["exceptions"], resp
+	# text::regclass of an expression: the name is looked up per row
+	assert server.scalar("SELECT format('%%I.%%I', 'public', relname)::regclass = oid FROM pg_class "
+			     "WHERE relname = '%s'" % TABLE) is True
+	assert server.scalar("SELECT ('pgcat' || '_pk_pkey')::regclass::oid = "
+			     "(SELECT indexrelid FROM pg_index WHERE indrelid = '%s'::regclass)" % PK_TABLE) is True
+	resp = server.query("SELECT ('no' || 'such')::regclass")
+	assert resp["exceptions"] and 'relation \\"nosuch\\" does not exist' in json.dumps(resp["exceptions"]), resp
 
 
 def test_types_and_session(pg):
@@ -178,7 +216,7 @@ def test_client_query_over_wire(pg, dirs, sql):
 	conn.autocommit = True
 	try:
 		cur = conn.cursor()
-		q = sql.replace("{oid}", str(oid))	# no parameters: psycopg2 leaves % alone
+		q = subst(sql, server, oid)	# no parameters: psycopg2 leaves % alone
 		if "expect-error" in d:
 			with pytest.raises(psycopg2.Error) as ei:
 				cur.execute(q)

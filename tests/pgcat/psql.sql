@@ -2,7 +2,7 @@
 -- Format: tests/pgcat/README.md.
 
 -- source: psql 15 `\dt` (psql -E against PostgreSQL 15.x)
--- expect-rows: [["public", "pgcat_all", "table", "waybill"]]
+-- expect-rows: [["public", "pgcat_all", "table", "waybill"], ["public", "pgcat_pk", "table", "waybill"]]
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -18,7 +18,7 @@ WHERE c.relkind IN ('r','p','')
 ORDER BY 1,2;
 -- next
 -- source: psql 15 `\d` (psql -E against PostgreSQL 15.x)
--- expect-rows: [["public", "pgcat_all", "table", "waybill"]]
+-- expect-rows: [["public", "pgcat_all", "table", "waybill"], ["public", "pgcat_pk", "table", "waybill"]]
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -231,7 +231,7 @@ WHERE c.relkind IN ('v','')
 ORDER BY 1,2;
 -- next
 -- source: psql 15 `\di` (psql -E against PostgreSQL 15.x)
--- expect-count: 0
+-- expect-rows: [["public", "pgcat_pk_pkey", "index", "waybill", "pgcat_pk"]]
 SELECT n.nspname as "Schema",
   c.relname as "Name",
   CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
@@ -267,3 +267,28 @@ WHERE pg_catalog.pg_function_is_visible(p.oid)
       AND n.nspname <> 'pg_catalog'
       AND n.nspname <> 'information_schema'
 ORDER BY 1, 2, 4;
+-- next
+-- source: psql 15 `\d pgcat_pk`: the "Indexes:" section of a table with a primary key (psql -E; run when pg_class.relhasindex)
+-- expect-rows: [["pgcat_pk_pkey", true, true, false, true, "CREATE UNIQUE INDEX pgcat_pk_pkey ON public.pgcat_pk USING btree (id, region)", "PRIMARY KEY (id, region)", "p", false, false, false, 0]]
+SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),
+  pg_catalog.pg_get_constraintdef(con.oid, true), contype, condeferrable, condeferred, i.indisreplident, c2.reltablespace
+FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i
+  LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x'))
+WHERE c.oid = '{pk_oid}' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
+ORDER BY i.indisprimary DESC, c2.relname;
+-- next
+-- source: psql 15 `\d pgcat_pk`: the table's columns (NOT NULL: the primary key's)
+-- expect-rows: [["region", "text", null, true, null, "", ""], ["id", "bigint", null, true, null, "", ""], ["status", "text", null, false, null, "", ""], ["ts", "timestamp without time zone", null, false, null, "", ""]]
+SELECT a.attname,
+  pg_catalog.format_type(a.atttypid, a.atttypmod),
+  (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true)
+   FROM pg_catalog.pg_attrdef d
+   WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef),
+  a.attnotnull,
+  (SELECT c.collname FROM pg_catalog.pg_collation c, pg_catalog.pg_type t
+   WHERE c.oid = a.attcollation AND t.oid = a.atttypid AND a.attcollation <> t.typcollation) AS attcollation,
+  a.attidentity,
+  a.attgenerated
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = '{pk_oid}' AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum;

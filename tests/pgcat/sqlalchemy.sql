@@ -32,7 +32,7 @@ show standard_conforming_strings
 SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' ORDER BY nspname
 -- next
 -- source: SQLAlchemy 1.4.46 postgresql dialect + psycopg2 2.9.5 (logged by PostgreSQL 15 with log_statement=all)
--- expect-rows: [["pgcat_all"]]
+-- expect-rows: [["pgcat_all"], ["pgcat_pk"]]
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind in ('r', 'p')
 -- next
 -- source: SQLAlchemy 1.4.46 postgresql dialect + psycopg2 2.9.5 (logged by PostgreSQL 15 with log_statement=all)
@@ -219,3 +219,54 @@ SELECT
             WHERE
                 pgd.objsubid = 0 AND
                 pgd.objoid = {oid}
+-- next
+-- source: SQLAlchemy 1.4.46 get_pk_constraint (the query above) of pgcat_pk, an upsert table: its primaryKeyColumns in key order
+-- expect-rows: [["id"], ["region"]]
+SELECT a.attname
+                FROM pg_attribute a JOIN (
+                    SELECT unnest(ix.indkey) attnum,
+                           generate_subscripts(ix.indkey, 1) ord
+                    FROM pg_index ix
+                    WHERE ix.indrelid = {pk_oid} AND ix.indisprimary
+                    ) k ON a.attnum=k.attnum
+                WHERE a.attrelid = {pk_oid}
+                ORDER BY k.ord
+-- next
+-- source: SQLAlchemy 1.4.46 get_pk_constraint (the constraint's name) of pgcat_pk
+-- expect-rows: [["pgcat_pk_pkey"]]
+SELECT conname
+           FROM  pg_catalog.pg_constraint r
+           WHERE r.conrelid = {pk_oid} AND r.contype = 'p'
+           ORDER BY 1
+-- next
+-- source: SQLAlchemy 1.4.46 get_indexes (the query above) of pgcat_pk: the primary key's index is not listed
+-- expect-count: 0
+SELECT
+                  i.relname as relname,
+                  ix.indisunique, ix.indexprs,
+                  a.attname, a.attnum, c.conrelid, ix.indkey::varchar,
+                  ix.indoption::varchar, i.reloptions, am.amname,
+                  pg_get_expr(ix.indpred, ix.indrelid),
+                  ix.indnkeyatts as indnkeyatts
+              FROM
+                  pg_class t
+                        join pg_index ix on t.oid = ix.indrelid
+                        join pg_class i on i.oid = ix.indexrelid
+                        left outer join
+                            pg_attribute a
+                            on t.oid = a.attrelid and a.attnum = ANY(ix.indkey)
+                        left outer join
+                            pg_constraint c
+                            on (ix.indrelid = c.conrelid and
+                                ix.indexrelid = c.conindid and
+                                c.contype in ('p', 'u', 'x'))
+                        left outer join
+                            pg_am am
+                            on i.relam = am.oid
+              WHERE
+                  t.relkind IN ('r', 'v', 'f', 'm', 'p')
+                  and t.oid = {pk_oid}
+                  and ix.indisprimary = 'f'
+              ORDER BY
+                  t.relname,
+                  i.relname

@@ -3,7 +3,9 @@
  * server: type OIDs and format_type (expr/pgtype.c), settings
  * (expr/fnpg.c), relation OIDs (query/systab.c), and the parser forms the
  * catalog queries use (SHOW, = ANY, COLLATE, IS TRUE, ARRAY(...),
- * subscripts, functions in FROM).
+ * subscripts, functions in FROM), and pgcat.c's rewrites that need no
+ * catalog (_pg_expandarray and record fields, int2vector subscripts,
+ * generate_series over an array's bounds, text::regclass).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 
 #include "expr/fnpg.h"
 #include "expr/pgtype.h"
+#include "query/pgcat.h"
 #include "query/pgparse.h"
 #include "query/systab.h"
 
@@ -113,6 +116,83 @@ test_parser_forms(void **state)
 	parses("SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class");
 	parses("SELECT current_user, session_user, user, current_catalog, current_schema");
 	parses("SELECT x::pg_catalog.int2[] FROM t");
+	parses("SELECT pos.n FROM generate_series(1, 32) pos(n)");
+	parses("SELECT indoption[0] & 1, 5 | 2, 6 # 3 FROM pg_index");
+	parses("SELECT ((information_schema._pg_expandarray(indkey)).x) FROM pg_index");
+}
+
+/* parses and rewrites sql (no catalog); its first target */
+static const Ast *
+rewritten(const char *sql, Arena *a, AstSelect **qout)
+{
+	AstSelect *q = NULL;
+	Err e;
+	err_clear(&e);
+	QueryOpts o;
+	memset(&o, 0, sizeof(o));
+	int session = 0;
+	if (pgparse_parse(sql, a, &q, &e) != 0 || pgcat_rewrite(NULL, q, &o, a, &session, &e) != 0)
+		fail_msg("%s: %s", sql, err_msg(&e));
+	*qout = q;
+	return q->targets[0].expr;
+}
+
+static void
+test_rewrites(void **state)
+{
+	(void)state;
+	Arena a;
+	arena_init(&a, 4096);
+	AstSelect *q;
+	/* (_pg_expandarray(a)).n: the position; .x and the record: unnest */
+	const Ast *n = rewritten("SELECT (information_schema._pg_expandarray(i.indkey)).n AS k, "
+				 "information_schema._pg_expandarray(i.indkey) AS keys FROM pg_index i", &a, &q);
+	assert_string_equal(n->name, "generate_subscripts");
+	assert_string_equal(q->targets[1].expr->name, "unnest");
+	assert_string_equal(q->targets[1].alias, "keys");
+	/* a derived table's record column gets "keys.n"; (r.keys).x is r.keys */
+	n = rewritten("SELECT (r.keys).x, (r.keys).n FROM (SELECT information_schema._pg_expandarray(indkey) AS keys "
+		      "FROM pg_index) r", &a, &q);
+	assert_int_equal(n->kind, AST_COLREF);
+	assert_string_equal(n->name, "keys");
+	assert_string_equal(q->targets[0].alias, "x");
+	assert_string_equal(q->targets[1].expr->name, "keys.n");
+	assert_int_equal(q->from_sub ? q->from_sub->ntargets : q->from[0].sub->ntargets, 2);
+	/* int2vector subscripts from 0: indkey[k] reads element k + 1 */
+	n = rewritten("SELECT i.indkey[0], conkey[1] FROM pg_index i, pg_constraint", &a, &q);
+	assert_string_equal(n->name, "wb_subscript0");
+	assert_string_equal(q->targets[0].alias, "indkey");
+	assert_string_equal(q->targets[1].expr->name, "wb_subscript");
+	/* a WITH query read twice is rewritten twice: the same answer */
+	n = rewritten("WITH x AS (SELECT indkey[0] AS k, (information_schema._pg_expandarray(indkey)).n AS p "
+		      "FROM pg_index) SELECT a.k, b.p FROM x a, x b", &a, &q);
+	assert_string_equal(q->from[0].sub->targets[0].expr->name, "wb_subscript0");
+	assert_string_equal(q->from[0].sub->targets[1].expr->name, "generate_subscripts");
+	assert_int_equal(q->from[0].sub->ntargets, 2);
+	/* wb_field with a number is no field selection (nothing to crash on) */
+	n = rewritten("SELECT wb_field(x, 1) FROM t", &a, &q);
+	assert_string_equal(n->name, "wb_field");
+	/* psqlODBC's generate_series over an array's bounds */
+	n = rewritten("SELECT generate_series(array_lower(conkey, 1), array_upper(conkey, 1)) AS i FROM pg_constraint",
+		      &a, &q);
+	assert_string_equal(n->name, "generate_subscripts");
+	n = rewritten("SELECT generate_series(1, 3)", &a, &q);
+	assert_string_equal(n->name, "generate_series");
+	/* text::regclass of an expression: looked up at run time */
+	n = rewritten("SELECT (relname || '')::regclass FROM pg_class", &a, &q);
+	assert_string_equal(n->name, "wb_regclass");
+	/* a field of anything else is refused, not crashed on */
+	AstSelect *q2 = NULL;
+	Err e;
+	err_clear(&e);
+	QueryOpts o;
+	memset(&o, 0, sizeof(o));
+	int session = 0;
+	assert_int_equal(pgparse_parse("SELECT (t.r).f FROM t", &a, &q2, &e), 0);
+	assert_int_equal(pgcat_rewrite(NULL, q2, &o, &a, &session, &e), ERR_UNSUPPORTED);
+	assert_non_null(strstr(err_msg(&e), "(...).f"));
+	assert_int_not_equal(pgparse_parse("SELECT (t.r).* FROM t", &a, &q2, &e), 0);
+	arena_free(&a);
 }
 
 int
@@ -122,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_type_oids),
 		cmocka_unit_test(test_settings_and_oids),
 		cmocka_unit_test(test_parser_forms),
+		cmocka_unit_test(test_rewrites),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
