@@ -467,7 +467,7 @@ insert_event(Ent *e, const LcEvent *x)
 			return 0;
 	}
 	if (e->nev == e->cap) {
-		uint32_t nc = e->cap ? e->cap * 2 : 8;
+		uint32_t nc = e->cap ? e->cap + e->cap / 2 : 8;	/* 8, 12, 18, 27, 40 */
 		LcEvent *ev = mem_realloc(e->ev, nc * sizeof(LcEvent));
 		if (ev == NULL)
 			return ERR_NOMEM;
