@@ -766,6 +766,10 @@ run(SimOpts *o, Err *e)
 		rc = err_set(e, ERR_IO, "--truth: cannot create %s: %s", o->truth, strerror(errno));
 	if (rc == 0 && brokers)
 		rc = open_kafka(&out, brokers, e);
+	/* the timeline starts now, after the broker set-up (seconds with the
+	 * dev broker), so paced events go out at their event time */
+	if (!o->has_start)
+		o->c.start_ms = clock_wall_ms();
 	if (rc == 0)
 		rc = simgen_open(&o->c, &g, e);
 	int64_t t0 = clock_mono_ns();

@@ -577,7 +577,8 @@ answer_list(Scan *s, LcArgFn arg, void *ctx, Buf *out, Err *e)
 	lcstate_scan(s->st, s->now, scan_cb, s);
 	if (s->oom)
 		return err_set(e, ERR_NOMEM, "flow %s: too many entities to list", d->name);
-	qsort(s->hits, s->n, sizeof(Hit), s->gaps ? cmp_gap : cmp_stuck);
+	if (s->n > 0)
+		qsort(s->hits, s->n, sizeof(Hit), s->gaps ? cmp_gap : cmp_stuck);
 	uint32_t *ids = mem_calloc(s->n + 1, sizeof(uint32_t));
 	if (ids == NULL)
 		return err_set(e, ERR_NOMEM, "flow %s: counting", d->name);

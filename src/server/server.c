@@ -13,6 +13,11 @@
  * a server whose API answers serves both) and stops before it; neither
  * outlives the catalog.
  *
+ * Life-cycle tracking (the Lifecycle in ServerApp.lc, flowapi.c's
+ * routes) opens right after the catalog, before the stream sources, the
+ * PostgreSQL listener and the HTTP API, so every row written reaches the
+ * flows; it closes after all of them stopped and before the catalog.
+ *
  * Query ceilings (time, memory, result rows, groups per GROUP BY) come
  * from ServerOpts (waybill serve --query-timeout/--query-memory/
  * --max-result-rows/--max-groups) and are installed with
@@ -61,6 +66,19 @@ static const HttpRoute routes[] = {
 	{"POST", "/query/sql", queryapi_post, NULL},
 	{"GET", "/query/sql", queryapi_get, NULL},
 	{"POST", "/query", queryapi_post, NULL},
+	/* a "*" matches one path segment, so the one-segment flow routes
+	 * never take the longer paths below; each question is listed, so
+	 * any other answers 404 */
+	{"GET", "/flows", flowapi_list, NULL},
+	{"POST", "/flows", flowapi_post, NULL},
+	{"GET", "/flows/*", flowapi_get, NULL},
+	{"PUT", "/flows/*", flowapi_put, NULL},
+	{"DELETE", "/flows/*", flowapi_delete, NULL},
+	{"GET", "/flows/*/entities/*", flowapi_entity, NULL},
+	{"GET", "/flows/*/stuck", flowapi_question, NULL},
+	{"GET", "/flows/*/gaps", flowapi_question, NULL},
+	{"GET", "/flows/*/funnel", flowapi_question, NULL},
+	{"GET", "/flows/*/attribution", flowapi_question, NULL},
 };
 
 void
@@ -142,8 +160,15 @@ server_run(const ServerOpts *o, Err *e)
 	int rc = catalog_open(o->data_dir, &app.cat, e);
 	if (rc)
 		return rc;
+	/* flows attach their observers to the tables before any source
+	 * (Kafka, push, pg-wire) can write a row */
+	if ((rc = lifecycle_open(app.cat, &app.lc, e)) != 0) {
+		catalog_close(app.cat);
+		return rc;
+	}
 	static const XformCompiler cc = {NULL, exprc_compile, exprc_release};
 	if ((rc = streamset_create(app.cat, &cc, &app.streams, e)) != 0) {
+		lifecycle_close(app.lc);
 		catalog_close(app.cat);
 		return rc;
 	}
@@ -154,6 +179,7 @@ server_run(const ServerOpts *o, Err *e)
 	PgwireServer *pg = NULL;
 	if ((rc = pgwire_start(app.cat, &po, &pg, e)) != 0) {
 		streamset_free(app.streams);
+		lifecycle_close(app.lc);
 		catalog_close(app.cat);
 		return rc;
 	}
@@ -163,6 +189,7 @@ server_run(const ServerOpts *o, Err *e)
 	if (rc) {
 		pgwire_stop(pg);
 		streamset_free(app.streams);
+		lifecycle_close(app.lc);
 		catalog_close(app.cat);
 		return rc;
 	}
@@ -181,6 +208,10 @@ server_run(const ServerOpts *o, Err *e)
 	pgwire_stop(pg);
 	http_stop(http);
 	streamset_free(app.streams);
+	/* no writer feeds the flows any more; their state table is written
+	 * one last time while the catalog is still open */
+	lifecycle_close(app.lc);
+	app.lc = NULL;
 	catalog_close(app.cat);
 	log_info("shutdown complete");
 	return 0;

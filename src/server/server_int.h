@@ -7,6 +7,7 @@
 
 #include "base/mem.h"
 #include "ingest/stream.h"
+#include "lifecycle/lifecycle.h"
 #include "server/http.h"
 #include "table/catalog.h"
 
@@ -18,6 +19,7 @@ typedef struct ServerApp {
 	 * process running out of memory. */
 	MemBudget ingest_mem;
 	StreamSet *streams;	/* Kafka sources of stream-fed tables */
+	Lifecycle *lc;		/* flows and entity state (flowapi.c) */
 } ServerApp;
 
 /* ctlapi.c: Pinot controller API */
@@ -43,6 +45,16 @@ void ctlapi_pause_status(void *app, HttpReq *req, HttpResp *resp);
 /* queryapi.c: Pinot broker API */
 void queryapi_post(void *app, HttpReq *req, HttpResp *resp);
 void queryapi_get(void *app, HttpReq *req, HttpResp *resp);
+
+/* flowapi.c: life-cycle tracking (flows, where-is, stuck, gaps, funnel,
+ * attribution) */
+void flowapi_list(void *app, HttpReq *req, HttpResp *resp);
+void flowapi_post(void *app, HttpReq *req, HttpResp *resp);
+void flowapi_get(void *app, HttpReq *req, HttpResp *resp);
+void flowapi_put(void *app, HttpReq *req, HttpResp *resp);
+void flowapi_delete(void *app, HttpReq *req, HttpResp *resp);
+void flowapi_entity(void *app, HttpReq *req, HttpResp *resp);
+void flowapi_question(void *app, HttpReq *req, HttpResp *resp);
 
 /* pushapi.c: streaming push ingest */
 extern const HttpStream pushapi_stream;
