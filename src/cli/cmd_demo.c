@@ -31,7 +31,10 @@
  *     order events/s with two faults (packing slow, 1% of orders stall)
  *     and its truth log in DATA/demo-live/truth.ndjson, plus availability
  *     updates (1,000 items x 20 nodes, 2% stale) into item_availability,
- *     an upsert table keyed by (item_id, node_id).
+ *     an upsert table keyed by (item_id, node_id); before it starts, the
+ *     order flow the emit run wrote (order_flow.json, SLAs for the live
+ *     time scale) is defined with PUT /flows/order, so life-cycle
+ *     tracking follows the orders (print_flow shows its answers).
  * The server's stream sources pick the tables up and consume.  Once the
  * first availability updates are in (or AVAIL_WAIT_MS passed), the
  * item-availability dashboard queries are printed with their answers at
