@@ -147,6 +147,9 @@ struct StreamSet {
 	pthread_cond_t cv;
 	int stop;
 	int poke;
+	_Atomic int quitting;	/* set by streamset_free before it takes mu:
+				 * a sync in progress skips the remaining
+				 * (slow, broker-bound) discoveries */
 	Source *sources;
 };
 
@@ -936,7 +939,7 @@ sync_locked(StreamSet *set)
 		table_unref(tabs[i]);
 	}
 	mem_free(tabs);
-	for (Source *s = set->sources; s; s = s->next)
+	for (Source *s = set->sources; s && !atomic_load(&set->quitting); s = s->next)
 		if (!atomic_load(&s->stop))
 			source_discover(s);
 }
@@ -990,11 +993,16 @@ streamset_free(StreamSet *set)
 {
 	if (set == NULL)
 		return;
+	atomic_store(&set->quitting, 1);
 	pthread_mutex_lock(&set->mu);
 	set->stop = 1;
 	pthread_cond_signal(&set->cv);
 	pthread_mutex_unlock(&set->mu);
 	pthread_join(set->th, NULL);
+	/* every consumer is told first, so they wind down together (each
+	 * may be waiting seconds on a broker that is gone) */
+	for (Source *s = set->sources; s; s = s->next)
+		atomic_store(&s->stop, 1);
 	while (set->sources) {
 		Source *s = set->sources;
 		set->sources = s->next;
