@@ -20,6 +20,9 @@
  *                current stage + its SLA);
  *   late         not terminal, not stuck, in its stage longer than
  *                lateFraction (default 0.5) of the stage's SLA;
+ *   detectedAt   the wall-clock time the tracker first saw an entity
+ *                stuck (at the event that made it so, or at the sweep
+ *                after its deadline): what detection delay is measured by;
  *   holder       the service expected to act next: the one that most
  *                often enters the current stage's first next stage;
  *   attribution  per holder service (and per stage), its share of the
@@ -32,6 +35,7 @@
  */
 #include "lifecycle/lcanswer.h"
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/mem.h"
 
 #include <errno.h>
@@ -338,6 +342,8 @@ entity_json(void *arg, const LcView *v)
 	jts(out, v->deadline != INT64_MAX, v->deadline);
 	buf_puts(out, ",\"overdueMs\":");
 	buf_i64(out, v->deadline != INT64_MAX && c->now > v->deadline ? c->now - v->deadline : 0);
+	buf_puts(out, ",\"detectedAt\":");
+	jts(out, (v->flags & LC_F_STUCK) != 0, v->stuck_at ? v->stuck_at : clock_wall_ms());
 	buf_puts(out, ",\"holder\":");
 	jstr(out, v->holder >= 0 ? lcstate_svc(c->st, v->holder + 1) : NULL);
 	buf_puts(out, ",\"lastService\":");
@@ -406,7 +412,7 @@ typedef struct Hit {
 	int cur;
 	int kind;		/* gaps: 0 skipped, 1 contradiction */
 	int holder, last_svc, last_label;
-	int64_t since, deadline, overdue, last_ts;
+	int64_t since, deadline, overdue, last_ts, stuck_at;
 	uint64_t stages;	/* gaps: the skipped / contradicting stages */
 	uint32_t dims[FLOW_MAX_DIMS];
 } Hit;
@@ -455,6 +461,7 @@ add_hit(Scan *s, const LcView *v, int kind, uint64_t stages)
 	h->deadline = v->deadline;
 	h->overdue = v->deadline != INT64_MAX && s->now > v->deadline ? s->now - v->deadline : 0;
 	h->last_ts = v->last_ts;
+	h->stuck_at = v->stuck_at ? v->stuck_at : clock_wall_ms();
 	h->stages = stages;
 	memcpy(h->dims, v->dims, sizeof(h->dims));
 }
@@ -669,6 +676,8 @@ answer_list(Scan *s, LcArgFn arg, void *ctx, Buf *out, Err *e)
 			jts(out, h->deadline != INT64_MAX, h->deadline);
 			buf_puts(out, ",\"overdueMs\":");
 			buf_i64(out, h->overdue);
+			buf_puts(out, ",\"detectedAt\":");
+			buf_i64(out, h->stuck_at);
 			buf_puts(out, ",\"holder\":");
 			jstr(out, h->holder >= 0 ? lcstate_svc(s->st, h->holder + 1) : NULL);
 			buf_puts(out, ",\"lastService\":");

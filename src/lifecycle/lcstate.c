@@ -138,6 +138,7 @@ typedef struct Ent {
 	LcEvent *ev;
 	uint32_t nev, cap;
 	int64_t check;		/* time of its live heap entry, INT64_MAX none */
+	int64_t stuck_at;	/* wall ms the flag was first seen, 0 if not stuck */
 	uint32_t dims[FLOW_MAX_DIMS];
 	uint8_t flags;
 	uint8_t cur;
@@ -357,6 +358,7 @@ derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check)
 	v->cur = LC_NO_STAGE;
 	v->deadline = INT64_MAX;
 	v->holder = -1;
+	v->stuck_at = e->stuck_at;
 	v->last_svc = v->last_label = 0;
 	*check = INT64_MAX;
 	if (e->nev == 0)
@@ -442,6 +444,10 @@ refresh(LcState *s, Shard *sh, Ent *e, int64_t now, int changed)
 	derive(s, e, now, &v, &check);
 	if (changed || v.flags != e->flags || v.cur != e->cur)
 		mark_dirty(sh, e);
+	if (!(v.flags & LC_F_STUCK))
+		e->stuck_at = 0;
+	else if (e->stuck_at == 0)
+		e->stuck_at = clock_wall_ms();
 	e->flags = (uint8_t)v.flags;
 	e->cur = (uint8_t)v.cur;
 	if (check != INT64_MAX && check < e->check)

@@ -67,6 +67,8 @@ typedef struct LcView {
 	int last_svc, last_label;	/* of the newest event */
 	int events, retries;
 	int holder;		/* service id expected to act next, -1 */
+	int64_t stuck_at;	/* wall-clock ms when the tracker first saw it
+				 * stuck (at an event or a sweep), 0: not yet */
 	uint32_t dims[FLOW_MAX_DIMS];	/* dimension value ids (0: none) */
 	int64_t first[FLOW_MAX_STAGES];	/* per stage reached: first and */
 	int64_t last[FLOW_MAX_STAGES];	/* last event time */

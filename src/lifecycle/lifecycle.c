@@ -26,6 +26,9 @@
  * (lcstate_sweep): an entity becomes stuck within ~100 ms of its
  * deadline.  The HTTP answers read the in-memory state directly
  * (lcanswer.c), with the flags derived at the moment of the request.
+ * While a flow's state is being rebuilt its questions answer ERR_BUSY
+ * (503) and its state table is left as it was: answers from part of the
+ * events would be wrong.
  *
  * Locks: lc->mu (rwlock) guards the flow list; observe() holds it in
  * read mode, changes take it in write mode (and so wait for observer
@@ -605,9 +608,13 @@ bg_main(void *arg)
 		}
 		pthread_rwlock_unlock(&lc->mu);
 		for (int i = 0; i < n; i++) {
-			int64_t now = flow_now(fl[i]);
-			lcstate_sweep(fl[i]->st, now);
-			write_state(lc, fl[i], now);
+			/* nothing is written from a state being rebuilt: the
+			 * backfill marks every entity when it ends */
+			if (!atomic_load(&fl[i]->backfilling)) {
+				int64_t now = flow_now(fl[i]);
+				lcstate_sweep(fl[i]->st, now);
+				write_state(lc, fl[i], now);
+			}
 			flow_unref(fl[i]);
 		}
 	}
@@ -890,13 +897,29 @@ lifecycle_list_flows(Lifecycle *lc, Buf *out)
 	mem_free(names);
 }
 
+/* ERR_BUSY while f's state is being rebuilt: answers from part of the
+ * events would be wrong (an order read up to its first stage looks
+ * stuck there). */
+static int
+check_ready(Flow *f, Err *e)
+{
+	if (!atomic_load(&f->backfilling))
+		return 0;
+	return err_set(e, ERR_BUSY,
+		       "flow %s is rebuilding its state from the stored events (%llu rows read); "
+		       "try again shortly",
+		       f->d->name, (unsigned long long)atomic_load(&f->backfilled));
+}
+
 int
 lifecycle_entity(Lifecycle *lc, const char *flow, const char *key, Buf *out, Err *e)
 {
 	Flow *f = get_flow(lc, flow);
 	if (f == NULL)
 		return err_set(e, ERR_NOT_FOUND, "no flow %s", flow);
-	int rc = lcanswer_entity(f->d, f->st, flow_now(f), key, out, e);
+	int rc = check_ready(f, e);
+	if (rc == 0)
+		rc = lcanswer_entity(f->d, f->st, flow_now(f), key, out, e);
 	flow_unref(f);
 	return rc;
 }
@@ -908,7 +931,9 @@ lifecycle_query(Lifecycle *lc, const char *flow, const char *what, LcArgFn arg, 
 	Flow *f = get_flow(lc, flow);
 	if (f == NULL)
 		return err_set(e, ERR_NOT_FOUND, "no flow %s", flow);
-	int rc = lcanswer_query(f->d, f->st, flow_now(f), what, arg, ctx, out, e);
+	int rc = check_ready(f, e);
+	if (rc == 0)
+		rc = lcanswer_query(f->d, f->st, flow_now(f), what, arg, ctx, out, e);
 	flow_unref(f);
 	return rc;
 }

@@ -519,6 +519,10 @@ def test_entity_state(lcserver):
 	wait_until(lambda: flow_ready(srv, "tord"), timeout=60, what="flow ready after restart")
 	after = {k: where(srv, "tord", k) for k in keys}
 	for k in keys:
+		# detectedAt is when this process first saw it stuck: the new one
+		# saw it at its start
+		before[k].pop("detectedAt", None)
+		after[k].pop("detectedAt", None)
 		assert after[k] == before[k], (k, before[k], after[k])
 	assert srv.get("/flows/tord/stuck").json()["total"] == 4
 
@@ -808,9 +812,11 @@ def test_detection_delay_live(binary, devbroker, make_server, tmp_path):
 	nothing can be detected before it is sent, so "its last event's time"
 	is the later of the event's ts and its Kafka timestamp (when it was
 	produced).  /stuck is polled every POLL_MS; an order counts as seen at
-	the end of the poll that first lists it, so a measured delay exceeds
-	the true one by up to one poll period plus the request's time: the
-	bound checked is DELAY_MS + POLL_MS + 50 ms."""
+	the detectedAt its first listing reports: the server's wall-clock time
+	when the tracker first saw it stuck (at the event that made it so, or
+	at the sweep after its deadline, every 100 ms), so neither the polling
+	period nor a loaded machine's slow client enters the measure.  The
+	bound checked is DELAY_MS."""
 	pytest.importorskip("confluent_kafka")
 	env = SimEnv(binary, devbroker, make_server, tmp_path, clock="wall")
 	srv, name, g = env.srv, env.name, env.graph
@@ -827,15 +833,14 @@ def test_detection_delay_live(binary, devbroker, make_server, tmp_path):
 		while time.time() < t_end:
 			t0 = time.time()
 			r = srv.get("/flows/%s/stuck" % name, params={"limit": 10000})
-			now_ms = int(time.time() * 1000)
 			assert r.status_code == 200, r.text[:1000]
 			for x in r.json()["entities"]:
-				seen.setdefault(x["key"], now_ms)
+				seen.setdefault(x["key"], x["detectedAt"])
 			time.sleep(max(0.0, POLL_MS / 1000 - (time.time() - t0)))
 	finally:
 		finish_sim(p, out, timeout=120)
 	poll_end = t_end * 1000
-	bound = DELAY_MS + POLL_MS + 50
+	bound = DELAY_MS
 	stalls = [t for t in read_ndjson(truth) if t["fault"] == "stall"]
 	sent = send_times(env.broker.boot, SERVICES, {t["event_id"] for t in stalls})
 	measured, late, missed, behind = [], [], [], []
