@@ -435,23 +435,35 @@ derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check)
 	}
 }
 
-/* Derives e again and records what changed (flags, stage, heap). */
+/* Derives e at now into *v and makes e agree with it: its flags and
+ * stage, when it was first seen stuck, and a heap entry for the next time
+ * its flags can change.  Returns 1 if flags or stage changed. */
+static int
+sync_ent(LcState *s, Shard *sh, Ent *e, int64_t now, LcView *v)
+{
+	int64_t check;
+	derive(s, e, now, v, &check);
+	int chg = v->flags != e->flags || v->cur != e->cur;
+	e->flags = (uint8_t)v->flags;
+	e->cur = (uint8_t)v->cur;
+	if (!(v->flags & LC_F_STUCK))
+		e->stuck_at = 0;
+	else if (e->stuck_at == 0)
+		e->stuck_at = clock_wall_ms();
+	v->stuck_at = e->stuck_at;
+	if (check != INT64_MAX && check < e->check)
+		heap_push(sh, check, e);
+	return chg;
+}
+
+/* Derives e again and records what changed (flags, stage, heap): the
+ * state table gets it at the next drain. */
 static void
 refresh(LcState *s, Shard *sh, Ent *e, int64_t now, int changed)
 {
 	LcView v;
-	int64_t check;
-	derive(s, e, now, &v, &check);
-	if (changed || v.flags != e->flags || v.cur != e->cur)
+	if (sync_ent(s, sh, e, now, &v) || changed)
 		mark_dirty(sh, e);
-	if (!(v.flags & LC_F_STUCK))
-		e->stuck_at = 0;
-	else if (e->stuck_at == 0)
-		e->stuck_at = clock_wall_ms();
-	e->flags = (uint8_t)v.flags;
-	e->cur = (uint8_t)v.cur;
-	if (check != INT64_MAX && check < e->check)
-		heap_push(sh, check, e);
 }
 
 /* Inserts x into e's events in time order; 0 if it was there already, 1
@@ -854,8 +866,13 @@ lcstate_drain(LcState *s, int64_t now, const Schema *sch, RowBatch *b, size_t ma
 		for (t = 0; t < take; t++) {
 			Ent *en = sh->dirty[sh->ndirty - 1 - t];
 			LcView v;
-			int64_t check;
-			derive(s, en, now, &v, &check);
+			/* what is written is what the entity's flags say, so a
+			 * later change (a deadline passing) is swept and written
+			 * again: derive alone, at a now older than an event
+			 * applied meanwhile, could write "active" for an entity
+			 * whose flags already say stuck, and nothing would ever
+			 * correct it */
+			sync_ent(s, sh, en, now, &v);
 			if (state_row(s, &v, idx, b->ncols, version, b) != 0)
 				break;
 			en->dirty = 0;
