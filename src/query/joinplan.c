@@ -34,7 +34,9 @@
  *
  * Name resolution follows SQL: a qualified name by its item's alias (or
  * table name), an unqualified one must belong to one item (else
- * ERR_AMBIGUOUS) unless USING / NATURAL merged it.  Names that resolve to
+ * ERR_AMBIGUOUS) unless USING / NATURAL merged it.  An unqualified name
+ * in step i's ON sees only items 0..i, the items joined so far (as in
+ * PostgreSQL): on_step qualifies it with its item's alias first.  Names that resolve to
  * nothing are left alone for the final binder to report (or to match a
  * select alias in ORDER BY).  Everything is allocated in the caller's
  * arena.
@@ -400,6 +402,56 @@ using_keys(P *p, int i)
 	return 0;
 }
 
+/* A copy of n whose unqualified column references that name a column
+ * of items 0..lim-1 are qualified with that item's alias: an ON clause
+ * sees only the items joined so far, so a name there may be ambiguous
+ * among all the items but not among those (PostgreSQL's scoping).  Done
+ * before the conjunct moves to WHERE, a residual or a scan.  A FULL
+ * JOIN's merged USING name stays as it is (rewrite makes it COALESCE);
+ * names found nowhere stay for the final binder. */
+static int
+qualify(P *p, Ast *n, int lim, Ast **out)
+{
+	*out = n;
+	if (n == NULL)
+		return 0;
+	if (n->kind == AST_COLREF) {
+		if (n->qual != NULL)
+			return 0;
+		for (int m = 0; m < p->nmerges; m++)
+			if (p->merges[m].full && name_eq(p->merges[m].name, n->name, n->quoted))
+				return 0;
+		Ref r;
+		int rc = resolve(p, n, lim, &r);
+		if (rc <= 0)
+			return rc;
+		Ast *c = arena_alloc(p->a, sizeof(Ast));
+		if (c == NULL)
+			return nomem(p);
+		*c = *n;
+		c->qual = p->q->from[r.item].alias;
+		c->name = p->in[r.item].names[r.col];
+		c->quoted = 1;
+		*out = c;
+		return 0;
+	}
+	if (n->nargs == 0 && n->filter == NULL)
+		return 0;
+	Ast *c = arena_alloc(p->a, sizeof(Ast));
+	if (c == NULL)
+		return nomem(p);
+	*c = *n;
+	if (n->nargs > 0 && (c->args = arena_calloc(p->a, sizeof(Ast *) * (size_t)n->nargs)) == NULL)
+		return nomem(p);
+	for (int i = 0; i < n->nargs; i++) {
+		int rc = qualify(p, n->args[i], lim, &c->args[i]);
+		if (rc != 0)
+			return rc;
+	}
+	*out = c;
+	return qualify(p, n->filter, lim, &c->filter);
+}
+
 /* The ON conjuncts of step i. */
 static int
 on_step(P *p, int i)
@@ -415,7 +467,9 @@ on_step(P *p, int i)
 	if ((rc = conjuncts(p, f->on, &cs, &ncs, &cap)) != 0)
 		return rc;
 	for (int k = 0; k < ncs; k++) {
-		Ast *c = cs[k];
+		Ast *c = NULL;
+		if ((rc = qualify(p, cs[k], i + 1, &c)) != 0)
+			return rc;
 		if ((rc = try_key(p, i, c)) < 0)
 			return rc;
 		if (rc == 1)

@@ -21,8 +21,10 @@
  *
  * Failures: a missing relation in 'x'::regclass is ERR_TABLE_MISSING
  * naming it, at the literal's position; an unknown type in 'x'::regtype
- * is ERR_TYPE; a field of a record other than _pg_expandarray's is
- * ERR_UNSUPPORTED.
+ * is ERR_TYPE; (c).f of a column c that is no _pg_expandarray record of
+ * a derived table in scope is ERR_TYPE ("column notation .f applied to
+ * column c, which is not a composite type", as PostgreSQL); another
+ * field of such a record is ERR_UNSUPPORTED.
  *
  * Exports: pgcat_rewrite, pgcat_install.
  */
@@ -36,6 +38,13 @@
 #include <string.h>
 #include <strings.h>
 
+/* The statements around the expression being rewritten (innermost
+ * first): their FROM items are what a (column).field may name. */
+typedef struct RwScope {
+	const AstSelect *q;
+	const struct RwScope *up;
+} RwScope;
+
 typedef struct Rw {
 	Catalog *c;
 	const char *user;
@@ -45,6 +54,7 @@ typedef struct Rw {
 	Arena *a;
 	int *session;
 	Err *e;
+	const RwScope *scope;
 } Rw;
 
 static int rw_select(Rw *w, AstSelect *q, int derived);
@@ -283,6 +293,47 @@ set_expand(Rw *w, Ast *n, Ast *arr, int pos)
 	return 0;
 }
 
+/* 1 when derived table d has a column `name` holding a _pg_expandarray
+ * record (before or after rw_expand_targets ran on d). */
+static int
+rec_col(const AstSelect *d, const char *name)
+{
+	if (d == NULL || d->nbranch > 0)
+		return 0;
+	size_t len = strlen(name);
+	for (int i = 0; i < d->ntargets; i++) {
+		const AstTarget *t = &d->targets[i];
+		const char *al = t->alias ? t->alias : is_expandarray(t->expr) ? "_pg_expandarray" : NULL;
+		if (al == NULL)
+			continue;
+		if (is_expandarray(t->expr) && strcasecmp(al, name) == 0)
+			return 1;
+		/* rewritten already: K and its companion "K.n" */
+		if (strlen(al) == len + 2 && strncasecmp(al, name, len) == 0 && strcmp(al + len, ".n") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when colref c names a record column of a derived table among the
+ * FROM items of the statements around it. */
+static int
+is_record_ref(const Rw *w, const Ast *c)
+{
+	for (const RwScope *s = w->scope; s != NULL; s = s->up) {
+		const AstSelect *q = s->q;
+		if (q->from_sub && (c->qual == NULL || (q->from_alias && strcasecmp(c->qual, q->from_alias) == 0)) &&
+		    rec_col(q->from_sub, c->name))
+			return 1;
+		for (int i = 0; i < q->nfrom; i++)
+			if (q->from[i].sub &&
+			    (c->qual == NULL || (q->from[i].alias && strcasecmp(c->qual, q->from[i].alias) == 0)) &&
+			    rec_col(q->from[i].sub, c->name))
+				return 1;
+	}
+	return 0;
+}
+
 /* wb_field(record, 'f'), pgparse.c's (record).f */
 static int
 is_field(const Ast *n)
@@ -300,6 +351,16 @@ rw_field(Rw *w, Ast *n)
 	int isx = f->val.n == 1 && fld[0] == 'x', isn = f->val.n == 1 && fld[0] == 'n';
 	if (is_expandarray(rec) && (isx || isn))
 		return set_expand(w, n, rec->args[0], isn);
+	if (rec->kind == AST_COLREF && !is_record_ref(w, rec)) {
+		/* PostgreSQL: column notation .x applied to type text, which
+		 * is not a composite type */
+		int rc = err_set(w->e, ERR_TYPE,
+				 "column notation .%.*s applied to column \"%s\", which is not a composite type "
+				 "(at position %d)",
+				 (int)f->val.n, fld, rec->name, n->pos);
+		w->e->pos = n->pos;
+		return rc;
+	}
 	if (rec->kind == AST_COLREF && (isx || isn)) {
 		Ast c = *rec;
 		if (isn) {
@@ -464,12 +525,25 @@ rw_expr(Rw *w, Ast *n)
 	return 0;
 }
 
+static int rw_select_in(Rw *w, AstSelect *q, int derived);
+
 static int
 rw_select(Rw *w, AstSelect *q, int derived)
 {
-	int rc;
 	if (q == NULL)
 		return 0;
+	const RwScope *up = w->scope;
+	RwScope s = {q, up};
+	w->scope = &s;
+	int rc = rw_select_in(w, q, derived);
+	w->scope = up;
+	return rc;
+}
+
+static int
+rw_select_in(Rw *w, AstSelect *q, int derived)
+{
+	int rc;
 	if (derived && (rc = rw_expand_targets(w, q)) != 0)
 		return rc;
 	for (int i = 0; i < q->ntargets; i++) {
@@ -515,7 +589,7 @@ int
 pgcat_rewrite(Catalog *c, AstSelect *q, const QueryOpts *o, Arena *a, int *session, Err *e)
 {
 	Rw w = {c, o->user ? o->user : "waybill", o->database ? o->database : "waybill", o->setting,
-		o->setting_ctx, a, session, e};
+		o->setting_ctx, a, session, e, NULL};
 	return rw_select(&w, q, 0);
 }
 

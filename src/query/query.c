@@ -722,11 +722,11 @@ mk_node(Arena *a, AstKind k, int pos, int nargs)
  *                               <conditions on s> AND s.k IS NOT NULL)
  * which is true and false exactly where EXISTS is (never NULL), so NOT
  * EXISTS works too.  One correlating equality over one table; other
- * shapes are left as they are (and fail to bind naming the outer
- * column).  1 when n was rewritten.
+ * shapes run once per outer row (run_correlated).  1 when n was
+ * rewritten; with dry set, 1 when it would be (n is left as it is).
  */
 static int
-decorrelate_exists(Catalog *c, Ast *n, Arena *a, Err *e)
+decorrelate_exists(Catalog *c, Ast *n, int dry, Arena *a, Err *e)
 {
 	const AstSelect *sub = n->sub;
 	if (sub->table == NULL || sub->nfrom || sub->from_sub || sub->nbranch || sub->ngroup || sub->having ||
@@ -773,6 +773,8 @@ decorrelate_exists(Catalog *c, Ast *n, Arena *a, Err *e)
 	}
 	if (corr < 0)
 		return 0;	/* not correlated */
+	if (dry)
+		return 1;
 	AstSelect *ns = arena_alloc(a, sizeof(AstSelect));
 	AstTarget *tg = arena_calloc(a, sizeof(AstTarget));
 	Ast *nn = mk_node(a, AST_NULLTEST, n->pos, 1), *on = mk_node(a, AST_NULLTEST, n->pos, 1);
@@ -834,7 +836,7 @@ resolve_sublinks(Catalog *c, Ast *n, Arena *a, const ExecLimits *lim, int depth,
 	if (n->kind != AST_SUBLINK)
 		return 0;
 	if (n->nargs == 0 && n->ilike) {
-		int d = decorrelate_exists(c, n, a, e);
+		int d = decorrelate_exists(c, n, 0, a, e);
 		if (d < 0)
 			return d;
 		if (d == 1)
@@ -1001,6 +1003,8 @@ typedef struct Apply {
 	int nsubs;
 	const Value *row;		/* substitution: the Q0 row */
 	int overflow;
+	int ex_all;		/* take every correlated EXISTS, also those
+				 * decorrelate_exists could rewrite */
 } Apply;
 
 static void
@@ -1230,16 +1234,27 @@ own_refs(Apply *ap, const AstSelect *q, Ast *n, int alias_ok, int mode)
 		}
 		return;
 	}
-	if (n->kind == AST_SUBLINK && n->nargs == 0 && n->ilike != 1) {
-		/* scalar subqueries (a correlated EXISTS of one equality is
-		 * decorrelated by resolve_sublinks instead) */
+	if (n->kind == AST_SUBLINK && n->nargs == 0) {
+		/* scalar, ARRAY and EXISTS subqueries; a correlated EXISTS of
+		 * one equality is decorrelated by resolve_sublinks instead,
+		 * unless it must run here (ex_all: the expression holding it
+		 * runs over the apply rows, where the outer names are gone) */
 		if (mode == 0) {
-			/* ARRAY (sub) always runs here, correlated or not */
-			if (correlated(ap, n) || n->array) {
-				if (ap->nsubs >= APPLY_MAX_SUBS)
-					ap->overflow = 1;
-				else
-					ap->subs[ap->nsubs++] = n;
+			for (int k = 0; k < ap->nsubs; k++)
+				if (ap->subs[k] == n)
+					return;
+			int saved = ap->nrefs, take;
+			if (n->ilike == 1)
+				take = correlated(ap, n) &&
+				       (ap->ex_all || decorrelate_exists(ap->c, n, 1, ap->a, ap->e) != 1);
+			else	/* ARRAY (sub) always runs here, correlated or not */
+				take = correlated(ap, n) || n->array;
+			if (!take) {
+				ap->nrefs = saved;
+			} else if (ap->nsubs >= APPLY_MAX_SUBS) {
+				ap->overflow = 1;
+			} else {
+				ap->subs[ap->nsubs++] = n;
 			}
 			return;
 		}
@@ -1266,6 +1281,21 @@ own_refs(Apply *ap, const AstSelect *q, Ast *n, int alias_ok, int mode)
 	}
 }
 
+/* 1 when n holds one of ap's subqueries (before they are marked). */
+static int
+holds_sub(const Apply *ap, const Ast *n)
+{
+	if (n == NULL)
+		return 0;
+	for (int k = 0; k < ap->nsubs; k++)
+		if (ap->subs[k] == n)
+			return 1;
+	for (int i = 0; i < n->nargs; i++)
+		if (holds_sub(ap, n->args[i]))
+			return 1;
+	return holds_sub(ap, n->filter);
+}
+
 /* 1 when n holds one of the correlated subqueries found in q1 (by
  * position: q0 is a copy of q1 made before the walk). */
 static int
@@ -1273,8 +1303,8 @@ has_csub(const Ast *n)
 {
 	if (n == NULL)
 		return 0;
-	if (n->kind == AST_SUBLINK && n->nargs == 0 && n->ilike == 2)
-		return 1;
+	if (n->kind == AST_SUBLINK && n->nargs == 0 && (n->ilike == 2 || n->ilike == 3))
+		return 1;	/* 3: an EXISTS */
 	for (int i = 0; i < n->nargs; i++)
 		if (has_csub(n->args[i]))
 			return 1;
@@ -1347,13 +1377,32 @@ run_correlated(Catalog *c, AstSelect *q, int pl, const ExecLimits *lim, int dept
 		own_refs(ap, q, q->group[i], 1, 0);
 	if (ap->nsubs == 0)
 		return 0;
+	/* the statement runs per row: the EXISTS left for decorrelation
+	 * outside the plain WHERE conditions (which stay in Q0) run per row
+	 * too */
+	ap->ex_all = 1;
+	for (int i = 0; i < q->ntargets; i++)
+		own_refs(ap, q, q->targets[i].expr, 0, 0);
+	own_refs(ap, q, q->having, 1, 0);
+	for (int i = 0; i < q->norder; i++)
+		own_refs(ap, q, q->order[i].expr, 1, 0);
+	for (int i = 0; i < q->ngroup; i++)
+		own_refs(ap, q, q->group[i], 1, 0);
+	{
+		Ast *wc[256];
+		int nwc = 0;
+		and_split(q->where, wc, &nwc, 256);
+		for (int i = 0; i < nwc; i++)
+			if (holds_sub(ap, wc[i]))
+				own_refs(ap, q, wc[i], 0, 0);
+	}
 	if (ap->overflow)
 		return err_set(e, ERR_UNSUPPORTED, "a statement with this many correlated subqueries or columns");
 	for (int i = 0; i < q->ntargets; i++)
 		if (q->targets[i].expr->kind == AST_STAR)
 			return err_set(e, ERR_UNSUPPORTED, "SELECT * with a correlated subquery (name the columns)");
 	*applied = 1;
-	/* mark them (ilike = 2) so that the copy q0 knows them */
+	/* mark them (ilike = 2, an EXISTS 3) so that the copy q0 knows them */
 	for (int k = 0; k < ap->nsubs; k++)
 		ap->subs[k]->ilike = ap->subs[k]->ilike ? 3 : 2;
 	AstSelect *q0 = astcopy_select(q, a);

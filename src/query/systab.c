@@ -397,7 +397,7 @@ pg_class_build(SysCx *x, RowBatch *b, Err *e)
 		for (int k = 19; k <= 23; k++)
 			row[k] = vb(0);
 		row[24] = vb(1);
-		row[25] = vs(b, r->kind == 'v' ? "n" : "d");
+		row[25] = vs(b, r->kind == 'r' ? "d" : "n");
 		row[26] = vb(0);
 		for (int k = 27; k <= 29; k++)
 			row[k] = vi(0);

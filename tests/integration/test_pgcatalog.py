@@ -7,7 +7,10 @@ bad input (unknown relation in ::regclass) and a few catalog facts
 directly (type OIDs, session functions, visibility).
 """
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -104,7 +107,11 @@ def pg(server):
 
 
 def subst(sql, server, oid):
-	"""{oid}: pgcat_all's pg_class.oid; {pk_oid}: pgcat_pk's."""
+	"""{oid}: pgcat_all's pg_class.oid; {pk_oid}: pgcat_pk's; {pk_index_oid}:
+	its primary key index's (pgcat_pk_pkey)."""
+	if "{pk_index_oid}" in sql:
+		ix = server.scalar("SELECT oid FROM pg_catalog.pg_class WHERE relname = '%s_pkey'" % PK_TABLE)
+		sql = sql.replace("{pk_index_oid}", str(ix))
 	if "{pk_oid}" in sql:
 		pk = server.scalar("SELECT oid FROM pg_catalog.pg_class WHERE relname = '%s'" % PK_TABLE)
 		sql = sql.replace("{pk_oid}", str(pk))
@@ -198,6 +205,40 @@ def test_correlated_and_arrays(pg):
 	assert server.scalar("SELECT array_to_string(tags || tags, ',') FROM %s" % TABLE) == "x,y,x,y"
 	assert server.scalar("SELECT ids::text FROM %s" % TABLE) == "1 2"
 	assert server.scalar("SELECT tags[2] FROM %s" % TABLE) == "y"
+
+
+def test_field_of_plain_column(pg):
+	"""(col).x of a column that holds no record fails as in PostgreSQL."""
+	server, _ = pg
+	resp = server.query("SELECT (carrier).x FROM %s" % TABLE)
+	assert resp["exceptions"], resp
+	assert "which is not a composite type" in json.dumps(resp["exceptions"]), resp
+	# a _pg_expandarray record of a derived table has x and n
+	assert server.rows("SELECT (r.k).x, (r.k).n FROM (SELECT information_schema._pg_expandarray(ids) AS k "
+			   "FROM %s) r" % TABLE) == [[1, 1], [2, 2]]
+
+
+def run_psql(server, *args):
+	env = dict(os.environ, PGCONNECT_TIMEOUT="10", PGTZ="UTC")
+	env.pop("PGPASSWORD", None)
+	r = subprocess.run(["psql", "-X", "-h", "127.0.0.1", "-p", str(server.pg_port), "-U", "waybill",
+			    "-d", "waybill", "-P", "pager=off"] + list(args), capture_output=True, timeout=60, env=env)
+	return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql not installed (postgresql-client-15)")
+def test_psql_describe_index(pg):
+	"""psql's `\\d <index>` (a correlated EXISTS in the select list): the
+	same output as PostgreSQL 15 gives for this table's primary key."""
+	server, _ = pg
+	rc, out, err = run_psql(server, "-c", "\\d pgcat_pk_pkey")
+	assert rc == 0, err
+	assert out == ('    Index "public.pgcat_pk_pkey"\n'
+		       ' Column |  Type  | Key? | Definition \n'
+		       '--------+--------+------+------------\n'
+		       ' id     | bigint | yes  | id\n'
+		       ' region | text   | yes  | region\n'
+		       'primary key, btree, for table "public.pgcat_pk"\n\n'), out
 
 
 @pytest.mark.parametrize("dirs,sql", load_cases())

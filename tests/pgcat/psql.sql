@@ -292,3 +292,46 @@ SELECT a.attname,
 FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = '{pk_oid}' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum;
+-- next
+-- source: psql 15 `\d pgcat_pk_pkey` (an index): the name lookup (psql -E against PostgreSQL 15.18)
+-- expect-count: 1
+-- expect-columns: ["oid", "nspname", "relname"]
+SELECT c.oid,
+  n.nspname,
+  c.relname
+FROM pg_catalog.pg_class c
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname OPERATOR(pg_catalog.~) '^(pgcat_pk_pkey)$' COLLATE pg_catalog.default
+  AND pg_catalog.pg_table_is_visible(c.oid)
+ORDER BY 2, 3;
+-- next
+-- source: psql 15 `\d pgcat_pk_pkey`: the relation (psql -E against PostgreSQL 15.18)
+-- expect-count: 1
+-- expect-contains: [0, "i", false, false, false, false, false, false, false, "", 0, "", "p"]
+SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, '', c.reltablespace, CASE WHEN c.reloftype = 0 THEN '' ELSE c.reloftype::pg_catalog.regtype::pg_catalog.text END, c.relpersistence, c.relreplident, am.amname
+FROM pg_catalog.pg_class c
+ LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)
+LEFT JOIN pg_catalog.pg_am am ON (c.relam = am.oid)
+WHERE c.oid = '{pk_index_oid}';
+-- next
+-- source: psql 15 `\d pgcat_pk_pkey`: the index's columns (psql -E against PostgreSQL 15.18)
+-- expect-rows: [["id", "bigint", "yes", "id"], ["region", "text", "yes", "region"]]
+SELECT a.attname,
+  pg_catalog.format_type(a.atttypid, a.atttypmod),
+  CASE WHEN a.attnum <= (SELECT i.indnkeyatts FROM pg_catalog.pg_index i WHERE i.indexrelid = '{pk_index_oid}') THEN 'yes' ELSE 'no' END AS is_key,
+  pg_catalog.pg_get_indexdef(a.attrelid, a.attnum, TRUE) AS indexdef
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = '{pk_index_oid}' AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum;
+-- next
+-- source: psql 15 `\d pgcat_pk_pkey`: the index's properties, correlated EXISTS in the select list (psql -E against PostgreSQL 15.18)
+-- expect-rows: [[true, true, false, true, false, false, false, false, "btree", "pgcat_pk", null]]
+SELECT i.indisunique, i.indisprimary, i.indisclustered, i.indisvalid,
+  (NOT i.indimmediate) AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x') AND condeferrable) AS condeferrable,
+  (NOT i.indimmediate) AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x') AND condeferred) AS condeferred,
+i.indisreplident,
+i.indnullsnotdistinct,
+  a.amname, c2.relname, pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
+FROM pg_catalog.pg_index i, pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_am a
+WHERE i.indexrelid = c.oid AND c.oid = '{pk_index_oid}' AND c.relam = a.oid
+AND i.indrelid = c2.oid;

@@ -188,9 +188,36 @@ test_rewrites(void **state)
 	QueryOpts o;
 	memset(&o, 0, sizeof(o));
 	int session = 0;
-	assert_int_equal(pgparse_parse("SELECT (t.r).f FROM t", &a, &q2, &e), 0);
+	assert_int_equal(pgparse_parse("SELECT (r.keys).f FROM (SELECT information_schema._pg_expandarray(indkey) "
+				       "AS keys FROM pg_index) r", &a, &q2, &e), 0);
 	assert_int_equal(pgcat_rewrite(NULL, q2, &o, &a, &session, &e), ERR_UNSUPPORTED);
 	assert_non_null(strstr(err_msg(&e), "(...).f"));
+	/* (c).x of an ordinary column: not a composite type (PostgreSQL:
+	 * "column notation .x applied to type text, which is not a
+	 * composite type") */
+	static const char *const plain[] = {
+		"SELECT (t.r).f FROM t",
+		"SELECT (carrier).x FROM t",
+		"SELECT 1 FROM t WHERE (t.ids).n = 1",
+		/* keys is a record of r, not of the other derived table */
+		"SELECT (s.keys).x FROM (SELECT information_schema._pg_expandarray(indkey) AS keys FROM pg_index) r, "
+		"(SELECT indkey AS keys FROM pg_index) s",
+		NULL,
+	};
+	for (int i = 0; plain[i]; i++) {
+		err_clear(&e);
+		assert_int_equal(pgparse_parse(plain[i], &a, &q2, &e), 0);
+		assert_int_equal(pgcat_rewrite(NULL, q2, &o, &a, &session, &e), ERR_TYPE);
+		assert_non_null(strstr(err_msg(&e), "which is not a composite type"));
+		assert_true(e.pos > 0);
+	}
+	/* a record column of a derived table of an enclosing statement, and
+	 * one of a later FROM item named in an ON (pgjdbc's getPrimaryKeys) */
+	n = rewritten("SELECT 1 FROM (SELECT information_schema._pg_expandarray(indkey) AS keys FROM pg_index) r "
+		      "WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = (r.keys).x)", &a, &q);
+	n = rewritten("SELECT (i.keys).n FROM pg_attribute a JOIN (SELECT indrelid, information_schema._pg_expandarray"
+		      "(indkey) AS keys FROM pg_index) i ON (a.attnum = (i.keys).x AND a.attrelid = i.indrelid)", &a, &q);
+	assert_string_equal(n->name, "keys.n");
 	assert_int_not_equal(pgparse_parse("SELECT (t.r).* FROM t", &a, &q2, &e), 0);
 	arena_free(&a);
 }
