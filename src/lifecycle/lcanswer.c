@@ -581,7 +581,7 @@ answer_list(Scan *s, LcArgFn arg, void *ctx, Buf *out, Err *e)
 		return rc;
 	if ((rc = arg_int(arg, ctx, "offset", 0, INT64_MAX / 4, &offset, e)) != 0)
 		return rc;
-	lcstate_scan(s->st, s->now, scan_cb, s);
+	lcstate_scan(s->st, s->now, s->gaps ? LC_F_GAP | LC_F_CONTRA : LC_F_STUCK, scan_cb, s);
 	if (s->oom)
 		return err_set(e, ERR_NOMEM, "flow %s: too many entities to list", d->name);
 	if (s->n > 0)
@@ -776,7 +776,7 @@ funnel(const FlowDef *d, LcState *st, int64_t now, LcArgFn arg, void *ctx, Buf *
 	fu.hist = mem_calloc((size_t)d->nstages * NBUCKETS, sizeof(uint64_t));
 	if (fu.hist == NULL)
 		return err_set(e, ERR_NOMEM, "flow %s: funnel", d->name);
-	lcstate_scan(st, now, funnel_cb, &fu);
+	lcstate_scan(st, now, 0, funnel_cb, &fu);
 	buf_puts(out, "{\"flow\":");
 	jstr(out, d->name);
 	buf_printf(out, ",\"now\":%lld,\"from\":%lld,\"to\":%lld,\"entities\":%llu,\"stages\":[",
@@ -957,7 +957,7 @@ attribution(const FlowDef *d, LcState *st, int64_t now, LcArgFn arg, void *ctx, 
 	a.late_svc = mem_calloc(MAX_SVC, sizeof(uint32_t));
 	a.base_svc = mem_calloc(MAX_SVC, sizeof(uint32_t));
 	if (a.now_svc && a.late_svc && a.base_svc) {
-		lcstate_scan(st, now, attr_cb, &a);
+		lcstate_scan(st, now, 0, attr_cb, &a);
 		buf_puts(out, "{\"flow\":");
 		jstr(out, d->name);
 		buf_printf(out,

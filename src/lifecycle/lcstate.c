@@ -71,11 +71,10 @@ dict_str(const Dict *d, uint32_t id)
 	return d->pages[(id - 1) / DICT_PAGE][(id - 1) % DICT_PAGE];
 }
 
-/* The id of s[0..len), added if new; 0 on OOM or when full. */
+/* The id of s[0..len) (hash h), added if new; 0 on OOM or when full. */
 static uint32_t
-dict_id(Dict *d, const char *s, size_t len)
+dict_id(Dict *d, const char *s, size_t len, uint64_t h)
 {
-	uint64_t h = hash_bytes(s, len);
 	pthread_mutex_lock(&d->mu);
 	uint32_t id = 0;
 	if (d->nslots == 0 || (uint64_t)(d->n + 1) * 2 > d->nslots) {
@@ -117,6 +116,30 @@ dict_id(Dict *d, const char *s, size_t len)
 out:
 	pthread_mutex_unlock(&d->mu);
 	return id;
+}
+
+/* A caller's small direct-mapped cache in front of dict_id: a batch of
+ * events repeats the same few services, labels and markets, and a hit
+ * takes no lock. */
+#define DCACHE 32
+typedef struct DCacheEnt {
+	uint64_t h;
+	uint32_t id;
+} DCacheEnt;
+
+static uint32_t
+dict_cached(Dict *d, DCacheEnt *c, const char *s, size_t len)
+{
+	uint64_t h = hash_bytes(s, len);
+	DCacheEnt *x = &c[h & (DCACHE - 1)];
+	if (x->id && x->h == h) {
+		const char *t = dict_str(d, x->id);
+		if (strncmp(t, s, len) == 0 && t[len] == '\0')
+			return x->id;
+	}
+	x->h = h;
+	x->id = dict_id(d, s, len, h);
+	return x->id;
 }
 
 static void
@@ -343,9 +366,11 @@ top_bit(uint64_t m)
 }
 
 /* Fills v from e's events at time now; *check = the next time the flags
- * can change without a new event (INT64_MAX: never). */
+ * can change without a new event (INT64_MAX: never).  full = 0 leaves
+ * out what only answers need (retries, holder): the path of every event
+ * and sweep. */
 static void
-derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check)
+derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check, int full)
 {
 	const FlowDef *d = s->d;
 	memset(v, 0, offsetof(LcView, first));
@@ -375,7 +400,7 @@ derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check)
 		uint64_t bit = 1ULL << x->stage;
 		if (!(seen & bit))
 			v->first[x->stage] = x->ts;
-		else
+		else if (full)
 			for (uint32_t j = 0; j < i; j++)	/* the same event again, later */
 				if (e->ev[j].stage == x->stage && e->ev[j].label == x->label &&
 				    e->ev[j].src == x->src) {
@@ -422,7 +447,7 @@ derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check)
 		v->flags |= LC_F_GAP;
 	if (v->contra)
 		v->flags |= LC_F_CONTRA;
-	if (!(v->flags & LC_F_TERMINAL) && st->nnext > 0) {
+	if (full && !(v->flags & LC_F_TERMINAL) && st->nnext > 0) {
 		int nx = st->next[0];
 		uint32_t best = 0;
 		for (int k = 0; k < 64; k++) {
@@ -439,10 +464,10 @@ derive(const LcState *s, const Ent *e, int64_t now, LcView *v, int64_t *check)
  * stage, when it was first seen stuck, and a heap entry for the next time
  * its flags can change.  Returns 1 if flags or stage changed. */
 static int
-sync_ent(LcState *s, Shard *sh, Ent *e, int64_t now, LcView *v)
+sync_ent(LcState *s, Shard *sh, Ent *e, int64_t now, LcView *v, int full)
 {
 	int64_t check;
-	derive(s, e, now, v, &check);
+	derive(s, e, now, v, &check, full);
 	int chg = v->flags != e->flags || v->cur != e->cur;
 	e->flags = (uint8_t)v->flags;
 	e->cur = (uint8_t)v->cur;
@@ -462,7 +487,7 @@ static void
 refresh(LcState *s, Shard *sh, Ent *e, int64_t now, int changed)
 {
 	LcView v;
-	if (sync_ent(s, sh, e, now, &v) || changed)
+	if (sync_ent(s, sh, e, now, &v, 0) || changed)
 		mark_dirty(sh, e);
 }
 
@@ -502,6 +527,7 @@ int
 lcstate_apply(LcState *s, const LcEventIn *ev, int n, int64_t now, Err *e)
 {
 	int rc = 0;
+	DCacheEnt cl[DCACHE] = {{0}}, cs[DCACHE] = {{0}}, cd[DCACHE] = {{0}};
 	for (int i = 0; i < n; i++) {
 		const LcEventIn *in = &ev[i];
 		if (in->keylen == 0 || in->keylen > 65535) {
@@ -513,13 +539,13 @@ lcstate_apply(LcState *s, const LcEventIn *ev, int n, int64_t now, Err *e)
 		if (in->stage >= 0 && in->stage < s->d->nstages)
 			x.stage = (uint8_t)in->stage;
 		if (in->label)
-			x.label = (uint16_t)dict_id(&s->labels, in->label, in->labellen);
+			x.label = (uint16_t)dict_cached(&s->labels, cl, in->label, in->labellen);
 		if (in->svc)
-			x.svc = (uint16_t)dict_id(&s->svcs, in->svc, in->svclen);
+			x.svc = (uint16_t)dict_cached(&s->svcs, cs, in->svc, in->svclen);
 		uint32_t dims[FLOW_MAX_DIMS] = {0};
 		for (int k = 0; k < s->d->ndims; k++)
 			if (in->dim[k])
-				dims[k] = dict_id(&s->dimvals, in->dim[k], in->dimlen[k]);
+				dims[k] = dict_cached(&s->dimvals, cd, in->dim[k], in->dimlen[k]);
 		uint64_t h = hash_bytes(in->key, in->keylen);
 		Shard *sh = &s->shards[(h >> 58) & (NSHARDS - 1)];
 		pthread_mutex_lock(&sh->mu);
@@ -612,7 +638,7 @@ lcstate_get(LcState *s, const char *key, size_t keylen, int64_t now,
 	if (en) {
 		LcView v;
 		int64_t check;
-		derive(s, en, now, &v, &check);
+		derive(s, en, now, &v, &check, 1);
 		fn(ctx, &v);
 	}
 	pthread_mutex_unlock(&sh->mu);
@@ -620,7 +646,7 @@ lcstate_get(LcState *s, const char *key, size_t keylen, int64_t now,
 }
 
 void
-lcstate_scan(LcState *s, int64_t now, void (*fn)(void *ctx, const LcView *v), void *ctx)
+lcstate_scan(LcState *s, int64_t now, int want, void (*fn)(void *ctx, const LcView *v), void *ctx)
 {
 	LcView v;
 	for (int i = 0; i < NSHARDS; i++) {
@@ -628,8 +654,12 @@ lcstate_scan(LcState *s, int64_t now, void (*fn)(void *ctx, const LcView *v), vo
 		pthread_mutex_lock(&sh->mu);
 		for (size_t b = 0; b < sh->nbuckets; b++)
 			for (Ent *x = sh->buckets[b]; x; x = x->next) {
+				/* the stored flags, and the time they can next
+				 * change, say which entities can match */
+				if (want && !(x->flags & want) && x->check > now)
+					continue;
 				int64_t check;
-				derive(s, x, now, &v, &check);
+				derive(s, x, now, &v, &check, 1);
 				fn(ctx, &v);
 			}
 		pthread_mutex_unlock(&sh->mu);
@@ -872,7 +902,7 @@ lcstate_drain(LcState *s, int64_t now, const Schema *sch, RowBatch *b, size_t ma
 			 * applied meanwhile, could write "active" for an entity
 			 * whose flags already say stuck, and nothing would ever
 			 * correct it */
-			sync_ent(s, sh, en, now, &v);
+			sync_ent(s, sh, en, now, &v, 1);
 			if (state_row(s, &v, idx, b->ncols, version, b) != 0)
 				break;
 			en->dirty = 0;

@@ -96,9 +96,11 @@ void lcstate_sweep(LcState *s, int64_t now);
  * lock), 0 if unknown. */
 int lcstate_get(LcState *s, const char *key, size_t keylen, int64_t now,
 		void (*fn)(void *ctx, const LcView *v), void *ctx);
-/* Every entity, one shard at a time (the shard is locked during its
- * callbacks: keep them short). */
-void lcstate_scan(LcState *s, int64_t now, void (*fn)(void *ctx, const LcView *v), void *ctx);
+/* Every entity (want 0), or those that can have one of the flags want
+ * now, one shard at a time (the shard is locked during its callbacks:
+ * keep them short). */
+void lcstate_scan(LcState *s, int64_t now, int want, void (*fn)(void *ctx, const LcView *v),
+		  void *ctx);
 uint64_t lcstate_count(const LcState *s);
 
 /* Names behind ids. */

@@ -21,8 +21,9 @@
  *
  * The state table <flow>_state is an upsert table (one row per entity,
  * the latest wins) written by the background thread from the entities
- * that changed (lcstate_drain), every 100 ms, so SQL, dashboards and the
- * PostgreSQL wire see the state.  The same thread sweeps the deadlines
+ * that changed (lcstate_drain), every second (an entity's changes within
+ * it make one row version), so SQL, dashboards and the PostgreSQL wire
+ * see the state.  The same thread sweeps the deadlines
  * (lcstate_sweep): an entity becomes stuck within ~100 ms of its
  * deadline.  The HTTP answers read the in-memory state directly
  * (lcanswer.c), with the flags derived at the moment of the request.
@@ -69,6 +70,7 @@
 #include <string.h>
 
 #define TICK_MS 100
+#define WRITE_TICKS 10		/* the state table is written every second */
 #define MAX_EXPR_IN 32		/* columns a stageExpr may read */
 #define DRAIN_ROWS 20000
 
@@ -596,7 +598,7 @@ static void *
 bg_main(void *arg)
 {
 	Lifecycle *lc = arg;
-	while (!atomic_load(&lc->stop)) {
+	for (unsigned tick = 1; !atomic_load(&lc->stop); tick++) {
 		clock_sleep_ms(TICK_MS);
 		Flow *fl[256];
 		int n = 0;
@@ -613,7 +615,10 @@ bg_main(void *arg)
 			if (!atomic_load(&fl[i]->backfilling)) {
 				int64_t now = flow_now(fl[i]);
 				lcstate_sweep(fl[i]->st, now);
-				write_state(lc, fl[i], now);
+				/* fewer, larger writes: an entity's changes within
+				 * a second make one row version */
+				if (tick % WRITE_TICKS == 0)
+					write_state(lc, fl[i], now);
 			}
 			flow_unref(fl[i]);
 		}
