@@ -51,4 +51,8 @@ echo "== PostgreSQL wire vs HTTP vs PostgreSQL 15: lookup and group-by (bench/pg
 
 echo "== peers: ClickHouse, PostgreSQL, DuckDB, 12 questions (bench/peers.py)"; /usr/bin/python3 bench/peers.py --waybill build/waybill || true
 
+echo "== life-cycle tracking: ingest with/without a flow, where-is under load, stuck/gaps vs ClickHouse and DuckDB (bench/lifecycle.py)"
+/usr/bin/python3 bench/lifecycle.py --waybill build/waybill \
+	$(case " $* " in *" --no-clickhouse "*) echo --no-clickhouse;; esac) || true
+
 exec /usr/bin/python3 bench/e2e.py --waybill build/waybill "$@"

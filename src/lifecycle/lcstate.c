@@ -528,6 +528,7 @@ lcstate_apply(LcState *s, const LcEventIn *ev, int n, int64_t now, Err *e)
 {
 	int rc = 0;
 	DCacheEnt cl[DCACHE] = {{0}}, cs[DCACHE] = {{0}}, cd[DCACHE] = {{0}};
+	int64_t batch_max = INT64_MIN;
 	for (int i = 0; i < n; i++) {
 		const LcEventIn *in = &ev[i];
 		if (in->keylen == 0 || in->keylen > 65535) {
@@ -603,10 +604,13 @@ lcstate_apply(LcState *s, const LcEventIn *ev, int n, int64_t now, Err *e)
 			mark_dirty(sh, en);
 		}
 		pthread_mutex_unlock(&sh->mu);
-		int64_t m = atomic_load(&s->max_ts);
-		while (in->ts > m && !atomic_compare_exchange_weak(&s->max_ts, &m, in->ts))
-			;
+		if (in->ts > batch_max)
+			batch_max = in->ts;
 	}
+	/* one update of the shared clock per batch, not per event */
+	int64_t m = atomic_load(&s->max_ts);
+	while (batch_max > m && !atomic_compare_exchange_weak(&s->max_ts, &m, batch_max))
+		;
 	return rc;
 }
 
