@@ -837,12 +837,18 @@ apply_faults(Path *p)
 			continue;
 		if (unif(&p->rng) >= f->share)
 			continue;
+		/* the first event at a final stage (delivered, returned,
+		 * cancelled -- payment_voided is already at cancelled): an
+		 * order is stalled before it, never once it is done */
 		int term = p->n;
-		for (int k = 0; k < p->n; k++)
-			if (TYPES[p->ev[k].type].terminal) {
+		for (int k = 0; k < p->n; k++) {
+			int st = p->ev[k].stage;
+			if (TYPES[p->ev[k].type].terminal || st == ST_DELIVERED || st == ST_RETURNED ||
+			    st == ST_CANCELLED) {
 				term = k;
 				break;
 			}
+		}
 		int at = -1;
 		if (f->stage >= 0) {
 			for (int k = 0; k < term && at < 0; k++)
