@@ -252,12 +252,12 @@ test_flow(void **state)
 
 	/* the state table catches up within a few ticks */
 	long n = -1;
-	for (int i = 0; i < 300 && n != 5; i++) {
+	for (int i = 0; i < 1500 && n != 5; i++) {
 		clock_sleep_ms(20);
 		n = sql_count(c, "SELECT count(*) FROM ord_state");
 	}
 	assert_int_equal(n, 5);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 1500; i++) {
 		if (sql_count(c, "SELECT count(*) FROM ord_state WHERE stuck = true AND order_id = 'o3'") == 1)
 			break;
 		clock_sleep_ms(20);
@@ -273,7 +273,7 @@ test_flow(void **state)
 		"'done' END\"}],\"stages\":[{\"name\":\"new\"},{\"name\":\"done\"}],"
 		"\"successStages\":[\"done\"]}";
 	assert_int_equal(lifecycle_put_flow(lc, flow2, strlen(flow2), 0, NULL, &e), 0);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 1500; i++) {
 		if (sql_count(c, "SELECT count(*) FROM ord2_state WHERE stage = 'done'") == 3)
 			break;
 		clock_sleep_ms(20);
