@@ -46,6 +46,7 @@
  * flowdef_stage, flowdef_duration, flowdef_format_duration.
  */
 #include "lifecycle/flowdef.h"
+#include "base/jsondoc.h"
 #include "base/mem.h"
 #include "table/schema.h"
 #include "table/table.h"
@@ -781,24 +782,9 @@ int
 flowdef_parse(const char *json, size_t len, const char *expect_name, FlowDef **out, Err *e)
 {
 	*out = NULL;
-	const char *end = NULL;
-	cJSON *root = json && len ? cJSON_ParseWithLengthOpts(json, len, &end, 0) : NULL;
-	size_t off = 0;
-	if (root != NULL) {
-		off = (size_t)(end - json);
-		while (off < len && isspace((unsigned char)json[off]))
-			off++;
-	} else if (end && end >= json) {
-		off = (size_t)(end - json);
-	}
-	if (root == NULL || off < len) {
-		cJSON_Delete(root);
-		int rc = err_set(e, ERR_BAD_JSON, "malformed JSON at byte %zu%s", off,
-		                 root ? ": data after the document" : "");
-		if (e)
-			e->pos = (int)off + 1;
-		return rc;
-	}
+	cJSON *root;
+	if (jsondoc_parse(json, len, &root, e) != 0)
+		return ERR_BAD_JSON;
 	FlowDef *d = mem_calloc(1, sizeof(FlowDef));
 	if (d == NULL) {
 		cJSON_Delete(root);

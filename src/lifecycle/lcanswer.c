@@ -236,22 +236,6 @@ jdims(Buf *out, const FlowDef *d, LcState *st, const uint32_t *dims)
 	buf_putc(out, '}');
 }
 
-static const char *
-status_name(const FlowDef *d, const LcView *v)
-{
-	if (v->cur != LC_NO_STAGE) {
-		switch (d->stages[v->cur].kind) {
-		case FLOW_STAGE_SUCCESS:
-			return "succeeded";
-		case FLOW_STAGE_FAILURE:
-			return "failed";
-		case FLOW_STAGE_CANCEL:
-			return "cancelled";
-		}
-	}
-	return v->flags & LC_F_STUCK ? "stuck" : "active";
-}
-
 /* ---- where-is ---------------------------------------------------------------- */
 
 typedef struct EntCtx {
@@ -331,7 +315,7 @@ entity_json(void *arg, const LcView *v)
 	buf_puts(out, ",\"stageSince\":");
 	jts(out, has, v->since);
 	buf_puts(out, ",\"status\":");
-	jstr(out, status_name(d, v));
+	jstr(out, lcstate_status(c->st, v));
 	uint64_t next = 0;
 	if (has && !(v->flags & LC_F_TERMINAL))
 		for (int i = 0; i < d->stages[v->cur].nnext; i++)

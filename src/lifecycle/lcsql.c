@@ -216,27 +216,6 @@ set_cols(ResultSet *r, const Col *cols, int ncols, int ndims, const char *const 
 	return 0;
 }
 
-/* The flow's dimensions (from GET /flows/{flow}), into a. */
-static int
-flow_dims(Lifecycle *lc, const char *flow, const char **dims, Arena *a, Err *e)
-{
-	Buf out;
-	buf_init(&out);
-	int rc = lifecycle_get_flow(lc, flow, &out, e);
-	int n = 0;
-	if (rc == 0) {
-		cJSON *j = cJSON_Parse(out.p);
-		const cJSON *x;
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(
-					      cJSON_GetObjectItemCaseSensitive(j, "flow"), "dimensions"))
-			if (cJSON_IsString(x) && n < 8)
-				dims[n++] = arena_strdup(a, x->valuestring);
-		cJSON_Delete(j);
-	}
-	buf_free(&out);
-	return rc ? rc : n;
-}
-
 static int
 table_fn(void *ctx, Catalog *c, const char *name, const Value *args, int nargs, ResultSet **out,
 	 Err *e)
@@ -261,7 +240,7 @@ table_fn(void *ctx, Catalog *c, const char *name, const Value *args, int nargs, 
 	int ndims = 0;
 	if (flow == NULL)
 		rc = err_set(e, ERR_INVALID, "%s(flow, ...): the flow's name is missing", name);
-	else if ((ndims = flow_dims(lc, flow, dims, &r->arena, e)) < 0)
+	else if ((ndims = lifecycle__dims(lc, flow, dims, 8, &r->arena, e)) < 0)
 		rc = ndims;
 	Args qa = {.n = 0};
 	const char *what = NULL;

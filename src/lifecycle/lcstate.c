@@ -33,7 +33,8 @@
  *
  * Exports: lcstate_create, lcstate_free, lcstate_apply, lcstate_max_ts,
  * lcstate_sweep, lcstate_get, lcstate_scan, lcstate_count, lcstate_svc,
- * lcstate_label, lcstate_dim, lcstate_schema_json, lcstate_config_json,
+ * lcstate_label, lcstate_dim, lcstate_status, lcstate_own_column,
+ * lcstate_schema_json, lcstate_config_json,
  * lcstate_drain, lcstate_mark_all.
  */
 #include "lifecycle/lcstate.h"
@@ -693,6 +694,20 @@ static const int BOOL_FLAGS[] = {LC_F_STUCK, LC_F_GAP, LC_F_CONTRA, LC_F_FAILED,
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+static const char *const INT_COLS[] = {"events", "retries", "updated_at"};
+
+int
+lcstate_own_column(const FlowDef *d, const char *name)
+{
+	const char *const *lists[] = {STR_COLS, LONG_COLS, BOOL_COLS, INT_COLS};
+	const int ns[] = {NELEM(STR_COLS), NELEM(LONG_COLS), NELEM(BOOL_COLS), NELEM(INT_COLS)};
+	for (int l = 0; l < 4; l++)
+		for (int i = 0; i < ns[l]; i++)
+			if (strcmp(name, lists[l][i]) == 0)
+				return 1;
+	return strcmp(name, d->entity_key) == 0 || strncmp(name, "t_", 2) == 0;
+}
+
 static void
 field(Buf *out, int *first, const char *prefix, const char *name, const char *type)
 {
@@ -749,8 +764,8 @@ lcstate_config_json(const FlowDef *d, Buf *out)
 		      "\"upsertConfig\":{\"mode\":\"FULL\",\"comparisonColumns\":[\"updated_at\"]}}");
 }
 
-static const char *
-status_of(const LcState *s, const LcView *v)
+const char *
+lcstate_status(const LcState *s, const LcView *v)
 {
 	uint64_t bit = v->cur == LC_NO_STAGE ? 0 : 1ULL << v->cur;
 	if (bit & s->success_mask)
@@ -827,7 +842,7 @@ state_row(const LcState *s, const LcView *v, const int *idx, int ncols, int64_t 
 	}
 	int has = v->cur != LC_NO_STAGE;
 	put_str(b, at(row, &tmp, idx[k++]), has ? d->stages[v->cur].name : NULL);
-	put_str(b, at(row, &tmp, idx[k++]), status_of(s, v));
+	put_str(b, at(row, &tmp, idx[k++]), lcstate_status(s, v));
 	uint64_t next = 0;
 	if (has && !(v->flags & LC_F_TERMINAL))
 		for (int i = 0; i < d->stages[v->cur].nnext; i++)

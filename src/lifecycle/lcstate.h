@@ -103,6 +103,8 @@ void lcstate_scan(LcState *s, int64_t now, int want, void (*fn)(void *ctx, const
 		  void *ctx);
 uint64_t lcstate_count(const LcState *s);
 
+/* "active", "stuck", "succeeded", "failed" or "cancelled". */
+const char *lcstate_status(const LcState *s, const LcView *v);
 /* Names behind ids. */
 const char *lcstate_svc(const LcState *s, int id);
 const char *lcstate_label(const LcState *s, int id);
@@ -112,6 +114,9 @@ const char *lcstate_dim(const LcState *s, uint32_t id);
  * entities changed since the last drain, in schema sch's column order,
  * at most max of them (returns how many; 0 when none is waiting). */
 void lcstate_schema_json(const FlowDef *d, Buf *out);
+/* 1 if name is a column the state table has whatever the dimensions
+ * (the entity key, stage, ..., t_<stage>): a dimension may not take it. */
+int lcstate_own_column(const FlowDef *d, const char *name);
 void lcstate_config_json(const FlowDef *d, Buf *out);
 size_t lcstate_drain(LcState *s, int64_t now, const Schema *sch, RowBatch *b, size_t max);
 /* Marks every entity changed (the next drains write them all). */

@@ -44,7 +44,7 @@
  *
  * Exports: lifecycle_open, lifecycle_close, lifecycle_put_flow,
  * lifecycle_delete_flow, lifecycle_get_flow, lifecycle_list_flows,
- * lifecycle_entity, lifecycle_query.
+ * lifecycle_entity, lifecycle_query, and lifecycle__dims (for lcsql.c).
  */
 #define _GNU_SOURCE
 #include "lifecycle/lifecycle.h"
@@ -640,18 +640,11 @@ ensure_state_table(Lifecycle *lc, const FlowDef *d, int fresh, Err *e)
 {
 	char name[FLOW_NAME_MAX + 8];
 	snprintf(name, sizeof(name), "%s_state", d->name);
-	static const char *const fixed[] = {"stage", "status", "next_stages", "holder",
-					    "last_service", "last_event", "gap_stages", "stage_since",
-					    "deadline", "last_ts", "first_ts", "stuck", "gap",
-					    "contradiction", "failed", "terminal", "events",
-					    "retries", "updated_at"};
 	for (int i = 0; i < d->ndims; i++)
-		for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
-			if (strcmp(d->dims[i], fixed[k]) == 0 || strcmp(d->dims[i], d->entity_key) == 0 ||
-			    strncmp(d->dims[i], "t_", 2) == 0)
-				return err_set(e, ERR_BAD_CONFIG,
-					       "dimensions[%d]: \"%s\" is a column of the state table %s",
-					       i, d->dims[i], name);
+		if (lcstate_own_column(d, d->dims[i]))
+			return err_set(e, ERR_BAD_CONFIG,
+				       "dimensions[%d]: \"%s\" is a column of the state table %s", i,
+				       d->dims[i], name);
 	if (fresh) {
 		Table *t = catalog_get_table(lc->cat, name);
 		if (t) {
@@ -843,6 +836,20 @@ lifecycle_delete_flow(Lifecycle *lc, const char *name, Err *e)
 	flow_unref(f);
 	pthread_mutex_unlock(&lc->put_mu);
 	return rc;
+}
+
+int
+lifecycle__dims(Lifecycle *lc, const char *flow, const char **dims, int max, Arena *a, Err *e)
+{
+	Flow *f = get_flow(lc, flow);
+	if (f == NULL)
+		return err_set(e, ERR_NOT_FOUND, "no flow %s", flow);
+	int n = 0;
+	for (int i = 0; i < f->d->ndims && n < max; i++)
+		if ((dims[n] = arena_strdup(a, f->d->dims[i])) != NULL)
+			n++;
+	flow_unref(f);
+	return n;
 }
 
 int

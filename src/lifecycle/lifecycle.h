@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "table/catalog.h"
@@ -57,5 +58,9 @@ int lifecycle_entity(Lifecycle *lc, const char *flow, const char *key, Buf *out,
  * unknown flow or question. */
 int lifecycle_query(Lifecycle *lc, const char *flow, const char *what, LcArgFn arg, void *ctx,
 		    Buf *out, Err *e);
+
+/* Folder-internal (lcsql.c): the names of flow's dimensions, copied into
+ * a, at most max; returns how many, or ERR_NOT_FOUND. */
+int lifecycle__dims(Lifecycle *lc, const char *flow, const char **dims, int max, Arena *a, Err *e);
 
 #endif

@@ -38,6 +38,7 @@
  * schema_check_granularity, schema_time_unit_ms.
  */
 #include "base/civil.h"
+#include "base/jsondoc.h"
 #include "table/schema.h"
 #include "base/mem.h"
 
@@ -864,26 +865,9 @@ int
 schema_parse(const char *json, size_t len, Schema **out, Err *e)
 {
 	*out = NULL;
-	const char *end = NULL;
-	cJSON *root = json && len ? cJSON_ParseWithLengthOpts(json, len, &end, 0) : NULL;
-	if (root == NULL) {
-		size_t off = end && end >= json ? (size_t)(end - json) : 0;
-		int rc = err_set(e, ERR_BAD_JSON, "malformed JSON at byte %zu", off);
-		if (e)
-			e->pos = (int)off + 1;
-		return rc;
-	}
-	size_t off = (size_t)(end - json);
-	while (off < len && isspace((unsigned char)json[off]))
-		off++;
-	if (off < len) {
-		cJSON_Delete(root);
-		int rc = err_set(e, ERR_BAD_JSON, "malformed JSON at byte %zu: data after the document",
-				 off);
-		if (e)
-			e->pos = (int)off + 1;
-		return rc;
-	}
+	cJSON *root;
+	if (jsondoc_parse(json, len, &root, e) != 0)
+		return ERR_BAD_JSON;
 	Schema *s = mem_calloc(1, sizeof(Schema));
 	if (s == NULL) {
 		cJSON_Delete(root);
